@@ -1,0 +1,70 @@
+"""Deadline clocks of a case (rulebook §8). This issue computes the clock-hour clocks only;
+working-day clocks come with the calendar engine."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from chalicelib.domain.models import CaseType
+
+ACCEPTANCE_LIMIT = timedelta(hours=24)
+INQUIRY_ANSWER_LIMIT = timedelta(hours=24)
+
+
+class ClockState(StrEnum):
+    RUNNING = "running"
+    MET = "met"
+    BREACHED = "breached"
+    STOPPED = "stopped"
+
+
+class Clock(BaseModel):
+    """A deadline that starts at `started_at` and stops when its goal is met (or is abandoned)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    started_at: datetime
+    due_at: datetime
+    stopped_at: datetime | None = None
+    goal_met: bool | None = None
+
+    def stop(self, at: datetime, goal_met: bool) -> Clock:
+        if self.stopped_at is not None:
+            return self
+        return self.model_copy(update={"stopped_at": at, "goal_met": goal_met})
+
+    def state(self, now: datetime) -> ClockState:
+        if self.stopped_at is None:
+            return ClockState.BREACHED if now > self.due_at else ClockState.RUNNING
+        if not self.goal_met:
+            return ClockState.STOPPED
+        return ClockState.MET if self.stopped_at <= self.due_at else ClockState.BREACHED
+
+    def view(self, now: datetime, time_zone: str) -> dict[str, Any]:
+        """The API shape: deadline as ISO 8601 with the unit's offset, and the current state."""
+        tz = ZoneInfo(time_zone)
+        return {
+            "deadline": self.due_at.astimezone(tz).isoformat(),
+            "state": self.state(now).value,
+            "stopped_at": self.stopped_at.astimezone(tz).isoformat() if self.stopped_at else None,
+            "provisional": False,
+        }
+
+
+def initial_clocks(case_type: CaseType, received_at: datetime) -> dict[str, Clock]:
+    """Rulebook §1/§8: every case must be accepted within 24 h; an inquiry answered within 24 h."""
+    from chalicelib.domain.models import CaseType
+
+    clocks = {"acceptance": Clock(name="acceptance", started_at=received_at,
+                                  due_at=received_at + ACCEPTANCE_LIMIT)}
+    if case_type is CaseType.INQUIRY:
+        clocks["answer"] = Clock(name="answer", started_at=received_at,
+                                 due_at=received_at + INQUIRY_ANSWER_LIMIT)
+    return clocks

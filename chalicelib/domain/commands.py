@@ -1,0 +1,116 @@
+"""What clients may send: intake and one command per lifecycle action. Unknown fields are
+refused (400), so a client can never set status, version, history or clocks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field
+
+from chalicelib.domain.models import (
+    STAFF_CHANNELS,
+    Cause,
+    CaseType,
+    Channel,
+    Customer,
+    FindingKind,
+    FiveW,
+    LongText,
+    Remedy,
+    ShortText,
+    Strict,
+    UnitId,
+)
+
+# How far a client's clock may run ahead of ours before "received_at" counts as the future.
+CLOCK_SKEW_SECONDS = 60
+
+
+class IntakeRequest(Strict):
+    type: CaseType
+    channel: Channel
+    unit_id: UnitId
+    customer: Customer
+    five_w: FiveW
+    cause: Cause | None = None
+    expectation: LongText | None = None
+    received_at: AwareDatetime | None = None
+    receiver: ShortText | None = None
+
+
+def intake_rule_violations(request: IntakeRequest, now: datetime) -> dict[str, str]:
+    """Rules that span fields (rulebook §1, §2); returns field → reason, empty when valid."""
+    problems: dict[str, str] = {}
+    if request.channel is Channel.HOTLINE:
+        for part in ("when", "where", "who", "how"):
+            if getattr(request.five_w, part) is None:
+                problems[f"five_w.{part}"] = "a hotline case must record all of the 5W"
+    if request.type is CaseType.COMPLAINT and request.cause is None:
+        problems["cause"] = "a complaint needs a cause category"
+    if request.received_at is not None:
+        if request.channel not in STAFF_CHANNELS:
+            problems["received_at"] = "set by the service for web cases; leave it out"
+        elif (request.received_at - now).total_seconds() > CLOCK_SKEW_SECONDS:
+            problems["received_at"] = "cannot be in the future"
+    return problems
+
+
+class ActionCommand(Strict):
+    """Every action names who does it and the version it was based on (or sends If-Match)."""
+
+    actor: ShortText
+    version: Annotated[int, Field(ge=1)] | None = None
+    note: LongText | None = None
+
+
+class Accept(ActionCommand):
+    receiver: ShortText | None = None
+
+
+class Assign(ActionCommand):
+    handler: ShortText
+
+
+class Forward(ActionCommand):
+    to_unit_id: UnitId
+    reason: LongText
+
+
+class RecordFinding(ActionCommand):
+    kind: FindingKind
+    detail: LongText
+    corrective_plan: LongText | None = None
+    reported_to: ShortText | None = None
+    investigator: ShortText | None = None
+
+
+class Resolve(ActionCommand):
+    result: LongText
+    remedies: tuple[Remedy, ...] = ()
+
+
+class RecordFeedback(ActionCommand):
+    satisfied: bool
+    satisfaction: Annotated[int, Field(ge=1, le=5)]
+    comment: LongText | None = None
+
+
+class Close(ActionCommand):
+    reason: LongText
+
+
+class Reopen(ActionCommand):
+    reason: LongText
+
+
+ACTION_COMMANDS: dict[str, type[ActionCommand]] = {
+    "accept": Accept,
+    "assign": Assign,
+    "forward": Forward,
+    "record-finding": RecordFinding,
+    "resolve": Resolve,
+    "record-feedback": RecordFeedback,
+    "close": Close,
+    "reopen": Reopen,
+}

@@ -1,0 +1,171 @@
+"""The case lifecycle (rulebook §5): which action is allowed from which status, what it changes,
+and the history event that records it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import commands as cmd
+from chalicelib.domain.clocks import initial_clocks
+from chalicelib.domain.errors import IllegalTransition, InvalidInput
+from chalicelib.domain.models import (
+    Case,
+    CaseType,
+    Feedback,
+    Finding,
+    FindingKind,
+    HistoryEvent,
+    Resolution,
+    Status,
+)
+
+S = Status
+ALLOWED_FROM: dict[str, frozenset[Status]] = {
+    "accept": frozenset({S.RECEIVED}),
+    "assign": frozenset({S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
+    "forward": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
+    "record-finding": frozenset({S.ASSIGNED, S.INVESTIGATING}),
+    "resolve": frozenset({S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
+    "record-feedback": frozenset({S.RESOLVED}),
+    "close": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING, S.RESOLVED}),
+    "reopen": frozenset({S.RESOLVED, S.CLOSED}),
+}
+
+# Fields that change on every write and so are not worth a before/after entry.
+_UNTRACKED = frozenset({"version", "updated_at", "clocks"})
+
+
+def register(case_id: str, request: cmd.IntakeRequest, now: datetime, actor: str) -> tuple[Case, HistoryEvent]:
+    """A new case in status `received`, with its clocks started at the moment of receipt."""
+    received_at = request.received_at or now
+    case = Case(
+        case_id=case_id,
+        version=1,
+        status=Status.RECEIVED,
+        clocks=initial_clocks(request.type, received_at),
+        created_at=now,
+        updated_at=now,
+        **request.model_dump(exclude={"received_at"}),
+        received_at=received_at,
+    )
+    event = HistoryEvent(seq=1, at=now, actor=actor, action="receive", from_status=None,
+                         to_status=Status.RECEIVED)
+    return case, event
+
+
+def apply_action(case: Case, action: str, command: cmd.ActionCommand,
+                 now: datetime) -> tuple[Case, HistoryEvent]:
+    """Apply one lifecycle action, refusing it with the reason when the status does not allow it."""
+    allowed = ALLOWED_FROM[action]
+    if case.status not in allowed:
+        wanted = ", ".join(sorted(s.value for s in allowed))
+        raise IllegalTransition(
+            f"cannot {action.replace('-', ' ')} a case that is {case.status.value}; "
+            f"allowed only when it is {wanted}"
+        )
+    update = _CHANGES[action](case, command, now)
+    updated = case.model_copy(update={**update, "version": case.version + 1, "updated_at": now})
+    event = HistoryEvent(
+        seq=updated.version,
+        at=now,
+        actor=command.actor,
+        action=action,
+        from_status=case.status,
+        to_status=updated.status,
+        changes=_diff(case, updated),
+        note=command.note or getattr(command, "reason", None),
+    )
+    return updated, event
+
+
+def _diff(before: Case, after: Case) -> dict[str, dict[str, Any]]:
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return {
+        key: {"before": old[key], "after": new[key]}
+        for key in new
+        if key not in _UNTRACKED and old.get(key) != new[key]
+    }
+
+
+def _stop_clock(case: Case, name: str, now: datetime, goal_met: bool) -> dict[str, Any]:
+    if name not in case.clocks:
+        return {}
+    return {"clocks": {**case.clocks, name: case.clocks[name].stop(now, goal_met)}}
+
+
+def _accept(case: Case, command: cmd.Accept, now: datetime) -> dict[str, Any]:
+    return {"status": Status.ACCEPTED, "receiver": command.receiver or command.actor,
+            **_stop_clock(case, "acceptance", now, goal_met=True)}
+
+
+def _assign(case: Case, command: cmd.Assign, now: datetime) -> dict[str, Any]:
+    return {"status": Status.ASSIGNED if case.status is not Status.INVESTIGATING else case.status,
+            "handler": command.handler}
+
+
+def _forward(case: Case, command: cmd.Forward, now: datetime) -> dict[str, Any]:
+    """Rulebook §2: a case outside the unit's scope goes to the right unit, which must accept it."""
+    if command.to_unit_id == case.unit_id:
+        raise InvalidInput("a case cannot be forwarded to the unit that holds it",
+                           {"to_unit_id": "must differ from the case's current unit"})
+    return {"unit_id": command.to_unit_id, "status": Status.RECEIVED, "handler": None,
+            "forwarded_from": (*case.forwarded_from, case.unit_id)}
+
+
+def _record_finding(case: Case, command: cmd.RecordFinding, now: datetime) -> dict[str, Any]:
+    """Rulebook §5: a violation is reported to the department leader; a mistake needs a plan."""
+    if case.type is not CaseType.COMPLAINT:
+        raise IllegalTransition(f"findings are recorded on complaints, not on a {case.type.value}")
+    problems = {}
+    if command.kind is FindingKind.ORDINARY_MISTAKE and not command.corrective_plan:
+        problems["corrective_plan"] = "an ordinary mistake needs a corrective plan (整改方案)"
+    if command.kind is FindingKind.VIOLATION and not command.reported_to:
+        problems["reported_to"] = "a violation must name the leader it was reported to"
+    if problems:
+        raise InvalidInput("the finding is incomplete", problems)
+    finding = Finding(kind=command.kind, detail=command.detail,
+                      corrective_plan=command.corrective_plan, reported_to=command.reported_to,
+                      investigator=command.investigator or case.handler or command.actor,
+                      recorded_at=now)
+    return {"status": Status.INVESTIGATING, "finding": finding}
+
+
+def _resolve(case: Case, command: cmd.Resolve, now: datetime) -> dict[str, Any]:
+    if case.type is CaseType.COMPLAINT and case.finding is None:
+        raise IllegalTransition("a complaint needs a recorded finding before it can be resolved")
+    resolution = Resolution(result=command.result, remedies=command.remedies,
+                            resolved_by=command.actor, resolved_at=now)
+    return {"status": Status.RESOLVED, "resolution": resolution,
+            **_stop_clock(case, "answer", now, goal_met=True)}
+
+
+def _record_feedback(case: Case, command: cmd.RecordFeedback, now: datetime) -> dict[str, Any]:
+    """Rulebook §5: after handling, ask the customer's opinion; recording it closes the case."""
+    feedback = Feedback(satisfied=command.satisfied, satisfaction=command.satisfaction,
+                        comment=command.comment, recorded_at=now)
+    return {"status": Status.CLOSED, "feedback": feedback, "closed_reason": "customer feedback"}
+
+
+def _close(case: Case, command: cmd.Close, now: datetime) -> dict[str, Any]:
+    """Explicit close: any clock still running is stopped without its goal met."""
+    clocks = {name: clock.stop(now, goal_met=False) for name, clock in case.clocks.items()}
+    return {"status": Status.CLOSED, "closed_reason": command.reason, "clocks": clocks}
+
+
+def _reopen(case: Case, command: cmd.Reopen, now: datetime) -> dict[str, Any]:
+    """Back to work: to the handler if there is one; the old result stays in the history."""
+    return {"status": Status.ASSIGNED if case.handler else Status.ACCEPTED,
+            "resolution": None, "feedback": None, "closed_reason": None}
+
+
+_CHANGES = {
+    "accept": _accept,
+    "assign": _assign,
+    "forward": _forward,
+    "record-finding": _record_finding,
+    "resolve": _resolve,
+    "record-feedback": _record_feedback,
+    "close": _close,
+    "reopen": _reopen,
+}

@@ -1,0 +1,223 @@
+"""The case, its parts and the organisation's units (rulebook §1–§5); pure pydantic, no AWS."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from chalicelib.domain.clocks import Clock
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+PhoneNumber = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()\-]{4,22}[0-9]$"),
+]
+UnitId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9\-]{0,62}$")]
+
+
+class CaseType(StrEnum):
+    """Rulebook §1: 咨询, 建议, 投诉, 表扬."""
+
+    INQUIRY = "inquiry"
+    SUGGESTION = "suggestion"
+    COMPLAINT = "complaint"
+    PRAISE = "praise"
+
+
+class Channel(StrEnum):
+    """Rulebook §2: where a case came from."""
+
+    HOTLINE = "hotline"
+    WEB = "web"
+    LETTER = "letter"
+    IN_STORE = "in_store"
+    MEDIA = "media"
+    REGULATOR = "regulator"
+    FORWARDED = "forwarded"
+
+
+# Channels on which a member of staff registers the case and may back-date its receipt.
+STAFF_CHANNELS = frozenset(set(Channel) - {Channel.WEB})
+
+
+class CauseCategory(StrEnum):
+    """Rulebook §3."""
+
+    PRODUCT = "product"
+    SERVICE = "service"
+    EQUIPMENT_ENVIRONMENT = "equipment_environment"
+
+
+class Status(StrEnum):
+    """Lifecycle states; see lifecycle.py for the allowed moves."""
+
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    ASSIGNED = "assigned"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = frozenset(set(Status) - {Status.CLOSED})
+
+
+class FindingKind(StrEnum):
+    """Rulebook §5: what the investigator concluded."""
+
+    VIOLATION = "violation"
+    ORDINARY_MISTAKE = "ordinary_mistake"
+    CUSTOMER_ISSUE = "customer_issue"
+
+
+class Remedy(StrEnum):
+    """Rulebook §5: remedies within policy."""
+
+    RETURN = "return"
+    EXCHANGE = "exchange"
+    PRICE_ADJUSTMENT = "price_adjustment"
+    SERVICE_CHANGE = "service_change"
+    COMPENSATION = "compensation"
+    APOLOGY = "apology"
+    EXPLANATION = "explanation"
+
+
+class Strict(BaseModel):
+    """Models a client sends: unknown fields are refused, so nothing can be set by accident."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Customer(Strict):
+    name: ShortText
+    phone: PhoneNumber
+
+
+class FiveW(Strict):
+    """Rulebook §2: the 5W a hotline agent records; `what` is the customer's own account."""
+
+    when: ShortText | None = None
+    where: ShortText | None = None
+    who: ShortText | None = None
+    what: LongText
+    how: LongText | None = None
+
+
+class Cause(Strict):
+    category: CauseCategory
+    detail: LongText | None = None
+
+
+class Finding(Strict):
+    """Rulebook §5: the investigator's finding and what it obliges."""
+
+    kind: FindingKind
+    detail: LongText
+    corrective_plan: LongText | None = None
+    reported_to: ShortText | None = None
+    investigator: ShortText
+    recorded_at: datetime
+
+
+class Resolution(Strict):
+    result: LongText
+    remedies: tuple[Remedy, ...] = ()
+    resolved_by: ShortText
+    resolved_at: datetime
+
+
+class Feedback(Strict):
+    """Rulebook §5: the customer's opinion after handling (satisfaction 1–5)."""
+
+    satisfied: bool
+    satisfaction: int = Field(ge=1, le=5)
+    comment: LongText | None = None
+    recorded_at: datetime
+
+
+class Case(BaseModel):
+    """One registered contact (客户投诉登记) with everything the register must hold (§2)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    version: int
+    type: CaseType
+    channel: Channel
+    unit_id: str
+    status: Status
+    customer: Customer
+    five_w: FiveW
+    cause: Cause | None = None
+    expectation: LongText | None = None
+    received_at: datetime
+    receiver: str | None = None
+    handler: str | None = None
+    finding: Finding | None = None
+    resolution: Resolution | None = None
+    feedback: Feedback | None = None
+    closed_reason: str | None = None
+    forwarded_from: tuple[str, ...] = ()
+    clocks: dict[str, Clock] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+
+
+class HistoryEvent(BaseModel):
+    """One change to a case: who, when, what, and each changed field before/after."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    from_status: Status | None
+    to_status: Status
+    changes: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    note: str | None = None
+
+
+def _known_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    return name
+
+
+class UnitKind(StrEnum):
+    """Rulebook §4: branch → county company → store / department."""
+
+    BRANCH = "branch"
+    COUNTY = "county"
+    STORE = "store"
+    DEPARTMENT = "department"
+
+
+class ManagerContact(Strict):
+    name: ShortText
+    role: ShortText
+    phone: PhoneNumber | None = None
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+
+
+class Unit(Strict):
+    """A unit of the organisation with the time zone and country calendar its clocks use."""
+
+    unit_id: UnitId
+    name: ShortText
+    kind: UnitKind
+    parent_id: UnitId | None = None
+    time_zone: Annotated[str, AfterValidator(_known_time_zone)]
+    calendar: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    managers: tuple[ManagerContact, ...] = ()
+
+    def public_view(self) -> dict[str, Any]:
+        """What GET /units shows: no manager phone numbers or emails."""
+        return self.model_dump(mode="json", exclude={"managers"})
