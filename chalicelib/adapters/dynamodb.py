@@ -1,0 +1,233 @@
+"""DynamoDB adapters: cases with their history, and the organisation's units.
+
+Key design (docs/dynamodb.md): one table, `pk`/`sk`; a case and its history share the
+partition `CASE#<id>`; GSIs `by_unit` and `by_unit_status` serve the lists without a Scan.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from decimal import Decimal
+from typing import Any, Protocol
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
+from chalicelib.domain.models import Case, HistoryEvent, Status, Unit
+
+CASE_SK = "CASE"
+BY_UNIT = "by_unit"
+BY_UNIT_STATUS = "by_unit_status"
+ORG_PK = "ORG"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the domain wants int (or float)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return _plain({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def case_pk(case_id: str) -> str:
+    return f"CASE#{case_id}"
+
+
+def event_sk(seq: int) -> str:
+    return f"EVENT#{seq:06d}"
+
+
+class CaseRepository(Protocol):
+    def add(self, case: Case, event: HistoryEvent) -> None: ...
+    def get(self, case_id: str) -> tuple[Case, list[HistoryEvent]]: ...
+    def save(self, case: Case, event: HistoryEvent, expected_version: int) -> None: ...
+    def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
+                     cursor: str | None) -> tuple[list[Case], str | None]: ...
+
+
+class DynamoCaseRepository:
+    """Every write is one transaction: the case item under a version condition plus its event."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def _case_item(self, case: Case) -> dict[str, Any]:
+        order = f"{case.received_at.isoformat()}#{case.case_id}"
+        return to_item({
+            "pk": case_pk(case.case_id), "sk": CASE_SK, "entity": "case",
+            "case_id": case.case_id, "version": case.version, "unit_id": case.unit_id,
+            "status": case.status.value,
+            "gsi1pk": f"UNIT#{case.unit_id}", "gsi1sk": order,
+            "gsi2pk": f"UNIT#{case.unit_id}#STATUS#{case.status.value}", "gsi2sk": order,
+            "doc": case.model_dump(mode="json"),
+        })
+
+    def _event_put(self, case_id: str, event: HistoryEvent) -> dict[str, Any]:
+        return {"Put": {
+            "TableName": self._table,
+            "Item": to_item({"pk": case_pk(case_id), "sk": event_sk(event.seq), "entity": "event",
+                             "doc": event.model_dump(mode="json")}),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }}
+
+    def add(self, case: Case, event: HistoryEvent) -> None:
+        """Raises StaleVersion if the id is already taken (the caller draws a new id)."""
+        self._transact(case.case_id, [
+            {"Put": {"TableName": self._table, "Item": self._case_item(case),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            self._event_put(case.case_id, event),
+        ])
+
+    def save(self, case: Case, event: HistoryEvent, expected_version: int) -> None:
+        """Optimistic lock: the write happens only if the stored version is still the expected one."""
+        self._transact(case.case_id, [
+            {"Put": {"TableName": self._table, "Item": self._case_item(case),
+                     "ConditionExpression": "attribute_exists(pk) AND version = :expected",
+                     "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}}}},
+            self._event_put(case.case_id, event),
+        ])
+
+    def _transact(self, case_id: str, items: list[dict[str, Any]]) -> None:
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            if not self._exists(case_id) and "attribute_exists" in items[0]["Put"]["ConditionExpression"]:
+                raise CaseNotFound(f"no case {case_id}") from exc
+            raise StaleVersion(
+                f"case {case_id} was changed by someone else; reload it and try again"
+            ) from exc
+
+    def _exists(self, case_id: str) -> bool:
+        found = self._client.get_item(TableName=self._table, ConsistentRead=True,
+                                      Key=to_item({"pk": case_pk(case_id), "sk": CASE_SK}),
+                                      ProjectionExpression="pk")
+        return "Item" in found
+
+    def get(self, case_id: str) -> tuple[Case, list[HistoryEvent]]:
+        """One Query over the case's partition returns the case and its whole history."""
+        case: Case | None = None
+        events: list[HistoryEvent] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "ConsistentRead": True,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": case_pk(case_id)}},
+        }
+        while True:
+            page = self._client.query(**kwargs)
+            for raw in page["Items"]:
+                item = from_item(raw)
+                if item["sk"] == CASE_SK:
+                    case = Case.model_validate(item["doc"])
+                else:
+                    events.append(HistoryEvent.model_validate(item["doc"]))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        if case is None:
+            raise CaseNotFound(f"no case {case_id}")
+        return case, events
+
+    def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
+                     cursor: str | None) -> tuple[list[Case], str | None]:
+        """Newest first, one GSI Query per page; the cursor is the opaque LastEvaluatedKey."""
+        if status is None:
+            index, key_attr, key = BY_UNIT, "gsi1pk", f"UNIT#{unit_id}"
+        else:
+            index, key_attr, key = BY_UNIT_STATUS, "gsi2pk", f"UNIT#{unit_id}#STATUS#{status.value}"
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "IndexName": index, "Limit": limit,
+            "ScanIndexForward": False,
+            "KeyConditionExpression": f"{key_attr} = :k",
+            "ExpressionAttributeValues": {":k": {"S": key}},
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, key_attr, key)
+        page = self._client.query(**kwargs)
+        cases = [Case.model_validate(from_item(raw)["doc"]) for raw in page["Items"]]
+        last = page.get("LastEvaluatedKey")
+        return cases, (_encode_cursor(last) if last else None)
+
+
+def _encode_cursor(last_key: dict[str, Any]) -> str:
+    plain = {k: v["S"] for k, v in last_key.items()}
+    return base64.urlsafe_b64encode(json.dumps(plain, sort_keys=True).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, key_attr: str, key: str) -> dict[str, Any]:
+    """A cursor only continues the list it came from; anything else is a 400, not a 500."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        plain = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        valid = (isinstance(plain, dict) and plain.get(key_attr) == key
+                 and all(isinstance(v, str) for v in plain.values())
+                 and set(plain) <= {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        valid = False
+    if not valid:
+        raise InvalidInput("the cursor is invalid or belongs to another list",
+                           {"cursor": "use next_cursor from the previous page of the same list"})
+    return {k: {"S": v} for k, v in plain.items()}
+
+
+class DynamoUnitRegistry:
+    """Units live in one small partition (`ORG`); read once and kept for `cache_seconds`."""
+
+    def __init__(self, client: Any, table_name: str, cache_seconds: float = 60.0) -> None:
+        self._client = client
+        self._table = table_name
+        self._cache_seconds = cache_seconds
+        self._units: dict[str, Unit] = {}
+        self._loaded_at = float("-inf")
+
+    def put(self, unit: Unit) -> None:
+        self._client.put_item(TableName=self._table, Item=to_item({
+            "pk": ORG_PK, "sk": f"UNIT#{unit.unit_id}", "entity": "unit",
+            "doc": unit.model_dump(mode="json")}))
+        self._loaded_at = float("-inf")
+
+    def _refresh(self) -> None:
+        units: dict[str, Unit] = {}
+        kwargs: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": "pk = :pk",
+                                  "ExpressionAttributeValues": {":pk": {"S": ORG_PK}}}
+        while True:
+            page = self._client.query(**kwargs)
+            for raw in page["Items"]:
+                unit = Unit.model_validate(from_item(raw)["doc"])
+                units[unit.unit_id] = unit
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        self._units, self._loaded_at = units, time.monotonic()
+
+    def all(self) -> list[Unit]:
+        if time.monotonic() - self._loaded_at > self._cache_seconds:
+            self._refresh()
+        return sorted(self._units.values(), key=lambda u: u.unit_id)
+
+    def get(self, unit_id: str) -> Unit | None:
+        """A unit missing from the cache triggers one re-read, so a new unit is seen at once."""
+        self.all()
+        if unit_id not in self._units:
+            self._refresh()
+        return self._units.get(unit_id)

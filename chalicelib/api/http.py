@@ -1,0 +1,124 @@
+"""Request parsing and the one place domain errors become HTTP responses."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice import Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.domain import errors as err
+from chalicelib.observability import logger
+
+M = TypeVar("M", bound=BaseModel)
+
+STATUS_BY_ERROR: dict[type[err.DomainError], int] = {
+    err.InvalidInput: 400,
+    err.CaseNotFound: 404,
+    err.IllegalTransition: 409,
+    err.StaleVersion: 409,
+    err.RequestInProgress: 409,
+    err.PayloadTooLarge: 413,
+    err.IdempotencyConflict: 422,
+    err.VersionRequired: 428,
+}
+_IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def error_response(code: str, message: str, status: int, fields: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    return Response(body={"error": code, "message": message, "fields": fields or {}},
+                    status_code=status, headers=headers or {})
+
+
+def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a DomainError raised anywhere below a route into `{"error", "message", "fields"}`."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except err.DomainError as exc:
+            status = next(code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls))
+            logger.info("request refused", extra={"error": exc.code, "status": status})
+            return error_response(exc.code, exc.message, status, exc.fields)
+
+    return wrapper
+
+
+def json_body(raw: bytes | None, max_bytes: int) -> dict[str, Any]:
+    """The body as a JSON object, or a 400/413 that says exactly what is wrong with it."""
+    raw = raw or b""
+    if len(raw) > max_bytes:
+        raise err.PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {max_bytes}")
+    if not raw.strip():
+        raise err.InvalidInput("the body is empty; send a JSON object", {"body": "required"})
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise err.InvalidInput("the body is not UTF-8", {"body": str(exc.reason)}) from exc
+    except json.JSONDecodeError as exc:
+        raise err.InvalidInput("the body is not valid JSON",
+                               {"body": f"{exc.msg} at line {exc.lineno} column {exc.colno}"}) from exc
+    except RecursionError as exc:
+        raise err.InvalidInput("the body nests too deeply", {"body": "too deeply nested"}) from exc
+    if not isinstance(data, dict):
+        raise err.InvalidInput("the body must be a JSON object", {"body": "expected an object"})
+    return data
+
+
+def parse(model: type[M], data: dict[str, Any]) -> M:
+    """Validate into a pydantic model; each problem becomes `field.path: reason`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields: dict[str, str] = {}
+        for problem in exc.errors(include_url=False, include_input=False):
+            path = ".".join(str(part) for part in problem["loc"]) or "body"
+            reason = problem["msg"]
+            if problem["type"] == "extra_forbidden":
+                reason = "not a field you can set"
+            fields.setdefault(path, reason)
+        raise err.InvalidInput("some fields are invalid", fields) from exc
+
+
+def if_match_version(headers: Any) -> int | None:
+    value = headers.get("if-match")
+    if value is None:
+        return None
+    match = _IF_MATCH.match(value.strip())
+    if not match:
+        raise err.InvalidInput("If-Match must hold the case version, e.g. \"3\"",
+                               {"If-Match": "expected a version number"})
+    return int(match.group(1))
+
+
+def idempotency_key(headers: Any) -> str | None:
+    value = headers.get("idempotency-key")
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(value):
+        raise err.InvalidInput("Idempotency-Key must be 1–255 visible ASCII characters",
+                               {"Idempotency-Key": "invalid"})
+    return value
+
+
+def case_response(body: dict[str, Any], status: int = 200,
+                  extra_headers: dict[str, str] | None = None) -> Response:
+    headers = {"ETag": f'"{body["version"]}"', **(extra_headers or {})}
+    return Response(body=body, status_code=status, headers=headers)
+
+
+def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice's own errors (415, 405, 500, …) get the same shape as ours."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")
+        response.body = {"error": code, "message": body.get("Message", ""), "fields": {}}
+    return response

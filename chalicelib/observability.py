@@ -1,0 +1,37 @@
+"""Logger and metrics shared by every handler; phone numbers never reach a log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from aws_lambda_powertools import Logger, Metrics
+
+SERVICE = "complaint-desk"
+# Runs of 7+ digits, optionally broken by spaces, dashes, dots or brackets, as phone numbers are.
+_PHONE_LIKE = re.compile(r"\+?\d(?:[\s\-.()]*\d){6,}")
+
+
+def mask_phone_numbers(text: str) -> str:
+    """Keep only the last two digits of anything that looks like a phone number."""
+    return _PHONE_LIKE.sub(lambda m: "*" * 6 + re.sub(r"\D", "", m.group())[-2:], text)
+
+
+class MaskingFormatterFilter(logging.Filter):
+    """Masks the rendered record, extra keys included, just before it is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_phone_numbers(record.getMessage())
+            record.args = None
+        for key, value in list(record.__dict__.items()):
+            if isinstance(value, str) and key not in ("msg", "levelname", "name", "pathname",
+                                                      "filename", "module", "funcName",
+                                                      "processName", "threadName"):
+                record.__dict__[key] = mask_phone_numbers(value)
+        return True
+
+
+logger = Logger(service=SERVICE)
+logger.registered_handler.addFilter(MaskingFormatterFilter())
+metrics = Metrics(namespace="ComplaintDesk", service=SERVICE)

@@ -1,0 +1,195 @@
+"""Use cases of the case service: intake, reading, listing and lifecycle actions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from chalicelib.adapters.dynamodb import CaseRepository, DynamoUnitRegistry
+from chalicelib.domain import commands as cmd
+from chalicelib.domain import lifecycle
+from chalicelib.domain.errors import (
+    CaseNotFound,
+    IdempotencyConflict,
+    InvalidInput,
+    RequestInProgress,
+    StaleVersion,
+    VersionRequired,
+)
+from chalicelib.domain.identifiers import is_case_id, new_case_id
+from chalicelib.domain.models import Case, HistoryEvent, Status
+from chalicelib.observability import SERVICE, logger
+
+_call_token: ContextVar[str] = ContextVar("intake_call_token", default="")
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    case: dict[str, Any]
+    replayed: bool
+
+
+def case_view(case: Case, history: list[HistoryEvent], now: datetime, time_zone: str) -> dict[str, Any]:
+    """The API shape of a case: its fields, its clocks as `deadlines`, and its history."""
+    body = case.model_dump(mode="json", exclude={"clocks"})
+    body["deadlines"] = {name: clock.view(now, time_zone) for name, clock in case.clocks.items()}
+    body["history"] = [event.model_dump(mode="json") for event in history]
+    return body
+
+
+def _count(name: str, **dimensions: str) -> None:
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace="ComplaintDesk") as metric:
+        metric.add_dimension(name="service", value=SERVICE)
+        for key, value in dimensions.items():
+            metric.add_dimension(name=key, value=value)
+
+
+class CaseService:
+    def __init__(self, cases: CaseRepository, units: DynamoUnitRegistry,
+                 now: Callable[[], datetime], idempotency: Any | None = None) -> None:
+        """`idempotency` is a callable wrapper (powertools idempotent_function) or None."""
+        self._cases = cases
+        self._units = units
+        self._now = now
+        self._register_once = idempotency(self._register_new) if idempotency else None
+        self._idempotency_config = getattr(idempotency, "config", None)
+
+    def bind_lambda_context(self, context: Any) -> None:
+        """Lets idempotency expire an in-progress record when the invocation would time out."""
+        if context is not None and self._idempotency_config is not None:
+            self._idempotency_config.register_lambda_context(context)
+
+    # --- intake -----------------------------------------------------------------------
+    def register(self, request: cmd.IntakeRequest, idempotency_key: str | None,
+                 actor: str) -> IntakeOutcome:
+        """Rulebook §1: every case is registered; the same Idempotency-Key never makes a second."""
+        problems = cmd.intake_rule_violations(request, self._now())
+        if self._units.get(request.unit_id) is None:
+            problems["unit_id"] = f"no unit {request.unit_id!r} in the organisation"
+        if problems:
+            raise InvalidInput("the case cannot be registered as sent", problems)
+        payload = {"request": request.model_dump(mode="json"), "actor": actor}
+        if idempotency_key is None or self._register_once is None:
+            return IntakeOutcome(self._view(self._register_new(payload)["case_id"]), replayed=False)
+        token = uuid.uuid4().hex
+        _call_token.set(token)
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
+        try:
+            stored = self._register_once(request={"key": idempotency_key, "payload": payload})
+        except IdempotencyValidationError as exc:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was already used with a different request body") from exc
+        except IdempotencyAlreadyInProgressError as exc:
+            raise RequestInProgress(
+                "a request with this Idempotency-Key is still being processed; retry shortly") from exc
+        replayed = stored.get("token") != token
+        if replayed:
+            logger.info("idempotent replay", extra={"case_id": stored["case_id"]})
+        return IntakeOutcome(self._view(stored["case_id"]), replayed=replayed)
+
+    def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
+        payload = request.get("payload", request)
+        intake = cmd.IntakeRequest.model_validate(payload["request"])
+        for _attempt in range(3):
+            case, event = lifecycle.register(new_case_id(), intake, self._now(), payload["actor"])
+            try:
+                self._cases.add(case, event)
+            except StaleVersion:
+                continue  # the drawn id is taken: draw another
+            logger.append_keys(case_id=case.case_id)
+            logger.info("case received", extra={"type": case.type.value,
+                                                "channel": case.channel.value,
+                                                "unit_id": case.unit_id})
+            _count("CasesReceived", channel=case.channel.value, type=case.type.value)
+            return {"case_id": case.case_id, "token": _call_token.get()}
+        raise RuntimeError("could not draw a free case id in 3 attempts")
+
+    # --- reading ----------------------------------------------------------------------
+    def get(self, case_id: str) -> dict[str, Any]:
+        return self._view(case_id)
+
+    def _load(self, case_id: str) -> tuple[Case, list[HistoryEvent]]:
+        if not is_case_id(case_id):
+            raise CaseNotFound(f"no case {case_id[:40]!r}")
+        logger.append_keys(case_id=case_id)
+        return self._cases.get(case_id)
+
+    def _view(self, case_id: str) -> dict[str, Any]:
+        case, history = self._load(case_id)
+        return case_view(case, history, self._now(), self._time_zone(case.unit_id))
+
+    def _time_zone(self, unit_id: str) -> str:
+        unit = self._units.get(unit_id)
+        return unit.time_zone if unit else "UTC"
+
+    def list(self, unit_id: str | None, status: str | None, limit: int | None,
+             cursor: str | None, max_limit: int, default_limit: int) -> dict[str, Any]:
+        """Rulebook §4: a unit reads its own register, optionally by status, newest first."""
+        problems: dict[str, str] = {}
+        if not unit_id:
+            problems["unit_id"] = "required: cases are listed per unit"
+        elif self._units.get(unit_id) is None:
+            problems["unit_id"] = f"no unit {unit_id[:40]!r} in the organisation"
+        wanted: Status | None = None
+        if status:
+            try:
+                wanted = Status(status)
+            except ValueError:
+                problems["status"] = "one of " + ", ".join(s.value for s in Status)
+        page_size = default_limit if limit is None else limit
+        if not 1 <= page_size <= max_limit:
+            problems["limit"] = f"between 1 and {max_limit}"
+        if problems:
+            raise InvalidInput("the list cannot be read as asked", problems)
+        assert unit_id is not None
+        cases, next_cursor = self._cases.list_by_unit(unit_id, wanted, page_size, cursor)
+        now, tz = self._now(), self._time_zone(unit_id)
+        items = [
+            {**c.model_dump(mode="json", include={"case_id", "type", "channel", "unit_id", "status",
+                                                  "received_at", "version", "handler"}),
+             "deadlines": {n: clock.view(now, tz) for n, clock in c.clocks.items()}}
+            for c in cases
+        ]
+        return {"items": items, "next_cursor": next_cursor}
+
+    # --- lifecycle --------------------------------------------------------------------
+    def act(self, case_id: str, action: str, command: cmd.ActionCommand,
+            if_match: int | None) -> dict[str, Any]:
+        """One lifecycle action under optimistic locking; the version check is the conditional write."""
+        expected = _expected_version(command.version, if_match)
+        case, history = self._load(case_id)
+        if case.version != expected:
+            raise StaleVersion(f"case {case_id} is at version {case.version}, not {expected}; "
+                               "reload it and try again")
+        if isinstance(command, cmd.Forward) and self._units.get(command.to_unit_id) is None:
+            raise InvalidInput("the case cannot be forwarded there",
+                               {"to_unit_id": f"no unit {command.to_unit_id!r} in the organisation"})
+        updated, event = lifecycle.apply_action(case, action, command, self._now())
+        self._cases.save(updated, event, expected_version=expected)
+        logger.info("case changed", extra={"action": action, "from_status": case.status.value,
+                                           "to_status": updated.status.value,
+                                           "version": updated.version})
+        _count("CaseTransitions", action=action)
+        return case_view(updated, [*history, event], self._now(), self._time_zone(updated.unit_id))
+
+    def units(self) -> list[dict[str, Any]]:
+        return [unit.public_view() for unit in self._units.all()]
+
+
+def _expected_version(body_version: int | None, if_match: int | None) -> int:
+    if body_version is not None and if_match is not None and body_version != if_match:
+        raise InvalidInput("If-Match and body version disagree",
+                           {"version": f"body says {body_version}, If-Match says {if_match}"})
+    expected = body_version if body_version is not None else if_match
+    if expected is None:
+        raise VersionRequired("send the case version you are changing, as If-Match or `version`")
+    return expected

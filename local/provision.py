@@ -1,0 +1,113 @@
+"""Creates the resources declared in infra/resources.yaml in an AWS endpoint (the emulator).
+
+The template is the single source of truth: each property is applied through the matching API
+call, and a property this interpreter does not know stops provisioning instead of being dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "resources.yaml"
+ACCOUNT_ID = "123456789012"
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+def _resolve(value: Any, params: dict[str, str]) -> Any:
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        return re.sub(r"\$\{([\w:]+)\}", lambda m: params[m.group(1)], value["Fn::Sub"])
+    if isinstance(value, dict):
+        return {k: _resolve(v, params) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, params) for v in value]
+    return value
+
+
+def _check_known(kind: str, props: dict[str, Any], known: set[str]) -> None:
+    unknown = set(props) - known
+    if unknown:
+        raise ValueError(f"{kind}: local provisioning does not know {sorted(unknown)}; "
+                         "teach local/provision.py rather than letting local and AWS drift")
+
+
+def _table(session: Any, props: dict[str, Any]) -> str:
+    _check_known("AWS::DynamoDB::Table", props, {
+        "TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
+        "TimeToLiveSpecification", "PointInTimeRecoverySpecification", "SSESpecification"})
+    ddb = session.client("dynamodb")
+    name = props["TableName"]
+    if name not in ddb.list_tables()["TableNames"]:
+        ddb.create_table(
+            TableName=name, BillingMode=props["BillingMode"],
+            AttributeDefinitions=props["AttributeDefinitions"], KeySchema=props["KeySchema"],
+            GlobalSecondaryIndexes=props.get("GlobalSecondaryIndexes", []),
+            SSESpecification={"Enabled": props["SSESpecification"]["SSEEnabled"]},
+        )
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        current = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if current.get("TimeToLiveStatus") != "ENABLED":
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    pitr = props.get("PointInTimeRecoverySpecification")
+    if pitr:
+        ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=pitr)
+    return name
+
+
+def _topic(session: Any, props: dict[str, Any]) -> str:
+    _check_known("AWS::SNS::Topic", props, {"TopicName"})
+    return session.client("sns").create_topic(Name=props["TopicName"])["TopicArn"]
+
+
+def _bucket(session: Any, props: dict[str, Any]) -> str:
+    _check_known("AWS::S3::Bucket", props, {
+        "BucketName", "ObjectLockEnabled", "VersioningConfiguration", "ObjectLockConfiguration",
+        "PublicAccessBlockConfiguration", "BucketEncryption"})
+    s3 = session.client("s3")
+    name = props["BucketName"]
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if name not in existing:
+        s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=bool(props.get("ObjectLockEnabled")))
+    if "VersioningConfiguration" in props:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+    lock = props.get("ObjectLockConfiguration")
+    if lock:
+        s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=lock)
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+    if "BucketEncryption" in props:
+        # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault.
+        rules = [{"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                 for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    return name
+
+
+_CREATORS = {"AWS::DynamoDB::Table": _table, "AWS::SNS::Topic": _topic, "AWS::S3::Bucket": _bucket}
+
+
+def provision(session: Any, stage: str, template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Create (or bring up to date) every resource; returns logical id → physical name/ARN."""
+    template = template or load_template()
+    params = {"Stage": stage, "AWS::AccountId": ACCOUNT_ID, "AWS::Region": session.region_name}
+    created: dict[str, str] = {}
+    for logical_id, resource in template["Resources"].items():
+        creator = _CREATORS.get(resource["Type"])
+        if creator is None:
+            raise ValueError(f"{logical_id}: no local provisioning for {resource['Type']}")
+        created[logical_id] = creator(session, _resolve(resource.get("Properties", {}), params))
+    return created
+
+
+def stage_environment(created: dict[str, str]) -> dict[str, str]:
+    """The environment variables the app reads, from what was provisioned."""
+    return {"TABLE_NAME": created["CasesTable"], "ESCALATION_TOPIC_ARN": created["EscalationTopic"],
+            "ARCHIVE_BUCKET": created["ArchiveBucket"]}
