@@ -81,10 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(env)  # the stage config names the same resources; this makes sure
     server = create_api_server(args.stage, "127.0.0.1", args.port)
 
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
     print(f"""
 Complaint Desk is running (stage {args.stage!r})
   API            http://127.0.0.1:{args.port}   (try: curl http://127.0.0.1:{args.port}/units)
-  emulated AWS   {os.environ["AWS_ENDPOINT_URL"]}   (AWS CLI: --endpoint-url {os.environ["AWS_ENDPOINT_URL"]}, any credentials)
+  emulated AWS   {endpoint}   (AWS CLI: --endpoint-url {endpoint}, any credentials)
   table          {env["TABLE_NAME"]}
   topic          {env["ESCALATION_TOPIC_ARN"]}
   bucket         {env["ARCHIVE_BUCKET"]}

@@ -10,8 +10,8 @@ from pydantic import AwareDatetime, Field
 
 from chalicelib.domain.models import (
     STAFF_CHANNELS,
-    Cause,
     CaseType,
+    Cause,
     Channel,
     Customer,
     FindingKind,

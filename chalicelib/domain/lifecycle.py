@@ -36,7 +36,8 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
 _UNTRACKED = frozenset({"version", "updated_at", "clocks"})
 
 
-def register(case_id: str, request: cmd.IntakeRequest, now: datetime, actor: str) -> tuple[Case, HistoryEvent]:
+def register(case_id: str, request: cmd.IntakeRequest, now: datetime,
+             actor: str) -> tuple[Case, HistoryEvent]:
     """A new case in status `received`, with its clocks started at the moment of receipt."""
     received_at = request.received_at or now
     case = Case(
