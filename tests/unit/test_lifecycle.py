@@ -1,0 +1,181 @@
+"""The lifecycle state machine and intake rules (rulebook §1, §2, §5), no AWS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.domain import commands as cmd
+from chalicelib.domain import lifecycle
+from chalicelib.domain.errors import IllegalTransition, InvalidInput
+from chalicelib.domain.models import Case, CaseType, Finding, FindingKind, Status
+
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+ACTOR = {"actor": "Li Na"}
+
+COMMANDS: dict[str, cmd.ActionCommand] = {
+    "accept": cmd.Accept(**ACTOR),
+    "assign": cmd.Assign(handler="Chen Jie", **ACTOR),
+    "forward": cmd.Forward(to_unit_id="store-xh-02", reason="wrong store", **ACTOR),
+    "record-finding": cmd.RecordFinding(kind=FindingKind.CUSTOMER_ISSUE, detail="misread label",
+                                        **ACTOR),
+    "resolve": cmd.Resolve(result="explained the promotion", **ACTOR),
+    "record-feedback": cmd.RecordFeedback(satisfied=True, satisfaction=5, **ACTOR),
+    "close": cmd.Close(reason="duplicate of an earlier call", **ACTOR),
+    "reopen": cmd.Reopen(reason="customer called back", **ACTOR),
+}
+EXPECTED_STATUS = {
+    "accept": Status.ACCEPTED, "forward": Status.RECEIVED, "record-finding": Status.INVESTIGATING,
+    "resolve": Status.RESOLVED, "record-feedback": Status.CLOSED, "close": Status.CLOSED,
+}
+
+
+def intake(**overrides: object) -> cmd.IntakeRequest:
+    body = {
+        "type": "complaint", "channel": "web", "unit_id": "store-xh-01",
+        "customer": {"name": "Wang Fang", "phone": "13800001234"},
+        "five_w": {"what": "charged twice for milk"},
+        "cause": {"category": "service", "detail": "cashier error"},
+    }
+    body.update(overrides)
+    return cmd.IntakeRequest.model_validate(body)
+
+
+def case_in(status: Status, case_type: CaseType = CaseType.COMPLAINT) -> Case:
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type=case_type.value), NOW, "web")
+    finding = Finding(kind=FindingKind.CUSTOMER_ISSUE, detail="d", investigator="x", recorded_at=NOW)
+    return case.model_copy(update={"status": status, "finding": finding})
+
+
+LEGAL = [(a, s) for a, allowed in lifecycle.ALLOWED_FROM.items() for s in sorted(allowed)]
+ILLEGAL = [(a, s) for a, allowed in lifecycle.ALLOWED_FROM.items()
+           for s in sorted(set(Status) - allowed)]
+
+
+@pytest.mark.parametrize(("action", "status"), LEGAL)
+def test_every_legal_transition_is_applied_and_recorded(action: str, status: Status) -> None:
+    before = case_in(status)
+    after, event = lifecycle.apply_action(before, action, COMMANDS[action], NOW)
+    assert after.version == before.version + 1
+    assert event.seq == after.version
+    assert (event.action, event.actor, event.from_status) == (action, "Li Na", status)
+    assert event.to_status == after.status
+    if action in EXPECTED_STATUS:
+        assert after.status is EXPECTED_STATUS[action]
+
+
+@pytest.mark.parametrize(("action", "status"), ILLEGAL)
+def test_every_illegal_transition_is_refused_with_the_reason(action: str, status: Status) -> None:
+    with pytest.raises(IllegalTransition, match=f"is {status.value}; allowed only when"):
+        lifecycle.apply_action(case_in(status), action, COMMANDS[action], NOW)
+
+
+def test_history_event_holds_each_changed_field_before_and_after() -> None:
+    _, event = lifecycle.apply_action(case_in(Status.ACCEPTED), "assign", COMMANDS["assign"], NOW)
+    assert event.changes == {"status": {"before": "accepted", "after": "assigned"},
+                             "handler": {"before": None, "after": "Chen Jie"}}
+
+
+def test_complaint_cannot_be_resolved_before_a_finding_is_recorded() -> None:
+    case = case_in(Status.ASSIGNED).model_copy(update={"finding": None})
+    with pytest.raises(IllegalTransition, match="needs a recorded finding"):
+        lifecycle.apply_action(case, "resolve", COMMANDS["resolve"], NOW)
+
+
+def test_inquiry_answered_on_the_spot_resolves_straight_from_accepted() -> None:
+    case = case_in(Status.ACCEPTED, CaseType.INQUIRY).model_copy(update={"finding": None})
+    after, _ = lifecycle.apply_action(case, "resolve", COMMANDS["resolve"], NOW)
+    assert after.status is Status.RESOLVED
+    assert after.clocks["answer"].stopped_at == NOW and after.clocks["answer"].goal_met
+
+
+def test_findings_are_only_for_complaints() -> None:
+    with pytest.raises(IllegalTransition, match="not on a suggestion"):
+        lifecycle.apply_action(case_in(Status.ASSIGNED, CaseType.SUGGESTION), "record-finding",
+                               COMMANDS["record-finding"], NOW)
+
+
+def test_ordinary_mistake_needs_a_corrective_plan_and_violation_a_leader() -> None:
+    mistake = cmd.RecordFinding(kind=FindingKind.ORDINARY_MISTAKE, detail="slow", **ACTOR)
+    with pytest.raises(InvalidInput) as raised:
+        lifecycle.apply_action(case_in(Status.ASSIGNED), "record-finding", mistake, NOW)
+    assert "corrective_plan" in raised.value.fields
+    violation = cmd.RecordFinding(kind=FindingKind.VIOLATION, detail="rude", **ACTOR)
+    with pytest.raises(InvalidInput) as raised:
+        lifecycle.apply_action(case_in(Status.ASSIGNED), "record-finding", violation, NOW)
+    assert "reported_to" in raised.value.fields
+
+
+def test_forward_moves_the_case_to_the_new_unit_which_must_accept_it() -> None:
+    case = case_in(Status.ASSIGNED).model_copy(update={"handler": "Chen Jie"})
+    after, event = lifecycle.apply_action(case, "forward", COMMANDS["forward"], NOW)
+    assert (after.unit_id, after.status, after.handler) == ("store-xh-02", Status.RECEIVED, None)
+    assert after.forwarded_from == ("store-xh-01",)
+    assert event.changes["unit_id"] == {"before": "store-xh-01", "after": "store-xh-02"}
+    assert event.note == "wrong store"
+
+
+def test_forward_to_the_same_unit_is_refused() -> None:
+    same = cmd.Forward(to_unit_id="store-xh-01", reason="x", **ACTOR)
+    with pytest.raises(InvalidInput):
+        lifecycle.apply_action(case_in(Status.RECEIVED), "forward", same, NOW)
+
+
+def test_reopen_returns_to_the_handler_and_clears_the_old_result() -> None:
+    closed = case_in(Status.CLOSED).model_copy(update={"handler": "Chen Jie", "closed_reason": "x"})
+    after, event = lifecycle.apply_action(closed, "reopen", COMMANDS["reopen"], NOW)
+    assert after.status is Status.ASSIGNED and after.closed_reason is None
+    assert event.changes["closed_reason"]["before"] == "x"
+
+
+def test_acceptance_clock_is_24_clock_hours_shown_in_the_unit_time_zone() -> None:
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web")
+    view = case.clocks["acceptance"].view(NOW, "Asia/Shanghai")
+    assert view["deadline"] == "2026-11-21T10:00:00+08:00"
+    assert view["state"] == "running"
+    assert case.clocks["acceptance"].view(NOW, "Europe/London")["deadline"] == "2026-11-21T02:00:00+00:00"
+    assert "answer" not in case.clocks
+
+
+def test_inquiry_also_gets_a_24_hour_answer_clock() -> None:
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type="inquiry", cause=None), NOW, "web")
+    assert case.clocks["answer"].due_at == NOW + timedelta(hours=24)
+
+
+def test_acceptance_clock_met_in_time_breached_late_and_stopped_by_close() -> None:
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web")
+    on_time, _ = lifecycle.apply_action(case, "accept", COMMANDS["accept"], NOW + timedelta(hours=23))
+    assert on_time.clocks["acceptance"].state(NOW + timedelta(days=5)).value == "met"
+    late, _ = lifecycle.apply_action(case, "accept", COMMANDS["accept"], NOW + timedelta(hours=25))
+    assert late.clocks["acceptance"].state(NOW + timedelta(days=5)).value == "breached"
+    assert case.clocks["acceptance"].state(NOW + timedelta(hours=24, seconds=1)).value == "breached"
+    closed, _ = lifecycle.apply_action(case, "close", COMMANDS["close"], NOW + timedelta(hours=1))
+    assert closed.clocks["acceptance"].state(NOW + timedelta(days=5)).value == "stopped"
+
+
+def test_hotline_case_must_record_all_of_the_5w() -> None:
+    problems = cmd.intake_rule_violations(intake(channel="hotline"), NOW)
+    assert set(problems) == {"five_w.when", "five_w.where", "five_w.who", "five_w.how"}
+
+
+def test_complaint_needs_a_cause_category() -> None:
+    assert "cause" in cmd.intake_rule_violations(intake(cause=None), NOW)
+
+
+def test_staff_channel_may_backdate_receipt_but_never_into_the_future() -> None:
+    earlier = (NOW - timedelta(days=1)).isoformat()
+    assert cmd.intake_rule_violations(intake(channel="letter", received_at=earlier), NOW) == {}
+    future = (NOW + timedelta(minutes=10)).isoformat()
+    assert cmd.intake_rule_violations(intake(channel="letter", received_at=future), NOW) == {
+        "received_at": "cannot be in the future"}
+
+
+def test_web_form_cannot_choose_its_own_receipt_time() -> None:
+    problems = cmd.intake_rule_violations(intake(received_at=NOW.isoformat()), NOW)
+    assert "received_at" in problems
+
+
+def test_clients_cannot_set_status_version_or_clocks() -> None:
+    with pytest.raises(ValueError, match="extra"):
+        cmd.IntakeRequest.model_validate({**intake().model_dump(mode="json"), "status": "closed"})

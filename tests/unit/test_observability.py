@@ -1,0 +1,33 @@
+"""No phone number in clear in any log line (issue 2 §7)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from chalicelib.domain.identifiers import is_case_id, new_case_id
+from chalicelib.observability import logger, mask_phone_numbers
+
+
+@pytest.mark.parametrize("phone", ["13800001234", "+86 138 0000 1234", "010-6512-3456", "(0571) 88000001"])
+def test_phone_numbers_are_masked_to_their_last_two_digits(phone: str) -> None:
+    masked = mask_phone_numbers(f"caller {phone} rang")
+    assert phone not in masked
+    assert masked.endswith(f"{''.join(c for c in phone if c.isdigit())[-2:]} rang")
+
+
+def test_case_numbers_never_look_like_phone_numbers() -> None:
+    for _ in range(2000):
+        case_id = new_case_id()
+        assert is_case_id(case_id)
+        assert mask_phone_numbers(case_id) == case_id
+
+
+def test_logger_masks_messages_and_extra_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    written = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", written)
+    logger.info("call from 13800001234", extra={"contact": "+86 139 1234 5678"})
+    out = written.getvalue()
+    assert "13800001234" not in out and "139 1234 5678" not in out
+    assert "******34" in out and "******78" in out
