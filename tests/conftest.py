@@ -1,0 +1,73 @@
+"""Fixtures: a moto-backed AWS with resources provisioned from infra/resources.yaml and the sample
+organisation, and the Chalice app wired to it through bootstrap."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib import bootstrap
+from chalicelib.config import Settings, get_settings
+from chalicelib.domain.models import Unit
+from local.provision import provision, stage_environment
+from local.stack import SAMPLE_ORGANISATION
+
+STAGE = "test"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        env = stage_environment(provision(boto3.session.Session(region_name="us-east-1"), STAGE))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        bootstrap.case_service.cache_clear()
+        from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+
+        registry = DynamoUnitRegistry(boto3.client("dynamodb"), env["TABLE_NAME"])
+        for unit in json.loads(SAMPLE_ORGANISATION.read_text()):
+            registry.put(Unit.model_validate(unit))
+        yield env
+        get_settings.cache_clear()
+        bootstrap.case_service.cache_clear()
+
+
+@pytest.fixture
+def settings(aws: dict[str, str]) -> Settings:
+    return get_settings()
+
+
+@pytest.fixture
+def api(aws: dict[str, str]) -> Iterator[Any]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as client:
+        yield client.http
+
+
+def complaint(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "complaint", "channel": "hotline", "unit_id": "store-xh-01",
+        "customer": {"name": "Wang Fang", "phone": "13800001234"},
+        "five_w": {"when": "yesterday 15:00", "where": "checkout 2", "who": "cashier Liu",
+                   "what": "charged twice for one carton of milk", "how": "scanned twice"},
+        "cause": {"category": "service", "detail": "cashier error"},
+        "expectation": "refund of the double charge and an apology",
+    }
+    body.update(overrides)
+    return body
+
+
+JSON = {"Content-Type": "application/json"}
