@@ -1,0 +1,88 @@
+"""The DynamoDB adapter's guarantees, proved at the conditional write itself."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.adapters.dynamodb import DynamoCaseRepository
+from chalicelib.domain import commands as cmd
+from chalicelib.domain import lifecycle
+from chalicelib.domain.errors import CaseNotFound, StaleVersion
+from tests.conftest import complaint
+
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def repo(aws: dict[str, str]) -> DynamoCaseRepository:
+    return DynamoCaseRepository(boto3.client("dynamodb"), aws["TABLE_NAME"])
+
+
+def registered(repo: DynamoCaseRepository, case_id: str = "CD-AAAA-BBBB-CCCC") -> Any:
+    case, event = lifecycle.register(case_id, cmd.IntakeRequest.model_validate(complaint()), NOW, "t")
+    repo.add(case, event)
+    return case
+
+
+def test_two_writers_on_the_same_version_one_wins_one_is_stale(repo: DynamoCaseRepository) -> None:
+    case = registered(repo)
+    accepted, e1 = lifecycle.apply_action(case, "accept", cmd.Accept(actor="a"), NOW)
+    closed, e2 = lifecycle.apply_action(case, "close", cmd.Close(actor="b", reason="dup"), NOW)
+    repo.save(accepted, e1, expected_version=1)
+    with pytest.raises(StaleVersion):
+        repo.save(closed, e2, expected_version=1)
+    stored, history = repo.get(case.case_id)
+    assert stored.status.value == "accepted"
+    assert [e.action for e in history] == ["receive", "accept"]
+
+
+def test_concurrent_writers_apply_exactly_one_change(repo: DynamoCaseRepository) -> None:
+    case = registered(repo)
+    outcomes: list[str] = []
+
+    def write(i: int) -> None:
+        updated, event = lifecycle.apply_action(case, "accept", cmd.Accept(actor=f"w{i}"), NOW)
+        try:
+            repo.save(updated, event, expected_version=1)
+            outcomes.append("saved")
+        except StaleVersion:
+            outcomes.append("stale")
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["saved"] + ["stale"] * 7
+    stored, history = repo.get(case.case_id)
+    assert stored.version == 2 and len(history) == 2
+
+
+def test_saving_a_case_that_does_not_exist_is_not_found(repo: DynamoCaseRepository) -> None:
+    case, _ = lifecycle.register("CD-ZZZZ-ZZZZ-ZZZZ", cmd.IntakeRequest.model_validate(complaint()), NOW, "t")
+    updated, event = lifecycle.apply_action(case, "accept", cmd.Accept(actor="a"), NOW)
+    with pytest.raises(CaseNotFound):
+        repo.save(updated, event, expected_version=1)
+
+
+def test_a_taken_case_id_is_never_overwritten(repo: DynamoCaseRepository) -> None:
+    registered(repo)
+    with pytest.raises(StaleVersion):
+        registered(repo)
+    _, history = repo.get("CD-AAAA-BBBB-CCCC")
+    assert len(history) == 1
+
+
+def test_case_and_history_share_one_partition(repo: DynamoCaseRepository, aws: dict[str, str]) -> None:
+    case = registered(repo)
+    accepted, event = lifecycle.apply_action(case, "accept", cmd.Accept(actor="a"), NOW)
+    repo.save(accepted, event, expected_version=1)
+    items = boto3.client("dynamodb").query(
+        TableName=aws["TABLE_NAME"], KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"CASE#{case.case_id}"}})["Items"]
+    assert [i["sk"]["S"] for i in items] == ["CASE", "EVENT#000001", "EVENT#000002"]

@@ -1,0 +1,48 @@
+"""The local stack builds exactly what infra/resources.yaml declares."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from local.provision import load_template, provision
+
+
+def test_table_has_the_key_design_the_code_relies_on(aws: dict[str, str]) -> None:
+    ddb = boto3.client("dynamodb")
+    table = ddb.describe_table(TableName=aws["TABLE_NAME"])["Table"]
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
+    indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
+               for i in table["GlobalSecondaryIndexes"]}
+    assert indexes == {"by_unit": ["gsi1pk", "gsi1sk"], "by_unit_status": ["gsi2pk", "gsi2sk"]}
+    ttl = ddb.describe_time_to_live(TableName=aws["TABLE_NAME"])["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
+    backups = ddb.describe_continuous_backups(TableName=aws["TABLE_NAME"])["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_archive_bucket_is_locked_in_compliance_mode_and_private(aws: dict[str, str]) -> None:
+    s3 = boto3.client("s3")
+    lock = s3.get_object_lock_configuration(Bucket=aws["ARCHIVE_BUCKET"])["ObjectLockConfiguration"]
+    retention = lock["Rule"]["DefaultRetention"]
+    assert (retention["Mode"], retention["Days"]) == ("COMPLIANCE", 365)
+    assert s3.get_bucket_versioning(Bucket=aws["ARCHIVE_BUCKET"])["Status"] == "Enabled"
+    block = s3.get_public_access_block(Bucket=aws["ARCHIVE_BUCKET"])["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+
+
+def test_escalation_topic_exists(aws: dict[str, str]) -> None:
+    arns = [t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]]
+    assert aws["ESCALATION_TOPIC_ARN"] in arns
+
+
+def test_a_property_local_provisioning_does_not_know_stops_it(aws: dict[str, str]) -> None:
+    template = load_template()
+    template["Resources"]["CasesTable"]["Properties"]["StreamSpecification"] = {"StreamViewType": "NEW_IMAGE"}
+    with pytest.raises(ValueError, match="StreamSpecification"):
+        provision(boto3.session.Session(region_name="us-east-1"), "other", template)
+
+
+def test_provisioning_twice_is_harmless(aws: dict[str, str]) -> None:
+    again = provision(boto3.session.Session(region_name="us-east-1"), "test")
+    assert again["CasesTable"] == aws["TABLE_NAME"]
