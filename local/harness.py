@@ -1,0 +1,72 @@
+"""Start the local stack as a separate process (as a person would) for e2e tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningStack:
+    api: str
+    aws: str
+    log: Path
+    exit_code: int | None = None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def running_stack(startup_seconds: float = 60.0) -> Iterator[RunningStack]:
+    """Yields once GET /units answers; on exit sends Ctrl-C and records the exit code."""
+    api_port, aws_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    log = Path(tempfile.mkstemp(prefix="complaint-desk-stack-", suffix=".log")[1])
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.stack", "--port", str(api_port), "--aws-port", str(aws_port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    stack = RunningStack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", log)
+    try:
+        _wait_until_ready(process, stack, startup_seconds)
+        yield stack
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            stack.exit_code = process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stack.exit_code = process.wait()
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], stack: RunningStack, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"local stack exited early:\n{stack.output()}")
+        try:
+            with urllib.request.urlopen(f"{stack.api}/units", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"local stack did not answer within {seconds:.0f} s:\n{stack.output()}")
