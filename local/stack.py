@@ -6,11 +6,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +33,29 @@ def emulated_aws_environment(aws_port: int) -> dict[str, str]:
     }
 
 
-def start_emulator(aws_port: int) -> Any:
-    import logging
+def start_emulator(aws_port: int) -> subprocess.Popen[bytes]:
+    """The emulator (local/emulator.py) in its own process, so it and the API each get a core."""
+    with open(os.environ.get("EMULATOR_LOG", os.devnull), "w") as log:  # EMULATOR_LOG=path keeps moto's log
+        process = subprocess.Popen([sys.executable, "-m", "local.emulator", str(aws_port)],
+                                   stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the AWS emulator exited with code {process.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", aws_port)) == 0:
+                return process
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the AWS emulator did not listen on port {aws_port} within 30 s")
 
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call is noise
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
-    server.start()
-    return server
+def stop_emulator(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def provision_and_seed(stage: str) -> dict[str, str]:
@@ -61,7 +78,11 @@ def provision_and_seed(stage: str) -> dict[str, str]:
 def create_api_server(stage: str, host: str, port: int) -> Any:
     """The same local server `chalice local` runs, built in-process so one Ctrl-C stops all."""
     from chalice.cli.factory import CLIFactory
+    from chalice.local import ChaliceRequestHandler
 
+    # The dev server writes headers and body in separate sends; with Nagle on, every response
+    # waits ~40 ms for a delayed ACK. Lambda behind API Gateway has no such delay.
+    ChaliceRequestHandler.disable_nagle_algorithm = True
     factory = CLIFactory(project_dir=str(ROOT), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
     return factory.create_local_server(config.chalice_app, config, host, port)
@@ -77,12 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(emulated_aws_environment(args.aws_port))
     sys.path.insert(0, str(ROOT))
     emulator = start_emulator(args.aws_port)
-    env = provision_and_seed(args.stage)
-    os.environ.update(env)  # the stage config names the same resources; this makes sure
-    server = create_api_server(args.stage, "127.0.0.1", args.port)
-
-    endpoint = os.environ["AWS_ENDPOINT_URL"]
-    print(f"""
+    try:
+        env = provision_and_seed(args.stage)
+        os.environ.update(env)  # the stage config names the same resources; this makes sure
+        server = create_api_server(args.stage, "127.0.0.1", args.port)
+        endpoint = os.environ["AWS_ENDPOINT_URL"]
+        print(f"""
 Complaint Desk is running (stage {args.stage!r})
   API            http://127.0.0.1:{args.port}   (try: curl http://127.0.0.1:{args.port}/units)
   emulated AWS   {endpoint}   (AWS CLI: --endpoint-url {endpoint}, any credentials)
@@ -93,20 +114,14 @@ Complaint Desk is running (stage {args.stage!r})
 Ctrl-C stops everything.
 """, flush=True)
 
-    stopping = threading.Event()
-
-    def stop(*_: Any) -> None:
-        if not stopping.is_set():
-            stopping.set()
+        def stop(*_: Any) -> None:
             threading.Thread(target=server.shutdown, daemon=True).start()
 
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        signal.signal(signal.SIGTERM, stop)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
     finally:
-        emulator.stop()
+        stop_emulator(emulator)
         print("Complaint Desk stopped.", flush=True)
     return 0
 

@@ -1,0 +1,72 @@
+"""The local emulator keeps DynamoDB's transaction semantics with its narrow rollback snapshots."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local.harness import ROOT, free_port
+
+
+@pytest.fixture(scope="module")
+def ddb() -> Iterator[Any]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "local.emulator", str(port)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="x")
+    client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                              {"AttributeName": "sk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                   {"AttributeName": "sk", "KeyType": "RANGE"}])
+    yield client
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def key(pk: str, sk: str = "A") -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def test_cancelled_transaction_rolls_back_its_put_and_its_update(ddb: Any) -> None:
+    ddb.put_item(TableName="t", Item={**key("p1"), "n": {"N": "1"}})
+    ddb.put_item(TableName="t", Item={**key("p1", "B"), "n": {"N": "1"}})
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "t", "Item": {**key("p1", "C"), "n": {"N": "9"}}}},
+            {"Update": {"TableName": "t", "Key": key("p1"), "UpdateExpression": "SET n = :n",
+                        "ExpressionAttributeValues": {":n": {"N": "2"}}}},
+            {"ConditionCheck": {"TableName": "t", "Key": key("p1", "B"),
+                                "ConditionExpression": "n = :v",
+                                "ExpressionAttributeValues": {":v": {"N": "5"}}}},
+        ])
+    assert ddb.get_item(TableName="t", Key=key("p1"))["Item"]["n"] == {"N": "1"}
+    assert "Item" not in ddb.get_item(TableName="t", Key=key("p1", "C"))
+
+
+def test_successful_transaction_applies_every_write(ddb: Any) -> None:
+    ddb.put_item(TableName="t", Item={**key("p2"), "n": {"N": "1"}})
+    ddb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": "t", "Item": {**key("p2", "C"), "n": {"N": "9"}},
+                 "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Update": {"TableName": "t", "Key": key("p2"), "UpdateExpression": "SET n = :n",
+                    "ConditionExpression": "n = :one",
+                    "ExpressionAttributeValues": {":n": {"N": "2"}, ":one": {"N": "1"}}}},
+    ])
+    assert ddb.get_item(TableName="t", Key=key("p2"))["Item"]["n"] == {"N": "2"}
+    assert ddb.get_item(TableName="t", Key=key("p2", "C"))["Item"]["n"] == {"N": "9"}
