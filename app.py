@@ -18,8 +18,8 @@ settings = get_settings()
 @app.middleware("http")
 def request_context(event, get_response):  # type: ignore[no-untyped-def]
     """A fresh log context per request, so one case's id never leaks into another's lines."""
-    logger.remove_keys(["case_id"])
-    logger.append_keys(path=event.path, method=event.method)
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(path=event.path, method=event.method)
     return get_response(event)
 
 
@@ -47,12 +47,8 @@ def register_case() -> Response:
 @http.handles_errors
 def list_cases() -> dict:
     query = app.current_request.query_params or {}
-    limit = query.get("limit")
-    if limit is not None and not limit.isdigit():
-        limit = "0"
-    return case_service().list(query.get("unit_id"), query.get("status"),
-                               int(limit) if limit is not None else None, query.get("cursor"),
-                               settings.max_page_size, settings.default_page_size)
+    return case_service().list(query.get("unit_id"), query.get("status"), query.get("limit"),
+                               query.get("cursor"), settings.max_page_size, settings.default_page_size)
 
 
 @app.route("/cases/{case_id}", methods=["GET"])

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
@@ -117,9 +116,10 @@ Ctrl-C stops everything.
         def stop(*_: Any) -> None:
             threading.Thread(target=server.shutdown, daemon=True).start()
 
+        # Handled explicitly: a stack started in the background of a script inherits SIGINT ignored.
+        signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
+        server.serve_forever()
     finally:
         stop_emulator(emulator)
         print("Complaint Desk stopped.", flush=True)

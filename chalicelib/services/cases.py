@@ -105,7 +105,7 @@ class CaseService:
                 self._cases.add(case, event)
             except StaleVersion:
                 continue  # the drawn id is taken: draw another
-            logger.append_keys(case_id=case.case_id)
+            logger.thread_safe_append_keys(case_id=case.case_id)
             logger.info("case received", extra={"type": case.type.value,
                                                 "channel": case.channel.value,
                                                 "unit_id": case.unit_id})
@@ -120,7 +120,7 @@ class CaseService:
     def _load(self, case_id: str) -> tuple[Case, list[HistoryEvent]]:
         if not is_case_id(case_id):
             raise CaseNotFound(f"no case {case_id[:40]!r}")
-        logger.append_keys(case_id=case_id)
+        logger.thread_safe_append_keys(case_id=case_id)
         return self._cases.get(case_id)
 
     def _view(self, case_id: str) -> dict[str, Any]:
@@ -131,7 +131,7 @@ class CaseService:
         unit = self._units.get(unit_id)
         return unit.time_zone if unit else "UTC"
 
-    def list(self, unit_id: str | None, status: str | None, limit: int | None,
+    def list(self, unit_id: str | None, status: str | None, limit: str | None,
              cursor: str | None, max_limit: int, default_limit: int) -> dict[str, Any]:
         """Rulebook §4: a unit reads its own register, optionally by status, newest first."""
         problems: dict[str, str] = {}
@@ -145,7 +145,7 @@ class CaseService:
                 wanted = Status(status)
             except ValueError:
                 problems["status"] = "one of " + ", ".join(s.value for s in Status)
-        page_size = default_limit if limit is None else limit
+        page_size = default_limit if limit is None else int(limit) if limit.isdigit() else 0
         if not 1 <= page_size <= max_limit:
             problems["limit"] = f"between 1 and {max_limit}"
         if problems:
