@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,20 +9,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.harness import ROOT, free_port
+from local.harness import free_port
+from local.stack import start_emulator, stop_emulator
 
 
 @pytest.fixture(scope="module")
 def ddb() -> Iterator[Any]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "local.emulator", str(port)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
+    emulator = start_emulator(port)
     client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                           aws_access_key_id="x", aws_secret_access_key="x")
     client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
@@ -35,8 +25,7 @@ def ddb() -> Iterator[Any]:
                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                                    {"AttributeName": "sk", "KeyType": "RANGE"}])
     yield client
-    process.terminate()
-    process.wait(timeout=10)
+    stop_emulator(emulator)
 
 
 def key(pk: str, sk: str = "A") -> dict[str, Any]:
