@@ -56,6 +56,39 @@ def event_sk(seq: int) -> str:
 
 
 class CaseRepository(Protocol):
+    def add(self, case: Case, event: HistoryEvent) -> None: ...
+    def get(self, case_id: str) -> tuple[Case, list[HistoryEvent]]: ...
+    def save(self, case: Case, event: HistoryEvent, expected_version: int) -> None: ...
+    def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
+                     cursor: str | None) -> tuple[list[Case], str | None]: ...
+
+
+class DynamoCaseRepository:
+    """Every write is one transaction: the case item under a version condition plus its event."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def _case_item(self, case: Case) -> dict[str, Any]:
+        order = f"{case.received_at.isoformat()}#{case.case_id}"
+        return to_item({
+            "pk": case_pk(case.case_id), "sk": CASE_SK, "entity": "case",
+            "case_id": case.case_id, "version": case.version, "unit_id": case.unit_id,
+            "status": case.status.value,
+            "gsi1pk": f"UNIT#{case.unit_id}", "gsi1sk": order,
+            "gsi2pk": f"UNIT#{case.unit_id}#STATUS#{case.status.value}", "gsi2sk": order,
+            "doc": case.model_dump(mode="json"),
+        })
+
+    def _event_put(self, case_id: str, event: HistoryEvent) -> dict[str, Any]:
+        return {"Put": {
+            "TableName": self._table,
+            "Item": to_item({"pk": case_pk(case_id), "sk": event_sk(event.seq), "entity": "event",
+                             "doc": event.model_dump(mode="json")}),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }}
+
     def add(self, case: Case, event: HistoryEvent) -> None:
         """Raises StaleVersion if the id is already taken (the caller draws a new id)."""
         if not self._transact([
