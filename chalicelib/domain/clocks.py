@@ -1,5 +1,5 @@
-"""Deadline clocks of a case (rulebook §8). This issue computes the clock-hour clocks only;
-working-day clocks come with the calendar engine."""
+"""Deadline clocks of a case (rulebook §8): 24 clock hours for acceptance and an inquiry's answer,
+working days (calendar.py) for a complaint's handling."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from chalicelib.domain.calendar import WorkingCalendar
     from chalicelib.domain.models import CaseType
 
 ACCEPTANCE_LIMIT = timedelta(hours=24)
 INQUIRY_ANSWER_LIMIT = timedelta(hours=24)
+COMPLAINT_HANDLING_WORKING_DAYS = 3
 
 
 class ClockState(StrEnum):
@@ -34,6 +36,7 @@ class Clock(BaseModel):
     due_at: datetime
     stopped_at: datetime | None = None
     goal_met: bool | None = None
+    provisional: bool = False
 
     def stop(self, at: datetime, goal_met: bool) -> Clock:
         if self.stopped_at is not None:
@@ -54,12 +57,15 @@ class Clock(BaseModel):
             "deadline": self.due_at.astimezone(tz).isoformat(),
             "state": self.state(now).value,
             "stopped_at": self.stopped_at.astimezone(tz).isoformat() if self.stopped_at else None,
-            "provisional": False,
+            "provisional": self.provisional,
         }
 
 
-def initial_clocks(case_type: CaseType, received_at: datetime) -> dict[str, Clock]:
-    """Rulebook §1/§8: every case must be accepted within 24 h; an inquiry answered within 24 h."""
+def initial_clocks(case_type: CaseType, received_at: datetime, time_zone: str,
+                   calendar: WorkingCalendar) -> dict[str, Clock]:
+    """Rulebook §1/§8: every case is accepted within 24 h; an inquiry answered within 24 h;
+    a complaint handled by the end of the 3rd working day after the day of receipt."""
+    from chalicelib.domain.calendar import working_days_deadline
     from chalicelib.domain.models import CaseType
 
     clocks = {"acceptance": Clock(name="acceptance", started_at=received_at,
@@ -67,4 +73,9 @@ def initial_clocks(case_type: CaseType, received_at: datetime) -> dict[str, Cloc
     if case_type is CaseType.INQUIRY:
         clocks["answer"] = Clock(name="answer", started_at=received_at,
                                  due_at=received_at + INQUIRY_ANSWER_LIMIT)
+    if case_type is CaseType.COMPLAINT:
+        due_at, provisional = working_days_deadline(received_at, COMPLAINT_HANDLING_WORKING_DAYS,
+                                                    time_zone, calendar)
+        clocks["handling"] = Clock(name="handling", started_at=received_at, due_at=due_at,
+                                   provisional=provisional)
     return clocks

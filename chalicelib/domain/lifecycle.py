@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import commands as cmd
+from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.clocks import initial_clocks
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
 from chalicelib.domain.models import (
@@ -36,15 +37,16 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
 _UNTRACKED = frozenset({"version", "updated_at", "clocks"})
 
 
-def register(case_id: str, request: cmd.IntakeRequest, now: datetime,
-             actor: str) -> tuple[Case, HistoryEvent]:
-    """A new case in status `received`, with its clocks started at the moment of receipt."""
+def register(case_id: str, request: cmd.IntakeRequest, now: datetime, actor: str,
+             time_zone: str, calendar: WorkingCalendar) -> tuple[Case, HistoryEvent]:
+    """A new case in status `received`, its clocks started at the moment of receipt and
+    counted in the receiving unit's time zone and country calendar."""
     received_at = request.received_at or now
     case = Case(
         case_id=case_id,
         version=1,
         status=Status.RECEIVED,
-        clocks=initial_clocks(request.type, received_at),
+        clocks=initial_clocks(request.type, received_at, time_zone, calendar),
         created_at=now,
         updated_at=now,
         **request.model_dump(exclude={"received_at"}),
@@ -137,8 +139,11 @@ def _resolve(case: Case, command: cmd.Resolve, now: datetime) -> dict[str, Any]:
         raise IllegalTransition("a complaint needs a recorded finding before it can be resolved")
     resolution = Resolution(result=command.result, remedies=command.remedies,
                             resolved_by=command.actor, resolved_at=now)
-    return {"status": Status.RESOLVED, "resolution": resolution,
-            **_stop_clock(case, "answer", now, goal_met=True)}
+    clocks = {**case.clocks}
+    for name in ("answer", "handling"):
+        if name in clocks:
+            clocks[name] = clocks[name].stop(now, goal_met=True)
+    return {"status": Status.RESOLVED, "resolution": resolution, "clocks": clocks}
 
 
 def _record_feedback(case: Case, command: cmd.RecordFeedback, now: datetime) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from chalicelib.adapters.dynamodb import CaseRepository, DynamoUnitRegistry
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
+from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.errors import (
     CaseNotFound,
     IdempotencyConflict,
@@ -99,8 +100,12 @@ class CaseService:
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         payload = request.get("payload", request)
         intake = cmd.IntakeRequest.model_validate(payload["request"])
+        unit = self._units.get(intake.unit_id)
+        assert unit is not None, "register() checked the unit"
+        calendar = WorkingCalendar(unit.calendar)
         for _attempt in range(3):
-            case, event = lifecycle.register(new_case_id(), intake, self._now(), payload["actor"])
+            case, event = lifecycle.register(new_case_id(), intake, self._now(), payload["actor"],
+                                             unit.time_zone, calendar)
             try:
                 self._cases.add(case, event)
             except StaleVersion:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -30,6 +31,9 @@ def test_hotline_complaint_is_registered_and_read_back_with_history(api: Any) ->
     assert response.headers["Location"] == f"/cases/{body['case_id']}"
     assert body["deadlines"]["acceptance"]["state"] == "running"
     assert body["deadlines"]["acceptance"]["deadline"].endswith("+08:00")
+    handling = body["deadlines"]["handling"]
+    assert handling["deadline"].endswith("T23:59:59+08:00") and handling["state"] == "running"
+    assert handling["provisional"] is (datetime.now(UTC).year > 2026)
     read = api.get(f"/cases/{body['case_id']}")
     assert read.status_code == 200
     assert read.json_body["five_w"]["what"] == "charged twice for one carton of milk"

@@ -8,10 +8,12 @@ import pytest
 
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
+from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
 from chalicelib.domain.models import Case, CaseType, Finding, FindingKind, Status
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+SHANGHAI = ("Asia/Shanghai", WorkingCalendar("CN"))
 ACTOR = {"actor": "Li Na"}
 
 COMMANDS: dict[str, cmd.ActionCommand] = {
@@ -43,7 +45,7 @@ def intake(**overrides: object) -> cmd.IntakeRequest:
 
 
 def case_in(status: Status, case_type: CaseType = CaseType.COMPLAINT) -> Case:
-    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type=case_type.value), NOW, "web")
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type=case_type.value), NOW, "web", *SHANGHAI)
     finding = Finding(kind=FindingKind.CUSTOMER_ISSUE, detail="d", investigator="x", recorded_at=NOW)
     return case.model_copy(update={"status": status, "finding": finding})
 
@@ -130,21 +132,23 @@ def test_reopen_returns_to_the_handler_and_clears_the_old_result() -> None:
 
 
 def test_acceptance_clock_is_24_clock_hours_shown_in_the_unit_time_zone() -> None:
-    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web")
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", *SHANGHAI)
     view = case.clocks["acceptance"].view(NOW, "Asia/Shanghai")
     assert view["deadline"] == "2026-11-21T10:00:00+08:00"
     assert view["state"] == "running"
     assert case.clocks["acceptance"].view(NOW, "Europe/London")["deadline"] == "2026-11-21T02:00:00+00:00"
     assert "answer" not in case.clocks
+    # received Friday 2026-11-20 10:00 local: Mon 23, Tue 24, Wed 25 → end of Wednesday
+    assert case.clocks["handling"].view(NOW, "Asia/Shanghai")["deadline"] == "2026-11-25T23:59:59+08:00"
 
 
 def test_inquiry_also_gets_a_24_hour_answer_clock() -> None:
-    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type="inquiry", cause=None), NOW, "web")
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type="inquiry", cause=None), NOW, "web", *SHANGHAI)
     assert case.clocks["answer"].due_at == NOW + timedelta(hours=24)
 
 
 def test_acceptance_clock_met_in_time_breached_late_and_stopped_by_close() -> None:
-    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web")
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", *SHANGHAI)
     on_time, _ = lifecycle.apply_action(case, "accept", COMMANDS["accept"], NOW + timedelta(hours=23))
     assert on_time.clocks["acceptance"].state(NOW + timedelta(days=5)).value == "met"
     late, _ = lifecycle.apply_action(case, "accept", COMMANDS["accept"], NOW + timedelta(hours=25))

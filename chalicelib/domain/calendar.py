@@ -1,0 +1,78 @@
+"""Working days per country (rulebook §8): public holidays and make-up working days (调休) come
+from the maintained `holidays` library, never from a hand-typed list.
+
+Some countries publish each year's arrangement shortly before the year starts (China's State
+Council does, around November). For a year the library has no official arrangement for, dates
+are computed from the statutory rules alone and reported as provisional.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# Countries whose calendar is published year by year, with where the library keeps that data.
+_YEARLY_ARRANGEMENTS = {"CN": ("holidays.countries.china", "ChinaStaticHolidays")}
+
+
+@lru_cache(maxsize=32)
+def _country_holidays(country: str) -> Any:
+    import holidays  # heavy: imported only when a working-day clock is computed
+
+    return holidays.country_holidays(country)
+
+
+@lru_cache(maxsize=32)
+def last_official_year(country: str) -> int | None:
+    """The last year with an official arrangement in the library; None if rules alone decide."""
+    if country not in _YEARLY_ARRANGEMENTS:
+        return None
+    import importlib
+
+    module, name = _YEARLY_ARRANGEMENTS[country]
+    static = getattr(importlib.import_module(module), name)
+    return max(static.special_public_holidays)
+
+
+class WorkingCalendar:
+    """One country's working days, with an administrator's overrides (date → is a working day)."""
+
+    def __init__(self, country: str, overrides: Mapping[date, bool] | None = None) -> None:
+        self.country = country
+        self._overrides = dict(overrides or {})
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self._overrides:
+            return self._overrides[day]
+        return bool(_country_holidays(self.country).is_working_day(day))
+
+    def is_provisional(self, day: date) -> bool:
+        """True when the official arrangement for the day's year is not in the library yet."""
+        if day in self._overrides:
+            return False
+        last = last_official_year(self.country)
+        return last is not None and day.year > last
+
+    def nth_working_day_after(self, day: date, n: int) -> tuple[date, bool]:
+        """The Nth working day after `day` (which itself is not counted), and whether any day
+        on the way was provisional."""
+        provisional, counted, current = False, 0, day
+        while counted < n:
+            current += timedelta(days=1)
+            provisional = provisional or self.is_provisional(current)
+            if self.is_working_day(current):
+                counted += 1
+        return current, provisional
+
+
+def working_days_deadline(received_at: datetime, working_days: int, time_zone: str,
+                          calendar: WorkingCalendar) -> tuple[datetime, bool]:
+    """Rulebook §8: the day of receipt is not counted; the limit ends at 23:59:59 unit-local time
+    of the Nth working day after the local day the case was received."""
+    tz = ZoneInfo(time_zone)
+    local_day = received_at.astimezone(tz).date()
+    last_day, provisional = calendar.nth_working_day_after(local_day, working_days)
+    return datetime.combine(last_day, time(23, 59, 59), tzinfo=tz), provisional
