@@ -104,6 +104,13 @@ class Reopen(ActionCommand):
     reason: LongText
 
 
+class MarkSpecial(ActionCommand):
+    """Rulebook §1/§8: a special complaint may take 7 working days, with reason and approver."""
+
+    reason: LongText
+    approver: ShortText
+
+
 ACTION_COMMANDS: dict[str, type[ActionCommand]] = {
     "accept": Accept,
     "assign": Assign,
@@ -113,4 +120,5 @@ ACTION_COMMANDS: dict[str, type[ActionCommand]] = {
     "record-feedback": RecordFeedback,
     "close": Close,
     "reopen": Reopen,
+    "mark-special": MarkSpecial,
 }

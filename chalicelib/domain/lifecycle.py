@@ -3,12 +3,13 @@ and the history event that records it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import commands as cmd
-from chalicelib.domain.calendar import WorkingCalendar
-from chalicelib.domain.clocks import initial_clocks
+from chalicelib.domain.calendar import WorkingCalendar, working_days_deadline
+from chalicelib.domain.clocks import SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS, initial_clocks
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
 from chalicelib.domain.models import (
     Case,
@@ -18,6 +19,7 @@ from chalicelib.domain.models import (
     FindingKind,
     HistoryEvent,
     Resolution,
+    SpecialExtension,
     Status,
 )
 
@@ -31,6 +33,7 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "record-feedback": frozenset({S.RESOLVED}),
     "close": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING, S.RESOLVED}),
     "reopen": frozenset({S.RESOLVED, S.CLOSED}),
+    "mark-special": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
 }
 
 # Fields that change on every write and so are not worth a before/after entry.
@@ -57,9 +60,18 @@ def register(case_id: str, request: cmd.IntakeRequest, now: datetime, actor: str
     return case, event
 
 
-def apply_action(case: Case, action: str, command: cmd.ActionCommand,
-                 now: datetime) -> tuple[Case, HistoryEvent]:
-    """Apply one lifecycle action, refusing it with the reason when the status does not allow it."""
+@dataclass(frozen=True)
+class UnitClock:
+    """Where a case's working days are counted: its unit's time zone and country calendar."""
+
+    time_zone: str
+    calendar: WorkingCalendar
+
+
+def apply_action(case: Case, action: str, command: cmd.ActionCommand, now: datetime,
+                 unit_clock: UnitClock | None = None) -> tuple[Case, HistoryEvent]:
+    """Apply one lifecycle action, refusing it with the reason when the status does not allow it.
+    `unit_clock` is needed only by actions that recompute a working-day deadline."""
     allowed = ALLOWED_FROM[action]
     if case.status not in allowed:
         wanted = ", ".join(sorted(s.value for s in allowed))
@@ -67,7 +79,7 @@ def apply_action(case: Case, action: str, command: cmd.ActionCommand,
             f"cannot {action.replace('-', ' ')} a case that is {case.status.value}; "
             f"allowed only when it is {wanted}"
         )
-    update = _CHANGES[action](case, command, now)
+    update = _CHANGES[action](case, command, now, unit_clock)
     updated = case.model_copy(update={**update, "version": case.version + 1, "updated_at": now})
     event = HistoryEvent(
         seq=updated.version,
@@ -76,7 +88,7 @@ def apply_action(case: Case, action: str, command: cmd.ActionCommand,
         action=action,
         from_status=case.status,
         to_status=updated.status,
-        changes=_diff(case, updated),
+        changes={**_diff(case, updated), **_deadline_changes(case, updated)},
         note=command.note or getattr(command, "reason", None),
     )
     return updated, event
@@ -91,23 +103,52 @@ def _diff(before: Case, after: Case) -> dict[str, dict[str, Any]]:
     }
 
 
+def _deadline_changes(before: Case, after: Case) -> dict[str, dict[str, Any]]:
+    """A moved deadline is a change worth its own before/after line in the history."""
+    return {
+        f"deadlines.{name}": {"before": before.clocks[name].due_at.isoformat(),
+                              "after": clock.due_at.isoformat()}
+        for name, clock in after.clocks.items()
+        if name in before.clocks and before.clocks[name].due_at != clock.due_at
+    }
+
+
+def _mark_special(case: Case, command: cmd.MarkSpecial, now: datetime,
+                  unit_clock: UnitClock | None) -> dict[str, Any]:
+    """Rulebook §1/§8: 3 working days become 7, only for a complaint, once, before the 3 run out."""
+    handling = case.clocks.get("handling")
+    if case.type is not CaseType.COMPLAINT or handling is None:
+        raise IllegalTransition(f"only complaints have a handling limit to extend, not a {case.type.value}")
+    if case.special is not None:
+        raise IllegalTransition("this complaint is already marked special")
+    if handling.stopped_at is not None or now > handling.due_at:
+        raise IllegalTransition("the 3-working-day handling deadline has passed; it can no longer be extended")
+    if unit_clock is None:
+        raise ValueError("mark-special needs the unit's time zone and calendar")
+    due_at, provisional = working_days_deadline(case.received_at, SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS,
+                                                unit_clock.time_zone, unit_clock.calendar)
+    extended = handling.model_copy(update={"due_at": due_at, "provisional": provisional})
+    special = SpecialExtension(reason=command.reason, approver=command.approver, approved_at=now)
+    return {"special": special, "clocks": {**case.clocks, "handling": extended}}
+
+
 def _stop_clock(case: Case, name: str, now: datetime, goal_met: bool) -> dict[str, Any]:
     if name not in case.clocks:
         return {}
     return {"clocks": {**case.clocks, name: case.clocks[name].stop(now, goal_met)}}
 
 
-def _accept(case: Case, command: cmd.Accept, now: datetime) -> dict[str, Any]:
+def _accept(case: Case, command: cmd.Accept, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     return {"status": Status.ACCEPTED, "receiver": command.receiver or command.actor,
             **_stop_clock(case, "acceptance", now, goal_met=True)}
 
 
-def _assign(case: Case, command: cmd.Assign, now: datetime) -> dict[str, Any]:
+def _assign(case: Case, command: cmd.Assign, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     return {"status": Status.ASSIGNED if case.status is not Status.INVESTIGATING else case.status,
             "handler": command.handler}
 
 
-def _forward(case: Case, command: cmd.Forward, now: datetime) -> dict[str, Any]:
+def _forward(case: Case, command: cmd.Forward, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     """Rulebook §2: a case outside the unit's scope goes to the right unit, which must accept it."""
     if command.to_unit_id == case.unit_id:
         raise InvalidInput("a case cannot be forwarded to the unit that holds it",
@@ -116,7 +157,8 @@ def _forward(case: Case, command: cmd.Forward, now: datetime) -> dict[str, Any]:
             "forwarded_from": (*case.forwarded_from, case.unit_id)}
 
 
-def _record_finding(case: Case, command: cmd.RecordFinding, now: datetime) -> dict[str, Any]:
+def _record_finding(case: Case, command: cmd.RecordFinding, now: datetime,
+                    _unit_clock: UnitClock | None) -> dict[str, Any]:
     """Rulebook §5: a violation is reported to the department leader; a mistake needs a plan."""
     if case.type is not CaseType.COMPLAINT:
         raise IllegalTransition(f"findings are recorded on complaints, not on a {case.type.value}")
@@ -134,7 +176,7 @@ def _record_finding(case: Case, command: cmd.RecordFinding, now: datetime) -> di
     return {"status": Status.INVESTIGATING, "finding": finding}
 
 
-def _resolve(case: Case, command: cmd.Resolve, now: datetime) -> dict[str, Any]:
+def _resolve(case: Case, command: cmd.Resolve, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     if case.type is CaseType.COMPLAINT and case.finding is None:
         raise IllegalTransition("a complaint needs a recorded finding before it can be resolved")
     resolution = Resolution(result=command.result, remedies=command.remedies,
@@ -146,20 +188,21 @@ def _resolve(case: Case, command: cmd.Resolve, now: datetime) -> dict[str, Any]:
     return {"status": Status.RESOLVED, "resolution": resolution, "clocks": clocks}
 
 
-def _record_feedback(case: Case, command: cmd.RecordFeedback, now: datetime) -> dict[str, Any]:
+def _record_feedback(case: Case, command: cmd.RecordFeedback, now: datetime,
+                     _unit_clock: UnitClock | None) -> dict[str, Any]:
     """Rulebook §5: after handling, ask the customer's opinion; recording it closes the case."""
     feedback = Feedback(satisfied=command.satisfied, satisfaction=command.satisfaction,
                         comment=command.comment, recorded_at=now)
     return {"status": Status.CLOSED, "feedback": feedback, "closed_reason": "customer feedback"}
 
 
-def _close(case: Case, command: cmd.Close, now: datetime) -> dict[str, Any]:
+def _close(case: Case, command: cmd.Close, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     """Explicit close: any clock still running is stopped without its goal met."""
     clocks = {name: clock.stop(now, goal_met=False) for name, clock in case.clocks.items()}
     return {"status": Status.CLOSED, "closed_reason": command.reason, "clocks": clocks}
 
 
-def _reopen(case: Case, command: cmd.Reopen, now: datetime) -> dict[str, Any]:
+def _reopen(case: Case, command: cmd.Reopen, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     """Back to work: to the handler if there is one; the old result stays in the history."""
     return {"status": Status.ASSIGNED if case.handler else Status.ACCEPTED,
             "resolution": None, "feedback": None, "closed_reason": None}
@@ -174,4 +217,5 @@ _CHANGES = {
     "record-feedback": _record_feedback,
     "close": _close,
     "reopen": _reopen,
+    "mark-special": _mark_special,
 }

@@ -140,6 +140,14 @@ class Feedback(Strict):
     recorded_at: datetime
 
 
+class SpecialExtension(Strict):
+    """Why a complaint may take 7 working days instead of 3, and which manager approved it."""
+
+    reason: LongText
+    approver: ShortText
+    approved_at: datetime
+
+
 class Case(BaseModel):
     """One registered contact (客户投诉登记) with everything the register must hold (§2)."""
 
@@ -162,6 +170,7 @@ class Case(BaseModel):
     resolution: Resolution | None = None
     feedback: Feedback | None = None
     closed_reason: str | None = None
+    special: SpecialExtension | None = None
     forwarded_from: tuple[str, ...] = ()
     clocks: dict[str, Clock] = Field(default_factory=dict)
     created_at: datetime

@@ -100,12 +100,11 @@ class CaseService:
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         payload = request.get("payload", request)
         intake = cmd.IntakeRequest.model_validate(payload["request"])
-        unit = self._units.get(intake.unit_id)
-        assert unit is not None, "register() checked the unit"
-        calendar = WorkingCalendar(unit.calendar)
+        clock = self._unit_clock(intake.unit_id)
+        assert clock is not None, "register() checked the unit"
         for _attempt in range(3):
             case, event = lifecycle.register(new_case_id(), intake, self._now(), payload["actor"],
-                                             unit.time_zone, calendar)
+                                             clock.time_zone, clock.calendar)
             try:
                 self._cases.add(case, event)
             except StaleVersion:
@@ -131,6 +130,21 @@ class CaseService:
     def _view(self, case_id: str) -> dict[str, Any]:
         case, history = self._load(case_id)
         return case_view(case, history, self._now(), self._time_zone(case.unit_id))
+
+    def _unit_clock(self, unit_id: str) -> lifecycle.UnitClock | None:
+        unit = self._units.get(unit_id)
+        return lifecycle.UnitClock(unit.time_zone, WorkingCalendar(unit.calendar)) if unit else None
+
+    def _is_manager(self, name: str, unit_id: str) -> bool:
+        """Rulebook §4 (tiered responsibility): a manager of the unit or of any unit above it."""
+        seen: set[str] = set()
+        unit = self._units.get(unit_id)
+        while unit is not None and unit.unit_id not in seen:
+            if any(manager.name == name for manager in unit.managers):
+                return True
+            seen.add(unit.unit_id)
+            unit = self._units.get(unit.parent_id) if unit.parent_id else None
+        return False
 
     def _time_zone(self, unit_id: str) -> str:
         unit = self._units.get(unit_id)
@@ -178,7 +192,11 @@ class CaseService:
         if isinstance(command, cmd.Forward) and self._units.get(command.to_unit_id) is None:
             raise InvalidInput("the case cannot be forwarded there",
                                {"to_unit_id": f"no unit {command.to_unit_id!r} in the organisation"})
-        updated, event = lifecycle.apply_action(case, action, command, self._now())
+        if isinstance(command, cmd.MarkSpecial) and not self._is_manager(command.approver, case.unit_id):
+            raise InvalidInput("a special extension must be approved by a manager",
+                               {"approver": "not a manager of this unit or a unit above it"})
+        updated, event = lifecycle.apply_action(case, action, command, self._now(),
+                                                self._unit_clock(case.unit_id))
         self._cases.save(updated, event, expected_version=expected)
         logger.info("case changed", extra={"action": action, "from_status": case.status.value,
                                            "to_status": updated.status.value,

@@ -261,3 +261,16 @@ def test_units_are_listed_without_manager_contacts(api: Any) -> None:
     assert store == {"unit_id": "store-xh-01", "name": "西湖一号店 Xihu Store No. 1", "kind": "store",
                      "parent_id": "county-xh", "time_zone": "Asia/Shanghai", "calendar": "CN"}
     assert {u["unit_id"] for u in units} >= {"branch-hz", "county-xh", "store-london-01"}
+
+
+def test_special_extension_needs_a_manager_of_the_unit_or_above(api: Any) -> None:
+    case = create(api)
+    path = f"/cases/{case['case_id']}/mark-special"
+    refused = post(api, path, {"actor": "Li Na", "version": 1, "reason": "lab test", "approver": "Li Na"})
+    assert refused.status_code == 400 and "approver" in refused.json_body["fields"]
+    approved = post(api, path, {"actor": "Li Na", "version": 1, "reason": "lab test", "approver": "Qian Hao"})
+    assert approved.status_code == 200
+    body = approved.json_body
+    assert body["special"]["approver"] == "Qian Hao"
+    assert body["deadlines"]["handling"]["deadline"] > case["deadlines"]["handling"]["deadline"]
+    assert "deadlines.handling" in body["history"][-1]["changes"]

@@ -14,6 +14,7 @@ from chalicelib.domain.models import Case, CaseType, Finding, FindingKind, Statu
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 SHANGHAI = ("Asia/Shanghai", WorkingCalendar("CN"))
+CLOCK = lifecycle.UnitClock(*SHANGHAI)
 ACTOR = {"actor": "Li Na"}
 
 COMMANDS: dict[str, cmd.ActionCommand] = {
@@ -26,6 +27,7 @@ COMMANDS: dict[str, cmd.ActionCommand] = {
     "record-feedback": cmd.RecordFeedback(satisfied=True, satisfaction=5, **ACTOR),
     "close": cmd.Close(reason="duplicate of an earlier call", **ACTOR),
     "reopen": cmd.Reopen(reason="customer called back", **ACTOR),
+    "mark-special": cmd.MarkSpecial(reason="needs the supplier's lab report", approver="Sun Li", **ACTOR),
 }
 EXPECTED_STATUS = {
     "accept": Status.ACCEPTED, "forward": Status.RECEIVED, "record-finding": Status.INVESTIGATING,
@@ -58,7 +60,7 @@ ILLEGAL = [(a, s) for a, allowed in lifecycle.ALLOWED_FROM.items()
 @pytest.mark.parametrize(("action", "status"), LEGAL)
 def test_every_legal_transition_is_applied_and_recorded(action: str, status: Status) -> None:
     before = case_in(status)
-    after, event = lifecycle.apply_action(before, action, COMMANDS[action], NOW)
+    after, event = lifecycle.apply_action(before, action, COMMANDS[action], NOW, CLOCK)
     assert after.version == before.version + 1
     assert event.seq == after.version
     assert (event.action, event.actor, event.from_status) == (action, "Li Na", status)
@@ -70,7 +72,7 @@ def test_every_legal_transition_is_applied_and_recorded(action: str, status: Sta
 @pytest.mark.parametrize(("action", "status"), ILLEGAL)
 def test_every_illegal_transition_is_refused_with_the_reason(action: str, status: Status) -> None:
     with pytest.raises(IllegalTransition, match=f"is {status.value}; allowed only when"):
-        lifecycle.apply_action(case_in(status), action, COMMANDS[action], NOW)
+        lifecycle.apply_action(case_in(status), action, COMMANDS[action], NOW, CLOCK)
 
 
 def test_history_event_holds_each_changed_field_before_and_after() -> None:
@@ -183,3 +185,36 @@ def test_web_form_cannot_choose_its_own_receipt_time() -> None:
 def test_clients_cannot_set_status_version_or_clocks() -> None:
     with pytest.raises(ValueError, match="extra"):
         cmd.IntakeRequest.model_validate({**intake().model_dump(mode="json"), "status": "closed"})
+
+
+def test_special_complaint_gets_7_working_days_recorded_with_reason_approver_and_old_deadline() -> None:
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", *SHANGHAI)
+    after, event = lifecycle.apply_action(case, "mark-special", COMMANDS["mark-special"], NOW, CLOCK)
+    # received Fri 2026-11-20: 23, 24, 25, 26, 27, 30 Nov, 1 Dec
+    assert after.clocks["handling"].view(NOW, "Asia/Shanghai")["deadline"] == "2026-12-01T23:59:59+08:00"
+    assert after.special is not None and after.special.approver == "Sun Li"
+    assert event.changes["deadlines.handling"] == {"before": "2026-11-25T23:59:59+08:00",
+                                                   "after": "2026-12-01T23:59:59+08:00"}
+    assert event.note == "needs the supplier's lab report"
+
+
+def test_special_extension_is_refused_once_the_3_day_deadline_has_passed() -> None:
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", *SHANGHAI)
+    too_late = case.clocks["handling"].due_at + timedelta(seconds=1)
+    with pytest.raises(IllegalTransition, match="has passed"):
+        lifecycle.apply_action(case, "mark-special", COMMANDS["mark-special"], too_late, CLOCK)
+
+
+def test_special_extension_happens_once_and_only_for_complaints() -> None:
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", *SHANGHAI)
+    special, _ = lifecycle.apply_action(case, "mark-special", COMMANDS["mark-special"], NOW, CLOCK)
+    with pytest.raises(IllegalTransition, match="already marked special"):
+        lifecycle.apply_action(special, "mark-special", COMMANDS["mark-special"], NOW, CLOCK)
+    inquiry, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type="inquiry", cause=None), NOW, "web", *SHANGHAI)
+    with pytest.raises(IllegalTransition, match="only complaints"):
+        lifecycle.apply_action(inquiry, "mark-special", COMMANDS["mark-special"], NOW, CLOCK)
+
+
+def test_resolving_a_complaint_stops_its_handling_clock_as_met() -> None:
+    after, _ = lifecycle.apply_action(case_in(Status.INVESTIGATING), "resolve", COMMANDS["resolve"], NOW, CLOCK)
+    assert after.clocks["handling"].state(NOW + timedelta(days=30)).value == "met"
