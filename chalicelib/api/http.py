@@ -36,8 +36,17 @@ def error_response(code: str, message: str, status: int, fields: dict[str, str] 
                     status_code=status, headers=headers or {})
 
 
+# AWS answers that mean "not now": the caller should retry the same request (same Idempotency-Key).
+_RETRYABLE_AWS_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
+})
+
+
 def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a DomainError raised anywhere below a route into `{"error", "message", "fields"}`."""
+    """Turn a DomainError raised anywhere below a route into `{"error", "message", "fields"}`, and
+    an AWS outage that outlasted boto3's retries into a 503 the caller can retry."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -47,6 +56,14 @@ def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             status = next(code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls))
             logger.info("request refused", extra={"error": exc.code, "status": status})
             return error_response(exc.code, exc.message, status, exc.fields)
+        except (ClientError, BotoCoreError) as exc:
+            code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
+            if isinstance(exc, ClientError) and code not in _RETRYABLE_AWS_CODES:
+                raise
+            logger.warning("storage unavailable", extra={"aws_error": code})
+            return error_response("temporarily_unavailable",
+                                  "the case store is busy or unreachable; nothing was changed, "
+                                  "retry the same request shortly", 503, headers={"Retry-After": "1"})
 
     return wrapper
 
