@@ -75,9 +75,10 @@ class CaseService:
             problems["unit_id"] = f"no unit {request.unit_id!r} in the organisation"
         if problems:
             raise InvalidInput("the case cannot be registered as sent", problems)
-        payload = {"request": request.model_dump(mode="json"), "actor": actor}
+        call = {"key": idempotency_key,
+                "payload": {"request": request.model_dump(mode="json"), "actor": actor}}
         if idempotency_key is None or self._register_once is None:
-            return IntakeOutcome(self._view(self._register_new(payload)["case_id"]), replayed=False)
+            return IntakeOutcome(self._view(self._register_new(call)["case_id"]), replayed=False)
         token = uuid.uuid4().hex
         _call_token.set(token)
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -85,7 +86,7 @@ class CaseService:
             IdempotencyValidationError,
         )
         try:
-            stored = self._register_once(request={"key": idempotency_key, "payload": payload})
+            stored = self._register_once(request=call)
         except IdempotencyValidationError as exc:
             raise IdempotencyConflict(
                 "this Idempotency-Key was already used with a different request body") from exc
@@ -98,7 +99,8 @@ class CaseService:
         return IntakeOutcome(self._view(stored["case_id"]), replayed=replayed)
 
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
-        payload = request.get("payload", request)
+        """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
+        payload = request["payload"]
         intake = cmd.IntakeRequest.model_validate(payload["request"])
         clock = self._unit_clock(intake.unit_id)
         assert clock is not None, "register() checked the unit"
