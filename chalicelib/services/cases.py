@@ -28,6 +28,8 @@ from chalicelib.domain.models import Case, HistoryEvent, Status
 from chalicelib.observability import SERVICE, logger
 
 _call_token: ContextVar[str] = ContextVar("intake_call_token", default="")
+# The case this call just created, so the response needs no read-back; a replay reads the store.
+_created: ContextVar[tuple[Case, HistoryEvent] | None] = ContextVar("intake_created", default=None)
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,10 @@ class CaseService:
             raise InvalidInput("the case cannot be registered as sent", problems)
         call = {"key": idempotency_key,
                 "payload": {"request": request.model_dump(mode="json"), "actor": actor}}
+        _created.set(None)
         if idempotency_key is None or self._register_once is None:
-            return IntakeOutcome(self._view(self._register_new(call)["case_id"]), replayed=False)
+            self._register_new(call)
+            return IntakeOutcome(self._created_view(), replayed=False)
         token = uuid.uuid4().hex
         _call_token.set(token)
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -93,10 +97,16 @@ class CaseService:
         except IdempotencyAlreadyInProgressError as exc:
             raise RequestInProgress(
                 "a request with this Idempotency-Key is still being processed; retry shortly") from exc
-        replayed = stored.get("token") != token
-        if replayed:
-            logger.info("idempotent replay", extra={"case_id": stored["case_id"]})
-        return IntakeOutcome(self._view(stored["case_id"]), replayed=replayed)
+        if stored.get("token") == token:
+            return IntakeOutcome(self._created_view(), replayed=False)
+        logger.info("idempotent replay", extra={"case_id": stored["case_id"]})
+        return IntakeOutcome(self._view(stored["case_id"]), replayed=True)
+
+    def _created_view(self) -> dict[str, Any]:
+        created = _created.get()
+        assert created is not None, "_register_new ran in this call"
+        case, event = created
+        return case_view(case, [event], self._now(), self._time_zone(case.unit_id))
 
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
@@ -116,6 +126,7 @@ class CaseService:
                                                 "channel": case.channel.value,
                                                 "unit_id": case.unit_id})
             _count("CasesReceived", channel=case.channel.value, type=case.type.value)
+            _created.set((case, event))
             return {"case_id": case.case_id, "token": _call_token.get()}
         raise RuntimeError("could not draw a free case id in 3 attempts")
 

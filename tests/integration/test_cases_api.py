@@ -36,6 +36,7 @@ def test_hotline_complaint_is_registered_and_read_back_with_history(api: Any) ->
     assert handling["provisional"] is (datetime.now(UTC).year > 2026)
     read = api.get(f"/cases/{body['case_id']}")
     assert read.status_code == 200
+    assert read.json_body == body  # the 201 body is exactly what is stored
     assert read.json_body["five_w"]["what"] == "charged twice for one carton of milk"
     assert [e["action"] for e in read.json_body["history"]] == ["receive"]
 
