@@ -8,10 +8,11 @@ from chalicelib.api import http
 from chalicelib.bootstrap import case_service
 from chalicelib.config import get_settings
 from chalicelib.domain.commands import ACTION_COMMANDS, IntakeRequest
-from chalicelib.observability import logger
+from chalicelib.observability import logger, mask_logger
 
 app = Chalice(app_name="complaint-desk")
 app.register_middleware(http.uniform_errors, "http")
+mask_logger(app.log)
 settings = get_settings()
 
 

@@ -18,12 +18,17 @@ def mask_phone_numbers(text: str) -> str:
 
 
 class MaskingFormatterFilter(logging.Filter):
-    """Masks the rendered record, extra keys included, just before it is written."""
+    """Masks the rendered record, extra keys and traceback included, just before it is written."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
             record.msg = mask_phone_numbers(record.getMessage())
             record.args = None
+        if record.exc_info:
+            # An exception's text can carry customer input (pydantic errors quote it): render it
+            # now, masked, and drop the raw exception so no formatter renders it again.
+            record.exc_text = mask_phone_numbers(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
         for key, value in list(record.__dict__.items()):
             if isinstance(value, str) and key not in ("msg", "levelname", "name", "pathname",
                                                       "filename", "module", "funcName",
@@ -34,4 +39,9 @@ class MaskingFormatterFilter(logging.Filter):
 
 logger = Logger(service=SERVICE)
 logger.registered_handler.addFilter(MaskingFormatterFilter())
+
+
+def mask_logger(other: logging.Logger) -> None:
+    """Give another logger (Chalice's own, which logs unhandled errors) the same masking."""
+    other.addFilter(MaskingFormatterFilter())
 metrics = Metrics(namespace="ComplaintDesk", service=SERVICE)

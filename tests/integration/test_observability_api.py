@@ -44,3 +44,21 @@ def test_intake_and_transitions_emit_metrics(api: Any, capfd: pytest.CaptureFixt
     assert {"CasesReceived", "CaseTransitions"} <= names
     transition = next(e for e in emitted if "CaseTransitions" in e)
     assert transition["action"] == "accept"
+
+
+def test_an_unexpected_error_is_a_uniform_500_and_its_logged_traceback_is_masked(
+        api: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from chalicelib.services.cases import CaseService
+
+    def broken(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("could not parse stored customer phone 13800138000")
+
+    monkeypatch.setattr(CaseService, "register", broken)
+    with caplog.at_level("ERROR"):
+        response = api.post("/cases", headers=JSON, body=json.dumps(complaint()))
+    assert response.status_code == 500
+    assert response.json_body == {"error": "internal_server", "message": "An internal server error occurred.",
+                                  "fields": {}}
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "RuntimeError" in logged and "******00" in logged
+    assert "13800138000" not in logged
