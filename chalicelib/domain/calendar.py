@@ -9,6 +9,7 @@ are computed from the statutory rules alone and reported as provisional.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -68,11 +69,19 @@ class WorkingCalendar:
         return current, provisional
 
 
-def working_days_deadline(received_at: datetime, working_days: int, time_zone: str,
-                          calendar: WorkingCalendar) -> tuple[datetime, bool]:
+@dataclass(frozen=True)
+class UnitClock:
+    """Where a case's working days are counted: its unit's time zone and country calendar."""
+
+    time_zone: str
+    calendar: WorkingCalendar
+
+
+def working_days_deadline(received_at: datetime, working_days: int,
+                          unit_clock: UnitClock) -> tuple[datetime, bool]:
     """Rulebook §8: the day of receipt is not counted; the limit ends at 23:59:59 unit-local time
     of the Nth working day after the local day the case was received."""
-    tz = ZoneInfo(time_zone)
+    tz = ZoneInfo(unit_clock.time_zone)
     local_day = received_at.astimezone(tz).date()
-    last_day, provisional = calendar.nth_working_day_after(local_day, working_days)
+    last_day, provisional = unit_clock.calendar.nth_working_day_after(local_day, working_days)
     return datetime.combine(last_day, time(23, 59, 59), tzinfo=tz), provisional

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from chalicelib.domain.calendar import WorkingCalendar
+    from chalicelib.domain.calendar import UnitClock
     from chalicelib.domain.models import CaseType
 
 ACCEPTANCE_LIMIT = timedelta(hours=24)
@@ -62,8 +62,7 @@ class Clock(BaseModel):
         }
 
 
-def initial_clocks(case_type: CaseType, received_at: datetime, time_zone: str,
-                   calendar: WorkingCalendar) -> dict[str, Clock]:
+def initial_clocks(case_type: CaseType, received_at: datetime, unit_clock: UnitClock) -> dict[str, Clock]:
     """Rulebook §1/§8: every case is accepted within 24 h; an inquiry answered within 24 h;
     a complaint handled by the end of the 3rd working day after the day of receipt."""
     from chalicelib.domain.calendar import working_days_deadline
@@ -75,8 +74,7 @@ def initial_clocks(case_type: CaseType, received_at: datetime, time_zone: str,
         clocks["answer"] = Clock(name="answer", started_at=received_at,
                                  due_at=received_at + INQUIRY_ANSWER_LIMIT)
     if case_type is CaseType.COMPLAINT:
-        due_at, provisional = working_days_deadline(received_at, COMPLAINT_HANDLING_WORKING_DAYS,
-                                                    time_zone, calendar)
+        due_at, provisional = working_days_deadline(received_at, COMPLAINT_HANDLING_WORKING_DAYS, unit_clock)
         clocks["handling"] = Clock(name="handling", started_at=received_at, due_at=due_at,
                                    provisional=provisional)
     return clocks

@@ -3,12 +3,12 @@ and the history event that records it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import commands as cmd
-from chalicelib.domain.calendar import WorkingCalendar, working_days_deadline
+from chalicelib.domain.calendar import UnitClock, working_days_deadline
 from chalicelib.domain.clocks import SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS, initial_clocks
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
 from chalicelib.domain.models import (
@@ -41,7 +41,7 @@ _UNTRACKED = frozenset({"version", "updated_at", "clocks"})
 
 
 def register(case_id: str, request: cmd.IntakeRequest, now: datetime, actor: str,
-             time_zone: str, calendar: WorkingCalendar) -> tuple[Case, HistoryEvent]:
+             unit_clock: UnitClock) -> tuple[Case, HistoryEvent]:
     """A new case in status `received`, its clocks started at the moment of receipt and
     counted in the receiving unit's time zone and country calendar."""
     received_at = request.received_at or now
@@ -49,7 +49,7 @@ def register(case_id: str, request: cmd.IntakeRequest, now: datetime, actor: str
         case_id=case_id,
         version=1,
         status=Status.RECEIVED,
-        clocks=initial_clocks(request.type, received_at, time_zone, calendar),
+        clocks=initial_clocks(request.type, received_at, unit_clock),
         created_at=now,
         updated_at=now,
         **request.model_dump(exclude={"received_at"}),
@@ -58,14 +58,6 @@ def register(case_id: str, request: cmd.IntakeRequest, now: datetime, actor: str
     event = HistoryEvent(seq=1, at=now, actor=actor, action="receive", from_status=None,
                          to_status=Status.RECEIVED)
     return case, event
-
-
-@dataclass(frozen=True)
-class UnitClock:
-    """Where a case's working days are counted: its unit's time zone and country calendar."""
-
-    time_zone: str
-    calendar: WorkingCalendar
 
 
 def apply_action(case: Case, action: str, command: cmd.ActionCommand, now: datetime,
@@ -126,21 +118,22 @@ def _mark_special(case: Case, command: cmd.MarkSpecial, now: datetime,
     if unit_clock is None:
         raise ValueError("mark-special needs the unit's time zone and calendar")
     due_at, provisional = working_days_deadline(case.received_at, SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS,
-                                                unit_clock.time_zone, unit_clock.calendar)
+                                                unit_clock)
     extended = handling.model_copy(update={"due_at": due_at, "provisional": provisional})
     special = SpecialExtension(reason=command.reason, approver=command.approver, approved_at=now)
     return {"special": special, "clocks": {**case.clocks, "handling": extended}}
 
 
-def _stop_clock(case: Case, name: str, now: datetime, goal_met: bool) -> dict[str, Any]:
-    if name not in case.clocks:
-        return {}
-    return {"clocks": {**case.clocks, name: case.clocks[name].stop(now, goal_met)}}
+def _stop_clocks(case: Case, names: Iterable[str], now: datetime, goal_met: bool) -> dict[str, Any]:
+    """The update that stops the named clocks the case has (a stopped clock stays as it was)."""
+    stopping = set(names) & set(case.clocks)
+    return {"clocks": {name: clock.stop(now, goal_met) if name in stopping else clock
+                       for name, clock in case.clocks.items()}}
 
 
 def _accept(case: Case, command: cmd.Accept, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     return {"status": Status.ACCEPTED, "receiver": command.receiver or command.actor,
-            **_stop_clock(case, "acceptance", now, goal_met=True)}
+            **_stop_clocks(case, ["acceptance"], now, goal_met=True)}
 
 
 def _assign(case: Case, command: cmd.Assign, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
@@ -181,11 +174,8 @@ def _resolve(case: Case, command: cmd.Resolve, now: datetime, _unit_clock: UnitC
         raise IllegalTransition("a complaint needs a recorded finding before it can be resolved")
     resolution = Resolution(result=command.result, remedies=command.remedies,
                             resolved_by=command.actor, resolved_at=now)
-    clocks = {**case.clocks}
-    for name in ("answer", "handling"):
-        if name in clocks:
-            clocks[name] = clocks[name].stop(now, goal_met=True)
-    return {"status": Status.RESOLVED, "resolution": resolution, "clocks": clocks}
+    return {"status": Status.RESOLVED, "resolution": resolution,
+            **_stop_clocks(case, ["answer", "handling"], now, goal_met=True)}
 
 
 def _record_feedback(case: Case, command: cmd.RecordFeedback, now: datetime,
@@ -198,8 +188,8 @@ def _record_feedback(case: Case, command: cmd.RecordFeedback, now: datetime,
 
 def _close(case: Case, command: cmd.Close, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     """Explicit close: any clock still running is stopped without its goal met."""
-    clocks = {name: clock.stop(now, goal_met=False) for name, clock in case.clocks.items()}
-    return {"status": Status.CLOSED, "closed_reason": command.reason, "clocks": clocks}
+    return {"status": Status.CLOSED, "closed_reason": command.reason,
+            **_stop_clocks(case, case.clocks, now, goal_met=False)}
 
 
 def _reopen(case: Case, command: cmd.Reopen, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:

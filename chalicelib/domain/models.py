@@ -64,8 +64,6 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
-OPEN_STATUSES = frozenset(set(Status) - {Status.CLOSED})
-
 
 class FindingKind(StrEnum):
     """Rulebook §5: what the investigator concluded."""

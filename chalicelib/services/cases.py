@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from chalicelib.adapters.dynamodb import CaseRepository, DynamoUnitRegistry
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
-from chalicelib.domain.calendar import WorkingCalendar
+from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import (
     CaseNotFound,
     IdempotencyConflict,
@@ -115,8 +115,7 @@ class CaseService:
         clock = self._unit_clock(intake.unit_id)
         assert clock is not None, "register() checked the unit"
         for _attempt in range(3):
-            case, event = lifecycle.register(new_case_id(), intake, self._now(), payload["actor"],
-                                             clock.time_zone, clock.calendar)
+            case, event = lifecycle.register(new_case_id(), intake, self._now(), payload["actor"], clock)
             try:
                 self._cases.add(case, event)
             except StaleVersion:
@@ -144,9 +143,9 @@ class CaseService:
         case, history = self._load(case_id)
         return case_view(case, history, self._now(), self._time_zone(case.unit_id))
 
-    def _unit_clock(self, unit_id: str) -> lifecycle.UnitClock | None:
+    def _unit_clock(self, unit_id: str) -> UnitClock | None:
         unit = self._units.get(unit_id)
-        return lifecycle.UnitClock(unit.time_zone, WorkingCalendar(unit.calendar)) if unit else None
+        return UnitClock(unit.time_zone, WorkingCalendar(unit.calendar)) if unit else None
 
     def _is_manager(self, name: str, unit_id: str) -> bool:
         """Rulebook §4 (tiered responsibility): a manager of the unit or of any unit above it."""

@@ -12,7 +12,7 @@ import pytest
 from chalicelib.adapters.dynamodb import DynamoCaseRepository
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
-from chalicelib.domain.calendar import WorkingCalendar
+from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import CaseNotFound, StaleVersion
 from tests.conftest import complaint
 
@@ -26,7 +26,7 @@ def repo(aws: dict[str, str]) -> DynamoCaseRepository:
 
 def registered(repo: DynamoCaseRepository, case_id: str = "CD-AAAA-BBBB-CCCC") -> Any:
     case, event = lifecycle.register(case_id, cmd.IntakeRequest.model_validate(complaint()), NOW, "t",
-                                     "Asia/Shanghai", WorkingCalendar("CN"))
+                                     UnitClock("Asia/Shanghai", WorkingCalendar("CN")))
     repo.add(case, event)
     return case
 
@@ -67,7 +67,7 @@ def test_concurrent_writers_apply_exactly_one_change(repo: DynamoCaseRepository)
 
 def test_saving_a_case_that_does_not_exist_is_not_found(repo: DynamoCaseRepository) -> None:
     case, _ = lifecycle.register("CD-ZZZZ-ZZZZ-ZZZZ", cmd.IntakeRequest.model_validate(complaint()), NOW, "t",
-                                     "Asia/Shanghai", WorkingCalendar("CN"))
+                                     UnitClock("Asia/Shanghai", WorkingCalendar("CN")))
     updated, event = lifecycle.apply_action(case, "accept", cmd.Accept(actor="a"), NOW)
     with pytest.raises(CaseNotFound):
         repo.save(updated, event, expected_version=1)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from chalicelib.domain.calendar import WorkingCalendar, working_days_deadline
+from chalicelib.domain.calendar import UnitClock, WorkingCalendar, working_days_deadline
 
 CN = WorkingCalendar("CN")
 GB = WorkingCalendar("GB")
 
 
 def deadline(received_utc: datetime, time_zone: str, calendar: WorkingCalendar, days: int = 3) -> tuple[str, bool]:
-    due, provisional = working_days_deadline(received_utc, days, time_zone, calendar)
+    due, provisional = working_days_deadline(received_utc, days, UnitClock(time_zone, calendar))
     return due.isoformat(), provisional
 
 

@@ -8,13 +8,12 @@ import pytest
 
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
-from chalicelib.domain.calendar import WorkingCalendar
+from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
 from chalicelib.domain.models import Case, CaseType, Finding, FindingKind, Status
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
-SHANGHAI = ("Asia/Shanghai", WorkingCalendar("CN"))
-CLOCK = lifecycle.UnitClock(*SHANGHAI)
+CLOCK = UnitClock("Asia/Shanghai", WorkingCalendar("CN"))
 ACTOR = {"actor": "Li Na"}
 
 COMMANDS: dict[str, cmd.ActionCommand] = {
@@ -47,7 +46,7 @@ def intake(**overrides: object) -> cmd.IntakeRequest:
 
 
 def case_in(status: Status, case_type: CaseType = CaseType.COMPLAINT) -> Case:
-    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type=case_type.value), NOW, "web", *SHANGHAI)
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type=case_type.value), NOW, "web", CLOCK)
     finding = Finding(kind=FindingKind.CUSTOMER_ISSUE, detail="d", investigator="x", recorded_at=NOW)
     return case.model_copy(update={"status": status, "finding": finding})
 
@@ -134,7 +133,7 @@ def test_reopen_returns_to_the_handler_and_clears_the_old_result() -> None:
 
 
 def test_acceptance_clock_is_24_clock_hours_shown_in_the_unit_time_zone() -> None:
-    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", *SHANGHAI)
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", CLOCK)
     view = case.clocks["acceptance"].view(NOW, "Asia/Shanghai")
     assert view["deadline"] == "2026-11-21T10:00:00+08:00"
     assert view["state"] == "running"
@@ -145,12 +144,12 @@ def test_acceptance_clock_is_24_clock_hours_shown_in_the_unit_time_zone() -> Non
 
 
 def test_inquiry_also_gets_a_24_hour_answer_clock() -> None:
-    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type="inquiry", cause=None), NOW, "web", *SHANGHAI)
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type="inquiry", cause=None), NOW, "web", CLOCK)
     assert case.clocks["answer"].due_at == NOW + timedelta(hours=24)
 
 
 def test_acceptance_clock_met_in_time_breached_late_and_stopped_by_close() -> None:
-    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", *SHANGHAI)
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", CLOCK)
     on_time, _ = lifecycle.apply_action(case, "accept", COMMANDS["accept"], NOW + timedelta(hours=23))
     assert on_time.clocks["acceptance"].state(NOW + timedelta(days=5)).value == "met"
     late, _ = lifecycle.apply_action(case, "accept", COMMANDS["accept"], NOW + timedelta(hours=25))
@@ -188,7 +187,7 @@ def test_clients_cannot_set_status_version_or_clocks() -> None:
 
 
 def test_special_complaint_gets_7_working_days_recorded_with_reason_approver_and_old_deadline() -> None:
-    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", *SHANGHAI)
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", CLOCK)
     after, event = lifecycle.apply_action(case, "mark-special", COMMANDS["mark-special"], NOW, CLOCK)
     # received Fri 2026-11-20: 23, 24, 25, 26, 27, 30 Nov, 1 Dec
     assert after.clocks["handling"].view(NOW, "Asia/Shanghai")["deadline"] == "2026-12-01T23:59:59+08:00"
@@ -199,18 +198,18 @@ def test_special_complaint_gets_7_working_days_recorded_with_reason_approver_and
 
 
 def test_special_extension_is_refused_once_the_3_day_deadline_has_passed() -> None:
-    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", *SHANGHAI)
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", CLOCK)
     too_late = case.clocks["handling"].due_at + timedelta(seconds=1)
     with pytest.raises(IllegalTransition, match="has passed"):
         lifecycle.apply_action(case, "mark-special", COMMANDS["mark-special"], too_late, CLOCK)
 
 
 def test_special_extension_happens_once_and_only_for_complaints() -> None:
-    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", *SHANGHAI)
+    case, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(), NOW, "web", CLOCK)
     special, _ = lifecycle.apply_action(case, "mark-special", COMMANDS["mark-special"], NOW, CLOCK)
     with pytest.raises(IllegalTransition, match="already marked special"):
         lifecycle.apply_action(special, "mark-special", COMMANDS["mark-special"], NOW, CLOCK)
-    inquiry, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type="inquiry", cause=None), NOW, "web", *SHANGHAI)
+    inquiry, _ = lifecycle.register("CD-AAAA-BBBB-CCCC", intake(type="inquiry", cause=None), NOW, "web", CLOCK)
     with pytest.raises(IllegalTransition, match="only complaints"):
         lifecycle.apply_action(inquiry, "mark-special", COMMANDS["mark-special"], NOW, CLOCK)
 
