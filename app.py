@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
 from chalicelib.api import http
-from chalicelib.bootstrap import case_service
+from chalicelib.bootstrap import case_service, escalation_service
 from chalicelib.config import get_settings
-from chalicelib.domain.commands import ACTION_COMMANDS, IntakeRequest
+from chalicelib.domain.commands import ACTION_COMMANDS, CalendarOverridesRequest, IntakeRequest
 from chalicelib.observability import logger, mask_logger
 
 app = Chalice(app_name="complaint-desk")
@@ -70,3 +70,25 @@ def _action_route(action: str, command_type: type) -> None:
 
 for _action, _command in ACTION_COMMANDS.items():
     _action_route(_action, _command)
+
+
+@app.route("/calendars/{country}", methods=["GET"])
+@http.handles_errors
+def get_calendar(country: str) -> dict:
+    return case_service().calendar(http.country_code(country))
+
+
+@app.route("/calendars/{country}/overrides", methods=["PUT"])
+@http.handles_errors
+def load_calendar_overrides(country: str) -> dict:
+    """Official holiday / working dates, loaded without a deploy; open deadlines follow."""
+    body = http.parse(CalendarOverridesRequest, http.json_body(app.current_request.raw_body,
+                                                               settings.max_body_bytes))
+    return case_service().load_calendar_overrides(http.country_code(country), body.working_days(), body.actor)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="escalate")
+def escalate(event, context=None):  # type: ignore[no-untyped-def]
+    """Deadline warnings, breaches and escalations up the organisation (issue 3)."""
+    logger.thread_safe_clear_keys()
+    return escalation_service().run().as_dict()

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.config import Settings, get_settings
 from chalicelib.services.cases import CaseService
+from chalicelib.services.escalation import EscalationService
 
 
 def utc_now() -> datetime:
@@ -45,19 +46,58 @@ def intake_idempotency(settings: Settings, client: Any) -> Any:
     return wrap
 
 
-def build_case_service(settings: Settings, client: Any | None = None,
-                       now: Any = utc_now) -> CaseService:
-    from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
+def sns_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("sns", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+def build_escalation_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
+                             now: Any = utc_now, units: Any | None = None) -> EscalationService:
+    from datetime import timedelta
+
+    from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+    from chalicelib.adapters.escalation_store import DynamoEscalationStore
+    from chalicelib.adapters.notifications import SnsPublisher
 
     client = client or dynamodb_client()
+    return EscalationService(
+        store=DynamoEscalationStore(client, settings.table_name),
+        publisher=SnsPublisher(sns or sns_client, settings.escalation_topic_arn),
+        units=units or DynamoUnitRegistry(client, settings.table_name),
+        ladder=settings.ladder(), now=now,
+        lease=timedelta(seconds=settings.escalation_lease_seconds),
+        max_items_per_run=settings.escalation_max_items_per_run,
+        time_budget_seconds=settings.escalation_time_budget_seconds,
+    )
+
+
+def build_case_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
+                       now: Any = utc_now) -> CaseService:
+    from chalicelib.adapters.dynamodb import DynamoCalendarOverrides, DynamoCaseRepository, DynamoUnitRegistry
+    from chalicelib.adapters.escalation_store import DynamoEscalationStore
+
+    client = client or dynamodb_client()
+    units = DynamoUnitRegistry(client, settings.table_name)
+    escalation = build_escalation_service(settings, client, sns, now, units)
     return CaseService(
         cases=DynamoCaseRepository(client, settings.table_name),
-        units=DynamoUnitRegistry(client, settings.table_name),
+        units=units,
         now=now,
         idempotency=intake_idempotency(settings, client),
+        ladder=settings.ladder(),
+        escalations=DynamoEscalationStore(client, settings.table_name),
+        calendars=DynamoCalendarOverrides(client, settings.table_name),
+        send_notices=escalation.send_now,
     )
 
 
 @lru_cache(maxsize=1)
 def case_service() -> CaseService:
     return build_case_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def escalation_service() -> EscalationService:
+    return build_escalation_service(get_settings())

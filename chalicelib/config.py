@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from chalicelib.domain.escalation import Ladder
 
 
 class Settings(BaseSettings):
@@ -18,6 +22,20 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = 24 * 3600
     default_page_size: int = 25
     max_page_size: int = 100
+    # Escalation ladder (issue 3): warn when this share of a clock has run; then breach; then one
+    # unit up every `escalation_step_hours` while still breached, at most `escalation_levels_up`.
+    escalation_warning_share: float = Field(default=0.75, gt=0, lt=1)
+    escalation_step_hours: float = Field(default=4.0, gt=0)
+    escalation_levels_up: int = Field(default=2, ge=0, le=5)
+    # A claimed escalation whose run has not recorded it within the lease is reported, not resent.
+    escalation_lease_seconds: int = 300
+    escalation_max_items_per_run: int = 50_000
+    escalation_time_budget_seconds: float = 600.0
+
+    def ladder(self) -> Ladder:
+        return Ladder(warning_share=self.escalation_warning_share,
+                      step_delay=timedelta(hours=self.escalation_step_hours),
+                      levels_up=self.escalation_levels_up)
 
 
 @lru_cache(maxsize=1)

@@ -45,3 +45,13 @@ def mask_logger(other: logging.Logger) -> None:
     """Give another logger (Chalice's own, which logs unhandled errors) the same masking."""
     other.addFilter(MaskingFormatterFilter())
 metrics = Metrics(namespace="ComplaintDesk", service=SERVICE)
+
+
+def count(name: str, value: int = 1, **dimensions: str) -> None:
+    """One EMF metric line (CloudWatch reads it from the log; no API call, no cold-start cost)."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace="ComplaintDesk") as metric:
+        metric.add_dimension(name="service", value=SERVICE)
+        for key, value_ in dimensions.items():
+            metric.add_dimension(name=key, value=value_)

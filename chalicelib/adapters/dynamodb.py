@@ -10,6 +10,9 @@ import base64
 import binascii
 import json
 import time
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -17,9 +20,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
+from chalicelib.domain.escalation import Alarm, Escalation
 from chalicelib.domain.models import Case, HistoryEvent, Status, Unit
 
 CASE_SK = "CASE"
+EVENT_PREFIX = "EVENT#"
+OPEN_DEADLINES = "open_deadlines"
+DUE_SHARDS = 4
 BY_UNIT = "by_unit"
 BY_UNIT_STATUS = "by_unit_status"
 ORG_PK = "ORG"
@@ -52,13 +59,56 @@ def case_pk(case_id: str) -> str:
 
 
 def event_sk(seq: int) -> str:
-    return f"EVENT#{seq:06d}"
+    return f"{EVENT_PREFIX}{seq:06d}"
+
+
+def alarm_sk(clock: str) -> str:
+    return f"ALARM#{clock}"
+
+
+def escalation_sk(esc: Escalation) -> str:
+    return f"ESC#{esc.clock}#v{esc.deadline_version:04d}#{esc.level}"
+
+
+def due_key(moment: datetime) -> str:
+    """The open-deadlines sort key: UTC, fixed width, so string order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def due_shard(case_id: str) -> str:
+    """Spreads the sparse index over a few partitions so no single key takes every write."""
+    return f"DUE#{zlib.crc32(case_id.encode()) % DUE_SHARDS}"
+
+
+def alarm_item(alarm: Alarm) -> dict[str, Any]:
+    """A running clock's alarm; it sits in the open-deadlines index while a rung is still ahead."""
+    values: dict[str, Any] = {
+        "pk": case_pk(alarm.case_id), "sk": alarm_sk(alarm.clock), "entity": "alarm",
+        "dv": alarm.deadline_version, "last_level": alarm.last_level or "-",
+        "doc": alarm.model_dump(mode="json"),
+    }
+    if alarm.next_at is not None:
+        values |= {"due_pk": due_shard(alarm.case_id), "due_at": due_key(alarm.next_at)}
+    return to_item(values)
+
+
+def escalation_item(esc: Escalation, due: datetime | None) -> dict[str, Any]:
+    """An escalation record; `due` puts it in the open-deadlines index (a retry or a lease to check)."""
+    values: dict[str, Any] = {
+        "pk": case_pk(esc.case_id), "sk": escalation_sk(esc), "entity": "escalation",
+        "state": esc.state.value, "doc": esc.model_dump(mode="json"),
+    }
+    if due is not None:
+        values |= {"due_pk": due_shard(esc.case_id), "due_at": due_key(due)}
+    return to_item(values)
 
 
 class CaseRepository(Protocol):
-    def add(self, case: Case, event: HistoryEvent) -> None: ...
+    def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
+            escalations: Sequence[Escalation] = ()) -> None: ...
     def get(self, case_id: str) -> tuple[Case, list[HistoryEvent]]: ...
-    def save(self, case: Case, event: HistoryEvent, expected_version: int) -> None: ...
+    def save(self, case: Case, event: HistoryEvent, expected_version: int,
+             alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = ()) -> None: ...
     def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
                      cursor: str | None) -> tuple[list[Case], str | None]: ...
 
@@ -89,22 +139,33 @@ class DynamoCaseRepository:
             "ConditionExpression": "attribute_not_exists(pk)",
         }}
 
-    def add(self, case: Case, event: HistoryEvent) -> None:
-        """Raises StaleVersion if the id is already taken (the caller draws a new id)."""
+    def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
+            escalations: Sequence[Escalation] = ()) -> None:
+        """Raises StaleVersion if the id is already taken (the caller draws a new id). The clocks'
+        alarms and any intake notices are written in the same transaction as the case."""
         if not self._transact([
             {"Put": {"TableName": self._table, "Item": self._case_item(case),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             self._event_put(case.case_id, event),
+            *({"Put": {"TableName": self._table, "Item": alarm_item(alarm)}} for alarm in alarms),
+            *({"Put": {"TableName": self._table, "Item": escalation_item(esc, due=esc.created_at)}}
+              for esc in escalations),
         ]):
             raise StaleVersion(f"case id {case.case_id} is already taken")
 
-    def save(self, case: Case, event: HistoryEvent, expected_version: int) -> None:
-        """Optimistic lock: the write happens only if the stored version is still the expected one."""
+    def save(self, case: Case, event: HistoryEvent, expected_version: int,
+             alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = ()) -> None:
+        """Optimistic lock: the write happens only if the stored version is still the expected one.
+        Alarms of clocks that started or moved are replaced, those of stopped clocks deleted."""
         if self._transact([
             {"Put": {"TableName": self._table, "Item": self._case_item(case),
                      "ConditionExpression": "attribute_exists(pk) AND version = :expected",
                      "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}}}},
             self._event_put(case.case_id, event),
+            *({"Put": {"TableName": self._table, "Item": alarm_item(alarm)}} for alarm in alarms),
+            *({"Delete": {"TableName": self._table,
+                          "Key": to_item({"pk": case_pk(case.case_id), "sk": alarm_sk(name)})}}
+              for name in stopped_clocks),
         ]):
             return
         if not self._exists(case.case_id):
@@ -142,7 +203,7 @@ class DynamoCaseRepository:
                 item = from_item(raw)
                 if item["sk"] == CASE_SK:
                     case = Case.model_validate(item["doc"])
-                else:
+                elif item["sk"].startswith(EVENT_PREFIX):
                     events.append(HistoryEvent.model_validate(item["doc"]))
             if "LastEvaluatedKey" not in page:
                 break
@@ -234,3 +295,34 @@ class DynamoUnitRegistry:
         if unit_id not in self._units:
             self._refresh()
         return self._units.get(unit_id)
+
+
+class DynamoCalendarOverrides:
+    """Official dates an administrator loaded per country (`CALENDAR#<country>`), cached briefly."""
+
+    def __init__(self, client: Any, table_name: str, cache_seconds: float = 60.0) -> None:
+        self._client = client
+        self._table = table_name
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, dict[date, bool]]] = {}
+
+    def get(self, country: str) -> dict[date, bool]:
+        cached = self._cache.get(country)
+        if cached and time.monotonic() - cached[0] <= self._cache_seconds:
+            return cached[1]
+        found = self._client.get_item(TableName=self._table, ConsistentRead=True,
+                                      Key=to_item({"pk": f"CALENDAR#{country}", "sk": "OVERRIDES"}))
+        dates = {date.fromisoformat(day): working
+                 for day, working in from_item(found.get("Item", {})).get("dates", {}).items()}
+        self._cache[country] = (time.monotonic(), dates)
+        return dates
+
+    def merge(self, country: str, dates: dict[date, bool], actor: str, now: datetime) -> dict[date, bool]:
+        """Adds to what was loaded before (a later load of the same date wins)."""
+        merged = {**self.get(country), **dates}
+        self._client.put_item(TableName=self._table, Item=to_item({
+            "pk": f"CALENDAR#{country}", "sk": "OVERRIDES", "entity": "calendar",
+            "dates": {day.isoformat(): working for day, working in sorted(merged.items())},
+            "updated_by": actor, "updated_at": now.isoformat()}))
+        self._cache[country] = (time.monotonic(), merged)
+        return merged

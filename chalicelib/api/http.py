@@ -139,3 +139,10 @@ def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Respo
         code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")
         response.body = {"error": code, "message": body.get("Message", ""), "fields": {}}
     return response
+
+
+def country_code(value: str) -> str:
+    """A calendar is named by its ISO 3166 alpha-2 country code (CN, GB)."""
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise err.InvalidInput("unknown calendar", {"country": "an ISO 3166 two-letter country code, e.g. CN"})
+    return value.upper()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,7 +81,8 @@ def working_days_deadline(received_at: datetime, working_days: int,
                           unit_clock: UnitClock) -> tuple[datetime, bool]:
     """Rulebook §8: the day of receipt is not counted; the limit ends at 23:59:59 unit-local time
     of the Nth working day after the local day the case was received."""
-    tz = ZoneInfo(unit_clock.time_zone)
-    local_day = received_at.astimezone(tz).date()
+    from chalicelib.domain.clocks import end_of_local_day
+
+    local_day = received_at.astimezone(ZoneInfo(unit_clock.time_zone)).date()
     last_day, provisional = unit_clock.calendar.nth_working_day_after(local_day, working_days)
-    return datetime.combine(last_day, time(23, 59, 59), tzinfo=tz), provisional
+    return end_of_local_day(last_day, unit_clock.time_zone), provisional

@@ -1,9 +1,9 @@
 """Deadline clocks of a case (rulebook §8): 24 clock hours for acceptance and an inquiry's answer,
-working days (calendar.py) for a complaint's handling."""
+working days (calendar.py) for a complaint's handling, the promised date for a suggestion's reply."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -38,6 +38,19 @@ class Clock(BaseModel):
     stopped_at: datetime | None = None
     goal_met: bool | None = None
     provisional: bool = False
+    # Bumped whenever the deadline moves; escalations are sent once per (clock, level, version).
+    deadline_version: int = 1
+
+    def moved_to(self, due_at: datetime, provisional: bool) -> Clock:
+        """The same clock with a recomputed deadline; a real move starts a new deadline version."""
+        if due_at == self.due_at:
+            return self.model_copy(update={"provisional": provisional})
+        return self.model_copy(update={"due_at": due_at, "provisional": provisional,
+                                       "deadline_version": self.deadline_version + 1})
+
+    @property
+    def running(self) -> bool:
+        return self.stopped_at is None
 
     def stop(self, at: datetime, goal_met: bool) -> Clock:
         if self.stopped_at is not None:
@@ -59,7 +72,13 @@ class Clock(BaseModel):
             "state": self.state(now).value,
             "stopped_at": self.stopped_at.astimezone(tz).isoformat() if self.stopped_at else None,
             "provisional": self.provisional,
+            "deadline_version": self.deadline_version,
         }
+
+
+def end_of_local_day(day: date, time_zone: str) -> datetime:
+    """Rulebook §8: a date-based limit ends at 23:59:59 unit-local time of that date."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=ZoneInfo(time_zone))
 
 
 def initial_clocks(case_type: CaseType, received_at: datetime, unit_clock: UnitClock) -> dict[str, Clock]:

@@ -3,7 +3,8 @@ refused (400), so a client can never set status, version, history or clocks."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AwareDatetime, Field
@@ -111,6 +112,35 @@ class MarkSpecial(ActionCommand):
     approver: ShortText
 
 
+class PromiseReply(ActionCommand):
+    """Rulebook §1/§8: the leader decided; the customer is promised a reply by this date."""
+
+    reply_by: date
+    decision: LongText | None = None
+
+
+class Acknowledge(ActionCommand):
+    """A manager acknowledges an escalation of one clock at one level (the actor is the manager)."""
+
+    clock: ShortText
+    level: ShortText
+
+
+class DayKind(StrEnum):
+    HOLIDAY = "holiday"
+    WORKING = "working"
+
+
+class CalendarOverridesRequest(Strict):
+    """Official dates an administrator loads: each date is a holiday or a (make-up) working day."""
+
+    actor: ShortText
+    dates: Annotated[dict[date, DayKind], Field(min_length=1, max_length=400)]
+
+    def working_days(self) -> dict[date, bool]:
+        return {day: kind is DayKind.WORKING for day, kind in self.dates.items()}
+
+
 ACTION_COMMANDS: dict[str, type[ActionCommand]] = {
     "accept": Accept,
     "assign": Assign,
@@ -121,4 +151,6 @@ ACTION_COMMANDS: dict[str, type[ActionCommand]] = {
     "close": Close,
     "reopen": Reopen,
     "mark-special": MarkSpecial,
+    "promise-reply": PromiseReply,
+    "acknowledge": Acknowledge,
 }

@@ -9,9 +9,16 @@ from typing import Any
 
 from chalicelib.domain import commands as cmd
 from chalicelib.domain.calendar import UnitClock, working_days_deadline
-from chalicelib.domain.clocks import SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS, initial_clocks
+from chalicelib.domain.clocks import (
+    COMPLAINT_HANDLING_WORKING_DAYS,
+    SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS,
+    Clock,
+    end_of_local_day,
+    initial_clocks,
+)
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
 from chalicelib.domain.models import (
+    Acknowledgement,
     Case,
     CaseType,
     Feedback,
@@ -34,6 +41,8 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "close": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING, S.RESOLVED}),
     "reopen": frozenset({S.RESOLVED, S.CLOSED}),
     "mark-special": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
+    "promise-reply": frozenset({S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
+    "acknowledge": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING, S.RESOLVED}),
 }
 
 # Fields that change on every write and so are not worth a before/after entry.
@@ -119,7 +128,7 @@ def _mark_special(case: Case, command: cmd.MarkSpecial, now: datetime,
         raise ValueError("mark-special needs the unit's time zone and calendar")
     due_at, provisional = working_days_deadline(case.received_at, SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS,
                                                 unit_clock)
-    extended = handling.model_copy(update={"due_at": due_at, "provisional": provisional})
+    extended = handling.moved_to(due_at, provisional)
     special = SpecialExtension(reason=command.reason, approver=command.approver, approved_at=now)
     return {"special": special, "clocks": {**case.clocks, "handling": extended}}
 
@@ -141,13 +150,45 @@ def _assign(case: Case, command: cmd.Assign, now: datetime, _unit_clock: UnitClo
             "handler": command.handler}
 
 
-def _forward(case: Case, command: cmd.Forward, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
-    """Rulebook §2: a case outside the unit's scope goes to the right unit, which must accept it."""
+def _forward(case: Case, command: cmd.Forward, now: datetime, unit_clock: UnitClock | None) -> dict[str, Any]:
+    """Rulebook §2: a case outside the unit's scope goes to the right unit, which must accept it.
+    `unit_clock` is the new unit's: working days now count in its time zone and calendar."""
     if command.to_unit_id == case.unit_id:
         raise InvalidInput("a case cannot be forwarded to the unit that holds it",
                            {"to_unit_id": "must differ from the case's current unit"})
-    return {"unit_id": command.to_unit_id, "status": Status.RECEIVED, "handler": None,
-            "forwarded_from": (*case.forwarded_from, case.unit_id)}
+    moved = {"unit_id": command.to_unit_id, "status": Status.RECEIVED, "handler": None,
+             "forwarded_from": (*case.forwarded_from, case.unit_id)}
+    if unit_clock is not None:
+        moved["clocks"] = recomputed_clocks(case, unit_clock)
+    return moved
+
+
+def handling_working_days(case: Case) -> int:
+    return SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS if case.special else COMPLAINT_HANDLING_WORKING_DAYS
+
+
+def recomputed_clocks(case: Case, unit_clock: UnitClock) -> dict[str, Clock]:
+    """The case's clocks with each running working-day deadline counted again (a new unit, or a
+    calendar whose official dates were loaded); stopped clocks keep their record."""
+    handling = case.clocks.get("handling")
+    if handling is None or not handling.running:
+        return dict(case.clocks)
+    due_at, provisional = working_days_deadline(case.received_at, handling_working_days(case), unit_clock)
+    return {**case.clocks, "handling": handling.moved_to(due_at, provisional)}
+
+
+def recompute_deadlines(case: Case, unit_clock: UnitClock, now: datetime, actor: str,
+                        reason: str) -> tuple[Case, HistoryEvent] | None:
+    """Issue 3: official calendar dates were loaded; the case's open deadlines follow them and the
+    history says so. None when nothing moved."""
+    clocks = recomputed_clocks(case, unit_clock)
+    if clocks == case.clocks:
+        return None
+    updated = case.model_copy(update={"clocks": clocks, "version": case.version + 1, "updated_at": now})
+    event = HistoryEvent(seq=updated.version, at=now, actor=actor, action="recompute-deadlines",
+                         from_status=case.status, to_status=case.status,
+                         changes=_deadline_changes(case, updated), note=reason)
+    return updated, event
 
 
 def _record_finding(case: Case, command: cmd.RecordFinding, now: datetime,
@@ -175,7 +216,32 @@ def _resolve(case: Case, command: cmd.Resolve, now: datetime, _unit_clock: UnitC
     resolution = Resolution(result=command.result, remedies=command.remedies,
                             resolved_by=command.actor, resolved_at=now)
     return {"status": Status.RESOLVED, "resolution": resolution,
-            **_stop_clocks(case, ["answer", "handling"], now, goal_met=True)}
+            **_stop_clocks(case, ["answer", "handling", "reply"], now, goal_met=True)}
+
+
+def _promise_reply(case: Case, command: cmd.PromiseReply, now: datetime,
+                   unit_clock: UnitClock | None) -> dict[str, Any]:
+    """Rulebook §1/§8: the suggestion's reply clock starts at the leader's decision and ends at
+    the end of the promised date, unit-local; promising a new date moves the deadline."""
+    if case.type is not CaseType.SUGGESTION:
+        raise IllegalTransition(f"a reply date is promised for suggestions, not for a {case.type.value}")
+    if unit_clock is None:
+        raise ValueError("promise-reply needs the unit's time zone")
+    due_at = end_of_local_day(command.reply_by, unit_clock.time_zone)
+    if due_at <= now:
+        raise InvalidInput("the promised reply date has already passed",
+                           {"reply_by": "today or a later date, in the unit's time zone"})
+    current = case.clocks.get("reply")
+    reply = (current.moved_to(due_at, provisional=False) if current is not None and current.running
+             else Clock(name="reply", started_at=now, due_at=due_at))
+    return {"reply_promised_by": command.reply_by, "clocks": {**case.clocks, "reply": reply}}
+
+
+def _acknowledge(case: Case, command: cmd.Acknowledge, now: datetime,
+                 _unit_clock: UnitClock | None) -> dict[str, Any]:
+    """Recorded on the case and in its history; the clock keeps running."""
+    ack = Acknowledgement(clock=command.clock, level=command.level, by=command.actor, at=now)
+    return {"acknowledgements": (*case.acknowledgements, ack)}
 
 
 def _record_feedback(case: Case, command: cmd.RecordFeedback, now: datetime,
@@ -208,4 +274,6 @@ _CHANGES = {
     "close": _close,
     "reopen": _reopen,
     "mark-special": _mark_special,
+    "promise-reply": _promise_reply,
+    "acknowledge": _acknowledge,
 }

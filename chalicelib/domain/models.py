@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -146,6 +146,15 @@ class SpecialExtension(Strict):
     approved_at: datetime
 
 
+class Acknowledgement(Strict):
+    """A manager saw an escalation and is on it; recorded, and the clock keeps running."""
+
+    clock: ShortText
+    level: ShortText
+    by: ShortText
+    at: datetime
+
+
 class Case(BaseModel):
     """One registered contact (客户投诉登记) with everything the register must hold (§2)."""
 
@@ -169,6 +178,8 @@ class Case(BaseModel):
     feedback: Feedback | None = None
     closed_reason: str | None = None
     special: SpecialExtension | None = None
+    reply_promised_by: date | None = None
+    acknowledgements: tuple[Acknowledgement, ...] = ()
     forwarded_from: tuple[str, ...] = ()
     clocks: dict[str, Clock] = Field(default_factory=dict)
     created_at: datetime

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from datetime import date, datetime
+from typing import Any, Protocol
 
 from chalicelib.adapters.dynamodb import CaseRepository, DynamoUnitRegistry
 from chalicelib.domain import commands as cmd
@@ -23,13 +21,14 @@ from chalicelib.domain.errors import (
     StaleVersion,
     VersionRequired,
 )
+from chalicelib.domain.escalation import Escalation, Ladder, alarm_changes, notices_at_intake
 from chalicelib.domain.identifiers import is_case_id, new_case_id
 from chalicelib.domain.models import Case, HistoryEvent, Status
-from chalicelib.observability import SERVICE, logger
+from chalicelib.observability import count, logger
 
 _call_token: ContextVar[str] = ContextVar("intake_call_token", default="")
 # The case this call just created, so the response needs no read-back; a replay reads the store.
-_created: ContextVar[tuple[Case, HistoryEvent] | None] = ContextVar("intake_created", default=None)
+_created: ContextVar[tuple[Case, HistoryEvent, list[Escalation]] | None] = ContextVar("intake_created", default=None)
 
 
 @dataclass(frozen=True)
@@ -38,28 +37,44 @@ class IntakeOutcome:
     replayed: bool
 
 
-def case_view(case: Case, history: list[HistoryEvent], now: datetime, time_zone: str) -> dict[str, Any]:
-    """The API shape of a case: its fields, its clocks as `deadlines`, and its history."""
+def case_view(case: Case, history: list[HistoryEvent], now: datetime, time_zone: str,
+              escalations: Sequence[Escalation] = ()) -> dict[str, Any]:
+    """The API shape of a case: its fields, its clocks as `deadlines`, its history and the
+    escalations sent about it."""
     body = case.model_dump(mode="json", exclude={"clocks"})
     body["deadlines"] = {name: clock.view(now, time_zone) for name, clock in case.clocks.items()}
     body["history"] = [event.model_dump(mode="json") for event in history]
+    body["escalations"] = [
+        esc.model_dump(mode="json", include={"clock", "level", "deadline_version", "target_unit_id",
+                                             "state", "created_at", "sent_at", "attempts"})
+        for esc in sorted(escalations, key=lambda e: (e.created_at, e.clock, e.level))]
     return body
 
 
-def _count(name: str, **dimensions: str) -> None:
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace="ComplaintDesk") as metric:
-        metric.add_dimension(name="service", value=SERVICE)
-        for key, value in dimensions.items():
-            metric.add_dimension(name=key, value=value)
+class EscalationLog(Protocol):
+    def for_case(self, case_id: str) -> list[Escalation]: ...
+
+
+class CalendarOverrides(Protocol):
+    def get(self, country: str) -> dict[date, bool]: ...
+    def merge(self, country: str, dates: dict[date, bool], actor: str, now: datetime) -> dict[date, bool]: ...
 
 
 class CaseService:
     def __init__(self, cases: CaseRepository, units: DynamoUnitRegistry,
-                 now: Callable[[], datetime], idempotency: Any | None = None) -> None:
-        """`idempotency` is a callable wrapper (powertools idempotent_function) or None."""
+                 now: Callable[[], datetime], idempotency: Any | None = None,
+                 ladder: Ladder | None = None, escalations: EscalationLog | None = None,
+                 calendars: CalendarOverrides | None = None,
+                 send_notices: Callable[[Sequence[Escalation]], None] | None = None) -> None:
+        """`idempotency` is a callable wrapper (powertools idempotent_function) or None;
+        `send_notices` sends media/regulator notices at once (the escalation run retries them)."""
         self._cases = cases
         self._units = units
         self._now = now
+        self._ladder = ladder or Ladder()
+        self._escalations = escalations
+        self._calendars = calendars
+        self._send_notices = send_notices
         self._register_once = idempotency(self._register_new) if idempotency else None
         self._idempotency_config = getattr(idempotency, "config", None)
 
@@ -105,8 +120,8 @@ class CaseService:
     def _created_view(self) -> dict[str, Any]:
         created = _created.get()
         assert created is not None, "_register_new ran in this call"
-        case, event = created
-        return case_view(case, [event], self._now(), self._time_zone(case.unit_id))
+        case, event, notices = created
+        return case_view(case, [event], self._now(), self._time_zone(case.unit_id), notices)
 
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
@@ -115,19 +130,33 @@ class CaseService:
         clock = self._unit_clock(intake.unit_id)
         assert clock is not None, "register() checked the unit"
         for _attempt in range(3):
-            case, event = lifecycle.register(new_case_id(), intake, self._now(), payload["actor"], clock)
+            now = self._now()
+            case, event = lifecycle.register(new_case_id(), intake, now, payload["actor"], clock)
+            alarms, _ = alarm_changes(None, case, self._ladder)
+            notices = notices_at_intake(case, {u.unit_id: u for u in self._units.all()}, now)
             try:
-                self._cases.add(case, event)
+                self._cases.add(case, event, alarms, notices)
             except StaleVersion:
                 continue  # the drawn id is taken: draw another
             logger.thread_safe_append_keys(case_id=case.case_id)
             logger.info("case received", extra={"type": case.type.value,
                                                 "channel": case.channel.value,
                                                 "unit_id": case.unit_id})
-            _count("CasesReceived", channel=case.channel.value, type=case.type.value)
-            _created.set((case, event))
+            count("CasesReceived", channel=case.channel.value, type=case.type.value)
+            _created.set((case, event, notices))
+            self._notify(notices)
             return {"case_id": case.case_id, "token": _call_token.get()}
         raise RuntimeError("could not draw a free case id in 3 attempts")
+
+    def _notify(self, notices: Sequence[Escalation]) -> None:
+        """The case is stored with its notices pending; a failure here only delays them a run."""
+        if not notices or self._send_notices is None:
+            return
+        try:
+            self._send_notices(notices)
+        except Exception:
+            logger.exception("media/regulator notice not sent at intake; the escalation run retries it")
+            count("EscalationPublishFailed", len(notices), level="notice")
 
     # --- reading ----------------------------------------------------------------------
     def get(self, case_id: str) -> dict[str, Any]:
@@ -141,11 +170,18 @@ class CaseService:
 
     def _view(self, case_id: str) -> dict[str, Any]:
         case, history = self._load(case_id)
-        return case_view(case, history, self._now(), self._time_zone(case.unit_id))
+        return case_view(case, history, self._now(), self._time_zone(case.unit_id),
+                         self._escalations_of(case.case_id))
+
+    def _escalations_of(self, case_id: str) -> list[Escalation]:
+        return self._escalations.for_case(case_id) if self._escalations else []
 
     def _unit_clock(self, unit_id: str) -> UnitClock | None:
         unit = self._units.get(unit_id)
-        return UnitClock(unit.time_zone, WorkingCalendar(unit.calendar)) if unit else None
+        if unit is None:
+            return None
+        overrides = self._calendars.get(unit.calendar) if self._calendars else None
+        return UnitClock(unit.time_zone, WorkingCalendar(unit.calendar, overrides))
 
     def _is_manager(self, name: str, unit_id: str) -> bool:
         """Rulebook §4 (tiered responsibility): a manager of the unit or of any unit above it."""
@@ -207,14 +243,86 @@ class CaseService:
         if isinstance(command, cmd.MarkSpecial) and not self._is_manager(command.approver, case.unit_id):
             raise InvalidInput("a special extension must be approved by a manager",
                                {"approver": "not a manager of this unit or a unit above it"})
+        escalations = self._escalations_of(case_id)
+        if isinstance(command, cmd.Acknowledge):
+            self._check_acknowledgement(case, command, escalations)
+        target_unit = command.to_unit_id if isinstance(command, cmd.Forward) else case.unit_id
         updated, event = lifecycle.apply_action(case, action, command, self._now(),
-                                                self._unit_clock(case.unit_id))
-        self._cases.save(updated, event, expected_version=expected)
+                                                self._unit_clock(target_unit))
+        alarms, stopped = alarm_changes(case, updated, self._ladder)
+        self._cases.save(updated, event, expected_version=expected, alarms=alarms, stopped_clocks=stopped)
         logger.info("case changed", extra={"action": action, "from_status": case.status.value,
                                            "to_status": updated.status.value,
                                            "version": updated.version})
-        _count("CaseTransitions", action=action)
-        return case_view(updated, [*history, event], self._now(), self._time_zone(updated.unit_id))
+        count("CaseTransitions", action=action)
+        return case_view(updated, [*history, event], self._now(), self._time_zone(updated.unit_id),
+                         escalations)
+
+    def _check_acknowledgement(self, case: Case, command: cmd.Acknowledge,
+                               escalations: Sequence[Escalation]) -> None:
+        """Only a manager of the unit (or above) acknowledges, and only an escalation that was sent."""
+        problems = {}
+        if not self._is_manager(command.actor, case.unit_id):
+            problems["actor"] = "not a manager of this unit or a unit above it"
+        if not any(e.clock == command.clock and e.level == command.level for e in escalations):
+            problems["level"] = f"no {command.level!r} escalation of the {command.clock!r} clock on this case"
+        if problems:
+            raise InvalidInput("the escalation cannot be acknowledged", problems)
+
+    # --- calendars --------------------------------------------------------------------
+    def calendar(self, country: str) -> dict[str, Any]:
+        overrides = self._calendars.get(country.upper()) if self._calendars else {}
+        return {"country": country.upper(),
+                "overrides": {day.isoformat(): "working" if working else "holiday"
+                              for day, working in sorted(overrides.items())}}
+
+    def load_calendar_overrides(self, country: str, dates: dict[date, bool], actor: str) -> dict[str, Any]:
+        """Issue 3: official dates loaded without a deploy; every open working-day clock of the
+        country's units is counted again and each moved deadline is recorded in its history."""
+        if self._calendars is None:
+            raise RuntimeError("no calendar store configured")
+        country = country.upper()
+        now = self._now()
+        self._calendars.merge(country, dates, actor, now)
+        moved: list[dict[str, Any]] = []
+        for unit in self._units.all():
+            if unit.calendar != country:
+                continue
+            clock = self._unit_clock(unit.unit_id)
+            assert clock is not None
+            for case in self._open_cases(unit.unit_id):
+                moved += self._recompute(case, clock, now, actor, country)
+        logger.info("calendar overrides loaded", extra={"country": country, "dates": len(dates),
+                                                        "deadlines_moved": len(moved)})
+        return {**self.calendar(country), "moved": moved}
+
+    def _open_cases(self, unit_id: str) -> Iterator[Case]:
+        for status in (Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED, Status.INVESTIGATING):
+            cursor = None
+            while True:
+                cases, cursor = self._cases.list_by_unit(unit_id, status, 100, cursor)
+                yield from cases
+                if cursor is None:
+                    break
+
+    def _recompute(self, case: Case, clock: UnitClock, now: datetime, actor: str,
+                   country: str) -> list[dict[str, Any]]:
+        for _attempt in range(3):
+            changed = lifecycle.recompute_deadlines(case, clock, now, actor,
+                                                    f"official {country} calendar dates loaded")
+            if changed is None:
+                return []
+            updated, event = changed
+            alarms, stopped = alarm_changes(case, updated, self._ladder)
+            try:
+                self._cases.save(updated, event, case.version, alarms=alarms, stopped_clocks=stopped)
+            except StaleVersion:
+                case, _ = self._cases.get(case.case_id)  # changed meanwhile: count it again
+                continue
+            return [{"case_id": case.case_id, "clock": name.removeprefix("deadlines."), **change}
+                    for name, change in event.changes.items() if name.startswith("deadlines.")]
+        raise StaleVersion(f"case {case.case_id} kept changing while its deadlines were recomputed; "
+                           "load the overrides again")
 
     def units(self) -> list[dict[str, Any]]:
         return [unit.public_view() for unit in self._units.all()]

@@ -14,7 +14,8 @@ def test_table_has_the_key_design_the_code_relies_on(aws: dict[str, str]) -> Non
     assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
     indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
                for i in table["GlobalSecondaryIndexes"]}
-    assert indexes == {"by_unit": ["gsi1pk", "gsi1sk"], "by_unit_status": ["gsi2pk", "gsi2sk"]}
+    assert indexes == {"by_unit": ["gsi1pk", "gsi1sk"], "by_unit_status": ["gsi2pk", "gsi2sk"],
+                       "open_deadlines": ["due_pk", "due_at"]}
     ttl = ddb.describe_time_to_live(TableName=aws["TABLE_NAME"])["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
     backups = ddb.describe_continuous_backups(TableName=aws["TABLE_NAME"])["ContinuousBackupsDescription"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -27,7 +27,11 @@ COMMANDS: dict[str, cmd.ActionCommand] = {
     "close": cmd.Close(reason="duplicate of an earlier call", **ACTOR),
     "reopen": cmd.Reopen(reason="customer called back", **ACTOR),
     "mark-special": cmd.MarkSpecial(reason="needs the supplier's lab report", approver="Sun Li", **ACTOR),
+    "promise-reply": cmd.PromiseReply(reply_by=date(2026, 11, 27), decision="trial in spring", **ACTOR),
+    "acknowledge": cmd.Acknowledge(clock="acceptance", level="breach", **ACTOR),
 }
+# Actions that only make sense for one type of case.
+ACTION_CASE_TYPE = {"promise-reply": CaseType.SUGGESTION}
 EXPECTED_STATUS = {
     "accept": Status.ACCEPTED, "forward": Status.RECEIVED, "record-finding": Status.INVESTIGATING,
     "resolve": Status.RESOLVED, "record-feedback": Status.CLOSED, "close": Status.CLOSED,
@@ -58,7 +62,7 @@ ILLEGAL = [(a, s) for a, allowed in lifecycle.ALLOWED_FROM.items()
 
 @pytest.mark.parametrize(("action", "status"), LEGAL)
 def test_every_legal_transition_is_applied_and_recorded(action: str, status: Status) -> None:
-    before = case_in(status)
+    before = case_in(status, ACTION_CASE_TYPE.get(action, CaseType.COMPLAINT))
     after, event = lifecycle.apply_action(before, action, COMMANDS[action], NOW, CLOCK)
     assert after.version == before.version + 1
     assert event.seq == after.version
@@ -71,7 +75,8 @@ def test_every_legal_transition_is_applied_and_recorded(action: str, status: Sta
 @pytest.mark.parametrize(("action", "status"), ILLEGAL)
 def test_every_illegal_transition_is_refused_with_the_reason(action: str, status: Status) -> None:
     with pytest.raises(IllegalTransition, match=f"is {status.value}; allowed only when"):
-        lifecycle.apply_action(case_in(status), action, COMMANDS[action], NOW, CLOCK)
+        lifecycle.apply_action(case_in(status, ACTION_CASE_TYPE.get(action, CaseType.COMPLAINT)), action,
+                               COMMANDS[action], NOW, CLOCK)
 
 
 def test_history_event_holds_each_changed_field_before_and_after() -> None:

@@ -1,0 +1,104 @@
+"""SNS: publishing escalations in batches, and the managers' subscriptions with filter policies so
+each receives only the units they manage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.domain.escalation import OutgoingMessage, message_document
+from chalicelib.domain.models import ManagerContact, Unit
+
+PUBLISH_BATCH_SIZE = 10  # SNS PublishBatch limit
+
+
+class SnsPublisher:
+    def __init__(self, client: Any | Callable[[], Any], topic_arn: str) -> None:
+        """`client` may be a factory, so an API container that never publishes never builds one."""
+        self._client_or_factory = client
+        self._topic_arn = topic_arn
+
+    @cached_property
+    def _client(self) -> Any:
+        made = self._client_or_factory
+        return made() if callable(made) and not hasattr(made, "publish_batch") else made
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> dict[str, str | Exception]:
+        """key → SNS message id, or the error that stopped it. Never raises for a failed publish:
+        the caller records each failure and the next run retries it."""
+        outcome: dict[str, str | Exception] = {}
+        for start in range(0, len(messages), PUBLISH_BATCH_SIZE):
+            chunk = messages[start:start + PUBLISH_BATCH_SIZE]
+            try:
+                answer = self._client.publish_batch(
+                    TopicArn=self._topic_arn,
+                    PublishBatchRequestEntries=[_entry(str(i), m) for i, m in enumerate(chunk)])
+            except (ClientError, BotoCoreError) as exc:
+                outcome.update({m.key: exc for m in chunk})
+                continue
+            for ok in answer.get("Successful", []):
+                outcome[chunk[int(ok["Id"])].key] = ok["MessageId"]
+            for failed in answer.get("Failed", []):
+                outcome[chunk[int(failed["Id"])].key] = RuntimeError(
+                    f"{failed.get('Code')}: {failed.get('Message', 'publish failed')}")
+        return outcome
+
+
+def _entry(entry_id: str, message: OutgoingMessage) -> dict[str, Any]:
+    """One message, a text per protocol: SMS-sized for phones, subject and body for email, the
+    whole document as JSON for queues (machine subscribers and the local outbox)."""
+    return {
+        "Id": entry_id,
+        "Subject": message.subject,
+        "MessageStructure": "json",
+        "Message": json.dumps({"default": message.body, "sms": message.sms, "email": message.body,
+                               "sqs": json.dumps(message_document(message), ensure_ascii=False)},
+                              ensure_ascii=False),
+        "MessageAttributes": {name: {"DataType": "String", "StringValue": value}
+                              for name, value in message.attributes.items()},
+    }
+
+
+Endpoints = Callable[[Unit, ManagerContact], Iterable[tuple[str, str]]]
+
+
+def contact_endpoints(unit: Unit, contact: ManagerContact) -> list[tuple[str, str]]:
+    """In AWS: an SMS subscription for a phone number, an email subscription for an address."""
+    endpoints = []
+    if contact.phone:
+        endpoints.append(("sms", "+" + "".join(ch for ch in contact.phone if ch.isdigit())))
+    if contact.email:
+        endpoints.append(("email", contact.email))
+    return endpoints
+
+
+def sync_subscriptions(client: Any, topic_arn: str, units: Iterable[Unit],
+                       endpoints: Endpoints = contact_endpoints) -> int:
+    """Subscribe every manager contact of every unit, filtered to messages whose `unit` attribute
+    is that unit. The organisation changes without a deploy, so this follows the registry rather
+    than a template. Returns the number of subscriptions created."""
+    existing: set[tuple[str, str]] = set()
+    kwargs: dict[str, Any] = {"TopicArn": topic_arn}
+    while True:
+        page = client.list_subscriptions_by_topic(**kwargs)
+        existing |= {(s["Protocol"], s["Endpoint"]) for s in page.get("Subscriptions", [])}
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    created = 0
+    for unit in units:
+        policy = json.dumps({"unit": [unit.unit_id]})
+        for contact in unit.managers:
+            for protocol, endpoint in endpoints(unit, contact):
+                if (protocol, endpoint) in existing:
+                    continue
+                client.subscribe(TopicArn=topic_arn, Protocol=protocol, Endpoint=endpoint,
+                                 Attributes={"FilterPolicy": policy, "FilterPolicyScope": "MessageAttributes"},
+                                 ReturnSubscriptionArn=True)
+                existing.add((protocol, endpoint))
+                created += 1
+    return created
