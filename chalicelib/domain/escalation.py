@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 NOTICE_CLOCK = "notice"
 NOTICE_CHANNELS = frozenset({Channel.MEDIA, Channel.REGULATOR})
 SMS_MAX_CHARS = 160
+BREACH_AFTER = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class Ladder:
     levels_up: int = 2
 
     def steps(self, started_at: datetime, due_at: datetime) -> list[Step]:
+        """The breach rung is due once the deadline has passed (a clock is breached after it)."""
         warning_at = started_at + (due_at - started_at) * self.warning_share
-        return [Step("warning", warning_at, 0), Step("breach", due_at, 0),
+        return [Step("warning", warning_at, 0), Step("breach", due_at + BREACH_AFTER, 0),
                 *(Step(f"up-{k}", due_at + self.step_delay * k, k) for k in range(1, self.levels_up + 1))]
 
 
@@ -190,12 +192,15 @@ def _specialist_unit(unit_id: str, units: dict[str, Unit]) -> str | None:
 
 
 def unit_above(unit_id: str, hops: int, units: dict[str, Unit]) -> str | None:
-    """The unit `hops` levels above (0 = the unit itself); None past the top of the tree."""
+    """The unit `hops` levels above (0 = the unit itself), or the nearest one above it that has
+    a manager to tell; None past the top of the organisation."""
     current = units.get(unit_id)
     for _ in range(hops):
         if current is None or current.parent_id is None:
             return None
         current = units.get(current.parent_id)
+    while current is not None and not current.managers:
+        current = units.get(current.parent_id) if current.parent_id else None
     return current.unit_id if current else None
 
 

@@ -133,14 +133,14 @@ class EscalationService:
                                                        "sent_at": now, "attempts": attempts}))
                 report.sent += 1
                 logger.info("escalation sent", extra={"case_id": esc.case_id, "clock": esc.clock,
-                                                      "level": esc.level, "target_unit": esc.target_unit_id})
+                                                      "rung": esc.level, "target_unit": esc.target_unit_id})
                 tally["EscalationsSent", esc.level] += 1
             else:
                 recorded.append(esc.model_copy(update={"state": EscalationState.PENDING, "attempts": attempts,
                                                        "last_error": str(result)[:500]}))
                 report.failed += 1
                 logger.warning("escalation publish failed; retried next run",
-                               extra={"case_id": esc.case_id, "level": esc.level, "error": str(result)[:200]})
+                               extra={"case_id": esc.case_id, "rung": esc.level, "error": str(result)[:200]})
                 tally["EscalationPublishFailed", esc.level] += 1
         self._store.record(recorded, retry_at=now + self._retry_delay)
         for (metric, level), value in tally.items():
@@ -157,7 +157,7 @@ class EscalationService:
                   for esc in expired]
         for esc in marked:
             logger.error("escalation unconfirmed: the publishing run stopped before recording it",
-                         extra={"case_id": esc.case_id, "clock": esc.clock, "level": esc.level})
+                         extra={"case_id": esc.case_id, "clock": esc.clock, "rung": esc.level})
             count("EscalationsUnconfirmed", level=esc.level)
         self._store.record(marked, retry_at=now)
         report.unconfirmed += len(marked)
