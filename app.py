@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalice import Chalice, Rate, Response
+from chalice.app import CloudWatchEvent
 
 from chalicelib.api import http
 from chalicelib.bootstrap import case_service, escalation_service
@@ -88,7 +89,7 @@ def load_calendar_overrides(country: str) -> dict:
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="escalate")
-def escalate(event, context=None):  # type: ignore[no-untyped-def]
+def escalate(event: CloudWatchEvent) -> dict:
     """Deadline warnings, breaches and escalations up the organisation (issue 3)."""
     logger.thread_safe_clear_keys()
     return escalation_service().run().as_dict()

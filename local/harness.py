@@ -29,6 +29,7 @@ class RunningStack:
     api: str
     aws: str
     log: Path
+    aws_port: int
     exit_code: int | None = None
 
     def output(self) -> str:
@@ -36,16 +37,17 @@ class RunningStack:
 
 
 @contextmanager
-def running_stack(startup_seconds: float = 60.0) -> Iterator[RunningStack]:
+def running_stack(startup_seconds: float = 60.0, extra_args: tuple[str, ...] = ()) -> Iterator[RunningStack]:
     """Yields once GET /units answers; on exit sends Ctrl-C and records the exit code."""
     api_port, aws_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     log = Path(tempfile.mkstemp(prefix="complaint-desk-stack-", suffix=".log")[1])
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "local.stack", "--port", str(api_port), "--aws-port", str(aws_port)],
+            [sys.executable, "-m", "local.stack", "--port", str(api_port), "--aws-port", str(aws_port),
+             *extra_args],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    stack = RunningStack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", log)
+    stack = RunningStack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", log, aws_port)
     try:
         _wait_until_ready(process, stack, startup_seconds)
         yield stack

@@ -17,8 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from local.inbox import LocalInboxes
+from local.outbox import Outbox
+from local.scheduler import Scheduler, scheduled_jobs
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ORGANISATION = Path(__file__).resolve().parent / "sample_organisation.json"
+DEFAULT_OUTBOX = ROOT / ".local" / "outbox.txt"
 REGION = "us-east-1"
 
 
@@ -74,6 +79,28 @@ def provision_and_seed(stage: str) -> dict[str, str]:
     return env
 
 
+def start_outbox(env: dict[str, str], path: Path, stage: str) -> Outbox:
+    """Managers' inboxes (queues with their subscription filters) drained into the outbox file."""
+    import boto3
+
+    from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+
+    session = boto3.session.Session(region_name=REGION)
+    units = DynamoUnitRegistry(session.client("dynamodb"), env["TABLE_NAME"]).all()
+    outbox = Outbox(LocalInboxes(session, env["ESCALATION_TOPIC_ARN"], units, f"complaint-desk-{stage}"), path)
+    outbox.start()
+    return outbox
+
+
+def report_job(name: str, result: Any) -> None:
+    """A line on the console when a scheduled run did something (or failed)."""
+    if isinstance(result, Exception):
+        print(f"[{name}] run failed: {result!r}; the next run tries again", flush=True)
+    elif isinstance(result, dict) and any(result.get(k) for k in ("sent", "failed", "unconfirmed")):
+        print(f"[{name}] sent {result['sent']}, failed {result['failed']}, unconfirmed {result['unconfirmed']}, "
+              f"read {result['items_read']} items in {result['seconds']} s", flush=True)
+
+
 def create_api_server(stage: str, host: str, port: int) -> Any:
     """The same local server `chalice local` runs, built in-process so one Ctrl-C stops all."""
     from chalice.cli.factory import CLIFactory
@@ -92,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
     parser.add_argument("--aws-port", type=int, default=4566, help="emulated AWS port (default 4566)")
     parser.add_argument("--stage", default="local")
+    parser.add_argument("--schedule-seconds", type=float, default=60.0,
+                        help="how often the scheduled functions run (default 60)")
+    parser.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX,
+                        help=f"where managers' messages are kept (default {DEFAULT_OUTBOX.relative_to(ROOT)})")
     args = parser.parse_args(argv)
 
     os.environ.update(emulated_aws_environment(args.aws_port))
@@ -101,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         env = provision_and_seed(args.stage)
         os.environ.update(env)  # the stage config names the same resources; this makes sure
         server = create_api_server(args.stage, "127.0.0.1", args.port)
+        outbox = start_outbox(env, args.outbox, args.stage)
+        jobs = scheduled_jobs(sys.modules["app"])
+        scheduler = Scheduler(jobs, args.schedule_seconds, report_job)
+        scheduler.start()
         endpoint = os.environ["AWS_ENDPOINT_URL"]
         print(f"""
 Complaint Desk is running (stage {args.stage!r})
@@ -109,7 +144,8 @@ Complaint Desk is running (stage {args.stage!r})
   table          {env["TABLE_NAME"]}
   topic          {env["ESCALATION_TOPIC_ARN"]}
   bucket         {env["ARCHIVE_BUCKET"]}
-  scheduled jobs none yet (deadline escalation and archival come with their issues)
+  scheduled jobs {", ".join(jobs)} every {args.schedule_seconds:g} s   (run one now: ./dev job escalate)
+  outbox         {outbox.path}   (every SMS/email a manager would receive; also printed here)
 Ctrl-C stops everything.
 """, flush=True)
 
@@ -120,6 +156,8 @@ Ctrl-C stops everything.
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         server.serve_forever()
+        scheduler.stop()
+        outbox.stop()
     finally:
         stop_emulator(emulator)
         print("Complaint Desk stopped.", flush=True)

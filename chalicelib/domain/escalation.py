@@ -251,8 +251,9 @@ def render(escalation: Escalation, case_unit: Unit | None, now: datetime) -> Out
         f"Level:     {escalation.level}, sent to {escalation.target_unit_id}",
         "",
         f"Open the case: GET /cases/{escalation.case_id}",
-        f"Acknowledge:   POST /cases/{escalation.case_id}/acknowledge "
-        f'{{"clock": "{escalation.clock}", "level": "{escalation.level}"}}',
+        f"Acknowledge:   POST /cases/{escalation.case_id}/acknowledge with "
+        f'{{"actor": "<your name>", "clock": "{escalation.clock}", "level": "{escalation.level}"}} '
+        "and the case version as If-Match",
     ])
     return OutgoingMessage(
         key=escalation.key, sms=sms[:SMS_MAX_CHARS], subject=subject[:100], body=body,

@@ -94,7 +94,8 @@ class EscalationService:
             report.already_taken += len(wanted) - len(created)
             self._publish(created, units, now, report)
         report.seconds = round(time.monotonic() - started, 3)
-        logger.info("escalation run", extra=report.as_dict())
+        did_work = report.items_read > 0
+        (logger.info if did_work else logger.debug)("escalation run", extra=report.as_dict())
         return report
 
     def send_now(self, notices: Sequence[Escalation]) -> None:

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
 import requests
 
-from local.harness import RunningStack, running_stack
+from local.harness import ROOT, RunningStack, running_stack
 from tests.conftest import complaint
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[RunningStack]:
-    with running_stack() as running:
+def outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("outbox") / "outbox.txt"
+
+
+@pytest.fixture(scope="module")
+def stack(outbox: Path) -> Iterator[RunningStack]:
+    with running_stack(extra_args=("--schedule-seconds", "1", "--outbox", str(outbox))) as running:
         yield running
     assert running.exit_code == 0, running.output()
     assert "Complaint Desk stopped." in running.output()
@@ -45,3 +55,28 @@ def test_errors_over_http_have_one_shape(stack: RunningStack) -> None:
                             headers={"Content-Type": "application/json"})
     assert invalid.status_code == 400 and "body" in invalid.json()["fields"]
     assert "13800001234" not in stack.output()
+
+
+def wait_for(outbox: Path, text: str, seconds: float = 15) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        content = outbox.read_text(encoding="utf-8") if outbox.exists() else ""
+        if text in content:
+            return content
+        time.sleep(0.3)
+    raise AssertionError(f"{text!r} not in the outbox after {seconds} s:\n{content}")
+
+
+def test_media_notice_and_a_breach_reach_the_outbox_a_person_reads(stack: RunningStack, outbox: Path) -> None:
+    created = requests.post(f"{stack.api}/cases", json=complaint(channel="media"), timeout=10)
+    case_id = created.json()["case_id"]
+    content = wait_for(outbox, f"NOTICE complaint {case_id}")
+    assert "Wu Lan (regional specialist" in content and "Sun Li (store manager" in content
+
+    later = (datetime.now(UTC) + timedelta(hours=25)).isoformat()
+    run = subprocess.run([sys.executable, "-m", "local.jobs", "escalate", "--aws-port", str(stack.aws_port),
+                          "--at", later], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert '"sent": ' in run.stdout
+    content = wait_for(outbox, f"BREACHED complaint {case_id}")
+    assert f"[outbox] to store-xh-01: [Complaint Desk] BREACHED complaint {case_id}" in stack.output()
+    assert "13800001234" not in content
