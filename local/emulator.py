@@ -3,10 +3,11 @@
 Two behaviours of moto's DynamoDB would make the emulator unlike DynamoDB:
 - it is not thread-safe: a transaction deep-copies its table while another request writes to it
   ("dictionary changed size during iteration" → HTTP 500), so requests are served one at a time;
-- every TransactWriteItems deep-copies the whole table for rollback, so each write costs
-  O(items in the table). The snapshot here copies partitions two levels deep (item objects
-  shared, since Put and Delete replace them) and deep-copies only the items the transaction
-  Updates in place. Rollback restores exactly what moto's own copy would.
+- TransactWriteItems deep-copies the whole table for rollback, once per item of the
+  transaction, so a 100-item transaction costs 100 × O(items in the table). Here the rollback
+  keeps only the items the transaction touches (a reference for Put, Delete and ConditionCheck,
+  which replace or leave their item; a deep copy for Update, which changes it in place) and
+  puts exactly those back, which is all moto's own copy would restore.
 
     python -m local.emulator PORT
 """
@@ -16,59 +17,74 @@ from __future__ import annotations
 import copy
 import os
 import sys
-from collections import defaultdict
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
-_updated_keys: dict[str, list[dict[str, Any]]] = {}
 
-
-def _narrow_snapshot(table: Table) -> Table:
-    snapshot = copy.copy(table)
-    snapshot.items = defaultdict(dict)
-    for hash_value, partition in table.items.items():
-        snapshot.items[hash_value] = dict(partition) if isinstance(partition, dict) else partition
-    for key in _updated_keys.get(table.name, []):
-        hash_value = DynamoType(key[table.hash_key_attr])
-        if table.range_key_attr is None:
-            if hash_value in table.items:
-                snapshot.items[hash_value] = copy.deepcopy(table.items[hash_value])
-        else:
-            range_value = DynamoType(key[table.range_key_attr])
-            if range_value in table.items.get(hash_value, {}):
-                snapshot.items[hash_value][range_value] = copy.deepcopy(table.items[hash_value][range_value])
-    return snapshot
-
-
-class _CopyForTransactions:
-    """Stands in for the `copy` module inside moto.dynamodb.models."""
+class _NoTableCopy:
+    """Stands in for the `copy` module inside moto.dynamodb.models: the "backup" of a table is the
+    table itself; `transact_write_items` below restores the touched items instead."""
 
     copy = staticmethod(copy.copy)
 
     @staticmethod
     def deepcopy(value: Any, memo: Any = None) -> Any:
-        if isinstance(value, Table):
-            return _narrow_snapshot(value)
-        return copy.deepcopy(value, memo)
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _item_key(table: Table, op_type: str, op: dict[str, Any]) -> tuple[DynamoType, DynamoType | None]:
+    key = op["Item"] if op_type == "Put" else op["Key"]
+    range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    return DynamoType(key[table.hash_key_attr]), range_value
+
+
+def _current(table: Table, hash_value: DynamoType, range_value: DynamoType | None) -> Any:
+    partition = table.items.get(hash_value) if hash_value in table.items else None
+    if range_value is None:
+        return partition
+    return partition.get(range_value) if partition else None
+
+
+def _restore(table: Table, hash_value: DynamoType, range_value: DynamoType | None, saved: Any) -> None:
+    if range_value is None:
+        if saved is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = saved
+        return
+    partition = table.items[hash_value]
+    if saved is None:
+        partition.pop(range_value, None)
+        if not partition:
+            table.items.pop(hash_value, None)
+    else:
+        partition[range_value] = saved
 
 
 def install_narrow_transaction_snapshots() -> None:
     original = dynamodb_models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        _updated_keys.clear()
-        for item in transact_items:
-            if "Update" in item:
-                _updated_keys.setdefault(item["Update"]["TableName"], []).append(item["Update"]["Key"])
+        saved = []
+        for entry in transact_items:
+            op_type, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None or op_type not in ("Put", "Delete", "Update", "ConditionCheck"):
+                continue
+            hash_value, range_value = _item_key(table, op_type, op)
+            item = _current(table, hash_value, range_value)
+            saved.append((table, hash_value, range_value, copy.deepcopy(item) if op_type == "Update" else item))
         try:
             original(self, transact_items)
-        finally:
-            _updated_keys.clear()
+        except Exception:
+            for table, hash_value, range_value, item in reversed(saved):
+                _restore(table, hash_value, range_value, item)
+            raise
 
-    dynamodb_models.copy = _CopyForTransactions  # type: ignore[assignment]
+    dynamodb_models.copy = _NoTableCopy  # type: ignore[assignment]
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 

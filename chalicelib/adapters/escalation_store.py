@@ -28,10 +28,9 @@ BATCH_WRITE_SIZE = 25
 
 
 class DynamoEscalationStore:
-    def __init__(self, client: Any, table_name: str, page_size: int = 1000) -> None:
+    def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
-        self._page_size = page_size
 
     # --- reading --------------------------------------------------------------------------
     def due(self, now: datetime, limit: int) -> DueItems:
@@ -58,8 +57,8 @@ class DynamoEscalationStore:
             "ExpressionAttributeValues": {":shard": {"S": shard}, ":until": {"S": until}},
         }
         read = 0
-        while read < limit:
-            page = self._client.query(**kwargs, Limit=min(self._page_size, limit - read))
+        while read < limit:  # pages of up to 1 MB, as DynamoDB decides; Limit only caps the run
+            page = self._client.query(**kwargs, Limit=limit - read)
             yield from page["Items"]
             read += len(page["Items"])
             if "LastEvaluatedKey" not in page:

@@ -1,4 +1,4 @@
-"""The local emulator keeps DynamoDB's transaction semantics with its narrow rollback snapshots."""
+"""The local emulator keeps DynamoDB's transaction semantics with its narrow rollback."""
 
 from __future__ import annotations
 
@@ -59,3 +59,21 @@ def test_successful_transaction_applies_every_write(ddb: Any) -> None:
     ])
     assert ddb.get_item(TableName="t", Key=key("p2"))["Item"]["n"] == {"N": "2"}
     assert ddb.get_item(TableName="t", Key=key("p2", "C"))["Item"]["n"] == {"N": "9"}
+
+
+def test_cancelled_transaction_rolls_back_a_delete_and_a_put_that_replaced_an_item(ddb: Any) -> None:
+    ddb.put_item(TableName="t", Item={**key("p3"), "n": {"N": "1"}})
+    ddb.put_item(TableName="t", Item={**key("p3", "B"), "n": {"N": "1"}})
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        ddb.transact_write_items(TransactItems=[
+            {"Delete": {"TableName": "t", "Key": key("p3")}},
+            {"Put": {"TableName": "t", "Item": {**key("p3", "B"), "n": {"N": "7"}}}},
+            {"Put": {"TableName": "t", "Item": {**key("p4"), "n": {"N": "7"}}}},
+            {"Put": {"TableName": "t", "Item": {**key("p5"), "n": {"N": "7"}},
+                     "ConditionExpression": "attribute_exists(pk)"}},
+        ])
+    assert ddb.get_item(TableName="t", Key=key("p3"))["Item"]["n"] == {"N": "1"}
+    assert ddb.get_item(TableName="t", Key=key("p3", "B"))["Item"]["n"] == {"N": "1"}
+    assert "Item" not in ddb.get_item(TableName="t", Key=key("p4"))
+    assert ddb.query(TableName="t", KeyConditionExpression="pk = :p",
+                     ExpressionAttributeValues={":p": {"S": "p4"}})["Count"] == 0
