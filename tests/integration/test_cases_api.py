@@ -275,3 +275,40 @@ def test_special_extension_needs_a_manager_of_the_unit_or_above(api: Any) -> Non
     assert body["special"]["approver"] == "Qian Hao"
     assert body["deadlines"]["handling"]["deadline"] > case["deadlines"]["handling"]["deadline"]
     assert "deadlines.handling" in body["history"][-1]["changes"]
+
+
+def test_calendar_overrides_are_loaded_over_http_and_read_back(api: Any) -> None:
+    body = {"actor": "admin Gao", "dates": {"2027-02-06": "working", "2027-02-11": "holiday"}}
+    loaded = api.put("/calendars/cn/overrides", body=json.dumps(body), headers=JSON)
+    assert loaded.status_code == 200, loaded.body
+    assert loaded.json_body["overrides"] == {"2027-02-06": "working", "2027-02-11": "holiday"}
+    assert api.get("/calendars/CN").json_body["overrides"]["2027-02-06"] == "working"
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/calendars/CN/overrides", {"actor": "a", "dates": {"2027-02-30": "holiday"}}, "dates"),
+    ("/calendars/CN/overrides", {"actor": "a", "dates": {"2027-02-03": "day off"}}, "dates.2027-02-03"),
+    ("/calendars/CN/overrides", {"actor": "a", "dates": {}}, "dates"),
+    ("/calendars/C1/overrides", {"actor": "a", "dates": {"2027-02-03": "holiday"}}, "country"),
+])
+def test_bad_calendar_overrides_are_400(api: Any, path: str, body: dict, field: str) -> None:
+    answer = api.put(path, body=json.dumps(body), headers=JSON)
+    assert answer.status_code == 400
+    assert any(name.startswith(field) for name in answer.json_body["fields"]), answer.json_body
+
+
+def test_a_reply_date_is_promised_only_for_suggestions_and_shows_as_a_clock(api: Any) -> None:
+    suggestion = api.post("/cases", body=json.dumps(complaint(
+        type="suggestion", cause=None, five_w={**complaint()["five_w"], "what": "open a second bakery counter"})),
+        headers=JSON).json_body
+    case_id = suggestion["case_id"]
+    api.post(f"/cases/{case_id}/accept", body=json.dumps({"actor": "Li Na", "version": 1}), headers=JSON)
+    promised = api.post(f"/cases/{case_id}/promise-reply", headers=JSON, body=json.dumps(
+        {"actor": "Li Na", "version": 2, "reply_by": "2099-01-31", "decision": "trial in spring"}))
+    assert promised.status_code == 200, promised.body
+    assert promised.json_body["deadlines"]["reply"]["deadline"] == "2099-01-31T23:59:59+08:00"
+    other = api.post("/cases", body=json.dumps(complaint()), headers=JSON).json_body["case_id"]
+    api.post(f"/cases/{other}/accept", body=json.dumps({"actor": "Li Na", "version": 1}), headers=JSON)
+    refused = api.post(f"/cases/{other}/promise-reply", headers=JSON, body=json.dumps(
+        {"actor": "Li Na", "version": 2, "reply_by": "2099-01-31"}))
+    assert refused.status_code == 409 and "for suggestions" in refused.json_body["message"]
