@@ -76,7 +76,6 @@ def build_escalation_service(settings: Settings, client: Any | None = None, sns:
 def build_case_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
                        now: Any = utc_now) -> CaseService:
     from chalicelib.adapters.dynamodb import DynamoCalendarOverrides, DynamoCaseRepository, DynamoUnitRegistry
-    from chalicelib.adapters.escalation_store import DynamoEscalationStore
 
     client = client or dynamodb_client()
     units = DynamoUnitRegistry(client, settings.table_name)
@@ -87,7 +86,6 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
         now=now,
         idempotency=intake_idempotency(settings, client),
         ladder=settings.ladder(),
-        escalations=DynamoEscalationStore(client, settings.table_name),
         calendars=DynamoCalendarOverrides(client, settings.table_name),
         send_notices=escalation.send_now,
     )

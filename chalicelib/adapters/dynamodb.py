@@ -12,6 +12,7 @@ import json
 import time
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -25,6 +26,7 @@ from chalicelib.domain.models import Case, HistoryEvent, Status, Unit
 
 CASE_SK = "CASE"
 EVENT_PREFIX = "EVENT#"
+ESCALATION_PREFIX = "ESC#"
 OPEN_DEADLINES = "open_deadlines"
 DUE_SHARDS = 4
 BY_UNIT = "by_unit"
@@ -54,6 +56,18 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return _plain({k: _deserializer.deserialize(v) for k, v in item.items()})
 
 
+def transact(client: Any, items: list[dict[str, Any]]) -> bool:
+    """True when written; False when a condition failed or a concurrent transaction won (the
+    callers turn that into StaleVersion, or skip a rung already taken). Other errors raise."""
+    try:
+        client.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        return False
+    return True
+
+
 def case_pk(case_id: str) -> str:
     return f"CASE#{case_id}"
 
@@ -67,7 +81,7 @@ def alarm_sk(clock: str) -> str:
 
 
 def escalation_sk(esc: Escalation) -> str:
-    return f"ESC#{esc.clock}#v{esc.deadline_version:04d}#{esc.level}"
+    return f"{ESCALATION_PREFIX}{esc.clock}#v{esc.deadline_version:04d}#{esc.level}"
 
 
 def due_key(moment: datetime) -> str:
@@ -103,10 +117,19 @@ def escalation_item(esc: Escalation, due: datetime | None) -> dict[str, Any]:
     return to_item(values)
 
 
+@dataclass(frozen=True)
+class CaseRecord:
+    """Everything in a case's partition that a reader wants: the case, its history, its escalations."""
+
+    case: Case
+    history: list[HistoryEvent]
+    escalations: list[Escalation]
+
+
 class CaseRepository(Protocol):
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
             escalations: Sequence[Escalation] = ()) -> None: ...
-    def get(self, case_id: str) -> tuple[Case, list[HistoryEvent]]: ...
+    def get(self, case_id: str) -> CaseRecord: ...
     def save(self, case: Case, event: HistoryEvent, expected_version: int,
              alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = ()) -> None: ...
     def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
@@ -173,14 +196,7 @@ class DynamoCaseRepository:
         raise StaleVersion(f"case {case.case_id} was changed by someone else; reload it and try again")
 
     def _transact(self, items: list[dict[str, Any]]) -> bool:
-        """True when written; False when a condition failed or a concurrent transaction won."""
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            return False
-        return True
+        return transact(self._client, items)
 
     def _exists(self, case_id: str) -> bool:
         found = self._client.get_item(TableName=self._table, ConsistentRead=True,
@@ -188,10 +204,12 @@ class DynamoCaseRepository:
                                       ProjectionExpression="pk")
         return "Item" in found
 
-    def get(self, case_id: str) -> tuple[Case, list[HistoryEvent]]:
-        """One Query over the case's partition returns the case and its whole history."""
+    def get(self, case_id: str) -> CaseRecord:
+        """One Query over the case's partition returns the case, its whole history and its
+        escalations (alarms are the escalation run's and are skipped)."""
         case: Case | None = None
         events: list[HistoryEvent] = []
+        escalations: list[Escalation] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table, "ConsistentRead": True,
             "KeyConditionExpression": "pk = :pk",
@@ -205,12 +223,14 @@ class DynamoCaseRepository:
                     case = Case.model_validate(item["doc"])
                 elif item["sk"].startswith(EVENT_PREFIX):
                     events.append(HistoryEvent.model_validate(item["doc"]))
+                elif item["sk"].startswith(ESCALATION_PREFIX):
+                    escalations.append(Escalation.model_validate(item["doc"]))
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         if case is None:
             raise CaseNotFound(f"no case {case_id}")
-        return case, events
+        return CaseRecord(case, events, escalations)
 
     def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
                      cursor: str | None) -> tuple[list[Case], str | None]:

@@ -7,8 +7,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.adapters.dynamodb import (
     DUE_SHARDS,
     OPEN_DEADLINES,
@@ -19,6 +17,7 @@ from chalicelib.adapters.dynamodb import (
     escalation_sk,
     from_item,
     to_item,
+    transact,
 )
 from chalicelib.domain.escalation import Alarm, Decision, DueItems, Escalation, EscalationState
 
@@ -64,13 +63,6 @@ class DynamoEscalationStore:
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def for_case(self, case_id: str) -> list[Escalation]:
-        page = self._client.query(
-            TableName=self._table, ConsistentRead=True,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :esc)",
-            ExpressionAttributeValues={":pk": {"S": case_pk(case_id)}, ":esc": {"S": "ESC#"}})
-        return [Escalation.model_validate(from_item(raw)["doc"]) for raw in page["Items"]]
 
     # --- deciding -------------------------------------------------------------------------
     def decide(self, decisions: Sequence[Decision], lease_until: datetime) -> list[Escalation]:
@@ -149,11 +141,4 @@ class DynamoEscalationStore:
         return "Item" in found
 
     def _transact(self, items: list[dict[str, Any]]) -> bool:
-        """True when written; False when a condition failed (the adapter's AlreadyEscalated)."""
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            return False
-        return True
+        return transact(self._client, items)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from chalicelib.adapters.dynamodb import CaseRepository, DynamoUnitRegistry
+from chalicelib.adapters.dynamodb import CaseRecord, CaseRepository, DynamoUnitRegistry
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
@@ -51,10 +51,6 @@ def case_view(case: Case, history: list[HistoryEvent], now: datetime, time_zone:
     return body
 
 
-class EscalationLog(Protocol):
-    def for_case(self, case_id: str) -> list[Escalation]: ...
-
-
 class CalendarOverrides(Protocol):
     def get(self, country: str) -> dict[date, bool]: ...
     def merge(self, country: str, dates: dict[date, bool], actor: str, now: datetime) -> dict[date, bool]: ...
@@ -63,8 +59,7 @@ class CalendarOverrides(Protocol):
 class CaseService:
     def __init__(self, cases: CaseRepository, units: DynamoUnitRegistry,
                  now: Callable[[], datetime], idempotency: Any | None = None,
-                 ladder: Ladder | None = None, escalations: EscalationLog | None = None,
-                 calendars: CalendarOverrides | None = None,
+                 ladder: Ladder | None = None, calendars: CalendarOverrides | None = None,
                  send_notices: Callable[[Sequence[Escalation]], None] | None = None) -> None:
         """`idempotency` is a callable wrapper (powertools idempotent_function) or None;
         `send_notices` sends media/regulator notices at once (the escalation run retries them)."""
@@ -72,7 +67,6 @@ class CaseService:
         self._units = units
         self._now = now
         self._ladder = ladder or Ladder()
-        self._escalations = escalations
         self._calendars = calendars
         self._send_notices = send_notices
         self._register_once = idempotency(self._register_new) if idempotency else None
@@ -162,19 +156,16 @@ class CaseService:
     def get(self, case_id: str) -> dict[str, Any]:
         return self._view(case_id)
 
-    def _load(self, case_id: str) -> tuple[Case, list[HistoryEvent]]:
+    def _load(self, case_id: str) -> CaseRecord:
         if not is_case_id(case_id):
             raise CaseNotFound(f"no case {case_id[:40]!r}")
         logger.thread_safe_append_keys(case_id=case_id)
         return self._cases.get(case_id)
 
     def _view(self, case_id: str) -> dict[str, Any]:
-        case, history = self._load(case_id)
-        return case_view(case, history, self._now(), self._time_zone(case.unit_id),
-                         self._escalations_of(case.case_id))
-
-    def _escalations_of(self, case_id: str) -> list[Escalation]:
-        return self._escalations.for_case(case_id) if self._escalations else []
+        record = self._load(case_id)
+        return case_view(record.case, record.history, self._now(), self._time_zone(record.case.unit_id),
+                         record.escalations)
 
     def _unit_clock(self, unit_id: str) -> UnitClock | None:
         unit = self._units.get(unit_id)
@@ -233,7 +224,8 @@ class CaseService:
             if_match: int | None) -> dict[str, Any]:
         """One lifecycle action under optimistic locking; the version check is the conditional write."""
         expected = _expected_version(command.version, if_match)
-        case, history = self._load(case_id)
+        record = self._load(case_id)
+        case, history, escalations = record.case, record.history, record.escalations
         if case.version != expected:
             raise StaleVersion(f"case {case_id} is at version {case.version}, not {expected}; "
                                "reload it and try again")
@@ -243,7 +235,6 @@ class CaseService:
         if isinstance(command, cmd.MarkSpecial) and not self._is_manager(command.approver, case.unit_id):
             raise InvalidInput("a special extension must be approved by a manager",
                                {"approver": "not a manager of this unit or a unit above it"})
-        escalations = self._escalations_of(case_id)
         if isinstance(command, cmd.Acknowledge):
             self._check_acknowledgement(case, command, escalations)
         target_unit = command.to_unit_id if isinstance(command, cmd.Forward) else case.unit_id
@@ -317,7 +308,7 @@ class CaseService:
             try:
                 self._cases.save(updated, event, case.version, alarms=alarms, stopped_clocks=stopped)
             except StaleVersion:
-                case, _ = self._cases.get(case.case_id)  # changed meanwhile: count it again
+                case = self._cases.get(case.case_id).case  # changed meanwhile: count it again
                 continue
             return [{"case_id": case.case_id, "clock": name.removeprefix("deadlines."), **change}
                     for name, change in event.changes.items() if name.startswith("deadlines.")]

@@ -38,7 +38,8 @@ def test_two_writers_on_the_same_version_one_wins_one_is_stale(repo: DynamoCaseR
     repo.save(accepted, e1, expected_version=1)
     with pytest.raises(StaleVersion):
         repo.save(closed, e2, expected_version=1)
-    stored, history = repo.get(case.case_id)
+    record = repo.get(case.case_id)
+    stored, history = record.case, record.history
     assert stored.status.value == "accepted"
     assert [e.action for e in history] == ["receive", "accept"]
 
@@ -61,7 +62,8 @@ def test_concurrent_writers_apply_exactly_one_change(repo: DynamoCaseRepository)
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["saved"] + ["stale"] * 7
-    stored, history = repo.get(case.case_id)
+    record = repo.get(case.case_id)
+    stored, history = record.case, record.history
     assert stored.version == 2 and len(history) == 2
 
 
@@ -77,7 +79,7 @@ def test_a_taken_case_id_is_never_overwritten(repo: DynamoCaseRepository) -> Non
     registered(repo)
     with pytest.raises(StaleVersion):
         registered(repo)
-    _, history = repo.get("CD-AAAA-BBBB-CCCC")
+    history = repo.get("CD-AAAA-BBBB-CCCC").history
     assert len(history) == 1
 
 
