@@ -79,26 +79,33 @@ def contact_endpoints(unit: Unit, contact: ManagerContact) -> list[tuple[str, st
 def sync_subscriptions(client: Any, topic_arn: str, units: Iterable[Unit],
                        endpoints: Endpoints = contact_endpoints) -> int:
     """Subscribe every manager contact of every unit, filtered to messages whose `unit` attribute
-    is that unit. The organisation changes without a deploy, so this follows the registry rather
-    than a template. Returns the number of subscriptions created."""
-    existing: set[tuple[str, str]] = set()
+    is one of the units they manage (a person managing two units gets both on one subscription).
+    The organisation changes without a deploy, so this follows the registry rather than a
+    template. Returns the number of subscriptions created or whose filter changed."""
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for unit in units:
+        for contact in unit.managers:
+            for protocol, endpoint in endpoints(unit, contact):
+                wanted.setdefault((protocol, endpoint), set()).add(unit.unit_id)
+    existing: dict[tuple[str, str], str] = {}
     kwargs: dict[str, Any] = {"TopicArn": topic_arn}
     while True:
         page = client.list_subscriptions_by_topic(**kwargs)
-        existing |= {(s["Protocol"], s["Endpoint"]) for s in page.get("Subscriptions", [])}
+        existing |= {(s["Protocol"], s["Endpoint"]): s["SubscriptionArn"] for s in page.get("Subscriptions", [])}
         if not page.get("NextToken"):
             break
         kwargs["NextToken"] = page["NextToken"]
-    created = 0
-    for unit in units:
-        policy = json.dumps({"unit": [unit.unit_id]})
-        for contact in unit.managers:
-            for protocol, endpoint in endpoints(unit, contact):
-                if (protocol, endpoint) in existing:
-                    continue
-                client.subscribe(TopicArn=topic_arn, Protocol=protocol, Endpoint=endpoint,
-                                 Attributes={"FilterPolicy": policy, "FilterPolicyScope": "MessageAttributes"},
-                                 ReturnSubscriptionArn=True)
-                existing.add((protocol, endpoint))
-                created += 1
-    return created
+    changed = 0
+    for (protocol, endpoint), unit_ids in wanted.items():
+        policy = json.dumps({"unit": sorted(unit_ids)})
+        arn = existing.get((protocol, endpoint))
+        if arn is None or arn == "PendingConfirmation":
+            client.subscribe(TopicArn=topic_arn, Protocol=protocol, Endpoint=endpoint, ReturnSubscriptionArn=True,
+                             Attributes={"FilterPolicy": policy, "FilterPolicyScope": "MessageAttributes"})
+        elif client.get_subscription_attributes(SubscriptionArn=arn)["Attributes"].get("FilterPolicy") != policy:
+            client.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy",
+                                               AttributeValue=policy)
+        else:
+            continue
+        changed += 1
+    return changed
