@@ -21,6 +21,9 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 
 def _resolve(value: Any, params: dict[str, str]) -> Any:
+    """`Fn::Sub` of parameters, and `Ref` of a parameter or of a resource created before."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return params[value["Ref"]]
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
         return re.sub(r"\$\{([\w:]+)\}", lambda m: params[m.group(1)], value["Fn::Sub"])
     if isinstance(value, dict):
@@ -91,7 +94,20 @@ def _bucket(session: Any, props: dict[str, Any]) -> str:
     return name
 
 
-_CREATORS = {"AWS::DynamoDB::Table": _table, "AWS::SNS::Topic": _topic, "AWS::S3::Bucket": _bucket}
+_ALARM_PROPERTIES = {
+    "AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
+    "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+    "AlarmActions"}
+
+
+def _alarm(session: Any, props: dict[str, Any]) -> str:
+    _check_known("AWS::CloudWatch::Alarm", props, _ALARM_PROPERTIES)
+    session.client("cloudwatch").put_metric_alarm(**props)  # the API takes the same names
+    return props["AlarmName"]
+
+
+_CREATORS = {"AWS::DynamoDB::Table": _table, "AWS::SNS::Topic": _topic, "AWS::S3::Bucket": _bucket,
+             "AWS::CloudWatch::Alarm": _alarm}
 
 
 def provision(session: Any, stage: str, template: dict[str, Any] | None = None) -> dict[str, str]:
@@ -103,7 +119,7 @@ def provision(session: Any, stage: str, template: dict[str, Any] | None = None) 
         creator = _CREATORS.get(resource["Type"])
         if creator is None:
             raise ValueError(f"{logical_id}: no local provisioning for {resource['Type']}")
-        created[logical_id] = creator(session, _resolve(resource.get("Properties", {}), params))
+        created[logical_id] = creator(session, _resolve(resource.get("Properties", {}), {**params, **created}))
     return created
 
 

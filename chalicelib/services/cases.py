@@ -150,7 +150,7 @@ class CaseService:
             self._send_notices(notices)
         except Exception:
             logger.exception("media/regulator notice not sent at intake; the escalation run retries it")
-            count("EscalationPublishFailed", len(notices), level="notice")
+            count("EscalationPublishFailed", len(notices))
 
     # --- reading ----------------------------------------------------------------------
     def get(self, case_id: str) -> dict[str, Any]:

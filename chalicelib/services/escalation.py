@@ -144,7 +144,10 @@ class EscalationService:
                 tally["EscalationPublishFailed", esc.level] += 1
         self._store.record(recorded, retry_at=now + self._retry_delay)
         for (metric, level), value in tally.items():
-            count(metric, value, level=level)
+            if metric == "EscalationPublishFailed":
+                count(metric, value)  # no level dimension: one alarm (infra/resources.yaml) watches all
+            else:
+                count(metric, value, level=level)
 
     def _give_up_on(self, expired: Sequence[Escalation], now: datetime, report: RunReport) -> None:
         """A run died between claiming these and recording the outcome: SNS may or may not have
@@ -158,6 +161,6 @@ class EscalationService:
         for esc in marked:
             logger.error("escalation unconfirmed: the publishing run stopped before recording it",
                          extra={"case_id": esc.case_id, "clock": esc.clock, "rung": esc.level})
-            count("EscalationsUnconfirmed", level=esc.level)
+            count("EscalationsUnconfirmed")
         self._store.record(marked, retry_at=now)
         report.unconfirmed += len(marked)

@@ -47,3 +47,13 @@ def test_a_property_local_provisioning_does_not_know_stops_it(aws: dict[str, str
 def test_provisioning_twice_is_harmless(aws: dict[str, str]) -> None:
     again = provision(boto3.session.Session(region_name="us-east-1"), "test")
     assert again["CasesTable"] == aws["TABLE_NAME"]
+
+
+def test_escalation_failures_are_alarmed_to_the_ops_topic(aws: dict[str, str]) -> None:
+    alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    by_metric = {a["MetricName"]: a for a in alarms}
+    assert set(by_metric) >= {"EscalationsUnconfirmed", "EscalationPublishFailed"}
+    for alarm in by_metric.values():
+        assert alarm["Namespace"] == "ComplaintDesk"
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": "complaint-desk"}]
+        assert alarm["AlarmActions"] == ["arn:aws:sns:us-east-1:123456789012:complaint-desk-test-ops-alarms"]
