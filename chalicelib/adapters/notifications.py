@@ -25,7 +25,7 @@ class SnsPublisher:
     @cached_property
     def _client(self) -> Any:
         made = self._client_or_factory
-        return made() if callable(made) and not hasattr(made, "publish_batch") else made
+        return made() if callable(made) else made
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> dict[str, str | Exception]:
         """key → SNS message id, or the error that stopped it. Never raises for a failed publish:

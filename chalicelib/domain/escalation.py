@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
@@ -16,6 +16,12 @@ from chalicelib.domain.models import Case, CaseType, Channel
 
 if TYPE_CHECKING:
     from chalicelib.domain.models import Unit
+
+class UnitLookup(Protocol):
+    """A dict of units, or the unit registry: anything with `get(unit_id)`."""
+
+    def get(self, unit_id: str, /) -> Unit | None: ...
+
 
 NOTICE_CLOCK = "notice"
 NOTICE_CHANNELS = frozenset({Channel.MEDIA, Channel.REGULATOR})
@@ -162,7 +168,7 @@ class DueItems:
     items_read: int
 
 
-def notices_at_intake(case: Case, units: dict[str, Unit], now: datetime) -> list[Escalation]:
+def notices_at_intake(case: Case, units: UnitLookup, now: datetime) -> list[Escalation]:
     """Rulebook §2: a media or regulator case notifies the unit's owner and the regional
     specialist at once (the nearest unit at or above with one, else the parent unit)."""
     if case.channel not in NOTICE_CHANNELS:
@@ -179,7 +185,7 @@ def notices_at_intake(case: Case, units: dict[str, Unit], now: datetime) -> list
             for target in targets]
 
 
-def _specialist_unit(unit_id: str, units: dict[str, Unit]) -> str | None:
+def _specialist_unit(unit_id: str, units: UnitLookup) -> str | None:
     seen: set[str] = set()
     unit = units.get(unit_id)
     while unit is not None and unit.unit_id not in seen:
@@ -191,7 +197,7 @@ def _specialist_unit(unit_id: str, units: dict[str, Unit]) -> str | None:
     return home.parent_id if home else None
 
 
-def unit_above(unit_id: str, hops: int, units: dict[str, Unit]) -> str | None:
+def unit_above(unit_id: str, hops: int, units: UnitLookup) -> str | None:
     """The unit `hops` levels above (0 = the unit itself), or the nearest one above it that has
     a manager to tell; None past the top of the organisation."""
     current = units.get(unit_id)

@@ -127,7 +127,7 @@ class CaseService:
             now = self._now()
             case, event = lifecycle.register(new_case_id(), intake, now, payload["actor"], clock)
             alarms, _ = alarm_changes(None, case, self._ladder)
-            notices = notices_at_intake(case, {u.unit_id: u for u in self._units.all()}, now)
+            notices = notices_at_intake(case, self._units, now)
             try:
                 self._cases.add(case, event, alarms, notices)
             except StaleVersion:

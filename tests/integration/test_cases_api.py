@@ -298,17 +298,14 @@ def test_bad_calendar_overrides_are_400(api: Any, path: str, body: dict, field: 
 
 
 def test_a_reply_date_is_promised_only_for_suggestions_and_shows_as_a_clock(api: Any) -> None:
-    suggestion = api.post("/cases", body=json.dumps(complaint(
-        type="suggestion", cause=None, five_w={**complaint()["five_w"], "what": "open a second bakery counter"})),
-        headers=JSON).json_body
-    case_id = suggestion["case_id"]
-    api.post(f"/cases/{case_id}/accept", body=json.dumps({"actor": "Li Na", "version": 1}), headers=JSON)
-    promised = api.post(f"/cases/{case_id}/promise-reply", headers=JSON, body=json.dumps(
-        {"actor": "Li Na", "version": 2, "reply_by": "2099-01-31", "decision": "trial in spring"}))
+    case_id = create(api, type="suggestion", cause=None,
+                     five_w={**complaint()["five_w"], "what": "open a second bakery counter"})["case_id"]
+    post(api, f"/cases/{case_id}/accept", {"actor": "Li Na", "version": 1})
+    promised = post(api, f"/cases/{case_id}/promise-reply",
+                    {"actor": "Li Na", "version": 2, "reply_by": "2099-01-31", "decision": "trial in spring"})
     assert promised.status_code == 200, promised.body
     assert promised.json_body["deadlines"]["reply"]["deadline"] == "2099-01-31T23:59:59+08:00"
-    other = api.post("/cases", body=json.dumps(complaint()), headers=JSON).json_body["case_id"]
-    api.post(f"/cases/{other}/accept", body=json.dumps({"actor": "Li Na", "version": 1}), headers=JSON)
-    refused = api.post(f"/cases/{other}/promise-reply", headers=JSON, body=json.dumps(
-        {"actor": "Li Na", "version": 2, "reply_by": "2099-01-31"}))
+    other = create(api)["case_id"]
+    post(api, f"/cases/{other}/accept", {"actor": "Li Na", "version": 1})
+    refused = post(api, f"/cases/{other}/promise-reply", {"actor": "Li Na", "version": 2, "reply_by": "2099-01-31"})
     assert refused.status_code == 409 and "for suggestions" in refused.json_body["message"]
