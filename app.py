@@ -6,9 +6,16 @@ from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent
 
 from chalicelib.api import http
-from chalicelib.bootstrap import case_service, escalation_service
+from chalicelib.bootstrap import archive_service, case_service, escalation_service
 from chalicelib.config import get_settings
-from chalicelib.domain.commands import ACTION_COMMANDS, CalendarOverridesRequest, IntakeRequest
+from chalicelib.domain.commands import (
+    ACTION_COMMANDS,
+    CalendarOverridesRequest,
+    IntakeRequest,
+    RetrieveArchivedFile,
+    SetLegalHold,
+    VerifyArchivedFiles,
+)
 from chalicelib.observability import logger, mask_logger
 
 app = Chalice(app_name="complaint-desk")
@@ -88,8 +95,60 @@ def load_calendar_overrides(country: str) -> dict:
     return case_service().load_calendar_overrides(http.country_code(country), body.working_days(), body.actor)
 
 
+@app.route("/archive", methods=["GET"])
+@http.handles_errors
+def list_archive() -> dict:
+    """Issue 4: archived case files of a unit closed in a date range, from the archive index."""
+    query = app.current_request.query_params or {}
+    return archive_service().list(query.get("unit_id"), query.get("closed_from"), query.get("closed_to"),
+                                  query.get("limit"), query.get("cursor"), settings.max_page_size,
+                                  settings.default_page_size)
+
+
+@app.route("/archive/{case_id}", methods=["GET"])
+@http.handles_errors
+def archived_files(case_id: str) -> dict:
+    return archive_service().files(case_id)
+
+
+@app.route("/archive/{case_id}/retrieve", methods=["POST"])
+@http.handles_errors
+def retrieve_archived_file(case_id: str) -> dict:
+    body = http.parse(RetrieveArchivedFile, http.json_body(app.current_request.raw_body, settings.max_body_bytes))
+    return archive_service().retrieve(case_id, body.format.value, body.actor)
+
+
+@app.route("/archive/{case_id}/verify", methods=["POST"])
+@http.handles_errors
+def verify_archived_files(case_id: str) -> dict:
+    body = http.parse(VerifyArchivedFiles, http.json_body(app.current_request.raw_body, settings.max_body_bytes))
+    return archive_service().verify(case_id, body.actor)
+
+
+@app.route("/archive/{case_id}/legal-hold", methods=["PUT"])
+@http.handles_errors
+def set_legal_hold(case_id: str) -> dict:
+    body = http.parse(SetLegalHold, http.json_body(app.current_request.raw_body, settings.max_body_bytes))
+    return archive_service().legal_hold(case_id, body.hold, body.actor, body.reason)
+
+
+@app.route("/audit-log", methods=["GET"])
+@http.handles_errors
+def audit_log() -> dict:
+    """Every retrieval, verification and legal hold of an archived file: by case or by day."""
+    query = app.current_request.query_params or {}
+    return archive_service().audit_log(query.get("case_id"), query.get("date"))
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="escalate")
 def escalate(event: CloudWatchEvent) -> dict:
     """Deadline warnings, breaches and escalations up the organisation (issue 3)."""
     logger.thread_safe_clear_keys()
     return escalation_service().run().as_dict()
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="archive")
+def archive(event: CloudWatchEvent) -> dict:
+    """Closed cases past their settle period go to the write-once archive (issue 4)."""
+    logger.thread_safe_clear_keys()
+    return archive_service().run().as_dict()

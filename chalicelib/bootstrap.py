@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from chalicelib.config import Settings, get_settings
+from chalicelib.services.archive import ArchiveService
 from chalicelib.services.cases import CaseService
 from chalicelib.services.escalation import EscalationService
 
@@ -81,7 +82,7 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
     units = DynamoUnitRegistry(client, settings.table_name)
     escalation = build_escalation_service(settings, client, sns, now, units)
     return CaseService(
-        cases=DynamoCaseRepository(client, settings.table_name),
+        cases=DynamoCaseRepository(client, settings.table_name, settings.archive_policy().settle),
         units=units,
         now=now,
         idempotency=intake_idempotency(settings, client),
@@ -89,6 +90,38 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
         calendars=DynamoCalendarOverrides(client, settings.table_name),
         send_notices=escalation.send_now,
     )
+
+
+def s3_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # SigV4 so presigned links work in every region; standard retries for throttling and 5xx.
+    return boto3.client("s3", config=Config(signature_version="s3v4",
+                                            retries={"mode": "standard", "max_attempts": 5}))
+
+
+def build_archive_service(settings: Settings, client: Any | None = None, s3: Any | None = None,
+                          now: Any = utc_now) -> ArchiveService:
+    from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
+    from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
+
+    client = client or dynamodb_client()
+    policy = settings.archive_policy()
+    return ArchiveService(
+        cases=DynamoCaseRepository(client, settings.table_name, policy.settle),
+        index=DynamoArchiveIndex(client, settings.table_name),
+        files=S3ArchiveStore(s3 or s3_client, settings.archive_bucket),
+        units=DynamoUnitRegistry(client, settings.table_name),
+        policy=policy, now=now, url_seconds=settings.archive_url_seconds,
+        max_cases_per_run=settings.archive_max_cases_per_run,
+        time_budget_seconds=settings.archive_time_budget_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def archive_service() -> ArchiveService:
+    return build_archive_service(get_settings())
 
 
 @lru_cache(maxsize=1)

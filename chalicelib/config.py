@@ -8,6 +8,7 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chalicelib.domain.archive import ArchivePolicy
 from chalicelib.domain.escalation import Ladder
 
 
@@ -31,6 +32,23 @@ class Settings(BaseSettings):
     escalation_lease_seconds: int = 300
     escalation_max_items_per_run: int = 50_000
     escalation_time_budget_seconds: float = 600.0
+
+    # Archive (issue 4): a closed case is archived once it has not been reopened for the settle
+    # period; its file is locked in compliance mode for the retention; the table's hot copy expires
+    # `archive_hot_copy_days` after the archive is confirmed.
+    archive_settle_hours: float = Field(default=72.0, ge=0)
+    archive_retention_years: int = Field(default=1, ge=1, le=100)
+    archive_important_retention_years: int = Field(default=10, ge=1, le=100)
+    archive_hot_copy_days: float = Field(default=90.0, gt=0)
+    archive_url_seconds: int = Field(default=300, ge=1, le=3600)
+    archive_max_cases_per_run: int = 2_000
+    archive_time_budget_seconds: float = 600.0
+
+    def archive_policy(self) -> ArchivePolicy:
+        return ArchivePolicy(settle=timedelta(hours=self.archive_settle_hours),
+                             retention_years=self.archive_retention_years,
+                             important_retention_years=self.archive_important_retention_years,
+                             hot_copy=timedelta(days=self.archive_hot_copy_days))
 
     def ladder(self) -> Ladder:
         return Ladder(warning_share=self.escalation_warning_share,

@@ -8,13 +8,16 @@ import re
 from aws_lambda_powertools import Logger, Metrics
 
 SERVICE = "complaint-desk"
-# Runs of 7+ digits, optionally broken by spaces, dashes, dots or brackets, as phone numbers are.
-_PHONE_LIKE = re.compile(r"\+?\d(?:[\s\-.()]*\d){6,}")
+# Runs of 7+ digits, optionally broken by spaces, dashes, dots or brackets, as phone numbers are;
+# an ISO 8601 date or time (not followed by another digit) is matched first and kept as it is.
+_PHONE_LIKE = re.compile(r"(?P<iso>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?!\d))"
+                         r"|\+?\d(?:[\s\-.()]*\d){6,}")
 
 
 def mask_phone_numbers(text: str) -> str:
     """Keep only the last two digits of anything that looks like a phone number."""
-    return _PHONE_LIKE.sub(lambda m: "*" * 6 + re.sub(r"\D", "", m.group())[-2:], text)
+    return _PHONE_LIKE.sub(lambda m: m.group() if m.group("iso") else "*" * 6 + re.sub(r"\D", "", m.group())[-2:],
+                           text)
 
 
 class MaskingFormatterFilter(logging.Filter):

@@ -72,7 +72,7 @@ def _topic(session: Any, props: dict[str, Any]) -> str:
 def _bucket(session: Any, props: dict[str, Any]) -> str:
     _check_known("AWS::S3::Bucket", props, {
         "BucketName", "ObjectLockEnabled", "VersioningConfiguration", "ObjectLockConfiguration",
-        "PublicAccessBlockConfiguration", "BucketEncryption"})
+        "PublicAccessBlockConfiguration", "BucketEncryption", "LifecycleConfiguration"})
     s3 = session.client("s3")
     name = props["BucketName"]
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
@@ -91,7 +91,26 @@ def _bucket(session: Any, props: dict[str, Any]) -> str:
         rules = [{"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
                  for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "LifecycleConfiguration" in props:
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={
+            "Rules": [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]})
     return name
+
+
+_LIFECYCLE_RULE_PROPERTIES = {"Id", "Status", "Prefix", "NoncurrentVersionExpiration",
+                              "ExpiredObjectDeleteMarker", "AbortIncompleteMultipartUpload"}
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's lifecycle rule in the S3 API's shape (ID, Filter, Expiration)."""
+    _check_known("AWS::S3::Bucket LifecycleConfiguration rule", rule, _LIFECYCLE_RULE_PROPERTIES)
+    api: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    for name in ("NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload"):
+        if name in rule:
+            api[name] = rule[name]
+    if "ExpiredObjectDeleteMarker" in rule:
+        api["Expiration"] = {"ExpiredObjectDeleteMarker": rule["ExpiredObjectDeleteMarker"]}
+    return api
 
 
 _ALARM_PROPERTIES = {

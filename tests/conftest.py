@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -20,6 +21,25 @@ from local.stack import SAMPLE_ORGANISATION
 STAGE = "test"
 
 
+class FakeClock:
+    """A settable `now` for services, so a test can step through hours and days."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def _clear_service_caches() -> None:
+    get_settings.cache_clear()
+    for built in (bootstrap.case_service, bootstrap.escalation_service, bootstrap.archive_service):
+        built.cache_clear()
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -30,16 +50,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         env = stage_environment(provision(boto3.session.Session(region_name="us-east-1"), STAGE))
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        bootstrap.case_service.cache_clear()
+        _clear_service_caches()
         from chalicelib.adapters.dynamodb import DynamoUnitRegistry
 
         registry = DynamoUnitRegistry(boto3.client("dynamodb"), env["TABLE_NAME"])
         for unit in json.loads(SAMPLE_ORGANISATION.read_text()):
             registry.put(Unit.model_validate(unit))
         yield env
-        get_settings.cache_clear()
-        bootstrap.case_service.cache_clear()
+        _clear_service_caches()
 
 
 @pytest.fixture

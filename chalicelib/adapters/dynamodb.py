@@ -11,15 +11,16 @@ import binascii
 import json
 import time
 import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.archive import archive_due_at
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.escalation import Alarm, Escalation
 from chalicelib.domain.models import Case, HistoryEvent, Status, Unit
@@ -94,6 +95,37 @@ def due_shard(case_id: str) -> str:
     return f"DUE#{zlib.crc32(case_id.encode()) % DUE_SHARDS}"
 
 
+def archive_partition(shard: int) -> str:
+    """Closed cases waiting for the archive share the due-time index under their own partitions."""
+    return f"TO-ARCHIVE#{shard}"
+
+
+def archive_shard(case_id: str) -> str:
+    return archive_partition(zlib.crc32(case_id.encode()) % DUE_SHARDS)
+
+
+def query_due(client: Any, table: str, shard: str, until: datetime, limit: int) -> Iterator[dict[str, Any]]:
+    """Items of one `open_deadlines` partition due by `until`, oldest first, at most `limit`."""
+    kwargs: dict[str, Any] = {
+        "TableName": table, "IndexName": OPEN_DEADLINES,
+        "KeyConditionExpression": "due_pk = :shard AND due_at <= :until",
+        "ExpressionAttributeValues": {":shard": {"S": shard}, ":until": {"S": due_key(until)}},
+    }
+    read = 0
+    while read < limit:  # pages of up to 1 MB, as DynamoDB decides; Limit only caps the run
+        page = client.query(**kwargs, Limit=limit - read)
+        yield from page["Items"]
+        read += len(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def epoch_seconds(moment: datetime) -> int:
+    """The form DynamoDB's TTL attribute (`expires_at`) takes."""
+    return int(moment.timestamp())
+
+
 def alarm_item(alarm: Alarm) -> dict[str, Any]:
     """A running clock's alarm; it sits in the open-deadlines index while a rung is still ahead."""
     values: dict[str, Any] = {
@@ -124,6 +156,8 @@ class CaseRecord:
     case: Case
     history: list[HistoryEvent]
     escalations: list[Escalation]
+    # Sort keys of every other item in the partition (events, escalations, alarms), e.g. for TTL.
+    item_sks: list[str] = field(default_factory=list)
 
 
 class CaseRepository(Protocol):
@@ -131,7 +165,8 @@ class CaseRepository(Protocol):
             escalations: Sequence[Escalation] = ()) -> None: ...
     def get(self, case_id: str) -> CaseRecord: ...
     def save(self, case: Case, event: HistoryEvent, expected_version: int,
-             alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = ()) -> None: ...
+             alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = (),
+             also_put: Sequence[dict[str, Any]] = ()) -> None: ...
     def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
                      cursor: str | None) -> tuple[list[Case], str | None]: ...
 
@@ -139,13 +174,22 @@ class CaseRepository(Protocol):
 class DynamoCaseRepository:
     """Every write is one transaction: the case item under a version condition plus its event."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, archive_settle: timedelta = timedelta(hours=72)) -> None:
         self._client = client
         self._table = table_name
+        self._archive_settle = archive_settle
 
     def _case_item(self, case: Case) -> dict[str, Any]:
+        """A closed case waits in `open_deadlines` (partition ARCHIVE#n) until its settle period is
+        over; an archived one carries the TTL of its hot copy."""
         order = f"{case.received_at.isoformat()}#{case.case_id}"
-        return to_item({
+        extra: dict[str, Any] = {}
+        archive_at = archive_due_at(case, self._archive_settle)
+        if archive_at is not None:
+            extra = {"due_pk": archive_shard(case.case_id), "due_at": due_key(archive_at)}
+        if case.archive is not None:
+            extra = {"expires_at": epoch_seconds(case.archive.hot_copy_expires_at)}
+        return to_item({**extra,
             "pk": case_pk(case.case_id), "sk": CASE_SK, "entity": "case",
             "case_id": case.case_id, "version": case.version, "unit_id": case.unit_id,
             "status": case.status.value,
@@ -154,11 +198,12 @@ class DynamoCaseRepository:
             "doc": case.model_dump(mode="json"),
         })
 
-    def _event_put(self, case_id: str, event: HistoryEvent) -> dict[str, Any]:
+    def _event_put(self, case: Case, event: HistoryEvent) -> dict[str, Any]:
+        expiry = {"expires_at": epoch_seconds(case.archive.hot_copy_expires_at)} if case.archive else {}
         return {"Put": {
             "TableName": self._table,
-            "Item": to_item({"pk": case_pk(case_id), "sk": event_sk(event.seq), "entity": "event",
-                             "doc": event.model_dump(mode="json")}),
+            "Item": to_item({"pk": case_pk(case.case_id), "sk": event_sk(event.seq), "entity": "event",
+                             "doc": event.model_dump(mode="json"), **expiry}),
             "ConditionExpression": "attribute_not_exists(pk)",
         }}
 
@@ -169,7 +214,7 @@ class DynamoCaseRepository:
         if not self._transact([
             {"Put": {"TableName": self._table, "Item": self._case_item(case),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
-            self._event_put(case.case_id, event),
+            self._event_put(case, event),
             *({"Put": {"TableName": self._table, "Item": alarm_item(alarm)}} for alarm in alarms),
             *({"Put": {"TableName": self._table, "Item": escalation_item(esc, due=esc.created_at)}}
               for esc in escalations),
@@ -177,15 +222,18 @@ class DynamoCaseRepository:
             raise StaleVersion(f"case id {case.case_id} is already taken")
 
     def save(self, case: Case, event: HistoryEvent, expected_version: int,
-             alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = ()) -> None:
+             alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = (),
+             also_put: Sequence[dict[str, Any]] = ()) -> None:
         """Optimistic lock: the write happens only if the stored version is still the expected one.
-        Alarms of clocks that started or moved are replaced, those of stopped clocks deleted."""
+        Alarms of clocks that started or moved are replaced, those of stopped clocks deleted;
+        `also_put` items (e.g. an archive index entry) are written in the same transaction."""
         if self._transact([
             {"Put": {"TableName": self._table, "Item": self._case_item(case),
                      "ConditionExpression": "attribute_exists(pk) AND version = :expected",
                      "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}}}},
-            self._event_put(case.case_id, event),
+            self._event_put(case, event),
             *({"Put": {"TableName": self._table, "Item": alarm_item(alarm)}} for alarm in alarms),
+            *({"Put": {"TableName": self._table, "Item": item}} for item in also_put),
             *({"Delete": {"TableName": self._table,
                           "Key": to_item({"pk": case_pk(case.case_id), "sk": alarm_sk(name)})}}
               for name in stopped_clocks),
@@ -210,6 +258,7 @@ class DynamoCaseRepository:
         case: Case | None = None
         events: list[HistoryEvent] = []
         escalations: list[Escalation] = []
+        item_sks: list[str] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table, "ConsistentRead": True,
             "KeyConditionExpression": "pk = :pk",
@@ -221,7 +270,9 @@ class DynamoCaseRepository:
                 item = from_item(raw)
                 if item["sk"] == CASE_SK:
                     case = Case.model_validate(item["doc"])
-                elif item["sk"].startswith(EVENT_PREFIX):
+                    continue
+                item_sks.append(item["sk"])
+                if item["sk"].startswith(EVENT_PREFIX):
                     events.append(HistoryEvent.model_validate(item["doc"]))
                 elif item["sk"].startswith(ESCALATION_PREFIX):
                     escalations.append(Escalation.model_validate(item["doc"]))
@@ -230,7 +281,7 @@ class DynamoCaseRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         if case is None:
             raise CaseNotFound(f"no case {case_id}")
-        return CaseRecord(case, events, escalations)
+        return CaseRecord(case, events, escalations, item_sks)
 
     def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
                      cursor: str | None) -> tuple[list[Case], str | None]:
@@ -246,19 +297,19 @@ class DynamoCaseRepository:
             "ExpressionAttributeValues": {":k": {"S": key}},
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, key_attr, key)
+            kwargs["ExclusiveStartKey"] = decode_cursor(cursor, key_attr, key)
         page = self._client.query(**kwargs)
         cases = [Case.model_validate(from_item(raw)["doc"]) for raw in page["Items"]]
         last = page.get("LastEvaluatedKey")
-        return cases, (_encode_cursor(last) if last else None)
+        return cases, (encode_cursor(last) if last else None)
 
 
-def _encode_cursor(last_key: dict[str, Any]) -> str:
+def encode_cursor(last_key: dict[str, Any]) -> str:
     plain = {k: v["S"] for k, v in last_key.items()}
     return base64.urlsafe_b64encode(json.dumps(plain, sort_keys=True).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, key_attr: str, key: str) -> dict[str, Any]:
+def decode_cursor(cursor: str, key_attr: str, key: str) -> dict[str, Any]:
     """A cursor only continues the list it came from; anything else is a 400, not a 500."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)

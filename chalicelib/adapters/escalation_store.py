@@ -3,19 +3,18 @@ conditional writes that make each escalation happen once (docs/dynamodb.md, "Esc
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.dynamodb import (
     DUE_SHARDS,
-    OPEN_DEADLINES,
     alarm_item,
     case_pk,
-    due_key,
     escalation_item,
     escalation_sk,
     from_item,
+    query_due,
     to_item,
     transact,
 )
@@ -37,7 +36,7 @@ class DynamoEscalationStore:
         ahead, a retry or a lease to check, so every item read is work to do."""
         found = DueItems([], [], [], 0)
         for shard in range(DUE_SHARDS):
-            for raw in self._query_due(f"DUE#{shard}", due_key(now), limit - found.items_read):
+            for raw in query_due(self._client, self._table, f"DUE#{shard}", now, limit - found.items_read):
                 found.items_read += 1
                 item = from_item(raw)
                 if item["entity"] == "alarm":
@@ -48,21 +47,6 @@ class DynamoEscalationStore:
             if found.items_read >= limit:
                 break
         return found
-
-    def _query_due(self, shard: str, until: str, limit: int) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._table, "IndexName": OPEN_DEADLINES,
-            "KeyConditionExpression": "due_pk = :shard AND due_at <= :until",
-            "ExpressionAttributeValues": {":shard": {"S": shard}, ":until": {"S": until}},
-        }
-        read = 0
-        while read < limit:  # pages of up to 1 MB, as DynamoDB decides; Limit only caps the run
-            page = self._client.query(**kwargs, Limit=limit - read)
-            yield from page["Items"]
-            read += len(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # --- deciding -------------------------------------------------------------------------
     def decide(self, decisions: Sequence[Decision], lease_until: datetime) -> list[Escalation]:

@@ -126,6 +126,36 @@ class Acknowledge(ActionCommand):
     level: ShortText
 
 
+class MarkImportant(ActionCommand):
+    """Rulebook §7: an important record is archived for longer; the reason is kept with it."""
+
+    reason: LongText
+
+
+class FileFormat(StrEnum):
+    JSON = "json"
+    HTML = "html"
+
+
+class RetrieveArchivedFile(Strict):
+    """An auditor asks for a short-lived link to a case file (issue 4); the request is logged."""
+
+    actor: ShortText
+    format: FileFormat = FileFormat.JSON
+
+
+class VerifyArchivedFiles(Strict):
+    actor: ShortText
+
+
+class SetLegalHold(Strict):
+    """An auditor places (`hold`: true) or lifts a legal hold on every archived file of a case."""
+
+    actor: ShortText
+    hold: bool
+    reason: LongText
+
+
 class DayKind(StrEnum):
     HOLIDAY = "holiday"
     WORKING = "working"
@@ -153,4 +183,5 @@ ACTION_COMMANDS: dict[str, type[ActionCommand]] = {
     "mark-special": MarkSpecial,
     "promise-reply": PromiseReply,
     "acknowledge": Acknowledge,
+    "mark-important": MarkImportant,
 }

@@ -19,12 +19,14 @@ from chalicelib.domain.clocks import (
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
 from chalicelib.domain.models import (
     Acknowledgement,
+    ArchivedFile,
     Case,
     CaseType,
     Feedback,
     Finding,
     FindingKind,
     HistoryEvent,
+    Importance,
     Resolution,
     SpecialExtension,
     Status,
@@ -43,6 +45,7 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "mark-special": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
     "promise-reply": frozenset({S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
     "acknowledge": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING, S.RESOLVED}),
+    "mark-important": frozenset(Status),
 }
 
 # Fields that change on every write and so are not worth a before/after entry.
@@ -249,19 +252,48 @@ def _record_feedback(case: Case, command: cmd.RecordFeedback, now: datetime,
     """Rulebook §5: after handling, ask the customer's opinion; recording it closes the case."""
     feedback = Feedback(satisfied=command.satisfied, satisfaction=command.satisfaction,
                         comment=command.comment, recorded_at=now)
-    return {"status": Status.CLOSED, "feedback": feedback, "closed_reason": "customer feedback"}
+    return {"status": Status.CLOSED, "feedback": feedback, "closed_reason": "customer feedback",
+            "closed_at": now}
 
 
 def _close(case: Case, command: cmd.Close, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     """Explicit close: any clock still running is stopped without its goal met."""
-    return {"status": Status.CLOSED, "closed_reason": command.reason,
+    return {"status": Status.CLOSED, "closed_reason": command.reason, "closed_at": now,
             **_stop_clocks(case, case.clocks, now, goal_met=False)}
 
 
 def _reopen(case: Case, command: cmd.Reopen, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
-    """Back to work: to the handler if there is one; the old result stays in the history."""
+    """Back to work: to the handler if there is one; the old result stays in the history.
+    An archived case file is final (issue 4): the customer's new contact is a new case."""
+    if case.archive is not None:
+        raise IllegalTransition(f"the case file was archived on {case.archive.archived_at.date().isoformat()}; "
+                                "register a new case that refers to this one")
     return {"status": Status.ASSIGNED if case.handler else Status.ACCEPTED,
-            "resolution": None, "feedback": None, "closed_reason": None}
+            "resolution": None, "feedback": None, "closed_reason": None, "closed_at": None}
+
+
+def _mark_important(case: Case, command: cmd.MarkImportant, now: datetime,
+                    _unit_clock: UnitClock | None) -> dict[str, Any]:
+    """Rulebook §7: important records are kept longer; decided before the file is archived,
+    because a compliance-mode lock is set once at upload (an auditor's legal hold still works)."""
+    if case.archive is not None:
+        raise IllegalTransition("the case file is already archived with its retention; "
+                                "an auditor can place a legal hold on it instead")
+    if case.important is not None:
+        raise IllegalTransition("this case is already marked important")
+    return {"important": Importance(reason=command.reason, by=command.actor, at=now)}
+
+
+def record_archive(case: Case, archived: ArchivedFile, now: datetime) -> tuple[Case, HistoryEvent]:
+    """Issue 4: the closed case's file is in the archive; the case and its history say where."""
+    if case.status is not Status.CLOSED or case.archive is not None:
+        raise IllegalTransition(f"only a closed, unarchived case is archived (this one is {case.status.value})")
+    updated = case.model_copy(update={"archive": archived, "version": case.version + 1, "updated_at": now})
+    event = HistoryEvent(seq=updated.version, at=now, actor="archive", action="archive",
+                         from_status=case.status, to_status=case.status,
+                         changes=_diff(case, updated),
+                         note=f"retained until {archived.retain_until.date().isoformat()}")
+    return updated, event
 
 
 _CHANGES = {
@@ -276,4 +308,5 @@ _CHANGES = {
     "mark-special": _mark_special,
     "promise-reply": _promise_reply,
     "acknowledge": _acknowledge,
+    "mark-important": _mark_important,
 }

@@ -155,6 +155,30 @@ class Acknowledgement(Strict):
     at: datetime
 
 
+class Importance(Strict):
+    """Rulebook §7: an important record is kept longer than the one-year default."""
+
+    reason: LongText
+    by: ShortText
+    at: datetime
+
+
+class ArchivedFile(Strict):
+    """One archived closure of a case (issue 4): where its file is, its checksum, how long it is locked."""
+
+    case_version: int
+    closed_at: datetime
+    json_key: str
+    json_version_id: str
+    json_sha256: str
+    html_key: str
+    html_version_id: str
+    html_sha256: str
+    retain_until: datetime
+    archived_at: datetime
+    hot_copy_expires_at: datetime
+
+
 class Case(BaseModel):
     """One registered contact (客户投诉登记) with everything the register must hold (§2)."""
 
@@ -177,6 +201,9 @@ class Case(BaseModel):
     resolution: Resolution | None = None
     feedback: Feedback | None = None
     closed_reason: str | None = None
+    closed_at: datetime | None = None
+    important: Importance | None = None
+    archive: ArchivedFile | None = None
     special: SpecialExtension | None = None
     reply_promised_by: date | None = None
     acknowledgements: tuple[Acknowledgement, ...] = ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,8 @@ from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import CaseNotFound, StaleVersion
+from local.harness import free_port
+from local.stack import start_emulator, stop_emulator
 from tests.conftest import complaint
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -44,7 +47,24 @@ def test_two_writers_on_the_same_version_one_wins_one_is_stale(repo: DynamoCaseR
     assert [e.action for e in history] == ["receive", "accept"]
 
 
-def test_concurrent_writers_apply_exactly_one_change(repo: DynamoCaseRepository) -> None:
+@pytest.fixture(scope="module")
+def served_repo() -> Iterator[DynamoCaseRepository]:
+    """The emulator as a server: in-process moto is not thread-safe, so threads need real requests."""
+    port = free_port()
+    emulator = start_emulator(port)
+    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="x")
+    client.create_table(TableName="cases", BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                              {"AttributeName": "sk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                   {"AttributeName": "sk", "KeyType": "RANGE"}])
+    yield DynamoCaseRepository(client, "cases")
+    stop_emulator(emulator)
+
+
+def test_concurrent_writers_apply_exactly_one_change(served_repo: DynamoCaseRepository) -> None:
+    repo = served_repo
     case = registered(repo)
     outcomes: list[str] = []
 

@@ -24,20 +24,9 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.services.cases import CaseService
 from chalicelib.services.escalation import EscalationService
 from local.inbox import LocalInboxes
-from tests.conftest import complaint
+from tests.conftest import FakeClock, complaint
 
 MONDAY_9AM_SHANGHAI = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass

@@ -54,6 +54,10 @@ def test_data_resources_keep_their_protections(packaged: Path) -> None:
     bucket = resources["ArchiveBucket"]["Properties"]
     assert bucket["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Mode"] == "COMPLIANCE"
     assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
 
 
 def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
@@ -63,7 +67,7 @@ def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
 def test_each_function_has_its_own_policy_with_no_wildcard_actions(packaged: Path) -> None:
     resources = template(packaged)["Resources"]
     roles = {name: res for name, res in resources.items() if res["Type"] == "AWS::IAM::Role"}
-    assert set(roles) == {"ApiHandlerRole", "EscalateRole"}
+    assert set(roles) == {"ApiHandlerRole", "EscalateRole", "ArchiveRole"}
     for name, role in roles.items():
         for statement in _statements(role):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -71,3 +75,10 @@ def test_each_function_has_its_own_policy_with_no_wildcard_actions(packaged: Pat
     escalate = {a for s in _statements(roles["EscalateRole"]) for a in s["Action"]}
     assert "sns:Publish" in escalate
     assert not {"dynamodb:DeleteItem", "dynamodb:UpdateTable", "dynamodb:DeleteTable"} & escalate
+    archive = {a for s in _statements(roles["ArchiveRole"]) for a in s["Action"]}
+    assert {"s3:PutObject", "s3:PutObjectRetention"} <= archive  # a lock is set with the upload
+    assert not {a for a in archive if a.startswith("s3:Delete") or a == "s3:BypassGovernanceRetention"}
+    assert not {"s3:PutObjectLegalHold", "dynamodb:DeleteItem", "sns:Publish"} & archive
+    every_action = {a for role in roles.values() for s in _statements(role) for a in s["Action"]}
+    assert not {"s3:BypassGovernanceRetention", "s3:DeleteObjectVersion", "s3:PutBucketObjectLockConfiguration",
+                "s3:PutLifecycleConfiguration"} & every_action

@@ -29,6 +29,7 @@ COMMANDS: dict[str, cmd.ActionCommand] = {
     "mark-special": cmd.MarkSpecial(reason="needs the supplier's lab report", approver="Sun Li", **ACTOR),
     "promise-reply": cmd.PromiseReply(reply_by=date(2026, 11, 27), decision="trial in spring", **ACTOR),
     "acknowledge": cmd.Acknowledge(clock="acceptance", level="breach", **ACTOR),
+    "mark-important": cmd.MarkImportant(reason="the customer went to the press", **ACTOR),
 }
 # Actions that only make sense for one type of case.
 ACTION_CASE_TYPE = {"promise-reply": CaseType.SUGGESTION}

@@ -10,11 +10,18 @@ from chalicelib.domain.identifiers import is_case_id, new_case_id
 from chalicelib.observability import logger, mask_phone_numbers
 
 
-@pytest.mark.parametrize("phone", ["13800001234", "+86 138 0000 1234", "010-6512-3456", "(0571) 88000001"])
+@pytest.mark.parametrize("phone", ["13800001234", "+86 138 0000 1234", "010-6512-3456", "(0571) 88000001",
+                                   "0571-12-345678", "2026-11-2345"])
 def test_phone_numbers_are_masked_to_their_last_two_digits(phone: str) -> None:
     masked = mask_phone_numbers(f"caller {phone} rang")
     assert phone not in masked
     assert masked.endswith(f"{''.join(c for c in phone if c.isdigit())[-2:]} rang")
+
+
+@pytest.mark.parametrize("moment", ["2027-11-23", "2027-11-23T04:00:00+00:00", "2026-11-23 09:15",
+                                    "2026-11-23T04:00:00.123456Z"])
+def test_dates_and_times_are_not_taken_for_phone_numbers(moment: str) -> None:
+    assert mask_phone_numbers(f"retained until {moment}.") == f"retained until {moment}."
 
 
 def test_case_numbers_never_look_like_phone_numbers() -> None:

@@ -1,0 +1,200 @@
+"""The archive's two stores (issue 4): S3 holds the locked case files; the table holds the index
+auditors search (by unit and closing date, by case) and the audit log of every retrieval."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamodb import (
+    BY_UNIT,
+    DUE_SHARDS,
+    archive_partition,
+    decode_cursor,
+    due_key,
+    encode_cursor,
+    epoch_seconds,
+    from_item,
+    query_due,
+    to_item,
+)
+from chalicelib.domain.archive import ArchiveEntry, AuditRecord, LegalHold, sha256_base64
+from chalicelib.domain.errors import DomainError
+
+
+class ArchiveConflict(DomainError):
+    """An object already sits at a file's key with other content; nothing is overwritten."""
+
+
+class S3ArchiveStore:
+    """Writes each file once, locked in compliance mode; reads, presigns and holds by version id."""
+
+    def __init__(self, client: Any | Callable[[], Any], bucket: str) -> None:
+        """`client` may be a factory, as for SNS: an API call that never touches S3 builds none."""
+        self._client_or_factory = client
+        self._bucket = bucket
+
+    @cached_property
+    def client(self) -> Any:
+        made = self._client_or_factory
+        return made() if callable(made) else made
+
+    def put_once(self, key: str, body: bytes, content_type: str, retain_until: datetime) -> str:
+        """The object's version id. `If-None-Match: *` makes S3 refuse a second write of the key, so a
+        run that died after uploading finds the first upload here and keeps it (same checksum)."""
+        checksum = sha256_base64(body)
+        try:
+            written = self.client.put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType=content_type,
+                ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum, IfNoneMatch="*", ServerSideEncryption="AES256",
+                ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=retain_until)
+            return str(written["VersionId"])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "PreconditionFailed":
+                raise
+        existing = self.client.head_object(Bucket=self._bucket, Key=key, ChecksumMode="ENABLED")
+        if existing.get("ChecksumSHA256") != checksum:
+            raise ArchiveConflict(f"{key} already holds other content; it is kept and not overwritten")
+        return str(existing["VersionId"])
+
+    def read(self, key: str, version_id: str) -> tuple[bytes, str | None]:
+        """The file's bytes and the SHA-256 S3 stored at upload (base64)."""
+        got = self.client.get_object(Bucket=self._bucket, Key=key, VersionId=version_id,
+                                     ChecksumMode="ENABLED")
+        return got["Body"].read(), got.get("ChecksumSHA256")
+
+    def lock(self, key: str, version_id: str) -> dict[str, Any]:
+        """The version's lock as S3 reports it: mode, retain-until date, legal hold."""
+        found = self.client.head_object(Bucket=self._bucket, Key=key, VersionId=version_id)
+        until = found.get("ObjectLockRetainUntilDate")
+        return {"lock_mode": found.get("ObjectLockMode"),
+                "retain_until": until.astimezone(UTC).isoformat() if until else None,
+                "legal_hold": found.get("ObjectLockLegalHoldStatus", "OFF")}
+
+    def presign(self, key: str, version_id: str, seconds: int) -> str:
+        return str(self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key, "VersionId": version_id},
+            ExpiresIn=seconds))
+
+    def set_legal_hold(self, key: str, version_id: str, on: bool) -> None:
+        self.client.put_object_legal_hold(Bucket=self._bucket, Key=key, VersionId=version_id,
+                                          LegalHold={"Status": "ON" if on else "OFF"})
+
+
+def entry_pk(case_id: str) -> str:
+    return f"ARCHIVE#{case_id}"
+
+
+def entry_item(entry: ArchiveEntry) -> dict[str, Any]:
+    """Index entry: by case (`pk`) and by unit and closing time (GSI `by_unit`, own partition)."""
+    return to_item({
+        "pk": entry_pk(entry.case_id), "sk": f"FILE#v{entry.file.case_version:06d}",
+        "entity": "archive-entry",
+        "gsi1pk": f"ARCHIVE#UNIT#{entry.unit_id}",
+        "gsi1sk": f"{due_key(entry.file.closed_at)}#{entry.case_id}",
+        "doc": entry.model_dump(mode="json"),
+    })
+
+
+class DynamoArchiveIndex:
+    """Closed cases due for archiving, the entries of archived files, and the audit log."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # --- the run's side -------------------------------------------------------------------
+    def due(self, now: datetime, limit: int) -> tuple[list[str], int]:
+        """Ids of closed cases whose settle period is over, and the index items read for them."""
+        case_ids: list[str] = []
+        for shard in range(DUE_SHARDS):
+            for raw in query_due(self._client, self._table, archive_partition(shard), now,
+                                 limit - len(case_ids)):
+                case_ids.append(from_item(raw)["case_id"])
+            if len(case_ids) >= limit:
+                break
+        return case_ids, len(case_ids)
+
+    def set_expiry(self, case_id: str, sort_keys: Sequence[str], expires_at: datetime | None) -> None:
+        """Puts the hot copy's TTL on (or takes it off) each history/escalation item of the case.
+        Conditional on the item still being there, so an expired item is not brought back."""
+        for sk in sort_keys:
+            update = ({"UpdateExpression": "SET expires_at = :t",
+                       "ExpressionAttributeValues": {":t": {"N": str(epoch_seconds(expires_at))}}}
+                      if expires_at is not None else {"UpdateExpression": "REMOVE expires_at"})
+            try:
+                self._client.update_item(TableName=self._table,
+                                         Key=to_item({"pk": f"CASE#{case_id}", "sk": sk}),
+                                         ConditionExpression="attribute_exists(pk)", **update)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+
+    # --- auditors' side -------------------------------------------------------------------
+    def entries(self, case_id: str) -> list[ArchiveEntry]:
+        page = self._client.query(TableName=self._table, ConsistentRead=True,
+                                  KeyConditionExpression="pk = :pk",
+                                  ExpressionAttributeValues={":pk": {"S": entry_pk(case_id)}})
+        return [ArchiveEntry.model_validate(from_item(raw)["doc"]) for raw in page["Items"]]
+
+    def by_unit(self, unit_id: str, closed_from: date, closed_to: date, limit: int,
+                cursor: str | None) -> tuple[list[ArchiveEntry], str | None]:
+        """Entries of one unit closed within [from, to] (UTC dates), oldest first: one GSI Query."""
+        start = due_key(datetime.combine(closed_from, datetime.min.time(), UTC))
+        end = due_key(datetime.combine(closed_to + timedelta(days=1), datetime.min.time(), UTC))
+        key = f"ARCHIVE#UNIT#{unit_id}"
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "IndexName": BY_UNIT, "Limit": limit,
+            "KeyConditionExpression": "gsi1pk = :k AND gsi1sk BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {":k": {"S": key}, ":a": {"S": start}, ":b": {"S": end}},
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = decode_cursor(cursor, "gsi1pk", key)
+        page = self._client.query(**kwargs)
+        entries = [ArchiveEntry.model_validate(from_item(raw)["doc"]) for raw in page["Items"]]
+        last = page.get("LastEvaluatedKey")
+        return entries, (encode_cursor(last) if last else None)
+
+    def put_entry(self, entry: ArchiveEntry) -> None:
+        self._client.put_item(TableName=self._table, Item=entry_item(entry))
+
+    def hold(self, entry: ArchiveEntry, hold: LegalHold) -> ArchiveEntry:
+        updated = entry.model_copy(update={"legal_hold": hold})
+        self.put_entry(updated)
+        return updated
+
+    def log(self, record: AuditRecord) -> None:
+        """One item per access: by day (`AUDIT#<date>`) and by case (GSI `by_unit`, own partition)."""
+        at = due_key(record.at)
+        self._client.put_item(TableName=self._table, Item=to_item({
+            "pk": f"AUDIT#{record.at.astimezone(UTC).date().isoformat()}",
+            "sk": f"{at}#{uuid.uuid4().hex[:8]}", "entity": "audit",
+            "gsi1pk": f"AUDIT#CASE#{record.case_id}", "gsi1sk": at,
+            "doc": record.model_dump(mode="json")}))
+
+    def audit_log(self, case_id: str | None = None, day: date | None = None) -> list[AuditRecord]:
+        """A case's accesses (any day) or one day's accesses (any case), oldest first."""
+        if case_id is not None:
+            kwargs: dict[str, Any] = {"IndexName": BY_UNIT, "KeyConditionExpression": "gsi1pk = :k",
+                                      "ExpressionAttributeValues": {":k": {"S": f"AUDIT#CASE#{case_id}"}}}
+        else:
+            assert day is not None
+            kwargs = {"ConsistentRead": True, "KeyConditionExpression": "pk = :k",
+                      "ExpressionAttributeValues": {":k": {"S": f"AUDIT#{day.isoformat()}"}}}
+        return [AuditRecord.model_validate(from_item(raw)["doc"])
+                for raw in _all_pages(self._client, {"TableName": self._table, **kwargs})]
+
+
+def _all_pages(client: Any, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    while True:
+        page = client.query(**kwargs)
+        yield from page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+

@@ -1,0 +1,231 @@
+"""The write-once archive (issue 4, rulebook §7): the scheduled run that archives closed cases, and
+what auditors do with the files: find, retrieve, verify, hold. Every access is in the audit log."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore, entry_item
+from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
+from chalicelib.domain import lifecycle
+from chalicelib.domain.archive import (
+    ArchiveEntry,
+    ArchivePolicy,
+    AuditAction,
+    AuditRecord,
+    LegalHold,
+    archive_due_at,
+    case_file_html,
+    case_file_json,
+    file_keys,
+    retain_until,
+    sha256_base64,
+    sha256_hex,
+)
+from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
+from chalicelib.domain.identifiers import is_case_id
+from chalicelib.domain.models import ArchivedFile
+from chalicelib.observability import count, logger
+from chalicelib.services.cases import case_view
+
+JSON_TYPE = "application/json"
+HTML_TYPE = "text/html; charset=utf-8"
+MAX_AUDIT_RANGE_DAYS = 366
+
+
+@dataclass
+class ArchiveRunReport:
+    items_read: int = 0
+    due: int = 0
+    archived: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ArchiveService:
+    def __init__(self, cases: DynamoCaseRepository, index: DynamoArchiveIndex, files: S3ArchiveStore,
+                 units: DynamoUnitRegistry, policy: ArchivePolicy, now: Callable[[], datetime],
+                 url_seconds: int = 300, max_cases_per_run: int = 2_000,
+                 time_budget_seconds: float = 600.0) -> None:
+        self._cases = cases
+        self._index = index
+        self._files = files
+        self._units = units
+        self._policy = policy
+        self._now = now
+        self._url_seconds = url_seconds
+        self._max_cases = max_cases_per_run
+        self._budget = time_budget_seconds
+
+    # --- the scheduled run ----------------------------------------------------------------
+    def run(self) -> ArchiveRunReport:
+        """Archives every closed case whose settle period is over. A case that fails stays in the
+        queue for the next run; it is logged and counted (ArchiveFailed), never dropped."""
+        started = time.monotonic()
+        report = ArchiveRunReport()
+        case_ids, report.items_read = self._index.due(self._now(), self._max_cases)
+        report.due = len(case_ids)
+        for case_id in case_ids:
+            if time.monotonic() - started > self._budget:
+                break  # the rest stay due; the next run takes them
+            logger.thread_safe_append_keys(case_id=case_id)
+            try:
+                report.items_read += self._archive(case_id, report)
+            except Exception:
+                report.failed += 1
+                logger.exception("case not archived; it stays due and the next run retries it")
+                count("ArchiveFailed")
+        logger.thread_safe_remove_keys(["case_id"])
+        report.seconds = round(time.monotonic() - started, 3)
+        logger.info("archive run", extra=report.as_dict())
+        return report
+
+    def _archive(self, case_id: str, report: ArchiveRunReport) -> int:
+        """Upload (or find already uploaded) the case's two files, put the hot copy's TTL on its
+        items, then confirm in one transaction: case + history event + index entry. Returns the
+        items read."""
+        record = self._cases.get(case_id)
+        case, now = record.case, self._now()
+        due_at = archive_due_at(case, self._policy.settle)
+        if due_at is None or due_at > now:  # reopened or already archived since the index was read
+            report.skipped += 1
+            return 1 + len(record.item_sks)
+        assert case.closed_at is not None
+        unit = self._units.get(case.unit_id)
+        view = case_view(case, record.history, case.closed_at, unit.time_zone if unit else "UTC",
+                         record.escalations)
+        body = case_file_json(view)
+        digest = sha256_hex(body)
+        page = case_file_html(view, digest)
+        json_key, html_key = file_keys(case, digest)
+        until = retain_until(case, self._policy, now)
+        archived = ArchivedFile(
+            case_version=case.version, closed_at=case.closed_at,
+            json_key=json_key, json_version_id=self._files.put_once(json_key, body, JSON_TYPE, until),
+            json_sha256=digest,
+            html_key=html_key, html_version_id=self._files.put_once(html_key, page, HTML_TYPE, until),
+            html_sha256=sha256_hex(page),
+            retain_until=until, archived_at=now, hot_copy_expires_at=now + self._policy.hot_copy)
+        updated, event = lifecycle.record_archive(case, archived, now)
+        self._index.set_expiry(case_id, record.item_sks, archived.hot_copy_expires_at)
+        try:
+            self._cases.save(updated, event, case.version, also_put=[entry_item(ArchiveEntry.of(updated))])
+        except StaleVersion:
+            self._index.set_expiry(case_id, record.item_sks, None)  # changed meanwhile: stays hot
+            raise
+        report.archived += 1
+        logger.info("case archived", extra={"key": json_key, "retain_until": until.isoformat()})
+        count("CasesArchived")
+        return 1 + len(record.item_sks)
+
+    # --- auditors -------------------------------------------------------------------------
+    def list(self, unit_id: str | None, closed_from: str | None, closed_to: str | None,
+             limit: str | None, cursor: str | None, max_limit: int, default_limit: int) -> dict[str, Any]:
+        problems: dict[str, str] = {}
+        if not unit_id:
+            problems["unit_id"] = "required: archived cases are listed per unit"
+        elif self._units.get(unit_id) is None:
+            problems["unit_id"] = f"no unit {unit_id[:40]!r} in the organisation"
+        start, end = _date_param(closed_from, "closed_from", problems), _date_param(closed_to, "closed_to", problems)
+        if start and end and end < start:
+            problems["closed_to"] = "on or after closed_from"
+        page_size = default_limit if limit is None else int(limit) if limit.isdigit() else 0
+        if not 1 <= page_size <= max_limit:
+            problems["limit"] = f"between 1 and {max_limit}"
+        if problems:
+            raise InvalidInput("the archive cannot be listed as asked", problems)
+        assert unit_id and start and end
+        entries, next_cursor = self._index.by_unit(unit_id, start, end, page_size, cursor)
+        return {"items": [entry.model_dump(mode="json") for entry in entries], "next_cursor": next_cursor}
+
+    def files(self, case_id: str) -> dict[str, Any]:
+        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in self._entries(case_id)]}
+
+    def retrieve(self, case_id: str, file_format: str, actor: str) -> dict[str, Any]:
+        """A short-lived link to the latest archived file of the case, logged with who asked."""
+        archived = self._entries(case_id)[-1].file
+        key, version_id = ((archived.json_key, archived.json_version_id) if file_format == "json"
+                           else (archived.html_key, archived.html_version_id))
+        url = self._files.presign(key, version_id, self._url_seconds)
+        self._audit(actor, AuditAction.RETRIEVE, case_id, [(key, version_id)], f"link valid {self._url_seconds} s")
+        sha = archived.json_sha256 if file_format == "json" else archived.html_sha256
+        return {"case_id": case_id, "format": file_format, "url": url, "expires_in": self._url_seconds,
+                "key": key, "version_id": version_id, "sha256": sha}
+
+    def verify(self, case_id: str, actor: str) -> dict[str, Any]:
+        """Reads every archived file of the case back, recomputes SHA-256 and compares it with the
+        index and with the checksum S3 stored at upload; the outcome is logged."""
+        results = []
+        for entry in self._entries(case_id):
+            archived = entry.file
+            for key, version_id, expected in ((archived.json_key, archived.json_version_id, archived.json_sha256),
+                                              (archived.html_key, archived.html_version_id, archived.html_sha256)):
+                body, s3_checksum = self._files.read(key, version_id)
+                computed = sha256_hex(body)
+                results.append({
+                    "key": key, "version_id": version_id, "expected_sha256": expected,
+                    "computed_sha256": computed, "s3_checksum_matches": s3_checksum == sha256_base64(body),
+                    "ok": computed == expected and s3_checksum == sha256_base64(body),
+                    **self._files.lock(key, version_id)})
+        ok = all(r["ok"] for r in results)
+        self._audit(actor, AuditAction.VERIFY, case_id, [(r["key"], r["version_id"]) for r in results],
+                    "intact" if ok else "MISMATCH")
+        if not ok:
+            logger.error("archived file failed verification", extra={"case_id": case_id})
+            count("ArchiveVerificationFailed")
+        return {"case_id": case_id, "ok": ok, "files": results}
+
+    def legal_hold(self, case_id: str, on: bool, actor: str, reason: str) -> dict[str, Any]:
+        """Places (or lifts) a legal hold on every archived file of the case, S3 first, then the index."""
+        entries = self._entries(case_id)
+        hold = LegalHold(on=on, by=actor, at=self._now(), reason=reason)
+        targets = [pair for e in entries for pair in ((e.file.json_key, e.file.json_version_id),
+                                                      (e.file.html_key, e.file.html_version_id))]
+        for key, version_id in targets:
+            self._files.set_legal_hold(key, version_id, on)
+        updated = [self._index.hold(entry, hold) for entry in entries]
+        self._audit(actor, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF, case_id,
+                    targets, reason)
+        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in updated]}
+
+    def audit_log(self, case_id: str | None, on_day: str | None) -> dict[str, Any]:
+        problems: dict[str, str] = {}
+        if (case_id is None) == (on_day is None):
+            problems["case_id"] = "give either case_id or date"
+        day = _date_param(on_day, "date", problems) if on_day is not None else None
+        if problems:
+            raise InvalidInput("the audit log cannot be read as asked", problems)
+        records = self._index.audit_log(case_id=case_id, day=day)
+        return {"items": [r.model_dump(mode="json") for r in records]}
+
+    def _entries(self, case_id: str) -> list[ArchiveEntry]:
+        entries = self._index.entries(case_id) if is_case_id(case_id) else []
+        if not entries:
+            raise CaseNotFound(f"no archived case file for {case_id[:40]!r}")
+        return entries
+
+    def _audit(self, actor: str, action: AuditAction, case_id: str, files: list[tuple[str, str]],
+               outcome: str) -> None:
+        self._index.log(AuditRecord(at=self._now(), actor=actor, action=action, case_id=case_id,
+                                    keys=tuple(k for k, _ in files), version_ids=tuple(v for _, v in files),
+                                    outcome=outcome))
+        logger.info("archive accessed", extra={"actor": actor, "action": action.value, "case_id": case_id})
+
+
+def _date_param(value: str | None, name: str, problems: dict[str, str]) -> date | None:
+    if value is None:
+        problems[name] = "required, as YYYY-MM-DD"
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems[name] = "a date as YYYY-MM-DD"
+        return None

@@ -1,0 +1,417 @@
+"""The write-once archive against moto (issue 4): when a closed case is archived, what is stored and
+how it is locked, what auditors can do, and that S3/DynamoDB faults lose and duplicate nothing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.archive_store import ArchiveConflict, S3ArchiveStore
+from chalicelib.adapters.dynamodb import from_item, to_item
+from chalicelib.bootstrap import build_archive_service, build_case_service
+from chalicelib.config import Settings
+from chalicelib.domain import commands as cmd
+from chalicelib.domain.errors import CaseNotFound, IllegalTransition
+from chalicelib.services.archive import ArchiveService
+from chalicelib.services.cases import CaseService
+from tests.conftest import FakeClock, complaint
+
+NOON_SHANGHAI = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+
+
+@dataclass
+class Desk:
+    clock: FakeClock
+    cases: CaseService
+    settings: Settings
+    ddb: Any
+    s3: Any
+
+    def archiver(self, s3: Any | None = None, ddb: Any | None = None) -> ArchiveService:
+        return build_archive_service(self.settings, ddb or self.ddb, s3 or self.s3, now=self.clock)
+
+    def run(self, s3: Any | None = None, ddb: Any | None = None) -> Any:
+        return self.archiver(s3, ddb).run()
+
+    def act(self, case: dict[str, Any], action: str, **fields: Any) -> dict[str, Any]:
+        command = cmd.ACTION_COMMANDS[action].model_validate(
+            {"actor": "Li Na", "version": case["version"], **fields})
+        return self.cases.act(case["case_id"], action, command, None)
+
+    def closed_complaint(self, **overrides: Any) -> dict[str, Any]:
+        """A complaint taken through the whole rulebook flow and closed by the customer's feedback."""
+        request = cmd.IntakeRequest.model_validate(complaint(**overrides))
+        case = self.cases.register(request, None, "hotline intake").case
+        for action, fields in [("accept", {}), ("assign", {"handler": "Zhao Lei"}),
+                               ("record-finding", {"kind": "ordinary_mistake", "detail": "scanned twice",
+                                                   "corrective_plan": "retrain on the scanner"}),
+                               ("resolve", {"result": "refunded", "remedies": ["apology"]}),
+                               ("record-feedback", {"satisfied": True, "satisfaction": 5})]:
+            self.clock.advance(hours=1)
+            case = self.act(case, action, **fields)
+        assert case["status"] == "closed"
+        return case
+
+    def item(self, case_id: str, sk: str) -> dict[str, Any]:
+        found = self.ddb.get_item(TableName=self.settings.table_name,
+                                  Key=to_item({"pk": f"CASE#{case_id}", "sk": sk}))
+        return from_item(found["Item"])
+
+    def partition(self, case_id: str) -> list[dict[str, Any]]:
+        page = self.ddb.query(TableName=self.settings.table_name, KeyConditionExpression="pk = :pk",
+                              ExpressionAttributeValues={":pk": {"S": f"CASE#{case_id}"}})
+        return [from_item(raw) for raw in page["Items"]]
+
+    def versions(self, key: str) -> list[dict[str, Any]]:
+        listed = self.s3.list_object_versions(Bucket=self.settings.archive_bucket, Prefix=key)
+        return [v for v in listed.get("Versions", []) if v["Key"] == key]
+
+    def all_objects(self) -> list[dict[str, Any]]:
+        return self.s3.list_object_versions(Bucket=self.settings.archive_bucket).get("Versions", [])
+
+
+@pytest.fixture
+def desk(settings: Settings) -> Iterator[Desk]:
+    session = boto3.session.Session(region_name="us-east-1")
+    ddb, s3 = session.client("dynamodb"), session.client("s3")
+    clock = FakeClock(NOON_SHANGHAI)
+    yield Desk(clock, build_case_service(settings, ddb, session.client("sns"), now=clock), settings, ddb, s3)
+
+
+def test_a_closed_case_is_archived_after_the_settle_period_as_locked_json_and_html(desk: Desk) -> None:
+    case = desk.closed_complaint()
+    closed_at = datetime.fromisoformat(case["closed_at"])
+    desk.clock.advance(hours=71, minutes=59)
+    assert (desk.run().archived, desk.all_objects()) == (0, [])
+    assert all("expires_at" not in item for item in desk.partition(case["case_id"]))
+
+    desk.clock.advance(minutes=2)
+    report = desk.run()
+    assert (report.due, report.archived, report.failed) == (1, 1, 0)
+
+    stored = desk.cases.get(case["case_id"])
+    archived = stored["archive"]
+    assert stored["status"] == "closed" and stored["history"][-1]["action"] == "archive"
+    assert archived["case_version"] == case["version"]
+    one_year_later = closed_at.replace(year=closed_at.year + 1, microsecond=0)
+    assert datetime.fromisoformat(archived["retain_until"]) == one_year_later
+
+    bucket = desk.settings.archive_bucket
+    got = desk.s3.get_object(Bucket=bucket, Key=archived["json_key"], VersionId=archived["json_version_id"],
+                             ChecksumMode="ENABLED")
+    body = got["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == archived["json_sha256"]
+    assert got["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(body).digest()).decode()
+    assert (got["ObjectLockMode"], got["ObjectLockRetainUntilDate"]) == ("COMPLIANCE", one_year_later)
+    document = json.loads(body)
+    assert document["case_id"] == case["case_id"] and document["format"] == "complaint-desk.case-file/1"
+    assert [e["action"] for e in document["history"]] == [
+        "receive", "accept", "assign", "record-finding", "resolve", "record-feedback"]
+    assert document["customer"] == {"name": "Wang Fang", "phone": "13800001234"}
+
+    page = desk.s3.get_object(Bucket=bucket, Key=archived["html_key"])["Body"].read().decode()
+    assert case["case_id"] in page and "charged twice for one carton of milk" in page
+    assert archived["json_sha256"] in page and "<script" not in page
+    assert hashlib.sha256(page.encode()).hexdigest() == archived["html_sha256"]
+
+    # the hot copy now expires 90 days after the archive was confirmed, every item of the case
+    expiry = int((desk.clock.now + timedelta(days=90)).timestamp())
+    assert {item["expires_at"] for item in desk.partition(case["case_id"])} == {expiry}
+
+    listed = desk.archiver().list("store-xh-01", closed_at.date().isoformat(), closed_at.date().isoformat(),
+                                  None, None, 100, 25)
+    assert [item["case_id"] for item in listed["items"]] == [case["case_id"]]
+    next_day = (closed_at + timedelta(days=1)).date().isoformat()
+    assert desk.archiver().list("store-xh-01", next_day, next_day, None, None, 100, 25)["items"] == []
+    assert desk.archiver().list("store-xh-02", "2026-01-01", "2026-12-31", None, None, 100, 25)["items"] == []
+
+    assert (desk.run().due, len(desk.all_objects())) == (0, 2)  # nothing is archived twice
+
+
+def test_a_case_reopened_within_the_settle_period_waits_until_it_is_closed_again(desk: Desk) -> None:
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=24)
+    case = desk.act(case, "reopen", reason="the refund did not arrive")
+    desk.clock.advance(hours=72)
+    assert desk.run().due == 0
+    case = desk.act(case, "close", reason="refund confirmed by the customer")
+    desk.clock.advance(hours=72, minutes=1)
+    assert desk.run().archived == 1
+    archived = desk.cases.get(case["case_id"])["archive"]
+    assert archived["case_version"] == case["version"]
+    assert json.loads(desk.s3.get_object(Bucket=desk.settings.archive_bucket, Key=archived["json_key"])
+                      ["Body"].read())["closed_reason"] == "refund confirmed by the customer"
+
+
+def test_an_important_case_is_retained_longer_and_an_archived_file_is_final(desk: Desk) -> None:
+    request = cmd.IntakeRequest.model_validate(complaint(channel="regulator"))
+    case = desk.cases.register(request, None, "hotline intake").case
+    case = desk.act(case, "mark-important", reason="market regulator inquiry; keep for the inspection")
+    assert case["important"]["by"] == "Li Na"
+    case = desk.act(case, "close", reason="handled by the regulator")
+    desk.clock.advance(hours=73)
+    desk.run()
+    stored = desk.cases.get(case["case_id"])
+    closed_at = datetime.fromisoformat(case["closed_at"])
+    assert datetime.fromisoformat(stored["archive"]["retain_until"]) == closed_at.replace(
+        year=closed_at.year + 10, microsecond=0)
+    with pytest.raises(IllegalTransition, match="register a new case"):
+        desk.act(stored, "reopen", reason="customer called again")
+    with pytest.raises(IllegalTransition, match="legal hold"):
+        desk.act(stored, "mark-important", reason="again")
+
+
+def test_archived_files_cannot_be_deleted_or_overwritten_before_their_retain_until_date(desk: Desk) -> None:
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)
+    desk.run()
+    archived = desk.cases.get(case["case_id"])["archive"]
+    bucket = desk.settings.archive_bucket
+    for key, version_id in ((archived["json_key"], archived["json_version_id"]),
+                            (archived["html_key"], archived["html_version_id"])):
+        with pytest.raises(ClientError) as denied:
+            desk.s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id, BypassGovernanceRetention=True)
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+        with pytest.raises(ArchiveConflict):
+            S3ArchiveStore(desk.s3, bucket).put_once(key, b"{}", "application/json",
+                                                     desk.clock.now + timedelta(days=400))
+    # a plain PUT would add a version on top; the archived version stays, and is the one verified
+    desk.s3.put_object(Bucket=bucket, Key=archived["json_key"], Body=b'{"forged": true}')
+    assert desk.archiver().verify(case["case_id"], "Auditor Qian")["ok"] is True
+
+
+def test_a_legal_hold_blocks_deletion_until_it_is_lifted(desk: Desk) -> None:
+    """A bucket without default retention isolates the hold: only the hold stops the delete."""
+    desk.s3.create_bucket(Bucket="legal-hold-probe", ObjectLockEnabledForBucket=True)
+    version_id = desk.s3.put_object(Bucket="legal-hold-probe", Key="file.json", Body=b"{}")["VersionId"]
+    store = S3ArchiveStore(desk.s3, "legal-hold-probe")
+    store.set_legal_hold("file.json", version_id, on=True)
+    with pytest.raises(ClientError) as denied:
+        desk.s3.delete_object(Bucket="legal-hold-probe", Key="file.json", VersionId=version_id)
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    store.set_legal_hold("file.json", version_id, on=False)
+    desk.s3.delete_object(Bucket="legal-hold-probe", Key="file.json", VersionId=version_id)
+
+
+def test_auditors_hold_verify_and_see_every_access_in_the_audit_log(desk: Desk) -> None:
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)
+    desk.run()
+    archiver = desk.archiver()
+    held = archiver.legal_hold(case["case_id"], True, "Auditor Qian", "audit 2026-Q4 sample")
+    assert held["files"][0]["legal_hold"]["on"] is True
+    archived = desk.cases.get(case["case_id"])["archive"]
+    head = desk.s3.head_object(Bucket=desk.settings.archive_bucket, Key=archived["json_key"],
+                               VersionId=archived["json_version_id"])
+    assert head["ObjectLockLegalHoldStatus"] == "ON"
+    desk.clock.advance(minutes=1)
+    verified = archiver.verify(case["case_id"], "Auditor Qian")
+    assert verified["ok"] and {f["legal_hold"] for f in verified["files"]} == {"ON"}
+    desk.clock.advance(minutes=1)
+    link = archiver.retrieve(case["case_id"], "html", "Auditor Zhou")
+    assert link["expires_in"] == 300 and archived["html_key"] in link["url"]
+    desk.clock.advance(minutes=1)
+    archiver.legal_hold(case["case_id"], False, "Auditor Qian", "audit closed")
+
+    log = archiver.audit_log(case["case_id"], None)["items"]
+    assert [(r["actor"], r["action"]) for r in log] == [
+        ("Auditor Qian", "legal-hold-on"), ("Auditor Qian", "verify"), ("Auditor Zhou", "retrieve"),
+        ("Auditor Qian", "legal-hold-off")]
+    assert log[2]["keys"] == [archived["html_key"]] and log[2]["version_ids"] == [archived["html_version_id"]]
+    assert archiver.audit_log(None, desk.clock.now.date().isoformat())["items"] == log
+
+
+def test_verification_reports_a_file_whose_checksum_does_not_match_the_index(desk: Desk) -> None:
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)
+    desk.run()
+    key = to_item({"pk": f"ARCHIVE#{case['case_id']}", "sk": f"FILE#v{case['version']:06d}"})
+    desk.ddb.update_item(TableName=desk.settings.table_name, Key=key,
+                         UpdateExpression="SET #d.#f.json_sha256 = :bad",
+                         ExpressionAttributeNames={"#d": "doc", "#f": "file"},
+                         ExpressionAttributeValues={":bad": {"S": "0" * 64}})
+    result = desk.archiver().verify(case["case_id"], "Auditor Qian")
+    assert result["ok"] is False
+    assert [f["ok"] for f in result["files"]] == [False, True]
+    assert desk.archiver().audit_log(case["case_id"], None)["items"][-1]["outcome"] == "MISMATCH"
+
+
+def test_unknown_cases_are_not_found_in_the_archive(desk: Desk) -> None:
+    open_case = desk.cases.register(cmd.IntakeRequest.model_validate(complaint()), None, "x").case
+    for case_id in (open_case["case_id"], "CD-AAAA-BBBB-CCCC", "../../etc/passwd"):
+        with pytest.raises(CaseNotFound):
+            desk.archiver().retrieve(case_id, "json", "Auditor Qian")
+
+
+class FlakyS3:
+    """The real client, except that put_object fails `failures` times (from the `after`-th call on)."""
+
+    def __init__(self, real: Any, failures: int, after: int = 0) -> None:
+        self._real, self.failures, self.calls, self._after = real, failures, 0, after
+
+    def put_object(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls > self._after and self.failures > 0:
+            self.failures -= 1
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "reduce your request rate"}}, "PutObject")
+        return self._real.put_object(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@pytest.mark.parametrize("after", [0, 1], ids=["json-upload-fails", "html-upload-fails"])
+def test_an_s3_failure_leaves_the_case_due_and_the_next_run_archives_it_once(
+        desk: Desk, after: int, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)
+    report = desk.run(s3=FlakyS3(desk.s3, failures=10, after=after))
+    assert (report.archived, report.failed) == (0, 1)
+    assert desk.cases.get(case["case_id"])["archive"] is None
+    assert any(r.levelname == "ERROR" and "stays due" in r.getMessage() for r in caplog.records)
+    assert '"ArchiveFailed"' in capsys.readouterr().out
+    assert all("expires_at" not in item for item in desk.partition(case["case_id"]))
+
+    desk.clock.advance(minutes=15)
+    assert desk.run().archived == 1
+    archived = desk.cases.get(case["case_id"])["archive"]
+    assert [v["VersionId"] for v in desk.versions(archived["json_key"])] == [archived["json_version_id"]]
+    assert len(desk.all_objects()) == 2
+
+
+def test_a_crash_after_the_upload_does_not_make_a_second_file_version(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)
+    real = desk.ddb.transact_write_items
+
+    def killed(**_: Any) -> None:
+        raise SystemExit("the Lambda was killed after uploading")
+
+    monkeypatch.setattr(desk.ddb, "transact_write_items", killed)
+    with pytest.raises(SystemExit):
+        desk.run()
+    monkeypatch.setattr(desk.ddb, "transact_write_items", real)
+    assert len(desk.all_objects()) == 2 and desk.cases.get(case["case_id"])["archive"] is None
+
+    desk.clock.advance(minutes=15)
+    assert desk.run().archived == 1
+    archived = desk.cases.get(case["case_id"])["archive"]
+    assert len(desk.all_objects()) == 2
+    assert [v["VersionId"] for v in desk.versions(archived["html_key"])] == [archived["html_version_id"]]
+    assert desk.archiver().verify(case["case_id"], "Auditor Qian")["ok"]
+
+
+def test_a_dynamodb_throttle_while_confirming_loses_nothing(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)
+    real = desk.ddb.transact_write_items
+
+    def throttled(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "TransactWriteItems")
+
+    monkeypatch.setattr(desk.ddb, "transact_write_items", throttled)
+    assert desk.run().failed == 1
+    monkeypatch.setattr(desk.ddb, "transact_write_items", real)
+    desk.clock.advance(minutes=15)
+    assert desk.run().archived == 1
+    assert len(desk.all_objects()) == 2
+    assert desk.cases.get(case["case_id"])["archive"]["case_version"] == case["version"]
+
+
+def test_a_case_reopened_while_it_is_being_archived_stays_hot(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The confirm loses the version race: the case keeps no TTL and is archived at its next closing."""
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)
+    archiver = desk.archiver()
+    real_put = archiver._files.put_once
+    reopened: list[dict[str, Any]] = []
+
+    def put_then_reopen(*args: Any, **kwargs: Any) -> str:
+        version_id = real_put(*args, **kwargs)
+        if not reopened:
+            reopened.append(desk.act(case, "reopen", reason="customer called back"))
+        return version_id
+
+    monkeypatch.setattr(archiver._files, "put_once", put_then_reopen)
+    assert archiver.run().failed == 1
+    stored = desk.cases.get(case["case_id"])
+    assert (stored["status"], stored["archive"]) == ("assigned", None)
+    assert all("expires_at" not in item for item in desk.partition(case["case_id"]))
+
+
+def test_auditors_work_through_the_api_and_a_presigned_link_returns_the_file(
+        api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    import app
+    from chalicelib.config import get_settings
+    from local.scheduler import scheduled_jobs
+    from tests.conftest import JSON
+    from tests.integration.test_cases_api import create, post
+
+    monkeypatch.setenv("ARCHIVE_SETTLE_HOURS", "0")
+    get_settings.cache_clear()
+    case = create(api)
+    closed = post(api, f"/cases/{case['case_id']}/close",
+                  {"actor": "Li Na", "version": 1, "reason": "withdrawn by the customer"}).json_body
+    assert scheduled_jobs(app)["archive"]()["archived"] == 1  # the Lambda handler, as EventBridge calls it
+
+    today = closed["closed_at"][:10]
+    listed = api.get(f"/archive?unit_id=store-xh-01&closed_from={today}&closed_to={today}").json_body
+    assert [item["case_id"] for item in listed["items"]] == [case["case_id"]]
+    files = api.get(f"/archive/{case['case_id']}").json_body["files"]
+    assert files[0]["file"]["retain_until"][:4] == str(int(today[:4]) + 1)
+
+    link = post(api, f"/archive/{case['case_id']}/retrieve", {"actor": "Auditor Qian", "format": "json"}).json_body
+    fetched = requests.get(link["url"], timeout=10)
+    assert fetched.status_code == 200
+    assert hashlib.sha256(fetched.content).hexdigest() == link["sha256"] == files[0]["file"]["json_sha256"]
+    assert post(api, f"/archive/{case['case_id']}/verify", {"actor": "Auditor Qian"}).json_body["ok"] is True
+    held = api.put(f"/archive/{case['case_id']}/legal-hold", headers=JSON,
+                   body=json.dumps({"actor": "Auditor Qian", "hold": True, "reason": "tax audit"}))
+    assert held.status_code == 200 and held.json_body["files"][0]["legal_hold"]["on"] is True
+    log = api.get(f"/audit-log?case_id={case['case_id']}").json_body["items"]
+    assert {(r["actor"], r["action"]) for r in log} == {
+        ("Auditor Qian", "retrieve"), ("Auditor Qian", "verify"), ("Auditor Qian", "legal-hold-on")}
+
+    reopen = post(api, f"/cases/{case['case_id']}/reopen",
+                  {"actor": "Li Na", "version": closed["version"] + 1, "reason": "called again"})
+    assert reopen.status_code == 409 and "archived" in reopen.json_body["message"]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "field"), [
+    ("GET", "/archive?closed_from=2026-01-01&closed_to=2026-12-31", None, 400, "unit_id"),
+    ("GET", "/archive?unit_id=store-xh-01&closed_from=2026-13-01&closed_to=2026-12-31", None, 400, "closed_from"),
+    ("GET", "/archive?unit_id=store-xh-01&closed_from=2026-12-01&closed_to=2026-11-01", None, 400, "closed_to"),
+    ("GET", "/archive?unit_id=nowhere&closed_from=2026-12-01&closed_to=2026-12-01", None, 400, "unit_id"),
+    ("GET", "/archive?unit_id=store-xh-01&closed_from=2026-01-01&closed_to=2026-12-31&cursor=abc", None, 400,
+     "cursor"),
+    ("GET", "/archive/CD-AAAA-BBBB-CCCC", None, 404, None),
+    ("POST", "/archive/CD-AAAA-BBBB-CCCC/retrieve", {"actor": "Auditor Qian"}, 404, None),
+    ("POST", "/archive/CD-AAAA-BBBB-CCCC/retrieve", {"actor": "Auditor Qian", "format": "pdf"}, 400, "format"),
+    ("POST", "/archive/CD-AAAA-BBBB-CCCC/verify", {}, 400, "actor"),
+    ("PUT", "/archive/CD-AAAA-BBBB-CCCC/legal-hold", {"actor": "Auditor Qian", "hold": True}, 400, "reason"),
+    ("GET", "/audit-log", None, 400, "case_id"),
+    ("GET", "/audit-log?date=yesterday", None, 400, "date"),
+])
+def test_archive_routes_answer_bad_requests_clearly(api: Any, method: str, path: str, body: Any, status: int,
+                                                    field: str | None) -> None:
+    from tests.conftest import JSON
+
+    kwargs = {"headers": JSON, "body": json.dumps(body)} if body is not None else {}
+    response = getattr(api, method.lower())(path, **kwargs)
+    assert response.status_code == status, response.body
+    if field:
+        assert field in response.json_body["fields"]
