@@ -2,6 +2,7 @@
 
     ./dev job escalate                                  # the Lambda handler, now
     ./dev job escalate --at 2026-11-25T09:00+08:00      # what the run would do at that moment
+    ./dev job archive --at 2026-11-30T09:00+08:00       # archive what would be due by then
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws-port", type=int, default=4566, help="the running stack's emulated AWS port")
     parser.add_argument("--stage", default="local")
     parser.add_argument("--at", type=datetime.fromisoformat,
-                        help="run as if it were this moment (ISO 8601 with offset); escalate only")
+                        help="run as if it were this moment (ISO 8601 with offset)")
     args = parser.parse_args(argv)
 
     from local.stack import emulated_aws_environment
@@ -35,12 +36,13 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.update(stage_environment(provision(boto3.session.Session(region_name="us-east-1"), args.stage)))
     if args.at is not None:
-        if args.job != "escalate" or args.at.tzinfo is None:
-            parser.error("--at needs the escalate job and a time with its offset")
-        from chalicelib.bootstrap import build_escalation_service
+        from chalicelib import bootstrap
         from chalicelib.config import get_settings
 
-        result = build_escalation_service(get_settings(), now=lambda: args.at).run().as_dict()
+        builders = {"escalate": bootstrap.build_escalation_service, "archive": bootstrap.build_archive_service}
+        if args.job not in builders or args.at.tzinfo is None:
+            parser.error(f"--at needs one of {', '.join(builders)} and a time with its offset")
+        result = builders[args.job](get_settings(), now=lambda: args.at).run().as_dict()
     else:
         import app
         from local.scheduler import scheduled_jobs

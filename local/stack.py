@@ -146,6 +146,7 @@ Complaint Desk is running (stage {args.stage!r})
   bucket         {env["ARCHIVE_BUCKET"]}
   scheduled jobs {", ".join(jobs)} every {args.schedule_seconds:g} s   (run one now: ./dev job escalate)
   outbox         {outbox.path}   (every SMS/email a manager would receive; also printed here)
+  auditors       ./dev cli --actor NAME archive list|fetch|download|verify ...   (./dev cli --help)
 Ctrl-C stops everything.
 """, flush=True)
 

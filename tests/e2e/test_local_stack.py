@@ -80,3 +80,32 @@ def test_media_notice_and_a_breach_reach_the_outbox_a_person_reads(stack: Runnin
     content = wait_for(outbox, f"BREACHED complaint {case_id}")
     assert f"[outbox] to store-xh-01: [Complaint Desk] BREACHED complaint {case_id}" in stack.output()
     assert "13800001234" not in content
+
+
+def test_an_auditor_finds_downloads_and_verifies_a_closed_case_with_the_command_line(
+        stack: RunningStack, tmp_path: Path) -> None:
+    created = requests.post(f"{stack.api}/cases", json=complaint(), timeout=10).json()
+    closed = requests.post(f"{stack.api}/cases/{created['case_id']}/close", timeout=10,
+                           json={"actor": "Li Na", "version": 1, "reason": "withdrawn"}).json()
+    after_settle = (datetime.now(UTC) + timedelta(hours=73)).isoformat()
+    run = subprocess.run([sys.executable, "-m", "local.jobs", "archive", "--aws-port", str(stack.aws_port),
+                          "--at", after_settle], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert '"archived": 1' in run.stdout, run.stdout + run.stderr
+
+    day = closed["closed_at"][:10]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "chalicelib.cli", "--api", stack.api, "--actor", "Auditor Qian",
+                               *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    listed = cli("archive", "list", "--unit", "store-xh-01", "--from", day, "--to", day)
+    assert created["case_id"] in listed.stdout, listed.stderr
+    downloaded = cli("archive", "download", "--unit", "store-xh-01", "--from", day, "--to", day,
+                     "--out", str(tmp_path))
+    assert downloaded.returncode == 0 and "every SHA-256 checked" in downloaded.stdout, downloaded.stderr
+    assert "download: 100%" in downloaded.stderr  # the progress bar
+    assert {p.suffix for p in tmp_path.iterdir()} == {".json", ".html"}
+    verified = cli("archive", "verify", created["case_id"])
+    assert verified.returncode == 0 and "1 of 1 case(s) intact" in verified.stdout, verified.stderr
+    log = cli("audit-log", "--case", created["case_id"])
+    assert log.stdout.count("Auditor Qian") == 3  # retrieve json, retrieve html, verify

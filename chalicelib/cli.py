@@ -1,0 +1,166 @@
+"""Command line for auditors and operations (issue 4): find, download and verify archived case files
+through the API, so every retrieval is in the audit log like any other.
+
+    python -m chalicelib.cli archive list --unit store-xh-01 --from 2026-01-01 --to 2026-12-31
+    python -m chalicelib.cli archive fetch CD-XXXX-XXXX-XXXX --out files/
+    python -m chalicelib.cli archive download --unit store-xh-01 --from 2026-11-01 --to 2026-11-30 --out files/
+    python -m chalicelib.cli archive verify --unit store-xh-01 --from 2026-11-01 --to 2026-11-30
+    python -m chalicelib.cli audit-log --case CD-XXXX-XXXX-XXXX
+
+The API is `--api` (or COMPLAINT_DESK_API, default the local stack); the auditor's name is
+`--actor` (or COMPLAINT_DESK_ACTOR). Exit status 1 when any file fails verification.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+class ApiError(Exception):
+    pass
+
+
+class Api:
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._timeout = timeout
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self._base + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"} if data else {})
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                return dict(json.loads(response.read()))
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            raise ApiError(f"{method} {path}: {exc.code} {detail}") from exc
+
+    def entries(self, unit: str, closed_from: str, closed_to: str) -> Iterator[dict[str, Any]]:
+        """Every archived file of the unit closed in the range, following the pages."""
+        cursor = None
+        while True:
+            query = {"unit_id": unit, "closed_from": closed_from, "closed_to": closed_to, "limit": "100"}
+            if cursor:
+                query["cursor"] = cursor
+            page = self.call("GET", "/archive?" + urllib.parse.urlencode(query))
+            yield from page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+
+def fetch(api: Api, case_id: str, actor: str, out: Path, formats: list[str]) -> list[Path]:
+    """Downloads the case's latest files through presigned links and checks each SHA-256 locally."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for file_format in formats:
+        link = api.call("POST", f"/archive/{case_id}/retrieve", {"actor": actor, "format": file_format})
+        with urllib.request.urlopen(link["url"], timeout=60) as response:
+            body = response.read()
+        computed = hashlib.sha256(body).hexdigest()
+        if computed != link["sha256"]:
+            raise ApiError(f"{case_id} {file_format}: SHA-256 {computed} does not match the archive's {link['sha256']}")
+        target = out / Path(link["key"]).name
+        target.write_bytes(body)
+        written.append(target)
+    return written
+
+
+def _progress(items: list[Any], label: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, unit="case", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--api", default=os.environ.get("COMPLAINT_DESK_API", "http://127.0.0.1:8000"))
+    parser.add_argument("--actor", default=os.environ.get("COMPLAINT_DESK_ACTOR"),
+                        help="the auditor's name, written to the audit log")
+    commands = parser.add_subparsers(dest="command", required=True)
+    archive = commands.add_parser("archive").add_subparsers(dest="action", required=True)
+
+    def with_range(sub: argparse.ArgumentParser, required: bool = True) -> None:
+        sub.add_argument("--unit", required=required)
+        sub.add_argument("--from", dest="closed_from", required=required, help="closing date, YYYY-MM-DD")
+        sub.add_argument("--to", dest="closed_to", required=required, help="closing date, YYYY-MM-DD")
+
+    with_range(archive.add_parser("list", help="archived case files of a unit closed in a date range"))
+    fetch_one = archive.add_parser("fetch", help="download one case's files and check their SHA-256")
+    fetch_one.add_argument("case_id")
+    download = archive.add_parser("download", help="download every case file of a unit and range")
+    with_range(download)
+    for sub in (fetch_one, download):
+        sub.add_argument("--out", type=Path, default=Path("case-files"))
+        sub.add_argument("--format", choices=["json", "html", "both"], default="both")
+    verify = archive.add_parser("verify", help="have the service re-read and check files (by case or range)")
+    verify.add_argument("case_ids", nargs="*")
+    with_range(verify, required=False)
+    audit = commands.add_parser("audit-log", help="who retrieved, verified or held which file")
+    audit.add_argument("--case")
+    audit.add_argument("--date")
+    args = parser.parse_args(argv)
+
+    api = Api(args.api)
+    try:
+        if args.command == "audit-log":
+            query = {"case_id": args.case} if args.case else {"date": args.date}
+            for record in api.call("GET", "/audit-log?" + urllib.parse.urlencode(query))["items"]:
+                print(f"{record['at']}  {record['actor']:<20} {record['action']:<15} {record['case_id']}  "
+                      f"{record['outcome']}")
+            return 0
+        if args.action == "list":
+            for entry in api.entries(args.unit, args.closed_from, args.closed_to):
+                hold = " LEGAL HOLD" if (entry.get("legal_hold") or {}).get("on") else ""
+                print(f"{entry['case_id']}  closed {entry['file']['closed_at'][:10]}  "
+                      f"kept until {entry['file']['retain_until'][:10]}{hold}  {entry['file']['json_key']}")
+            return 0
+        if not args.actor:
+            parser.error("--actor (or COMPLAINT_DESK_ACTOR) is required: every access is logged by name")
+        return _act(api, args)
+    except ApiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _act(api: Api, args: argparse.Namespace) -> int:
+    formats = ["json", "html"] if getattr(args, "format", "both") == "both" else [args.format]
+    if args.action == "fetch":
+        for path in fetch(api, args.case_id, args.actor, args.out, formats):
+            print(f"{path}  sha256 ok")
+        return 0
+    if args.action == "download":
+        case_ids = [e["case_id"] for e in api.entries(args.unit, args.closed_from, args.closed_to)]
+        for case_id in _progress(case_ids, "download"):
+            fetch(api, case_id, args.actor, args.out, formats)
+        print(f"{len(case_ids)} case(s) downloaded to {args.out}, every SHA-256 checked")
+        return 0
+    case_ids = list(args.case_ids)
+    if args.unit:
+        case_ids += [e["case_id"] for e in api.entries(args.unit, args.closed_from, args.closed_to)]
+    if not case_ids:
+        print("nothing to verify: give case ids or --unit/--from/--to", file=sys.stderr)
+        return 2
+    failed = []
+    for case_id in _progress(case_ids, "verify"):
+        if not api.call("POST", f"/archive/{case_id}/verify", {"actor": args.actor})["ok"]:
+            failed.append(case_id)
+    print(f"{len(case_ids) - len(failed)} of {len(case_ids)} case(s) intact"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
