@@ -1,13 +1,15 @@
 """moto's server, made fit for a local stack that holds thousands of cases.
 
-Two behaviours of moto's DynamoDB would make the emulator unlike DynamoDB:
+Three behaviours of moto's DynamoDB would make the emulator unlike DynamoDB:
 - it is not thread-safe: a transaction deep-copies its table while another request writes to it
   ("dictionary changed size during iteration" → HTTP 500), so requests are served one at a time;
 - TransactWriteItems deep-copies the whole table for rollback, once per item of the
   transaction, so a 100-item transaction costs 100 × O(items in the table). Here the rollback
   keeps only the items the transaction touches (a reference for Put, Delete and ConditionCheck,
   which replace or leave their item; a deep copy for Update, which changes it in place) and
-  puts exactly those back, which is all moto's own copy would restore.
+  puts exactly those back, which is all moto's own copy would restore;
+- a Query on the table's own key walks every item of the table to find one partition; here it
+  reads that partition only, as DynamoDB does (GSI Queries still walk the table).
 
     python -m local.emulator PORT
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import copy
 import os
 import sys
+import threading
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
@@ -88,6 +91,33 @@ def install_narrow_transaction_snapshots() -> None:
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+_query_partition = threading.local()
+
+
+def install_partition_queries() -> None:
+    """A base-table Query reads only its partition: moto's `all_items` is narrowed while it runs."""
+    original_query, original_all_items = Table.query, Table.all_items
+
+    def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        # moto passes index_name positionally, after the six arguments that follow hash_key
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        narrow = index_name is None and hash_key is not None and bool(self.range_key_attr)
+        _query_partition.key = hash_key if narrow else None
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _query_partition.key = None
+
+    def all_items(self: Table) -> Any:
+        key = getattr(_query_partition, "key", None)
+        if key is None:
+            return original_all_items(self)
+        return list(self.items.get(key, {}).values())
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
 def main() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from moto.server import MotoRequestHandler
@@ -96,6 +126,7 @@ def main() -> None:
     port = int(sys.argv[1])
     os.environ.setdefault("MOTO_PORT", str(port))
     install_narrow_transaction_snapshots()
+    install_partition_queries()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple("127.0.0.1", port, app, threaded=False, request_handler=MotoRequestHandler)
 

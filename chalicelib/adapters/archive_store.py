@@ -120,20 +120,32 @@ class DynamoArchiveIndex:
                 break
         return case_ids, len(case_ids)
 
+    def confirmation(self, entry: ArchiveEntry, child_sks: Sequence[str]) -> list[dict[str, Any]]:
+        """Transaction items that go with the archived case's own write: its index entry and the hot
+        copy's TTL on each of its other items (conditional on the item still being there)."""
+        expires_at = entry.file.hot_copy_expires_at
+        return [{"Put": {"TableName": self._table, "Item": entry_item(entry)}},
+                *({"Update": {"TableName": self._table, **self._expiry(entry.case_id, sk, expires_at),
+                              "ConditionExpression": "attribute_exists(pk)"}} for sk in child_sks)]
+
     def set_expiry(self, case_id: str, sort_keys: Sequence[str], expires_at: datetime | None) -> None:
-        """Puts the hot copy's TTL on (or takes it off) each history/escalation item of the case.
-        Conditional on the item still being there, so an expired item is not brought back."""
+        """The same TTL (or its removal) one item at a time, for a case with more items than a
+        transaction holds; an item that is gone is left gone."""
         for sk in sort_keys:
-            update = ({"UpdateExpression": "SET expires_at = :t",
-                       "ExpressionAttributeValues": {":t": {"N": str(epoch_seconds(expires_at))}}}
-                      if expires_at is not None else {"UpdateExpression": "REMOVE expires_at"})
             try:
-                self._client.update_item(TableName=self._table,
-                                         Key=to_item({"pk": f"CASE#{case_id}", "sk": sk}),
-                                         ConditionExpression="attribute_exists(pk)", **update)
+                self._client.update_item(TableName=self._table, ConditionExpression="attribute_exists(pk)",
+                                         **self._expiry(case_id, sk, expires_at))
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
+
+    @staticmethod
+    def _expiry(case_id: str, sk: str, expires_at: datetime | None) -> dict[str, Any]:
+        key = {"Key": to_item({"pk": f"CASE#{case_id}", "sk": sk})}
+        if expires_at is None:
+            return {**key, "UpdateExpression": "REMOVE expires_at"}
+        return {**key, "UpdateExpression": "SET expires_at = :t",
+                "ExpressionAttributeValues": {":t": {"N": str(epoch_seconds(expires_at))}}}
 
     # --- auditors' side -------------------------------------------------------------------
     def entries(self, case_id: str) -> list[ArchiveEntry]:

@@ -166,7 +166,7 @@ class CaseRepository(Protocol):
     def get(self, case_id: str) -> CaseRecord: ...
     def save(self, case: Case, event: HistoryEvent, expected_version: int,
              alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = (),
-             also_put: Sequence[dict[str, Any]] = ()) -> None: ...
+             also_write: Sequence[dict[str, Any]] = ()) -> None: ...
     def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
                      cursor: str | None) -> tuple[list[Case], str | None]: ...
 
@@ -223,17 +223,17 @@ class DynamoCaseRepository:
 
     def save(self, case: Case, event: HistoryEvent, expected_version: int,
              alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = (),
-             also_put: Sequence[dict[str, Any]] = ()) -> None:
+             also_write: Sequence[dict[str, Any]] = ()) -> None:
         """Optimistic lock: the write happens only if the stored version is still the expected one.
         Alarms of clocks that started or moved are replaced, those of stopped clocks deleted;
-        `also_put` items (e.g. an archive index entry) are written in the same transaction."""
+        `also_write` (transaction items, e.g. an archive index entry) goes in the same transaction."""
         if self._transact([
             {"Put": {"TableName": self._table, "Item": self._case_item(case),
                      "ConditionExpression": "attribute_exists(pk) AND version = :expected",
                      "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}}}},
             self._event_put(case, event),
             *({"Put": {"TableName": self._table, "Item": alarm_item(alarm)}} for alarm in alarms),
-            *({"Put": {"TableName": self._table, "Item": item}} for item in also_put),
+            *also_write,
             *({"Delete": {"TableName": self._table,
                           "Key": to_item({"pk": case_pk(case.case_id), "sk": alarm_sk(name)})}}
               for name in stopped_clocks),

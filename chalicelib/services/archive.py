@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore, entry_item
+from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
 from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
 from chalicelib.domain import lifecycle
 from chalicelib.domain.archive import (
@@ -34,7 +34,9 @@ from chalicelib.services.cases import case_view
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
-MAX_AUDIT_RANGE_DAYS = 366
+# A transaction holds 100 items: the case, its new event and the index entry, and up to this many
+# of the case's other items getting their TTL; a longer case sets the rest before confirming.
+TTL_IN_TRANSACTION = 90
 
 
 @dataclass
@@ -89,8 +91,8 @@ class ArchiveService:
         return report
 
     def _archive(self, case_id: str, report: ArchiveRunReport) -> int:
-        """Upload (or find already uploaded) the case's two files, put the hot copy's TTL on its
-        items, then confirm in one transaction: case + history event + index entry. Returns the
+        """Upload (or find already uploaded) the case's two files, then confirm in one transaction:
+        case + history event + index entry + the hot copy's TTL on the case's items. Returns the
         items read."""
         record = self._cases.get(case_id)
         case, now = record.case, self._now()
@@ -115,11 +117,13 @@ class ArchiveService:
             html_sha256=sha256_hex(page),
             retain_until=until, archived_at=now, hot_copy_expires_at=now + self._policy.hot_copy)
         updated, event = lifecycle.record_archive(case, archived, now)
-        self._index.set_expiry(case_id, record.item_sks, archived.hot_copy_expires_at)
+        inline, overflow = record.item_sks[:TTL_IN_TRANSACTION], record.item_sks[TTL_IN_TRANSACTION:]
+        self._index.set_expiry(case_id, overflow, archived.hot_copy_expires_at)
         try:
-            self._cases.save(updated, event, case.version, also_put=[entry_item(ArchiveEntry.of(updated))])
+            self._cases.save(updated, event, case.version,
+                             also_write=self._index.confirmation(ArchiveEntry.of(updated), inline))
         except StaleVersion:
-            self._index.set_expiry(case_id, record.item_sks, None)  # changed meanwhile: stays hot
+            self._index.set_expiry(case_id, overflow, None)  # changed meanwhile: the case stays hot
             raise
         report.archived += 1
         logger.info("case archived", extra={"key": json_key, "retain_until": until.isoformat()})

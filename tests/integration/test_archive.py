@@ -302,6 +302,7 @@ def test_a_crash_after_the_upload_does_not_make_a_second_file_version(
         desk.run()
     monkeypatch.setattr(desk.ddb, "transact_write_items", real)
     assert len(desk.all_objects()) == 2 and desk.cases.get(case["case_id"])["archive"] is None
+    assert all("expires_at" not in item for item in desk.partition(case["case_id"]))
 
     desk.clock.advance(minutes=15)
     assert desk.run().archived == 1
@@ -415,3 +416,16 @@ def test_archive_routes_answer_bad_requests_clearly(api: Any, method: str, path:
     assert response.status_code == status, response.body
     if field:
         assert field in response.json_body["fields"]
+
+
+def test_a_case_with_more_items_than_a_transaction_holds_gets_its_ttl_on_every_item(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.services import archive
+
+    monkeypatch.setattr(archive, "TTL_IN_TRANSACTION", 2)  # 6 events + 2 notices: most overflow
+    case = desk.closed_complaint(channel="media")
+    desk.clock.advance(hours=73)
+    assert desk.run().archived == 1
+    items = desk.partition(case["case_id"])
+    assert len(items) > 8
+    assert {item.get("expires_at") for item in items} == {int((desk.clock.now + timedelta(days=90)).timestamp())}

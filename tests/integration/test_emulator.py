@@ -77,3 +77,12 @@ def test_cancelled_transaction_rolls_back_a_delete_and_a_put_that_replaced_an_it
     assert "Item" not in ddb.get_item(TableName="t", Key=key("p4"))
     assert ddb.query(TableName="t", KeyConditionExpression="pk = :p",
                      ExpressionAttributeValues={":p": {"S": "p4"}})["Count"] == 0
+
+
+def test_a_query_reads_its_partition_and_a_gsi_query_still_finds_its_items(ddb: Any) -> None:
+    for pk, sk in (("P1", "A"), ("P1", "B"), ("P2", "A")):
+        ddb.put_item(TableName="t", Item={**key(pk, sk), "v": {"S": f"{pk}{sk}"}})
+    page = ddb.query(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "P1"}})
+    assert [i["v"]["S"] for i in page["Items"]] == ["P1A", "P1B"]
+    assert ddb.query(TableName="t", KeyConditionExpression="pk = :p",
+                     ExpressionAttributeValues={":p": {"S": "P9"}})["Items"] == []

@@ -30,6 +30,9 @@ def test_archive_bucket_is_locked_in_compliance_mode_and_private(aws: dict[str, 
     assert s3.get_bucket_versioning(Bucket=aws["ARCHIVE_BUCKET"])["Status"] == "Enabled"
     block = s3.get_public_access_block(Bucket=aws["ARCHIVE_BUCKET"])["PublicAccessBlockConfiguration"]
     assert all(block.values())
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=aws["ARCHIVE_BUCKET"])["Rules"]}
+    assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+    assert rules["remove-expired-delete-markers"]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
 
 
 def test_escalation_topic_exists(aws: dict[str, str]) -> None:

@@ -1,0 +1,142 @@
+"""Archive run throughput against the local stack's emulator (issue 4).
+
+Seeds N closed complaints (default 5,000; each received, accepted and closed, so its partition
+holds the case and three history events), then runs the archive once at a moment past their
+settle period and prints archived cases per second and the DynamoDB items read per archived case,
+counted at the client from every Query/GetItem response (not taken from the service's report).
+A second run must find nothing due, and S3 must hold exactly two objects per case.
+
+The time is the emulator's (moto serving S3 and DynamoDB over HTTP on loopback, one request at a
+time); the items read per case carries over to AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from local.harness import free_port
+from local.stack import SAMPLE_ORGANISATION, emulated_aws_environment, start_emulator, stop_emulator
+
+CLOSED_AT = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+
+
+class CountingClient:
+    """The DynamoDB client, counting the items every read returned."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.items_read = 0
+
+    def query(self, **kwargs: Any) -> Any:
+        page = self._real.query(**kwargs)
+        self.items_read += len(page["Items"])
+        return page
+
+    def get_item(self, **kwargs: Any) -> Any:
+        found = self._real.get_item(**kwargs)
+        self.items_read += "Item" in found
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def seed(ddb: Any, table: str, total: int) -> None:
+    """Closed complaints written as the service writes them (case item + its history events)."""
+    from chalicelib.adapters.dynamodb import DynamoCaseRepository, event_sk, to_item
+    from chalicelib.domain import commands as cmd
+    from chalicelib.domain import lifecycle
+    from chalicelib.domain.calendar import UnitClock, WorkingCalendar
+
+    repo = DynamoCaseRepository(ddb, table)
+    clock = UnitClock("Asia/Shanghai", WorkingCalendar("CN"))
+    request = cmd.IntakeRequest.model_validate({
+        "type": "complaint", "channel": "hotline", "unit_id": "store-xh-01",
+        "customer": {"name": "Bench", "phone": "13800000000"},
+        "five_w": {"what": "charged twice for one carton of milk"}, "cause": {"category": "service"}})
+    batch: list[dict[str, Any]] = []
+    for n in range(total):
+        received_at = CLOSED_AT - timedelta(hours=3)
+        case, received = lifecycle.register(f"CD-B{n:07d}", request, received_at, "bench", clock)
+        case, accepted = lifecycle.apply_action(case, "accept", cmd.Accept(actor="Li Na"), received_at)
+        case, closed = lifecycle.apply_action(case, "close", cmd.Close(actor="Li Na", reason="withdrawn"), CLOSED_AT)
+        batch.append({"PutRequest": {"Item": repo._case_item(case)}})
+        batch += [{"PutRequest": {"Item": to_item({"pk": f"CASE#{case.case_id}", "sk": event_sk(e.seq),
+                                                   "entity": "event", "doc": e.model_dump(mode="json")})}}
+                  for e in (received, accepted, closed)]
+        while len(batch) >= 25:
+            _write(ddb, table, batch[:25])
+            batch = batch[25:]
+    if batch:
+        _write(ddb, table, batch)
+
+
+def _write(ddb: Any, table: str, requests: list[dict[str, Any]]) -> None:
+    pending = {table: requests}
+    while pending:
+        pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=5_000)
+    args = parser.parse_args()
+
+    port = free_port()
+    os.environ.update(emulated_aws_environment(port))
+    emulator = start_emulator(port)
+    try:
+        import boto3
+
+        from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+        from chalicelib.bootstrap import build_archive_service
+        from chalicelib.config import Settings
+        from chalicelib.domain.models import Unit
+        from local.provision import provision, stage_environment
+
+        session = boto3.session.Session(region_name="us-east-1")
+        ddb, s3 = session.client("dynamodb"), session.client("s3")
+        env = stage_environment(provision(session, "bench-archive"))
+        settings = Settings(table_name=env["TABLE_NAME"], archive_bucket=env["ARCHIVE_BUCKET"],
+                            archive_max_cases_per_run=args.cases * 2, archive_time_budget_seconds=3600)
+        registry = DynamoUnitRegistry(ddb, settings.table_name)
+        for unit in json.loads(SAMPLE_ORGANISATION.read_text()):
+            registry.put(Unit.model_validate(unit))
+
+        began = time.perf_counter()
+        seed(ddb, settings.table_name, args.cases)
+        print(f"seeded {args.cases} closed complaints in {time.perf_counter() - began:.1f} s", flush=True)
+
+        counting = CountingClient(ddb)
+        after_settle = CLOSED_AT + timedelta(hours=73)
+        began = time.perf_counter()
+        report = build_archive_service(settings, counting, s3, now=lambda: after_settle).run()
+        seconds = time.perf_counter() - began
+        again = build_archive_service(settings, ddb, s3, now=lambda: after_settle).run()
+        objects = sum(len(page.get("Versions", [])) for page in s3.get_paginator("list_object_versions")
+                      .paginate(Bucket=settings.archive_bucket))
+
+        print(f"{'cases':>7} {'archived':>8} {'failed':>6} {'seconds':>8} {'cases/s':>8} {'items read':>10} "
+              f"{'read/case':>9} {'objects':>8} {'again':>6}")
+        print(f"{args.cases:>7} {report.archived:>8} {report.failed:>6} {seconds:>8.1f} "
+              f"{report.archived / seconds:>8.1f} {counting.items_read:>10} "
+              f"{counting.items_read / max(report.archived, 1):>9.2f} {objects:>8} {again.due:>6}")
+        if report.archived != args.cases or report.failed or again.due or objects != 2 * args.cases:
+            raise SystemExit(f"expected {args.cases} archived once: {report.as_dict()}, then {again.as_dict()}, "
+                             f"{objects} objects")
+        print("every case archived once (JSON + HTML); a second run found nothing due")
+    finally:
+        stop_emulator(emulator)
+
+
+if __name__ == "__main__":
+    main()
