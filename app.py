@@ -6,7 +6,7 @@ from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent
 
 from chalicelib.api import http
-from chalicelib.bootstrap import archive_service, case_service, escalation_service
+from chalicelib.bootstrap import archive_service, case_service, escalation_service, organisation_service
 from chalicelib.config import get_settings
 from chalicelib.domain.commands import (
     ACTION_COMMANDS,
@@ -16,6 +16,7 @@ from chalicelib.domain.commands import (
     SetLegalHold,
     VerifyArchivedFiles,
 )
+from chalicelib.domain.models import Unit
 from chalicelib.observability import logger, mask_logger
 
 app = Chalice(app_name="complaint-desk")
@@ -36,6 +37,14 @@ def request_context(event, get_response):  # type: ignore[no-untyped-def]
 @http.handles_errors
 def list_units() -> dict:
     return {"items": case_service().units()}
+
+
+@app.route("/units/{unit_id}", methods=["PUT"])
+@http.handles_errors
+def put_unit(unit_id: str) -> dict:
+    """An administrator adds or changes a unit; its managers' SMS/email subscriptions follow."""
+    unit = http.parse(Unit, http.json_body(app.current_request.raw_body, settings.max_body_bytes))
+    return organisation_service().put_unit(unit_id, unit)
 
 
 @app.route("/cases", methods=["POST"])

@@ -10,6 +10,7 @@ from chalicelib.config import Settings, get_settings
 from chalicelib.services.archive import ArchiveService
 from chalicelib.services.cases import CaseService
 from chalicelib.services.escalation import EscalationService
+from chalicelib.services.organisation import OrganisationService
 
 
 def utc_now() -> datetime:
@@ -75,11 +76,11 @@ def build_escalation_service(settings: Settings, client: Any | None = None, sns:
 
 
 def build_case_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
-                       now: Any = utc_now) -> CaseService:
+                       now: Any = utc_now, units: Any | None = None) -> CaseService:
     from chalicelib.adapters.dynamodb import DynamoCalendarOverrides, DynamoCaseRepository, DynamoUnitRegistry
 
     client = client or dynamodb_client()
-    units = DynamoUnitRegistry(client, settings.table_name)
+    units = units or DynamoUnitRegistry(client, settings.table_name)
     escalation = build_escalation_service(settings, client, sns, now, units)
     return CaseService(
         cases=DynamoCaseRepository(client, settings.table_name, settings.archive_policy().settle),
@@ -102,7 +103,7 @@ def s3_client() -> Any:
 
 
 def build_archive_service(settings: Settings, client: Any | None = None, s3: Any | None = None,
-                          now: Any = utc_now) -> ArchiveService:
+                          now: Any = utc_now, units: Any | None = None) -> ArchiveService:
     from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
     from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
 
@@ -112,23 +113,48 @@ def build_archive_service(settings: Settings, client: Any | None = None, s3: Any
         cases=DynamoCaseRepository(client, settings.table_name, policy.settle),
         index=DynamoArchiveIndex(client, settings.table_name),
         files=S3ArchiveStore(s3 or s3_client, settings.archive_bucket),
-        units=DynamoUnitRegistry(client, settings.table_name),
+        units=units or DynamoUnitRegistry(client, settings.table_name),
         policy=policy, now=now, url_seconds=settings.archive_url_seconds,
         max_cases_per_run=settings.archive_max_cases_per_run,
         time_budget_seconds=settings.archive_time_budget_seconds,
     )
 
 
+def build_organisation_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
+                               units: Any | None = None) -> OrganisationService:
+    from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+    from chalicelib.adapters.notifications import sync_subscriptions
+
+    def sync(units: Any) -> int:
+        return sync_subscriptions(sns or sns_client(), settings.escalation_topic_arn, units)
+
+    return OrganisationService(units or DynamoUnitRegistry(client or dynamodb_client(), settings.table_name), sync)
+
+
+@lru_cache(maxsize=1)
+def unit_registry() -> Any:
+    """One registry per container, so a unit an administrator stores is listed at once by this
+    container's other services (other containers see it within the registry's cache time)."""
+    from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+
+    return DynamoUnitRegistry(dynamodb_client(), get_settings().table_name)
+
+
+@lru_cache(maxsize=1)
+def organisation_service() -> OrganisationService:
+    return build_organisation_service(get_settings(), units=unit_registry())
+
+
 @lru_cache(maxsize=1)
 def archive_service() -> ArchiveService:
-    return build_archive_service(get_settings())
+    return build_archive_service(get_settings(), units=unit_registry())
 
 
 @lru_cache(maxsize=1)
 def case_service() -> CaseService:
-    return build_case_service(get_settings())
+    return build_case_service(get_settings(), units=unit_registry())
 
 
 @lru_cache(maxsize=1)
 def escalation_service() -> EscalationService:
-    return build_escalation_service(get_settings())
+    return build_escalation_service(get_settings(), units=unit_registry())

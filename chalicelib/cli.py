@@ -6,6 +6,7 @@ through the API, so every retrieval is in the audit log like any other.
     python -m chalicelib.cli archive download --unit store-xh-01 --from 2026-11-01 --to 2026-11-30 --out files/
     python -m chalicelib.cli archive verify --unit store-xh-01 --from 2026-11-01 --to 2026-11-30
     python -m chalicelib.cli audit-log --case CD-XXXX-XXXX-XXXX
+    python -m chalicelib.cli org load organisation.json        # units (with managers) into a stage
 
 The API is `--api` (or COMPLAINT_DESK_API, default the local stack); the auditor's name is
 `--actor` (or COMPLAINT_DESK_ACTOR). Exit status 1 when any file fails verification.
@@ -108,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     verify = archive.add_parser("verify", help="have the service re-read and check files (by case or range)")
     verify.add_argument("case_ids", nargs="*")
     with_range(verify, required=False)
+    org = commands.add_parser("org").add_subparsers(dest="action", required=True)
+    load = org.add_parser("load", help="store every unit of a JSON list (parents before children)")
+    load.add_argument("file", type=Path)
     audit = commands.add_parser("audit-log", help="who retrieved, verified or held which file")
     audit.add_argument("--case")
     audit.add_argument("--date")
@@ -121,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{record['at']}  {record['actor']:<20} {record['action']:<15} {record['case_id']}  "
                       f"{record['outcome']}")
             return 0
+        if args.command == "org":
+            for unit in _parents_first(json.loads(args.file.read_text(encoding="utf-8"))):
+                stored = api.call("PUT", f"/units/{unit['unit_id']}", unit)
+                print(f"{unit['unit_id']:<20} {stored['managers']} manager(s), "
+                      f"{stored['subscriptions_changed']} subscription(s) changed")
+            return 0
         if args.action == "list":
             for entry in api.entries(args.unit, args.closed_from, args.closed_to):
                 hold = " LEGAL HOLD" if (entry.get("legal_hold") or {}).get("on") else ""
@@ -133,6 +143,17 @@ def main(argv: list[str] | None = None) -> int:
     except ApiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _parents_first(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A unit can only be stored once its parent is: order the list by depth in the tree."""
+    parents = {u["unit_id"]: u.get("parent_id") for u in units}
+
+    def depth(unit_id: str | None, seen: frozenset[str] = frozenset()) -> int:
+        parent = parents.get(unit_id) if unit_id else None
+        return 0 if parent is None or parent in seen else 1 + depth(parent, seen | {unit_id or ""})
+
+    return sorted(units, key=lambda u: depth(u["unit_id"]))
 
 
 def _act(api: Api, args: argparse.Namespace) -> int:

@@ -30,7 +30,8 @@ class LocalInboxes:
             arns[unit.unit_id] = self._sqs.get_queue_attributes(
                 QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sync_subscriptions(session.client("sns"), topic_arn, units,
-                           endpoints=lambda unit, _contact: [("sqs", arns[unit.unit_id])])
+                           endpoints=lambda unit, _contact: [("sqs", arns[unit.unit_id])],
+                           protocols=frozenset({"sqs"}))
 
     def drain(self) -> list[Delivered]:
         """Every message delivered since the last drain (short polls: the emulator is single-threaded)."""

@@ -2,6 +2,9 @@
 
 The template is the single source of truth: each property is applied through the matching API
 call, and a property this interpreter does not know stops provisioning instead of being dropped.
+Entries without a `Type` complete Chalice's own functions (chalice package merges them); the app's
+environment is read from them here too. A few types exist only in AWS and are skipped, each for
+the reason given in AWS_ONLY.
 """
 
 from __future__ import annotations
@@ -14,6 +17,13 @@ import yaml
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "resources.yaml"
 ACCOUNT_ID = "123456789012"
+APP_NAME = "complaint-desk"
+AWS_ONLY = {
+    "AWS::Cognito::UserPool": "the local stack issues its own tokens",
+    "AWS::Cognito::UserPoolClient": "the local stack issues its own tokens",
+    "AWS::Cognito::UserPoolGroup": "the local stack issues its own tokens",
+    "AWS::SNS::Subscription": "locally ops alarms stay in the emulator; managers' inboxes are SQS queues",
+}
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
@@ -129,12 +139,29 @@ _CREATORS = {"AWS::DynamoDB::Table": _table, "AWS::SNS::Topic": _topic, "AWS::S3
              "AWS::CloudWatch::Alarm": _alarm}
 
 
+def chalice_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The template's completions of Chalice's functions (entries without a Type)."""
+    return {name: resource for name, resource in template["Resources"].items() if "Type" not in resource}
+
+
+def _function_name(logical_id: str, stage: str) -> str:
+    """What `Ref` of a Chalice function gives in AWS: its name (here for alarm dimensions only)."""
+    return f"{APP_NAME}-{stage}" if logical_id == "APIHandler" else f"{APP_NAME}-{stage}-{logical_id.lower()}"
+
+
 def provision(session: Any, stage: str, template: dict[str, Any] | None = None) -> dict[str, str]:
     """Create (or bring up to date) every resource; returns logical id → physical name/ARN."""
     template = template or load_template()
-    params = {"Stage": stage, "AWS::AccountId": ACCOUNT_ID, "AWS::Region": session.region_name}
+    params = {"Stage": stage, "AWS::AccountId": ACCOUNT_ID, "AWS::Region": session.region_name,
+              **{name: spec.get("Default", "") for name, spec in template.get("Parameters", {}).items()
+                 if name != "Stage"},
+              **{name: _function_name(name, stage) for name in chalice_functions(template)}}
     created: dict[str, str] = {}
     for logical_id, resource in template["Resources"].items():
+        if "Type" not in resource or resource["Type"] in AWS_ONLY:
+            continue
+        if "Condition" in resource:
+            raise ValueError(f"{logical_id}: conditions are only understood on AWS-only resources")
         creator = _CREATORS.get(resource["Type"])
         if creator is None:
             raise ValueError(f"{logical_id}: no local provisioning for {resource['Type']}")
@@ -142,7 +169,8 @@ def provision(session: Any, stage: str, template: dict[str, Any] | None = None) 
     return created
 
 
-def stage_environment(created: dict[str, str]) -> dict[str, str]:
-    """The environment variables the app reads, from what was provisioned."""
-    return {"TABLE_NAME": created["CasesTable"], "ESCALATION_TOPIC_ARN": created["EscalationTopic"],
-            "ARCHIVE_BUCKET": created["ArchiveBucket"]}
+def stage_environment(created: dict[str, str], template: dict[str, Any] | None = None) -> dict[str, str]:
+    """The environment variables the app reads, resolved from the API function's completion in the
+    template, exactly as CloudFormation resolves them for the deployed functions."""
+    variables = chalice_functions(template or load_template())["APIHandler"]["Properties"]["Environment"]["Variables"]
+    return {name: str(_resolve(value, created)) for name, value in variables.items()}

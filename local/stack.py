@@ -66,16 +66,19 @@ def provision_and_seed(stage: str) -> dict[str, str]:
     """Resources from infra/resources.yaml, then the sample organisation into the table."""
     import boto3
 
-    from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+    from chalicelib.bootstrap import build_organisation_service
+    from chalicelib.config import Settings
     from chalicelib.domain.models import Unit
     from local.provision import provision, stage_environment
 
     session = boto3.session.Session(region_name=REGION)
     created = provision(session, stage)
     env = stage_environment(created)
-    registry = DynamoUnitRegistry(session.client("dynamodb"), env["TABLE_NAME"])
-    for unit in json.loads(SAMPLE_ORGANISATION.read_text()):
-        registry.put(Unit.model_validate(unit))
+    organisation = build_organisation_service(
+        Settings(table_name=env["TABLE_NAME"], escalation_topic_arn=env["ESCALATION_TOPIC_ARN"]),
+        session.client("dynamodb"), session.client("sns"))
+    for unit in json.loads(SAMPLE_ORGANISATION.read_text()):  # parents first, as an administrator loads them
+        organisation.put_unit(unit["unit_id"], Unit.model_validate(unit))
     return env
 
 

@@ -36,7 +36,8 @@ class FakeClock:
 
 def _clear_service_caches() -> None:
     get_settings.cache_clear()
-    for built in (bootstrap.case_service, bootstrap.escalation_service, bootstrap.archive_service):
+    for built in (bootstrap.case_service, bootstrap.escalation_service, bootstrap.archive_service,
+                  bootstrap.organisation_service, bootstrap.unit_registry):
         built.cache_clear()
 
 

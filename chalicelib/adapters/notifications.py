@@ -77,11 +77,13 @@ def contact_endpoints(unit: Unit, contact: ManagerContact) -> list[tuple[str, st
 
 
 def sync_subscriptions(client: Any, topic_arn: str, units: Iterable[Unit],
-                       endpoints: Endpoints = contact_endpoints) -> int:
+                       endpoints: Endpoints = contact_endpoints,
+                       protocols: frozenset[str] = frozenset({"sms", "email"})) -> int:
     """Subscribe every manager contact of every unit, filtered to messages whose `unit` attribute
-    is one of the units they manage (a person managing two units gets both on one subscription).
-    The organisation changes without a deploy, so this follows the registry rather than a
-    template. Returns the number of subscriptions created or whose filter changed."""
+    is one of the units they manage (a person managing two units gets both on one subscription),
+    and unsubscribe contacts of `protocols` no unit names any more, so a manager who left stops
+    receiving. The organisation changes without a deploy, so this follows the registry rather
+    than a template. Returns the number of subscriptions created, changed or removed."""
     wanted: dict[tuple[str, str], set[str]] = {}
     for unit in units:
         for contact in unit.managers:
@@ -108,4 +110,8 @@ def sync_subscriptions(client: Any, topic_arn: str, units: Iterable[Unit],
         else:
             continue
         changed += 1
+    for (protocol, endpoint), arn in existing.items():
+        if protocol in protocols and (protocol, endpoint) not in wanted and arn != "PendingConfirmation":
+            client.unsubscribe(SubscriptionArn=arn)
+            changed += 1
     return changed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -109,3 +110,19 @@ def test_an_auditor_finds_downloads_and_verifies_a_closed_case_with_the_command_
     assert verified.returncode == 0 and "1 of 1 case(s) intact" in verified.stdout, verified.stderr
     log = cli("audit-log", "--case", created["case_id"])
     assert log.stdout.count("Auditor Qian") == 3  # retrieve json, retrieve html, verify
+
+
+def test_an_administrator_loads_the_organisation_with_the_command_line(stack: RunningStack, tmp_path: Path) -> None:
+    units = [{"unit_id": "store-xh-21", "name": "Xihu store 21", "kind": "store", "parent_id": "county-xh-2",
+              "time_zone": "Asia/Shanghai", "calendar": "CN",
+              "managers": [{"name": "Lu Ping", "role": "store manager", "email": "lu.ping@example.com"}]},
+             {"unit_id": "county-xh-2", "name": "Xihu county 2", "kind": "county", "parent_id": "branch-hz",
+              "time_zone": "Asia/Shanghai", "calendar": "CN"}]  # a child before its parent: loaded in order
+    organisation = tmp_path / "organisation.json"
+    organisation.write_text(json.dumps(units))
+    loaded = subprocess.run([sys.executable, "-m", "chalicelib.cli", "--api", stack.api, "org", "load",
+                             str(organisation)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.index("county-xh-2") < loaded.stdout.index("store-xh-21")
+    listed = {u["unit_id"] for u in requests.get(f"{stack.api}/units", timeout=10).json()["items"]}
+    assert {"store-xh-21", "county-xh-2"} <= listed

@@ -82,3 +82,45 @@ def test_each_function_has_its_own_policy_with_no_wildcard_actions(packaged: Pat
     every_action = {a for role in roles.values() for s in _statements(role) for a in s["Action"]}
     assert not {"s3:BypassGovernanceRetention", "s3:DeleteObjectVersion", "s3:PutBucketObjectLockConfiguration",
                 "s3:PutLifecycleConfiguration"} & every_action
+
+
+def test_every_function_reads_its_resources_from_the_template_as_the_local_stack_does(packaged: Path) -> None:
+    """One source of truth: the variables the local stack sets are the ones CloudFormation resolves
+    for every deployed function, pointing at the same resources."""
+    from local.provision import stage_environment
+
+    resources = template(packaged)["Resources"]
+    functions = {name: res for name, res in resources.items() if res["Type"] == "AWS::Serverless::Function"}
+    assert set(functions) == {"APIHandler", "Escalate", "Archive"}
+    logical = {"CasesTable": "table", "EscalationTopic": "topic", "ArchiveBucket": "bucket"}
+    local = stage_environment(logical)
+    for name, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        from_template = {k: logical[v["Ref"]] for k, v in variables.items() if isinstance(v, dict)}
+        assert from_template == local, name
+
+
+def test_the_settings_the_code_relies_on_are_in_the_template(packaged: Path) -> None:
+    from chalicelib.adapters import dynamodb
+    from chalicelib.config import Settings
+
+    resources = template(packaged)["Resources"]
+    table = resources["CasesTable"]["Properties"]
+    indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in table["GlobalSecondaryIndexes"]}
+    assert indexes == {dynamodb.BY_UNIT: ["gsi1pk", "gsi1sk"], dynamodb.BY_UNIT_STATUS: ["gsi2pk", "gsi2sk"],
+                       dynamodb.OPEN_DEADLINES: ["due_pk", "due_at"]}
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
+    # the archive, the hot copy and powertools' idempotency records all expire through this attribute
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert "expires_at" in (ROOT / "chalicelib" / "bootstrap.py").read_text()
+    assert (resources["CasesTable"]["DeletionPolicy"], resources["ArchiveBucket"]["DeletionPolicy"]) == ("Retain",) * 2
+    bucket = resources["ArchiveBucket"]["Properties"]
+    assert bucket["ObjectLockEnabled"] is True  # per-object compliance locks need a lock-enabled bucket
+    settings = Settings()
+    timeouts = {name: resources[name]["Properties"]["Timeout"] for name in ("Escalate", "Archive")}
+    assert timeouts["Escalate"] > settings.escalation_time_budget_seconds
+    assert timeouts["Archive"] > settings.archive_time_budget_seconds
+    groups = {r["Properties"]["GroupName"] for r in resources.values() if r["Type"] == "AWS::Cognito::UserPoolGroup"}
+    assert groups == {"agent", "unit-manager", "branch-supervisor", "auditor", "admin"}
+    outputs = template(packaged)["Outputs"]
+    assert {"UserPoolId", "UserPoolClientId", "TokenIssuer", "OpsAlarmTopicArn"} <= set(outputs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from local.harness import ROOT
 from local.provision import load_template, provision
 
 
@@ -52,11 +53,19 @@ def test_provisioning_twice_is_harmless(aws: dict[str, str]) -> None:
     assert again["CasesTable"] == aws["TABLE_NAME"]
 
 
-def test_escalation_failures_are_alarmed_to_the_ops_topic(aws: dict[str, str]) -> None:
+def test_failures_are_alarmed_to_the_ops_topic_on_metrics_the_code_emits(aws: dict[str, str]) -> None:
+    import re
+
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
-    by_metric = {a["MetricName"]: a for a in alarms}
-    assert set(by_metric) >= {"EscalationsUnconfirmed", "EscalationPublishFailed"}
-    for alarm in by_metric.values():
-        assert alarm["Namespace"] == "ComplaintDesk"
-        assert alarm["Dimensions"] == [{"Name": "service", "Value": "complaint-desk"}]
-        assert alarm["AlarmActions"] == ["arn:aws:sns:us-east-1:123456789012:complaint-desk-test-ops-alarms"]
+    ops_topic = "arn:aws:sns:us-east-1:123456789012:complaint-desk-test-ops-alarms"
+    assert {action for a in alarms for action in a["AlarmActions"]} == {ops_topic}
+    app_alarms = {a["MetricName"]: a for a in alarms if a["Namespace"] == "ComplaintDesk"}
+    assert set(app_alarms) == {"EscalationsUnconfirmed", "EscalationPublishFailed", "ArchiveFailed",
+                               "ArchiveVerificationFailed"}
+    emitted = {m for path in (ROOT / "chalicelib").rglob("*.py")
+               for m in re.findall(r'count\("(\w+)"', path.read_text())}
+    assert set(app_alarms) <= emitted  # an alarm on a metric nobody emits would never fire
+    assert all(a["Dimensions"] == [{"Name": "service", "Value": "complaint-desk"}] for a in app_alarms.values())
+    lambda_alarms = {(a["Dimensions"][0]["Value"], a["MetricName"]) for a in alarms if a["Namespace"] == "AWS/Lambda"}
+    assert lambda_alarms == {(f"complaint-desk-test{suffix}", metric) for suffix in ("", "-escalate", "-archive")
+                             for metric in ("Errors", "Throttles")}
