@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,28 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@contextmanager
+def served_dynamodb(table: str) -> Iterator[Any]:
+    """A client of the local emulator running as a server (one request at a time, as the local stack
+    serves it) with an empty `pk`/`sk` table: for tests that need real concurrent requests."""
+    from local.harness import free_port
+    from local.stack import start_emulator, stop_emulator
+
+    port = free_port()
+    emulator = start_emulator(port)
+    try:
+        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                              aws_access_key_id="x", aws_secret_access_key="x")
+        client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                  {"AttributeName": "sk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                       {"AttributeName": "sk", "KeyType": "RANGE"}])
+        yield client
+    finally:
+        stop_emulator(emulator)
 
 
 def _clear_service_caches() -> None:

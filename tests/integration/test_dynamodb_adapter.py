@@ -15,9 +15,7 @@ from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import CaseNotFound, StaleVersion
-from local.harness import free_port
-from local.stack import start_emulator, stop_emulator
-from tests.conftest import complaint
+from tests.conftest import complaint, served_dynamodb
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
@@ -49,18 +47,9 @@ def test_two_writers_on_the_same_version_one_wins_one_is_stale(repo: DynamoCaseR
 
 @pytest.fixture(scope="module")
 def served_repo() -> Iterator[DynamoCaseRepository]:
-    """The emulator as a server: in-process moto is not thread-safe, so threads need real requests."""
-    port = free_port()
-    emulator = start_emulator(port)
-    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                          aws_access_key_id="x", aws_secret_access_key="x")
-    client.create_table(TableName="cases", BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                              {"AttributeName": "sk", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                   {"AttributeName": "sk", "KeyType": "RANGE"}])
-    yield DynamoCaseRepository(client, "cases")
-    stop_emulator(emulator)
+    """In-process moto is not thread-safe, so concurrent writers need the emulator as a server."""
+    with served_dynamodb("cases") as client:
+        yield DynamoCaseRepository(client, "cases")
 
 
 def test_concurrent_writers_apply_exactly_one_change(served_repo: DynamoCaseRepository) -> None:

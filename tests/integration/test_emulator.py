@@ -5,27 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.harness import free_port
-from local.stack import start_emulator, stop_emulator
+from tests.conftest import served_dynamodb
 
 
 @pytest.fixture(scope="module")
 def ddb() -> Iterator[Any]:
-    port = free_port()
-    emulator = start_emulator(port)
-    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                          aws_access_key_id="x", aws_secret_access_key="x")
-    client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                              {"AttributeName": "sk", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                   {"AttributeName": "sk", "KeyType": "RANGE"}])
-    yield client
-    stop_emulator(emulator)
+    with served_dynamodb("t") as client:
+        yield client
 
 
 def key(pk: str, sk: str = "A") -> dict[str, Any]:
