@@ -6,8 +6,15 @@ from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent
 
 from chalicelib.api import http
-from chalicelib.bootstrap import archive_service, case_service, escalation_service, organisation_service
+from chalicelib.bootstrap import (
+    archive_service,
+    case_service,
+    escalation_service,
+    organisation_service,
+    token_verifier,
+)
 from chalicelib.config import get_settings
+from chalicelib.domain.auth import PUBLIC_ROUTES
 from chalicelib.domain.commands import (
     ACTION_COMMANDS,
     CalendarOverridesRequest,
@@ -33,6 +40,12 @@ def request_context(event, get_response):  # type: ignore[no-untyped-def]
     return get_response(event)
 
 
+@app.middleware("http")
+def authenticate(event, get_response):  # type: ignore[no-untyped-def]
+    """Issue 5: a staff token and a role the route allows (chalicelib/domain/auth.py: ROUTE_ROLES)."""
+    return http.authenticated(event, get_response, token_verifier().principal, PUBLIC_ROUTES)
+
+
 @app.route("/units", methods=["GET"])
 @http.handles_errors
 def list_units() -> dict:
@@ -52,9 +65,8 @@ def put_unit(unit_id: str) -> dict:
 def register_case() -> Response:
     request = app.current_request
     intake = http.parse(IntakeRequest, http.json_body(request.raw_body, settings.max_body_bytes))
-    actor = intake.receiver or f"{intake.channel.value} intake"
     case_service().bind_lambda_context(app.lambda_context)
-    outcome = case_service().register(intake, http.idempotency_key(request.headers), actor)
+    outcome = case_service().register(intake, http.idempotency_key(request.headers), http.principal())
     headers = {"Location": f"/cases/{outcome.case['case_id']}"}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -66,13 +78,14 @@ def register_case() -> Response:
 def list_cases() -> dict:
     query = app.current_request.query_params or {}
     return case_service().list(query.get("unit_id"), query.get("status"), query.get("limit"),
-                               query.get("cursor"), settings.max_page_size, settings.default_page_size)
+                               query.get("cursor"), settings.max_page_size, settings.default_page_size,
+                               http.principal())
 
 
 @app.route("/cases/{case_id}", methods=["GET"])
 @http.handles_errors
 def get_case(case_id: str) -> Response:
-    return http.case_response(case_service().get(case_id))
+    return http.case_response(case_service().get(case_id, http.principal()))
 
 
 def _action_route(action: str, command_type: type) -> None:
@@ -80,9 +93,9 @@ def _action_route(action: str, command_type: type) -> None:
     @http.handles_errors
     def act(case_id: str) -> Response:
         request = app.current_request
-        command = http.parse(command_type, http.json_body(request.raw_body, settings.max_body_bytes))
+        command = http.command(command_type, request.raw_body, settings.max_body_bytes)
         return http.case_response(case_service().act(case_id, action, command,
-                                                     http.if_match_version(request.headers)))
+                                                     http.if_match_version(request.headers), http.principal()))
 
 
 for _action, _command in ACTION_COMMANDS.items():
@@ -99,8 +112,7 @@ def get_calendar(country: str) -> dict:
 @http.handles_errors
 def load_calendar_overrides(country: str) -> dict:
     """Official holiday / working dates, loaded without a deploy; open deadlines follow."""
-    body = http.parse(CalendarOverridesRequest, http.json_body(app.current_request.raw_body,
-                                                               settings.max_body_bytes))
+    body = http.command(CalendarOverridesRequest, app.current_request.raw_body, settings.max_body_bytes)
     return case_service().load_calendar_overrides(http.country_code(country), body.working_days(), body.actor)
 
 
@@ -111,34 +123,34 @@ def list_archive() -> dict:
     query = app.current_request.query_params or {}
     return archive_service().list(query.get("unit_id"), query.get("closed_from"), query.get("closed_to"),
                                   query.get("limit"), query.get("cursor"), settings.max_page_size,
-                                  settings.default_page_size)
+                                  settings.default_page_size, http.principal())
 
 
 @app.route("/archive/{case_id}", methods=["GET"])
 @http.handles_errors
 def archived_files(case_id: str) -> dict:
-    return archive_service().files(case_id)
+    return archive_service().files(case_id, http.principal())
 
 
 @app.route("/archive/{case_id}/retrieve", methods=["POST"])
 @http.handles_errors
 def retrieve_archived_file(case_id: str) -> dict:
-    body = http.parse(RetrieveArchivedFile, http.json_body(app.current_request.raw_body, settings.max_body_bytes))
-    return archive_service().retrieve(case_id, body.format.value, body.actor)
+    body = http.command(RetrieveArchivedFile, app.current_request.raw_body, settings.max_body_bytes)
+    return archive_service().retrieve(case_id, body.format.value, body.actor, http.principal())
 
 
 @app.route("/archive/{case_id}/verify", methods=["POST"])
 @http.handles_errors
 def verify_archived_files(case_id: str) -> dict:
-    body = http.parse(VerifyArchivedFiles, http.json_body(app.current_request.raw_body, settings.max_body_bytes))
-    return archive_service().verify(case_id, body.actor)
+    body = http.command(VerifyArchivedFiles, app.current_request.raw_body, settings.max_body_bytes)
+    return archive_service().verify(case_id, body.actor, http.principal())
 
 
 @app.route("/archive/{case_id}/legal-hold", methods=["PUT"])
 @http.handles_errors
 def set_legal_hold(case_id: str) -> dict:
-    body = http.parse(SetLegalHold, http.json_body(app.current_request.raw_body, settings.max_body_bytes))
-    return archive_service().legal_hold(case_id, body.hold, body.actor, body.reason)
+    body = http.command(SetLegalHold, app.current_request.raw_body, settings.max_body_bytes)
+    return archive_service().legal_hold(case_id, body.hold, body.actor, body.reason, http.principal())
 
 
 @app.route("/audit-log", methods=["GET"])
@@ -146,7 +158,7 @@ def set_legal_hold(case_id: str) -> dict:
 def audit_log() -> dict:
     """Every retrieval, verification and legal hold of an archived file: by case or by day."""
     query = app.current_request.query_params or {}
-    return archive_service().audit_log(query.get("case_id"), query.get("date"))
+    return archive_service().audit_log(query.get("case_id"), query.get("date"), http.principal())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="escalate")

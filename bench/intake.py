@@ -28,6 +28,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with running_stack() as stack:
+        from local.issuer import mint
+
+        signed_in = {"Authorization": f"Bearer {mint('Bench Agent', ['agent'], 'store-xh-01')}"}
         latencies: list[float] = []
         in_order: list[float] = []
         failures: list[str] = []
@@ -37,6 +40,7 @@ def main() -> None:
 
         def worker(index: int) -> None:
             session = requests.Session()
+            session.headers.update(signed_in)
             for n in range(per_worker):
                 body = complaint(expectation=f"bench worker {index} case {n}")
                 start = time.perf_counter()
@@ -62,7 +66,7 @@ def main() -> None:
         stored, cursor = 0, None
         while True:
             url = f"{stack.api}/cases?unit_id=store-xh-01&limit=100" + (f"&cursor={cursor}" if cursor else "")
-            page = requests.get(url, timeout=30).json()
+            page = requests.get(url, timeout=30, headers=signed_in).json()
             stored += len(page["items"])
             cursor = page["next_cursor"]
             if not cursor:

@@ -132,6 +132,14 @@ def build_organisation_service(settings: Settings, client: Any | None = None, sn
 
 
 @lru_cache(maxsize=1)
+def token_verifier() -> Any:
+    from chalicelib.adapters.tokens import TokenVerifier
+
+    settings = get_settings()
+    return TokenVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url())
+
+
+@lru_cache(maxsize=1)
 def unit_registry() -> Any:
     """One registry per container, so a unit an administrator stores is listed at once by this
     container's other services (other containers see it within the registry's cache time)."""

@@ -8,8 +8,9 @@ through the API, so every retrieval is in the audit log like any other.
     python -m chalicelib.cli audit-log --case CD-XXXX-XXXX-XXXX
     python -m chalicelib.cli org load organisation.json        # units (with managers) into a stage
 
-The API is `--api` (or COMPLAINT_DESK_API, default the local stack); the auditor's name is
-`--actor` (or COMPLAINT_DESK_ACTOR). Exit status 1 when any file fails verification.
+The API is `--api` (or COMPLAINT_DESK_API, default the local stack); the signed-in user is
+`--token` (or COMPLAINT_DESK_TOKEN): an auditor's for the archive, an admin's for `org load`.
+Exit status 1 when any file fails verification.
 """
 
 from __future__ import annotations
@@ -32,14 +33,17 @@ class ApiError(Exception):
 
 
 class Api:
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, token: str | None, timeout: float = 30.0) -> None:
         self._base = base_url.rstrip("/")
+        self._token = token
         self._timeout = timeout
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self._base + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"} if data else {})
+        headers = {"Content-Type": "application/json"} if data else {}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        request = urllib.request.Request(self._base + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 return dict(json.loads(response.read()))
@@ -61,12 +65,12 @@ class Api:
                 return
 
 
-def fetch(api: Api, case_id: str, actor: str, out: Path, formats: list[str]) -> list[Path]:
+def fetch(api: Api, case_id: str, out: Path, formats: list[str]) -> list[Path]:
     """Downloads the case's latest files through presigned links and checks each SHA-256 locally."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for file_format in formats:
-        link = api.call("POST", f"/archive/{case_id}/retrieve", {"actor": actor, "format": file_format})
+        link = api.call("POST", f"/archive/{case_id}/retrieve", {"format": file_format})
         with urllib.request.urlopen(link["url"], timeout=60) as response:
             body = response.read()
         computed = hashlib.sha256(body).hexdigest()
@@ -88,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--api", default=os.environ.get("COMPLAINT_DESK_API", "http://127.0.0.1:8000"))
-    parser.add_argument("--actor", default=os.environ.get("COMPLAINT_DESK_ACTOR"),
-                        help="the auditor's name, written to the audit log")
+    parser.add_argument("--token", default=os.environ.get("COMPLAINT_DESK_TOKEN"),
+                        help="your staff token (ID token); the audit log records its user")
     commands = parser.add_subparsers(dest="command", required=True)
     archive = commands.add_parser("archive").add_subparsers(dest="action", required=True)
 
@@ -117,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--date")
     args = parser.parse_args(argv)
 
-    api = Api(args.api)
+    if not args.token:
+        parser.error("--token (or COMPLAINT_DESK_TOKEN) is required: every access is made as a signed-in user")
+    api = Api(args.api, args.token)
     try:
         if args.command == "audit-log":
             query = {"case_id": args.case} if args.case else {"date": args.date}
@@ -137,8 +143,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{entry['case_id']}  closed {entry['file']['closed_at'][:10]}  "
                       f"kept until {entry['file']['retain_until'][:10]}{hold}  {entry['file']['json_key']}")
             return 0
-        if not args.actor:
-            parser.error("--actor (or COMPLAINT_DESK_ACTOR) is required: every access is logged by name")
         return _act(api, args)
     except ApiError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -159,13 +163,13 @@ def _parents_first(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _act(api: Api, args: argparse.Namespace) -> int:
     formats = ["json", "html"] if getattr(args, "format", "both") == "both" else [args.format]
     if args.action == "fetch":
-        for path in fetch(api, args.case_id, args.actor, args.out, formats):
+        for path in fetch(api, args.case_id, args.out, formats):
             print(f"{path}  sha256 ok")
         return 0
     if args.action == "download":
         case_ids = [e["case_id"] for e in api.entries(args.unit, args.closed_from, args.closed_to)]
         for case_id in _progress(case_ids, "download"):
-            fetch(api, case_id, args.actor, args.out, formats)
+            fetch(api, case_id, args.out, formats)
         print(f"{len(case_ids)} case(s) downloaded to {args.out}, every SHA-256 checked")
         return 0
     case_ids = list(args.case_ids)
@@ -176,7 +180,7 @@ def _act(api: Api, args: argparse.Namespace) -> int:
         return 2
     failed = []
     for case_id in _progress(case_ids, "verify"):
-        if not api.call("POST", f"/archive/{case_id}/verify", {"actor": args.actor})["ok"]:
+        if not api.call("POST", f"/archive/{case_id}/verify", {})["ok"]:
             failed.append(case_id)
     print(f"{len(case_ids) - len(failed)} of {len(case_ids)} case(s) intact"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""))

@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     table_name: str = "complaint-desk-local"
     escalation_topic_arn: str = ""
     archive_bucket: str = ""
+    # Staff tokens (issue 5): the issuer and audience (Cognito user pool and app client in AWS, the
+    # local issuer locally); the keys are the issuer's JWKS unless a URL is given.
+    auth_issuer: str = ""
+    auth_audience: str = ""
+    auth_jwks_url: str = ""
     max_body_bytes: int = 64 * 1024
     idempotency_ttl_seconds: int = 24 * 3600
     default_page_size: int = 25
@@ -43,6 +48,9 @@ class Settings(BaseSettings):
     archive_url_seconds: int = Field(default=300, ge=1, le=3600)
     archive_max_cases_per_run: int = 2_000
     archive_time_budget_seconds: float = 600.0
+
+    def jwks_url(self) -> str:
+        return self.auth_jwks_url or f"{self.auth_issuer}/.well-known/jwks.json"
 
     def archive_policy(self) -> ArchivePolicy:
         return ArchivePolicy(settle=timedelta(hours=self.archive_settle_hours),

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +39,8 @@ class RunningStack:
 
 @contextmanager
 def running_stack(startup_seconds: float = 60.0, extra_args: tuple[str, ...] = ()) -> Iterator[RunningStack]:
-    """Yields once GET /units answers; on exit sends Ctrl-C and records the exit code."""
+    """Yields once the API answers (401 to an anonymous GET /units); on exit sends Ctrl-C and records
+    the exit code."""
     api_port, aws_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     log = Path(tempfile.mkstemp(prefix="complaint-desk-stack-", suffix=".log")[1])
@@ -66,9 +68,12 @@ def _wait_until_ready(process: subprocess.Popen[bytes], stack: RunningStack, sec
         if process.poll() is not None:
             raise RuntimeError(f"local stack exited early:\n{stack.output()}")
         try:
-            with urllib.request.urlopen(f"{stack.api}/units", timeout=1) as response:
-                if response.status == 200:
-                    return
+            with urllib.request.urlopen(f"{stack.api}/units", timeout=1):
+                return
+        except urllib.error.HTTPError as answered:
+            if answered.code < 500:
+                return
+            time.sleep(0.3)
         except OSError:
             time.sleep(0.3)
     raise RuntimeError(f"local stack did not answer within {seconds:.0f} s:\n{stack.output()}")

@@ -18,11 +18,13 @@ import yaml
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "resources.yaml"
 ACCOUNT_ID = "123456789012"
 APP_NAME = "complaint-desk"
-AWS_ONLY = {
-    "AWS::Cognito::UserPool": "the local stack issues its own tokens",
-    "AWS::Cognito::UserPoolClient": "the local stack issues its own tokens",
-    "AWS::Cognito::UserPoolGroup": "the local stack issues its own tokens",
-    "AWS::SNS::Subscription": "locally ops alarms stay in the emulator; managers' inboxes are SQS queues",
+REGION = "us-east-1"
+# Types the local stack does not build, why, and what stands in for a `Ref` to one of them.
+AWS_ONLY: dict[str, tuple[str, str | None]] = {
+    "AWS::Cognito::UserPool": ("the local issuer (local/issuer.py) signs the tokens", f"{REGION}_localpool"),
+    "AWS::Cognito::UserPoolClient": ("the local issuer signs tokens for this audience", "local-staff-console"),
+    "AWS::Cognito::UserPoolGroup": ("roles are the local issuer's `cognito:groups` claim", None),
+    "AWS::SNS::Subscription": ("locally ops alarms stay in the emulator; managers' inboxes are SQS queues", None),
 }
 
 
@@ -149,14 +151,23 @@ def _function_name(logical_id: str, stage: str) -> str:
     return f"{APP_NAME}-{stage}" if logical_id == "APIHandler" else f"{APP_NAME}-{stage}-{logical_id.lower()}"
 
 
+def local_stand_ins(template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Logical id → the local value of each AWS-only resource that has one, and the pseudo parameters."""
+    resources = (template or load_template())["Resources"]
+    stand_ins = {name: AWS_ONLY[res["Type"]][1] for name, res in resources.items()
+                 if res.get("Type") in AWS_ONLY and AWS_ONLY[res["Type"]][1] is not None}
+    return {"AWS::AccountId": ACCOUNT_ID, "AWS::Region": REGION, **stand_ins}  # type: ignore[dict-item]
+
+
 def provision(session: Any, stage: str, template: dict[str, Any] | None = None) -> dict[str, str]:
     """Create (or bring up to date) every resource; returns logical id → physical name/ARN."""
     template = template or load_template()
-    params = {"Stage": stage, "AWS::AccountId": ACCOUNT_ID, "AWS::Region": session.region_name,
+    params = {**local_stand_ins(template), "Stage": stage, "AWS::Region": session.region_name,
               **{name: spec.get("Default", "") for name, spec in template.get("Parameters", {}).items()
                  if name != "Stage"},
               **{name: _function_name(name, stage) for name in chalice_functions(template)}}
-    created: dict[str, str] = {}
+    created: dict[str, str] = {name: value for name, value in local_stand_ins(template).items()
+                               if not name.startswith("AWS::")}
     for logical_id, resource in template["Resources"].items():
         if "Type" not in resource or resource["Type"] in AWS_ONLY:
             continue
@@ -169,8 +180,11 @@ def provision(session: Any, stage: str, template: dict[str, Any] | None = None) 
     return created
 
 
-def stage_environment(created: dict[str, str], template: dict[str, Any] | None = None) -> dict[str, str]:
+def stage_environment(created: dict[str, str], template: dict[str, Any] | None = None,
+                      only: tuple[str, ...] | None = None) -> dict[str, str]:
     """The environment variables the app reads, resolved from the API function's completion in the
     template, exactly as CloudFormation resolves them for the deployed functions."""
-    variables = chalice_functions(template or load_template())["APIHandler"]["Properties"]["Environment"]["Variables"]
-    return {name: str(_resolve(value, created)) for name, value in variables.items()}
+    template = template or load_template()
+    variables = chalice_functions(template)["APIHandler"]["Properties"]["Environment"]["Variables"]
+    known = {**local_stand_ins(template), **created}
+    return {name: str(_resolve(value, known)) for name, value in variables.items() if only is None or name in only}

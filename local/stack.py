@@ -132,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     emulator = start_emulator(args.aws_port)
     try:
-        env = provision_and_seed(args.stage)
+        from local.issuer import auth_environment
+
+        env = {**provision_and_seed(args.stage), **auth_environment()}
         os.environ.update(env)  # the stage config names the same resources; this makes sure
         server = create_api_server(args.stage, "127.0.0.1", args.port)
         outbox = start_outbox(env, args.outbox, args.stage)
@@ -142,14 +144,17 @@ def main(argv: list[str] | None = None) -> int:
         endpoint = os.environ["AWS_ENDPOINT_URL"]
         print(f"""
 Complaint Desk is running (stage {args.stage!r})
-  API            http://127.0.0.1:{args.port}   (try: curl http://127.0.0.1:{args.port}/units)
+  API            http://127.0.0.1:{args.port}   (every route but none needs a staff token, see 'sign in')
   emulated AWS   {endpoint}   (AWS CLI: --endpoint-url {endpoint}, any credentials)
   table          {env["TABLE_NAME"]}
   topic          {env["ESCALATION_TOPIC_ARN"]}
   bucket         {env["ARCHIVE_BUCKET"]}
   scheduled jobs {", ".join(jobs)} every {args.schedule_seconds:g} s   (run one now: ./dev job escalate)
   outbox         {outbox.path}   (every SMS/email a manager would receive; also printed here)
-  auditors       ./dev cli --actor NAME archive list|fetch|download|verify ...   (./dev cli --help)
+  sign in        export TOKEN=$(./dev token --role agent --unit store-xh-01 --name "Li Na")
+                 curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{args.port}/cases?unit_id=store-xh-01
+  auditors       COMPLAINT_DESK_TOKEN=$(./dev token --role auditor --unit branch-hz --name "Qian Yu") \
+                 ./dev cli archive list|fetch|download|verify ...   (./dev cli --help)
 Ctrl-C stops everything.
 """, flush=True)
 

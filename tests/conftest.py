@@ -4,9 +4,11 @@ organisation, and the Chalice app wired to it through bootstrap."""
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,6 +22,52 @@ from local.provision import provision, stage_environment
 from local.stack import SAMPLE_ORGANISATION
 
 STAGE = "test"
+# The test run's own token issuer (local/issuer.py): a key of its own, away from the local stack's.
+ISSUER_DIR = Path(tempfile.mkdtemp(prefix="complaint-desk-issuer-"))
+ALL_ROLES = ["agent", "unit-manager", "branch-supervisor", "auditor", "admin"]
+
+
+def staff_token(name: str = "Li Na", roles: list[str] | None = None, unit_id: str = "branch-hz",
+                **claims: Any) -> str:
+    """A signed ID token; by default one that may do everything everywhere (tests of what a role
+    or a unit may not do ask for less)."""
+    from local.issuer import mint
+
+    return mint(name, roles or ALL_ROLES, unit_id, key_dir=ISSUER_DIR, **claims)
+
+
+class SignedInClient:
+    """Chalice's test client, signed in as the body's `actor` (else Li Na) unless the test sends its
+    own Authorization header (an empty one sends none)."""
+
+    def __init__(self, http: Any) -> None:
+        self._http = http
+
+    def _call(self, method: str, path: str, headers: dict[str, str] | None = None, body: Any = b"") -> Any:
+        headers = dict(headers or {})
+        if headers.get("Authorization") == "":
+            headers.pop("Authorization")
+        elif "Authorization" not in headers:
+            actor = None
+            try:
+                parsed = json.loads(body) if body else None
+                actor = parsed.get("actor") if isinstance(parsed, dict) else None
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                pass
+            headers["Authorization"] = f"Bearer {staff_token(actor if isinstance(actor, str) else 'Li Na')}"
+        return getattr(self._http, method)(path, headers=headers, body=body)
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Any:
+        return self._call("get", path, headers)
+
+    def post(self, path: str, headers: dict[str, str] | None = None, body: Any = b"") -> Any:
+        return self._call("post", path, headers, body)
+
+    def put(self, path: str, headers: dict[str, str] | None = None, body: Any = b"") -> Any:
+        return self._call("put", path, headers, body)
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: Any = b"") -> Any:
+        return self._call(method.lower(), path, headers, body)
 
 
 class FakeClock:
@@ -60,7 +108,7 @@ def served_dynamodb(table: str) -> Iterator[Any]:
 def _clear_service_caches() -> None:
     get_settings.cache_clear()
     for built in (bootstrap.case_service, bootstrap.escalation_service, bootstrap.archive_service,
-                  bootstrap.organisation_service, bootstrap.unit_registry):
+                  bootstrap.organisation_service, bootstrap.unit_registry, bootstrap.token_verifier):
         built.cache_clear()
 
 
@@ -71,7 +119,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        env = stage_environment(provision(boto3.session.Session(region_name="us-east-1"), STAGE))
+        from local.issuer import auth_environment
+
+        env = {**stage_environment(provision(boto3.session.Session(region_name="us-east-1"), STAGE)),
+               **auth_environment(ISSUER_DIR)}
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         _clear_service_caches()
@@ -96,7 +147,7 @@ def api(aws: dict[str, str]) -> Iterator[Any]:
     from app import app
 
     with Client(app) as client:
-        yield client.http
+        yield SignedInClient(client.http)
 
 
 def complaint(**overrides: Any) -> dict[str, Any]:

@@ -367,6 +367,15 @@ class DynamoUnitRegistry:
             self._refresh()
         return self._units.get(unit_id)
 
+    def lineage(self, unit_id: str) -> list[str]:
+        """The unit and every unit above it, nearest first; empty for an unknown unit."""
+        chain: list[str] = []
+        unit = self.get(unit_id)
+        while unit is not None and unit.unit_id not in chain:
+            chain.append(unit.unit_id)
+            unit = self.get(unit.parent_id) if unit.parent_id else None
+        return chain
+
 
 class DynamoCalendarOverrides:
     """Official dates an administrator loaded per country (`CALENDAR#<country>`), cached briefly."""

@@ -6,12 +6,14 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain import errors as err
+from chalicelib.domain.auth import Principal, Unauthenticated, may_call
 from chalicelib.observability import logger
 
 M = TypeVar("M", bound=BaseModel)
@@ -139,6 +141,48 @@ def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Respo
         code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")
         response.body = {"error": code, "message": body.get("Message", ""), "fields": {}}
     return response
+
+
+_principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
+
+
+def authenticated(event: Any, get_response: Callable[[Any], Response], verify: Callable[[str | None], Principal],
+                  public: frozenset[tuple[str, str]]) -> Response:
+    """Every route but the public ones needs a valid staff token (401, with no detail of what was
+    wrong) and a role the route allows (403). The principal is then available to the route."""
+    route = (event.method, event.context.get("resourcePath", event.path))
+    _principal.set(None)
+    if route in public:
+        return get_response(event)
+    try:
+        principal = verify(event.headers.get("authorization"))
+    except Unauthenticated as exc:
+        logger.info("unauthenticated request", extra={"reason": str(exc)})
+        return error_response("unauthenticated", "sign in: this needs a valid bearer token", 401,
+                              headers={"WWW-Authenticate": 'Bearer realm="complaint-desk"'})
+    if not may_call(principal, *route):
+        logger.info("role refused", extra={"roles": sorted(principal.roles)})
+        return error_response("forbidden", "your role does not allow this", 403)
+    _principal.set(principal)
+    logger.thread_safe_append_keys(user=principal.subject)
+    return get_response(event)
+
+
+def principal() -> Principal:
+    found = _principal.get()
+    assert found is not None, "an authenticated route runs after the authenticated middleware"
+    return found
+
+
+def command(model: type[M], raw: bytes | None, max_bytes: int) -> M:
+    """A command from the body, its `actor` being the signed-in user: a client may leave it out or
+    send its own name, and is refused if it names anybody else."""
+    body = json_body(raw, max_bytes)
+    user = principal()
+    if body.get("actor", user.name) != user.name:
+        raise err.InvalidInput("the actor is the signed-in user",
+                               {"actor": "leave it out, or send your own name"})
+    return parse(model, {**body, "actor": user.name})
 
 
 def country_code(value: str) -> str:

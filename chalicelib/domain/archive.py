@@ -180,6 +180,7 @@ class AuditRecord(BaseModel):
     actor: str
     action: AuditAction
     case_id: str
+    unit_id: str = ""
     keys: tuple[str, ...]
     version_ids: tuple[str, ...]
     outcome: str

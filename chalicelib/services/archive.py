@@ -26,6 +26,7 @@ from chalicelib.domain.archive import (
     sha256_base64,
     sha256_hex,
 )
+from chalicelib.domain.auth import Principal, in_territory
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.identifiers import is_case_id
 from chalicelib.domain.models import ArchivedFile
@@ -132,11 +133,12 @@ class ArchiveService:
 
     # --- auditors -------------------------------------------------------------------------
     def list(self, unit_id: str | None, closed_from: str | None, closed_to: str | None,
-             limit: str | None, cursor: str | None, max_limit: int, default_limit: int) -> dict[str, Any]:
+             limit: str | None, cursor: str | None, max_limit: int, default_limit: int,
+             by: Principal | None = None) -> dict[str, Any]:
         problems: dict[str, str] = {}
         if not unit_id:
             problems["unit_id"] = "required: archived cases are listed per unit"
-        elif self._units.get(unit_id) is None:
+        elif self._units.get(unit_id) is None or not self._visible(by, unit_id):
             problems["unit_id"] = f"no unit {unit_id[:40]!r} in the organisation"
         start, end = _date_param(closed_from, "closed_from", problems), _date_param(closed_to, "closed_to", problems)
         if start and end and end < start:
@@ -150,25 +152,27 @@ class ArchiveService:
         entries, next_cursor = self._index.by_unit(unit_id, start, end, page_size, cursor)
         return {"items": [entry.model_dump(mode="json") for entry in entries], "next_cursor": next_cursor}
 
-    def files(self, case_id: str) -> dict[str, Any]:
-        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in self._entries(case_id)]}
+    def files(self, case_id: str, by: Principal | None = None) -> dict[str, Any]:
+        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in self._entries(case_id, by)]}
 
-    def retrieve(self, case_id: str, file_format: str, actor: str) -> dict[str, Any]:
+    def retrieve(self, case_id: str, file_format: str, actor: str, by: Principal | None = None) -> dict[str, Any]:
         """A short-lived link to the latest archived file of the case, logged with who asked."""
-        archived = self._entries(case_id)[-1].file
+        latest = self._entries(case_id, by)[-1]
+        archived = latest.file
         key, version_id = ((archived.json_key, archived.json_version_id) if file_format == "json"
                            else (archived.html_key, archived.html_version_id))
         url = self._files.presign(key, version_id, self._url_seconds)
-        self._audit(actor, AuditAction.RETRIEVE, case_id, [(key, version_id)], f"link valid {self._url_seconds} s")
+        self._audit(actor, AuditAction.RETRIEVE, latest, [(key, version_id)], f"link valid {self._url_seconds} s")
         sha = archived.json_sha256 if file_format == "json" else archived.html_sha256
         return {"case_id": case_id, "format": file_format, "url": url, "expires_in": self._url_seconds,
                 "key": key, "version_id": version_id, "sha256": sha}
 
-    def verify(self, case_id: str, actor: str) -> dict[str, Any]:
+    def verify(self, case_id: str, actor: str, by: Principal | None = None) -> dict[str, Any]:
         """Reads every archived file of the case back, recomputes SHA-256 and compares it with the
         index and with the checksum S3 stored at upload; the outcome is logged."""
         results = []
-        for entry in self._entries(case_id):
+        entries = self._entries(case_id, by)
+        for entry in entries:
             archived = entry.file
             for key, version_id, expected in ((archived.json_key, archived.json_version_id, archived.json_sha256),
                                               (archived.html_key, archived.html_version_id, archived.html_sha256)):
@@ -180,48 +184,55 @@ class ArchiveService:
                     "ok": computed == expected and s3_checksum == sha256_base64(body),
                     **self._files.lock(key, version_id)})
         ok = all(r["ok"] for r in results)
-        self._audit(actor, AuditAction.VERIFY, case_id, [(r["key"], r["version_id"]) for r in results],
+        self._audit(actor, AuditAction.VERIFY, entries[-1], [(r["key"], r["version_id"]) for r in results],
                     "intact" if ok else "MISMATCH")
         if not ok:
             logger.error("archived file failed verification", extra={"case_id": case_id})
             count("ArchiveVerificationFailed")
         return {"case_id": case_id, "ok": ok, "files": results}
 
-    def legal_hold(self, case_id: str, on: bool, actor: str, reason: str) -> dict[str, Any]:
+    def legal_hold(self, case_id: str, on: bool, actor: str, reason: str,
+                   by: Principal | None = None) -> dict[str, Any]:
         """Places (or lifts) a legal hold on every archived file of the case, S3 first, then the index."""
-        entries = self._entries(case_id)
+        entries = self._entries(case_id, by)
         hold = LegalHold(on=on, by=actor, at=self._now(), reason=reason)
         targets = [pair for e in entries for pair in ((e.file.json_key, e.file.json_version_id),
                                                       (e.file.html_key, e.file.html_version_id))]
         for key, version_id in targets:
             self._files.set_legal_hold(key, version_id, on)
         updated = [self._index.hold(entry, hold) for entry in entries]
-        self._audit(actor, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF, case_id,
+        self._audit(actor, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF, entries[-1],
                     targets, reason)
         return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in updated]}
 
-    def audit_log(self, case_id: str | None, on_day: str | None) -> dict[str, Any]:
+    def audit_log(self, case_id: str | None, on_day: str | None, by: Principal | None = None) -> dict[str, Any]:
         problems: dict[str, str] = {}
         if (case_id is None) == (on_day is None):
             problems["case_id"] = "give either case_id or date"
         day = _date_param(on_day, "date", problems) if on_day is not None else None
         if problems:
             raise InvalidInput("the audit log cannot be read as asked", problems)
-        records = self._index.audit_log(case_id=case_id, day=day)
+        if case_id is not None:
+            self._entries(case_id, by)
+        records = [r for r in self._index.audit_log(case_id=case_id, day=day) if self._visible(by, r.unit_id)]
         return {"items": [r.model_dump(mode="json") for r in records]}
 
-    def _entries(self, case_id: str) -> list[ArchiveEntry]:
+    def _visible(self, by: Principal | None, unit_id: str) -> bool:
+        return by is None or in_territory(by, unit_id, self._units.lineage)
+
+    def _entries(self, case_id: str, by: Principal | None = None) -> list[ArchiveEntry]:
+        """The case's archived files; a case outside the user's territory has none, as far as they know."""
         entries = self._index.entries(case_id) if is_case_id(case_id) else []
-        if not entries:
+        if not entries or not self._visible(by, entries[0].unit_id):
             raise CaseNotFound(f"no archived case file for {case_id[:40]!r}")
         return entries
 
-    def _audit(self, actor: str, action: AuditAction, case_id: str, files: list[tuple[str, str]],
+    def _audit(self, actor: str, action: AuditAction, entry: ArchiveEntry, files: list[tuple[str, str]],
                outcome: str) -> None:
-        self._index.log(AuditRecord(at=self._now(), actor=actor, action=action, case_id=case_id,
-                                    keys=tuple(k for k, _ in files), version_ids=tuple(v for _, v in files),
-                                    outcome=outcome))
-        logger.info("archive accessed", extra={"actor": actor, "action": action.value, "case_id": case_id})
+        self._index.log(AuditRecord(at=self._now(), actor=actor, action=action, case_id=entry.case_id,
+                                    unit_id=entry.unit_id, keys=tuple(k for k, _ in files),
+                                    version_ids=tuple(v for _, v in files), outcome=outcome))
+        logger.info("archive accessed", extra={"actor": actor, "action": action.value, "case_id": entry.case_id})
 
 
 def _date_param(value: str | None, name: str, problems: dict[str, str]) -> date | None:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from chalicelib.adapters.dynamodb import CaseRecord, CaseRepository, DynamoUnitRegistry
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
+from chalicelib.domain.auth import Principal, in_territory
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import (
     CaseNotFound,
@@ -79,10 +80,14 @@ class CaseService:
 
     # --- intake -----------------------------------------------------------------------
     def register(self, request: cmd.IntakeRequest, idempotency_key: str | None,
-                 actor: str) -> IntakeOutcome:
-        """Rulebook §1: every case is registered; the same Idempotency-Key never makes a second."""
+                 by: Principal | str) -> IntakeOutcome:
+        """Rulebook §1: every case is registered; the same Idempotency-Key never makes a second.
+        `by` is the signed-in user (who may register only for units in their territory) or, for a
+        trusted caller such as a test or an import, the actor's name."""
+        principal = by if isinstance(by, Principal) else None
+        actor = principal.name if principal else str(by)
         problems = cmd.intake_rule_violations(request, self._now())
-        if self._units.get(request.unit_id) is None:
+        if self._units.get(request.unit_id) is None or not self._visible(principal, request.unit_id):
             problems["unit_id"] = f"no unit {request.unit_id!r} in the organisation"
         if problems:
             raise InvalidInput("the case cannot be registered as sent", problems)
@@ -153,17 +158,25 @@ class CaseService:
             count("EscalationPublishFailed", len(notices))
 
     # --- reading ----------------------------------------------------------------------
-    def get(self, case_id: str) -> dict[str, Any]:
-        return self._view(case_id)
+    def get(self, case_id: str, by: Principal | None = None) -> dict[str, Any]:
+        return self._view(case_id, by)
 
-    def _load(self, case_id: str) -> CaseRecord:
+    def _visible(self, by: Principal | None, unit_id: str) -> bool:
+        """Issue 5: a user sees their unit and the units below it; None is a trusted internal caller."""
+        return by is None or in_territory(by, unit_id, self._units.lineage)
+
+    def _load(self, case_id: str, by: Principal | None = None) -> CaseRecord:
+        """A case outside the user's territory is "not found", exactly like one that does not exist."""
         if not is_case_id(case_id):
             raise CaseNotFound(f"no case {case_id[:40]!r}")
         logger.thread_safe_append_keys(case_id=case_id)
-        return self._cases.get(case_id)
+        record = self._cases.get(case_id)
+        if not self._visible(by, record.case.unit_id):
+            raise CaseNotFound(f"no case {case_id}")
+        return record
 
-    def _view(self, case_id: str) -> dict[str, Any]:
-        record = self._load(case_id)
+    def _view(self, case_id: str, by: Principal | None = None) -> dict[str, Any]:
+        record = self._load(case_id, by)
         return case_view(record.case, record.history, self._now(), self._time_zone(record.case.unit_id),
                          record.escalations)
 
@@ -176,26 +189,20 @@ class CaseService:
 
     def _is_manager(self, name: str, unit_id: str) -> bool:
         """Rulebook §4 (tiered responsibility): a manager of the unit or of any unit above it."""
-        seen: set[str] = set()
-        unit = self._units.get(unit_id)
-        while unit is not None and unit.unit_id not in seen:
-            if any(manager.name == name for manager in unit.managers):
-                return True
-            seen.add(unit.unit_id)
-            unit = self._units.get(unit.parent_id) if unit.parent_id else None
-        return False
+        units = (self._units.get(above) for above in self._units.lineage(unit_id))
+        return any(manager.name == name for unit in units if unit for manager in unit.managers)
 
     def _time_zone(self, unit_id: str) -> str:
         unit = self._units.get(unit_id)
         return unit.time_zone if unit else "UTC"
 
     def list(self, unit_id: str | None, status: str | None, limit: str | None,
-             cursor: str | None, max_limit: int, default_limit: int) -> dict[str, Any]:
+             cursor: str | None, max_limit: int, default_limit: int, by: Principal | None = None) -> dict[str, Any]:
         """Rulebook §4: a unit reads its own register, optionally by status, newest first."""
         problems: dict[str, str] = {}
         if not unit_id:
             problems["unit_id"] = "required: cases are listed per unit"
-        elif self._units.get(unit_id) is None:
+        elif self._units.get(unit_id) is None or not self._visible(by, unit_id):
             problems["unit_id"] = f"no unit {unit_id[:40]!r} in the organisation"
         wanted: Status | None = None
         if status:
@@ -221,10 +228,10 @@ class CaseService:
 
     # --- lifecycle --------------------------------------------------------------------
     def act(self, case_id: str, action: str, command: cmd.ActionCommand,
-            if_match: int | None) -> dict[str, Any]:
+            if_match: int | None, by: Principal | None = None) -> dict[str, Any]:
         """One lifecycle action under optimistic locking; the version check is the conditional write."""
         expected = _expected_version(command.version, if_match)
-        record = self._load(case_id)
+        record = self._load(case_id, by)
         case, history, escalations = record.case, record.history, record.escalations
         if case.version != expected:
             raise StaleVersion(f"case {case_id} is at version {case.version}, not {expected}; "

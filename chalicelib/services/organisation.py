@@ -25,10 +25,10 @@ class OrganisationService:
         if unit.unit_id != unit_id:
             problems["unit_id"] = f"the body names {unit.unit_id!r}, the path {unit_id[:40]!r}"
         if unit.parent_id is not None:
-            ancestors = self._ancestors(unit.parent_id)
-            if ancestors is None:
+            above = self._units.lineage(unit.parent_id)
+            if not above:
                 problems["parent_id"] = f"no unit {unit.parent_id!r} in the organisation"
-            elif unit.unit_id in ancestors:
+            elif unit.unit_id in above:
                 problems["parent_id"] = "a unit cannot sit below itself"
         if problems:
             raise InvalidInput("the unit cannot be stored as sent", problems)
@@ -37,14 +37,3 @@ class OrganisationService:
         logger.info("unit stored", extra={"unit_id": unit.unit_id, "managers": len(unit.managers),
                                           "subscriptions_changed": changed})
         return {"unit": unit.public_view(), "managers": len(unit.managers), "subscriptions_changed": changed}
-
-    def _ancestors(self, unit_id: str) -> set[str] | None:
-        """The unit and every unit above it; None if the unit does not exist."""
-        seen: set[str] = set()
-        unit = self._units.get(unit_id)
-        if unit is None:
-            return None
-        while unit is not None and unit.unit_id not in seen:
-            seen.add(unit.unit_id)
-            unit = self._units.get(unit.parent_id) if unit.parent_id else None
-        return seen

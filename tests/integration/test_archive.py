@@ -402,7 +402,7 @@ def test_auditors_work_through_the_api_and_a_presigned_link_returns_the_file(
     ("GET", "/archive/CD-AAAA-BBBB-CCCC", None, 404, None),
     ("POST", "/archive/CD-AAAA-BBBB-CCCC/retrieve", {"actor": "Auditor Qian"}, 404, None),
     ("POST", "/archive/CD-AAAA-BBBB-CCCC/retrieve", {"actor": "Auditor Qian", "format": "pdf"}, 400, "format"),
-    ("POST", "/archive/CD-AAAA-BBBB-CCCC/verify", {}, 400, "actor"),
+    ("POST", "/archive/CD-AAAA-BBBB-CCCC/verify", {"actor": "Li Na", "extra": 1}, 400, "extra"),
     ("PUT", "/archive/CD-AAAA-BBBB-CCCC/legal-hold", {"actor": "Auditor Qian", "hold": True}, 400, "reason"),
     ("GET", "/audit-log", None, 400, "case_id"),
     ("GET", "/audit-log?date=yesterday", None, 400, "date"),

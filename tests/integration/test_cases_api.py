@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import JSON, complaint
+from tests.conftest import JSON, complaint, staff_token
 
 
 def post(api: Any, path: str, body: Any, **headers: str) -> Any:
@@ -195,11 +195,16 @@ def test_unknown_or_malformed_case_id_is_404(api: Any, case_id: str) -> None:
     assert response.status_code == 404 and response.json_body["error"] == "case_not_found"
 
 
-def test_action_with_unknown_field_or_missing_actor_is_400(api: Any) -> None:
+def test_action_with_unknown_field_or_somebody_elses_actor_is_400(api: Any) -> None:
     case = create(api)
     response = post(api, f"/cases/{case['case_id']}/accept", {"version": 1, "status": "closed"})
-    assert response.status_code == 400
-    assert set(response.json_body["fields"]) == {"actor", "status"}
+    assert response.status_code == 400 and set(response.json_body["fields"]) == {"status"}
+    impostor = post(api, f"/cases/{case['case_id']}/accept", {"version": 1, "actor": "Sun Li"},
+                    Authorization=f"Bearer {staff_token('Li Na')}")
+    assert impostor.status_code == 400 and set(impostor.json_body["fields"]) == {"actor"}
+    signed_in = post(api, f"/cases/{case['case_id']}/accept", {"version": 1},
+                     Authorization=f"Bearer {staff_token('Li Na')}")
+    assert signed_in.status_code == 200 and signed_in.json_body["history"][-1]["actor"] == "Li Na"
 
 
 def test_forward_to_an_unknown_unit_is_400_and_to_a_known_one_moves_the_list(api: Any) -> None:

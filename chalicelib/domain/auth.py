@@ -1,0 +1,79 @@
+"""Who may do what (issue 5, rulebook §4 "tiered responsibility, territorial management").
+
+Two checks, each in one place: the role check (`ROUTE_ROLES`, applied to every request by the
+API's middleware) and the territorial check (`in_territory`, applied by the services to the unit
+of whatever a request touches). Pure: no tokens, no AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from chalicelib.domain.commands import ACTION_COMMANDS
+
+
+class Role(StrEnum):
+    AGENT = "agent"                          # works the cases of their unit
+    UNIT_MANAGER = "unit-manager"            # also approves extensions, acknowledges escalations
+    BRANCH_SUPERVISOR = "branch-supervisor"  # every unit below the branch; spot checks
+    AUDITOR = "auditor"                      # archive retrieval and legal holds; reads elsewhere
+    ADMIN = "admin"                          # organisation and calendars
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user: from a verified token, never from the request body."""
+
+    subject: str
+    name: str
+    unit_id: str
+    roles: frozenset[Role]
+
+
+class Unauthenticated(Exception):
+    """No valid token. Deliberately without detail: the response says only that a token is needed."""
+
+
+R = Role
+CASE_WORKERS = frozenset({R.AGENT, R.UNIT_MANAGER, R.BRANCH_SUPERVISOR})
+MANAGERS = frozenset({R.UNIT_MANAGER, R.BRANCH_SUPERVISOR})
+READERS = CASE_WORKERS | {R.AUDITOR}
+AUDITORS = frozenset({R.AUDITOR})
+ADMINS = frozenset({R.ADMIN})
+
+# Actions that need a manager: an extension is approved, an escalation acknowledged, a record
+# kept longer. Every other action is case work.
+_MANAGER_ACTIONS = {"mark-special", "acknowledge", "mark-important"}
+
+# (method, route) → the roles that may call it. Every route of the app is here or in PUBLIC_ROUTES
+# (a test holds the app to that), so a new route cannot be added without deciding who may use it.
+ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
+    ("GET", "/units"): READERS | ADMINS,
+    ("PUT", "/units/{unit_id}"): ADMINS,
+    ("POST", "/cases"): CASE_WORKERS,
+    ("GET", "/cases"): READERS,
+    ("GET", "/cases/{case_id}"): READERS,
+    **{("POST", f"/cases/{{case_id}}/{action}"): MANAGERS if action in _MANAGER_ACTIONS else CASE_WORKERS
+       for action in ACTION_COMMANDS},
+    ("GET", "/calendars/{country}"): READERS | ADMINS,
+    ("PUT", "/calendars/{country}/overrides"): ADMINS,
+    ("GET", "/archive"): AUDITORS,
+    ("GET", "/archive/{case_id}"): AUDITORS,
+    ("POST", "/archive/{case_id}/retrieve"): AUDITORS,
+    ("POST", "/archive/{case_id}/verify"): AUDITORS,
+    ("PUT", "/archive/{case_id}/legal-hold"): AUDITORS,
+    ("GET", "/audit-log"): AUDITORS,
+}
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset()
+
+
+def may_call(principal: Principal, method: str, route: str) -> bool:
+    return bool(principal.roles & ROUTE_ROLES.get((method, route), frozenset()))
+
+
+def in_territory(principal: Principal, unit_id: str, lineage: Callable[[str], list[str]]) -> bool:
+    """A user acts on their own unit and every unit below it (`lineage` gives a unit and the units
+    above it). A branch supervisor's unit is the branch, so that is every unit of the branch."""
+    return principal.unit_id in lineage(unit_id)
