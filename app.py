@@ -14,11 +14,13 @@ from chalicelib.bootstrap import (
     token_verifier,
 )
 from chalicelib.config import get_settings
-from chalicelib.domain.auth import PUBLIC_ROUTES
+from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES
 from chalicelib.domain.commands import (
     ACTION_COMMANDS,
     CalendarOverridesRequest,
+    HotlineIntakeRequest,
     IntakeRequest,
+    PublicIntakeRequest,
     RetrieveArchivedFile,
     SetLegalHold,
     VerifyArchivedFiles,
@@ -30,6 +32,8 @@ app = Chalice(app_name="complaint-desk")
 app.register_middleware(http.uniform_errors, "http")
 mask_logger(app.log)
 settings = get_settings()
+public_filings = http.RateLimiter(settings.public_requests_per_minute)
+local_api_keys = frozenset(key for key in settings.intake_api_keys.split(",") if key)
 
 
 @app.middleware("http")
@@ -43,7 +47,8 @@ def request_context(event, get_response):  # type: ignore[no-untyped-def]
 @app.middleware("http")
 def authenticate(event, get_response):  # type: ignore[no-untyped-def]
     """Issue 5: a staff token and a role the route allows (chalicelib/domain/auth.py: ROUTE_ROLES)."""
-    return http.authenticated(event, get_response, token_verifier().principal, PUBLIC_ROUTES)
+    return http.authenticated(event, get_response, token_verifier().principal, PUBLIC_ROUTES, API_KEY_ROUTES,
+                              local_api_keys)
 
 
 @app.route("/units", methods=["GET"])
@@ -67,10 +72,37 @@ def register_case() -> Response:
     intake = http.parse(IntakeRequest, http.json_body(request.raw_body, settings.max_body_bytes))
     case_service().bind_lambda_context(app.lambda_context)
     outcome = case_service().register(intake, http.idempotency_key(request.headers), http.principal())
-    headers = {"Location": f"/cases/{outcome.case['case_id']}"}
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return http.case_response(outcome.case, 201, headers)
+    return http.registered(outcome.case, outcome.replayed)
+
+
+@app.route("/intake/hotline", methods=["POST"], api_key_required=True)
+@http.handles_errors
+def hotline_intake() -> Response:
+    """A hotline system registers a call (API key, throttled by its usage plan); Idempotency-Key
+    makes its retries safe."""
+    request = app.current_request
+    call = http.parse(HotlineIntakeRequest, http.json_body(request.raw_body, settings.max_body_bytes))
+    case_service().bind_lambda_context(app.lambda_context)
+    outcome = case_service().register(call.as_intake(), http.idempotency_key(request.headers), "hotline system")
+    return http.registered(outcome.case, outcome.replayed)
+
+
+@app.route("/public/cases", methods=["POST"], cors=True)
+@http.handles_errors
+def file_public_case() -> Response:
+    """The public web form (no sign-in): a receipt with the tracking token, or a clear 400."""
+    request = app.current_request
+    public_filings.check(http.source_ip(request))
+    body = http.parse(PublicIntakeRequest, http.json_body(request.raw_body, settings.public_max_body_bytes))
+    receipt = case_service().register_public(body)
+    return Response(body=receipt, status_code=201, headers={"Location": receipt["status_url"]})
+
+
+@app.route("/public/track/{token}", methods=["GET"], cors=True)
+@http.handles_errors
+def track_case(token: str) -> dict:
+    """A complainant's view of their case: status and deadlines, nothing staff wrote."""
+    return case_service().track(token)
 
 
 @app.route("/cases", methods=["GET"])

@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     auth_audience: str = ""
     auth_jwks_url: str = ""
     max_body_bytes: int = 64 * 1024
+    # The public web form (issue 5): smaller bodies, and at most this many filings a minute per
+    # source address in each container (API Gateway throttles the method as a whole in AWS).
+    public_max_body_bytes: int = 16 * 1024
+    # Keys hotline systems may use, checked by the app only where API Gateway does not check them
+    # (the local stack, tests); empty in AWS.
+    intake_api_keys: str = ""
+    public_requests_per_minute: int = Field(default=10, ge=1)
     idempotency_ttl_seconds: int = 24 * 3600
     default_page_size: int = 25
     max_page_size: int = 100

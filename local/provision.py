@@ -25,6 +25,9 @@ AWS_ONLY: dict[str, tuple[str, str | None]] = {
     "AWS::Cognito::UserPoolClient": ("the local issuer signs tokens for this audience", "local-staff-console"),
     "AWS::Cognito::UserPoolGroup": ("roles are the local issuer's `cognito:groups` claim", None),
     "AWS::SNS::Subscription": ("locally ops alarms stay in the emulator; managers' inboxes are SQS queues", None),
+    "AWS::ApiGateway::ApiKey": ("the local server has no API Gateway; the app checks INTAKE_API_KEYS", None),
+    "AWS::ApiGateway::UsagePlan": ("the local server has no API Gateway; the app checks INTAKE_API_KEYS", None),
+    "AWS::ApiGateway::UsagePlanKey": ("the local server has no API Gateway; the app checks INTAKE_API_KEYS", None),
 }
 
 
@@ -142,7 +145,8 @@ _CREATORS = {"AWS::DynamoDB::Table": _table, "AWS::SNS::Topic": _topic, "AWS::S3
 
 
 def chalice_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The template's completions of Chalice's functions (entries without a Type)."""
+    """The template's completions of Chalice's resources (entries without a Type): its functions
+    and its REST API."""
     return {name: resource for name, resource in template["Resources"].items() if "Type" not in resource}
 
 

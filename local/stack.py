@@ -62,6 +62,9 @@ def stop_emulator(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
+LOCAL_HOTLINE_KEY = "local-hotline-key"  # API Gateway's key in AWS; the app checks this one locally
+
+
 def provision_and_seed(stage: str) -> dict[str, str]:
     """Resources from infra/resources.yaml, then the sample organisation into the table."""
     import boto3
@@ -134,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from local.issuer import auth_environment
 
-        env = {**provision_and_seed(args.stage), **auth_environment()}
+        env = {**provision_and_seed(args.stage), **auth_environment(), "INTAKE_API_KEYS": LOCAL_HOTLINE_KEY}
         os.environ.update(env)  # the stage config names the same resources; this makes sure
         server = create_api_server(args.stage, "127.0.0.1", args.port)
         outbox = start_outbox(env, args.outbox, args.stage)
@@ -153,6 +156,8 @@ Complaint Desk is running (stage {args.stage!r})
   outbox         {outbox.path}   (every SMS/email a manager would receive; also printed here)
   sign in        export TOKEN=$(./dev token --role agent --unit store-xh-01 --name "Li Na")
                  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{args.port}/cases?unit_id=store-xh-01
+  hotline        POST http://127.0.0.1:{args.port}/intake/hotline with header x-api-key: {LOCAL_HOTLINE_KEY}
+  web form       POST http://127.0.0.1:{args.port}/public/cases (no sign-in; receipt with a tracking token)
   auditors       COMPLAINT_DESK_TOKEN=$(./dev token --role auditor --unit branch-hz --name "Qian Yu") \
                  ./dev cli archive list|fetch|download|verify ...   (./dev cli --help)
 Ctrl-C stops everything.

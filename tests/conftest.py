@@ -24,6 +24,7 @@ from local.stack import SAMPLE_ORGANISATION
 STAGE = "test"
 # The test run's own token issuer (local/issuer.py): a key of its own, away from the local stack's.
 ISSUER_DIR = Path(tempfile.mkdtemp(prefix="complaint-desk-issuer-"))
+HOTLINE_KEY = "test-hotline-key"
 ALL_ROLES = ["agent", "unit-manager", "branch-supervisor", "auditor", "admin"]
 
 
@@ -123,6 +124,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 
         env = {**stage_environment(provision(boto3.session.Session(region_name="us-east-1"), STAGE)),
                **auth_environment(ISSUER_DIR)}
+        env["INTAKE_API_KEYS"] = HOTLINE_KEY
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         _clear_service_caches()
@@ -144,9 +146,13 @@ def settings(aws: dict[str, str]) -> Settings:
 def api(aws: dict[str, str]) -> Iterator[Any]:
     from chalice.test import Client
 
-    from app import app
+    import app as app_module
+    from chalicelib.api.http import RateLimiter
 
-    with Client(app) as client:
+    # each test starts with a fresh allowance of public filings
+    app_module.public_filings = RateLimiter(get_settings().public_requests_per_minute)
+    app_module.local_api_keys = frozenset({HOTLINE_KEY})
+    with Client(app_module.app) as client:
         yield SignedInClient(client.http)
 
 

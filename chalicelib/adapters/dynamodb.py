@@ -162,7 +162,8 @@ class CaseRecord:
 
 class CaseRepository(Protocol):
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
-            escalations: Sequence[Escalation] = ()) -> None: ...
+            escalations: Sequence[Escalation] = (), tracking_hash: str | None = None) -> None: ...
+    def tracked_case(self, tracking_hash: str) -> str | None: ...
     def get(self, case_id: str) -> CaseRecord: ...
     def save(self, case: Case, event: HistoryEvent, expected_version: int,
              alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = (),
@@ -208,9 +209,10 @@ class DynamoCaseRepository:
         }}
 
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
-            escalations: Sequence[Escalation] = ()) -> None:
+            escalations: Sequence[Escalation] = (), tracking_hash: str | None = None) -> None:
         """Raises StaleVersion if the id is already taken (the caller draws a new id). The clocks'
-        alarms and any intake notices are written in the same transaction as the case."""
+        alarms, any intake notices and a web case's tracking entry are written in the same
+        transaction as the case."""
         if not self._transact([
             {"Put": {"TableName": self._table, "Item": self._case_item(case),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
@@ -218,6 +220,9 @@ class DynamoCaseRepository:
             *({"Put": {"TableName": self._table, "Item": alarm_item(alarm)}} for alarm in alarms),
             *({"Put": {"TableName": self._table, "Item": escalation_item(esc, due=esc.created_at)}}
               for esc in escalations),
+            *([{"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
+                        "Item": to_item({"pk": f"TRACK#{tracking_hash}", "sk": "TRACK", "entity": "tracking",
+                                         "case_id": case.case_id})}}] if tracking_hash else []),
         ]):
             raise StaleVersion(f"case id {case.case_id} is already taken")
 
@@ -245,6 +250,12 @@ class DynamoCaseRepository:
 
     def _transact(self, items: list[dict[str, Any]]) -> bool:
         return transact(self._client, items)
+
+    def tracked_case(self, tracking_hash: str) -> str | None:
+        """The case a complainant's tracking token (stored only as its SHA-256) belongs to."""
+        found = self._client.get_item(TableName=self._table, ConsistentRead=True,
+                                      Key=to_item({"pk": f"TRACK#{tracking_hash}", "sk": "TRACK"}))
+        return from_item(found["Item"])["case_id"] if "Item" in found else None
 
     def _exists(self, case_id: str) -> bool:
         found = self._client.get_item(TableName=self._table, ConsistentRead=True,

@@ -26,6 +26,7 @@ STATUS_BY_ERROR: dict[type[err.DomainError], int] = {
     err.RequestInProgress: 409,
     err.PayloadTooLarge: 413,
     err.IdempotencyConflict: 422,
+    err.TooManyRequests: 429,
     err.VersionRequired: 428,
 }
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
@@ -57,7 +58,8 @@ def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
         except err.DomainError as exc:
             status = next(code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls))
             logger.info("request refused", extra={"error": exc.code, "status": status})
-            return error_response(exc.code, exc.message, status, exc.fields)
+            headers = {"Retry-After": "60"} if status == 429 else None
+            return error_response(exc.code, exc.message, status, exc.fields, headers)
         except (ClientError, BotoCoreError) as exc:
             code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
             if isinstance(exc, ClientError) and code not in _RETRYABLE_AWS_CODES:
@@ -133,6 +135,14 @@ def case_response(body: dict[str, Any], status: int = 200,
     return Response(body=body, status_code=status, headers=headers)
 
 
+def registered(case: dict[str, Any], replayed: bool) -> Response:
+    """201 with the case's address; a replayed Idempotency-Key says so."""
+    headers = {"Location": f"/cases/{case['case_id']}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return case_response(case, 201, headers)
+
+
 def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Chalice's own errors (415, 405, 500, …) get the same shape as ours."""
     response = get_response(event)
@@ -143,15 +153,46 @@ def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Respo
     return response
 
 
+class RateLimiter:
+    """At most `per_minute` calls per key in any 60 s (a sliding window kept in this container)."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self._per_minute = per_minute
+        self._clock = clock or time.monotonic
+        self._calls: dict[str, list[float]] = {}
+
+    def check(self, key: str) -> None:
+        now = self._clock()
+        recent = [t for t in self._calls.get(key, []) if now - t < 60]
+        if len(recent) >= self._per_minute:
+            self._calls[key] = recent
+            raise err.TooManyRequests("too many filings from this address; try again in a minute")
+        self._calls[key] = [*recent, now]
+        if len(self._calls) > 10_000:  # forget idle addresses
+            self._calls = {k: v for k, v in self._calls.items() if v and now - v[-1] < 60}
+
+
+def source_ip(event: Any) -> str:
+    return str((event.context.get("identity") or {}).get("sourceIp") or "unknown")
+
+
 _principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
 
 
 def authenticated(event: Any, get_response: Callable[[Any], Response], verify: Callable[[str | None], Principal],
-                  public: frozenset[tuple[str, str]]) -> Response:
-    """Every route but the public ones needs a valid staff token (401, with no detail of what was
-    wrong) and a role the route allows (403). The principal is then available to the route."""
+                  public: frozenset[tuple[str, str]], keyed: frozenset[tuple[str, str]],
+                  local_api_keys: frozenset[str]) -> Response:
+    """Every route but the public and API-key ones needs a valid staff token (401, with no detail
+    of what was wrong) and a role the route allows (403). The principal is then available to the
+    route. API keys are API Gateway's to check; `local_api_keys` stands in where there is none."""
     route = (event.method, event.context.get("resourcePath", event.path))
     _principal.set(None)
+    if route in keyed:
+        if local_api_keys and event.headers.get("x-api-key") not in local_api_keys:
+            return error_response("forbidden", "Forbidden", 403)  # what API Gateway answers
+        return get_response(event)
     if route in public:
         return get_response(event)
     try:

@@ -40,6 +40,30 @@ class IntakeRequest(Strict):
     receiver: ShortText | None = None
 
 
+class PublicIntakeRequest(Strict):
+    """What the public web form sends (issue 5): no channel, receipt time or receiver to choose."""
+
+    type: CaseType
+    unit_id: UnitId
+    customer: Customer
+    five_w: FiveW
+    cause: Cause | None = None
+    expectation: LongText | None = None
+
+    def as_intake(self) -> IntakeRequest:
+        return IntakeRequest(channel=Channel.WEB, **self.model_dump())
+
+
+class HotlineIntakeRequest(PublicIntakeRequest):
+    """What a hotline system sends with its API key (issue 5): the call, when it came in, who took it."""
+
+    received_at: AwareDatetime | None = None
+    receiver: ShortText
+
+    def as_intake(self) -> IntakeRequest:
+        return IntakeRequest(channel=Channel.HOTLINE, **self.model_dump())
+
+
 def intake_rule_violations(request: IntakeRequest, now: datetime) -> dict[str, str]:
     """Rules that span fields (rulebook §1, §2); returns field → reason, empty when valid."""
     problems: dict[str, str] = {}

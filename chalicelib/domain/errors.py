@@ -60,3 +60,9 @@ class RequestInProgress(DomainError):
     """The same Idempotency-Key is being processed right now (HTTP 409, retry later)."""
 
     code = "request_in_progress"
+
+
+class TooManyRequests(DomainError):
+    """A public caller sent more than the rate allows (HTTP 429, retry after a minute)."""
+
+    code = "too_many_requests"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from chalicelib.adapters.dynamodb import CaseRecord, CaseRepository, DynamoUnitRegistry
 from chalicelib.domain import commands as cmd
@@ -116,6 +119,44 @@ class CaseService:
         logger.info("idempotent replay", extra={"case_id": stored["case_id"]})
         return IntakeOutcome(self._view(stored["case_id"]), replayed=True)
 
+    def register_public(self, request: cmd.PublicIntakeRequest) -> dict[str, Any]:
+        """Issue 5: a complainant files through the public web form. The receipt carries the case
+        number, the statutory date by which they will hear back, and a tracking token: the only
+        way to read the case's status later. The token is returned once and stored only hashed."""
+        intake = request.as_intake()
+        problems = cmd.intake_rule_violations(intake, self._now())
+        if self._units.get(intake.unit_id) is None:
+            problems["unit_id"] = f"no unit {intake.unit_id!r} in the organisation"
+        if problems:
+            raise InvalidInput("the case cannot be registered as sent", problems)
+        token = secrets.token_urlsafe(24)
+        _created.set(None)
+        self._register_new({"key": None, "payload": {"request": intake.model_dump(mode="json"),
+                                                      "actor": "web form", "tracking_hash": _hashed(token)}})
+        created = _created.get()
+        assert created is not None
+        case = created[0]
+        return {**self._public_view(case), "tracking_token": token,
+                "status_url": f"/public/track/{token}", "next_steps": NEXT_STEPS[case.type.value]}
+
+    def track(self, token: str) -> dict[str, Any]:
+        """What a complainant may see with their token: status and deadlines, no staff notes."""
+        case_id = self._cases.tracked_case(_hashed(token)) if 16 <= len(token) <= 64 else None
+        if case_id is None:
+            raise CaseNotFound("no case for this tracking token")
+        return self._public_view(self._cases.get(case_id).case)
+
+    def _public_view(self, case: Case) -> dict[str, Any]:
+        tz = self._time_zone(case.unit_id)
+        unit = self._units.get(case.unit_id)
+        deadlines = {name: {k: v for k, v in clock.view(self._now(), tz).items() if k in ("deadline", "state")}
+                     for name, clock in case.clocks.items()}
+        reply_by = max((clock.due_at for clock in case.clocks.values()), default=None)
+        return {"case_number": case.case_id, "type": case.type.value, "status": case.status.value,
+                "unit": unit.name if unit else case.unit_id, "received_at": case.received_at.isoformat(),
+                "reply_by": reply_by.astimezone(ZoneInfo(tz)).isoformat() if reply_by else None,
+                "deadlines": deadlines, "updated_at": case.updated_at.isoformat()}
+
     def _created_view(self) -> dict[str, Any]:
         created = _created.get()
         assert created is not None, "_register_new ran in this call"
@@ -134,7 +175,7 @@ class CaseService:
             alarms, _ = alarm_changes(None, case, self._ladder)
             notices = notices_at_intake(case, self._units, now)
             try:
-                self._cases.add(case, event, alarms, notices)
+                self._cases.add(case, event, alarms, notices, tracking_hash=payload.get("tracking_hash"))
             except StaleVersion:
                 continue  # the drawn id is taken: draw another
             logger.thread_safe_append_keys(case_id=case.case_id)
@@ -324,6 +365,23 @@ class CaseService:
 
     def units(self) -> list[dict[str, Any]]:
         return [unit.public_view() for unit in self._units.all()]
+
+
+# What the complainant is told after filing (rulebook §1, §8), in both languages of the form.
+NEXT_STEPS = {
+    "complaint": {"en": "The store will contact you within 24 hours and handle your complaint within "
+                        "3 working days (7 for cases that need investigation); you will be told the result.",
+                  "zh": "门店将在24小时内与您联系,并在3个工作日内(特殊情况7个工作日内)处理完毕并告知结果。"},
+    "inquiry": {"en": "You will get an answer within 24 hours.", "zh": "我们将在24小时内答复您。"},
+    "suggestion": {"en": "Your suggestion will be considered within 24 hours and you will be told when to "
+                         "expect a reply.", "zh": "我们将在24小时内受理您的建议,并告知答复时间。"},
+    "praise": {"en": "Thank you; your praise will be passed on to the staff concerned.",
+               "zh": "感谢您的表扬,我们会转达给相关员工。"},
+}
+
+
+def _hashed(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _expected_version(body_version: int | None, if_match: int | None) -> int:

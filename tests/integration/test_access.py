@@ -94,10 +94,13 @@ def test_every_route_answers_every_role_in_its_own_and_a_foreign_unit_as_the_rul
 
 def test_every_route_has_a_decision_about_who_may_call_it() -> None:
     from app import app
-    from chalicelib.domain.auth import PUBLIC_ROUTES, ROUTE_ROLES
+    from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES, ROUTE_ROLES
 
     routes = {(method, path) for path, entries in app.routes.items() for method in entries}
-    assert routes == set(ROUTE_ROLES) | PUBLIC_ROUTES
+    assert routes == set(ROUTE_ROLES) | PUBLIC_ROUTES | API_KEY_ROUTES
+    assert not (set(ROUTE_ROLES) & PUBLIC_ROUTES or set(ROUTE_ROLES) & API_KEY_ROUTES or PUBLIC_ROUTES & API_KEY_ROUTES)
+    # API Gateway checks the key on exactly the API-key routes
+    assert {(m, p) for p, e in app.routes.items() for m, r in e.items() if r.api_key_required} == API_KEY_ROUTES
 
 
 def test_a_foreign_case_is_404_exactly_like_a_case_that_does_not_exist(api: Any) -> None:

@@ -129,3 +129,17 @@ def test_the_settings_the_code_relies_on_are_in_the_template(packaged: Path) -> 
     assert groups == {"agent", "unit-manager", "branch-supervisor", "auditor", "admin"}
     outputs = template(packaged)["Outputs"]
     assert {"UserPoolId", "UserPoolClientId", "TokenIssuer", "OpsAlarmTopicArn"} <= set(outputs)
+
+
+def test_hotline_systems_need_an_api_key_with_a_throttled_usage_plan_and_the_form_is_throttled(
+        packaged: Path) -> None:
+    resources = template(packaged)["Resources"]
+    paths = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    keyed = {(path, method) for path, methods in paths.items() for method, spec in methods.items()
+             if isinstance(spec, dict) and {"api_key": []} in spec.get("security", [])}
+    assert keyed == {("/intake/hotline", "post")}
+    plan = resources["HotlineUsagePlan"]["Properties"]
+    assert plan["Throttle"]["RateLimit"] > 0 and plan["Quota"]["Limit"] > 0
+    assert resources["HotlineUsagePlanKey"]["Properties"]["KeyId"] == {"Ref": "HotlineApiKey"}
+    [public] = resources["RestAPI"]["Properties"]["MethodSettings"]
+    assert (public["ResourcePath"], public["HttpMethod"]) == ("/~1public~1cases", "POST")
