@@ -14,8 +14,15 @@ _PHONE_LIKE = re.compile(r"(?P<iso>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(
                          r"|\+?\d(?:[\s\-.()]*\d){6,}")
 
 
+# A person's name as it appears in a dict's repr or in JSON (`'name': 'Wang Fang'`, `"name":"…"`):
+# the service never logs one on purpose, but an exception's text may quote a customer record.
+_NAME_VALUE = re.compile(r"""(["'](?:name|customer_name)["']\s*:\s*)(["'])(?:(?!\2).)*\2""")
+
+
 def mask_phone_numbers(text: str) -> str:
-    """Keep only the last two digits of anything that looks like a phone number."""
+    """Keep only the last two digits of anything that looks like a phone number, and hide names
+    quoted as a record's `name` field."""
+    text = _NAME_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}***{m.group(2)}", text)
     return _PHONE_LIKE.sub(lambda m: m.group() if m.group("iso") else "*" * 6 + re.sub(r"\D", "", m.group())[-2:],
                            text)
 

@@ -38,3 +38,12 @@ def test_logger_masks_messages_and_extra_keys(monkeypatch: pytest.MonkeyPatch) -
     out = written.getvalue()
     assert "13800001234" not in out and "139 1234 5678" not in out
     assert "******34" in out and "******78" in out
+
+
+@pytest.mark.parametrize("text", [
+    "customer={'name': 'Ouyang Xiuying', 'phone': '13912345678'}",
+    '{"customer": {"name":"Ouyang Xiuying","phone":"13912345678"}}',
+])
+def test_names_quoted_from_a_record_are_hidden(text: str) -> None:
+    masked = mask_phone_numbers(text)
+    assert "Ouyang" not in masked and "13912345678" not in masked and "***" in masked
