@@ -28,33 +28,33 @@ from chalicelib.domain.models import (
 CLOCK_SKEW_SECONDS = 60
 
 
-class IntakeRequest(Strict):
+class CaseReport(Strict):
+    """What every channel reports about a contact (rulebook §2)."""
+
     type: CaseType
-    channel: Channel
     unit_id: UnitId
     customer: Customer
     five_w: FiveW
     cause: Cause | None = None
     expectation: LongText | None = None
+
+
+class IntakeRequest(CaseReport):
+    """What staff register: the report, its channel, and (staff channels) when and by whom it came in."""
+
+    channel: Channel
     received_at: AwareDatetime | None = None
     receiver: ShortText | None = None
 
 
-class PublicIntakeRequest(Strict):
+class PublicIntakeRequest(CaseReport):
     """What the public web form sends (issue 5): no channel, receipt time or receiver to choose."""
-
-    type: CaseType
-    unit_id: UnitId
-    customer: Customer
-    five_w: FiveW
-    cause: Cause | None = None
-    expectation: LongText | None = None
 
     def as_intake(self) -> IntakeRequest:
         return IntakeRequest(channel=Channel.WEB, **self.model_dump())
 
 
-class HotlineIntakeRequest(PublicIntakeRequest):
+class HotlineIntakeRequest(CaseReport):
     """What a hotline system sends with its API key (issue 5): the call, when it came in, who took it."""
 
     received_at: AwareDatetime | None = None
