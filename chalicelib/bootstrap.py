@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings, get_settings
-from chalicelib.services.archive import ArchiveService
 from chalicelib.services.cases import CaseService
 from chalicelib.services.escalation import EscalationService
-from chalicelib.services.organisation import OrganisationService
+
+if TYPE_CHECKING:  # built only in the containers that use them
+    from chalicelib.services.archive import ArchiveService
+    from chalicelib.services.organisation import OrganisationService
 
 
 def utc_now() -> datetime:
@@ -106,6 +108,7 @@ def build_archive_service(settings: Settings, client: Any | None = None, s3: Any
                           now: Any = utc_now, units: Any | None = None) -> ArchiveService:
     from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
     from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
+    from chalicelib.services.archive import ArchiveService
 
     client = client or dynamodb_client()
     policy = settings.archive_policy()
@@ -124,6 +127,7 @@ def build_organisation_service(settings: Settings, client: Any | None = None, sn
                                units: Any | None = None) -> OrganisationService:
     from chalicelib.adapters.dynamodb import DynamoUnitRegistry
     from chalicelib.adapters.notifications import sync_subscriptions
+    from chalicelib.services.organisation import OrganisationService
 
     def sync(units: Any) -> int:
         return sync_subscriptions(sns or sns_client(), settings.escalation_topic_arn, units)

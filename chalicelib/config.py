@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chalicelib.domain.archive import ArchivePolicy
 from chalicelib.domain.escalation import Ladder
+
+if TYPE_CHECKING:
+    from chalicelib.domain.archive import ArchivePolicy
 
 
 class Settings(BaseSettings):
@@ -60,6 +63,8 @@ class Settings(BaseSettings):
         return self.auth_jwks_url or f"{self.auth_issuer}/.well-known/jwks.json"
 
     def archive_policy(self) -> ArchivePolicy:
+        from chalicelib.domain.archive import ArchivePolicy  # the archive's models load only where used
+
         return ArchivePolicy(settle=timedelta(hours=self.archive_settle_hours),
                              retention_years=self.archive_retention_years,
                              important_retention_years=self.archive_important_retention_years,

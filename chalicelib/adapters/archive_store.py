@@ -23,7 +23,8 @@ from chalicelib.adapters.dynamodb import (
     query_due,
     to_item,
 )
-from chalicelib.domain.archive import ArchiveEntry, AuditRecord, LegalHold, sha256_base64
+from chalicelib.domain.archive import sha256_base64
+from chalicelib.domain.archive_records import ArchiveEntry, AuditRecord, LegalHold
 from chalicelib.domain.errors import DomainError
 
 

@@ -10,12 +10,9 @@ import html
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from chalicelib.domain.models import ArchivedFile, Case, Status
+from chalicelib.domain.models import Case, Status
 
 FORMAT = "complaint-desk.case-file/1"
 
@@ -132,55 +129,3 @@ def case_file_html(view: dict[str, Any], json_sha256: str) -> bytes:
         "</body></html>", "",
     ]
     return "\n".join(parts).encode()
-
-
-class LegalHold(BaseModel):
-    """An auditor's hold: while on, no version of the file can be deleted, retention or not."""
-
-    model_config = ConfigDict(frozen=True)
-
-    on: bool
-    by: str
-    at: datetime
-    reason: str
-
-
-class ArchiveEntry(BaseModel):
-    """The archive index's record of one archived file, so auditors find files without listing S3."""
-
-    model_config = ConfigDict(frozen=True)
-
-    case_id: str
-    unit_id: str
-    type: str
-    important: bool
-    file: ArchivedFile
-    legal_hold: LegalHold | None = None
-
-    @classmethod
-    def of(cls, case: Case) -> ArchiveEntry:
-        assert case.archive is not None
-        return cls(case_id=case.case_id, unit_id=case.unit_id, type=case.type.value,
-                   important=case.important is not None, file=case.archive)
-
-
-class AuditAction(StrEnum):
-    RETRIEVE = "retrieve"
-    VERIFY = "verify"
-    LEGAL_HOLD_ON = "legal-hold-on"
-    LEGAL_HOLD_OFF = "legal-hold-off"
-
-
-class AuditRecord(BaseModel):
-    """Who touched which archived file, when, and with what outcome (itself listable)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    at: datetime
-    actor: str
-    action: AuditAction
-    case_id: str
-    unit_id: str = ""
-    keys: tuple[str, ...]
-    version_ids: tuple[str, ...]
-    outcome: str

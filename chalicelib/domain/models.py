@@ -88,7 +88,7 @@ class Remedy(StrEnum):
 class Strict(BaseModel):
     """Models a client sends: unknown fields are refused, so nothing can be set by accident."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Customer(Strict):

@@ -13,11 +13,7 @@ from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
 from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
 from chalicelib.domain import lifecycle
 from chalicelib.domain.archive import (
-    ArchiveEntry,
     ArchivePolicy,
-    AuditAction,
-    AuditRecord,
-    LegalHold,
     archive_due_at,
     case_file_html,
     case_file_json,
@@ -26,6 +22,7 @@ from chalicelib.domain.archive import (
     sha256_base64,
     sha256_hex,
 )
+from chalicelib.domain.archive_records import ArchiveEntry, AuditAction, AuditRecord, LegalHold
 from chalicelib.domain.auth import Principal, in_territory
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.identifiers import is_case_id
