@@ -89,11 +89,7 @@ class CaseService:
         trusted caller such as a test or an import, the actor's name."""
         principal = by if isinstance(by, Principal) else None
         actor = principal.name if principal else str(by)
-        problems = cmd.intake_rule_violations(request, self._now())
-        if self._units.get(request.unit_id) is None or not self._visible(principal, request.unit_id):
-            problems["unit_id"] = f"no unit {request.unit_id!r} in the organisation"
-        if problems:
-            raise InvalidInput("the case cannot be registered as sent", problems)
+        self._check_intake(request, principal)
         call = {"key": idempotency_key,
                 "payload": {"request": request.model_dump(mode="json"), "actor": actor}}
         _created.set(None)
@@ -124,11 +120,7 @@ class CaseService:
         number, the statutory date by which they will hear back, and a tracking token: the only
         way to read the case's status later. The token is returned once and stored only hashed."""
         intake = request.as_intake()
-        problems = cmd.intake_rule_violations(intake, self._now())
-        if self._units.get(intake.unit_id) is None:
-            problems["unit_id"] = f"no unit {intake.unit_id!r} in the organisation"
-        if problems:
-            raise InvalidInput("the case cannot be registered as sent", problems)
+        self._check_intake(intake, None)
         token = secrets.token_urlsafe(24)
         _created.set(None)
         self._register_new({"key": None, "payload": {"request": intake.model_dump(mode="json"),
@@ -156,6 +148,14 @@ class CaseService:
                 "unit": unit.name if unit else case.unit_id, "received_at": case.received_at.isoformat(),
                 "reply_by": reply_by.astimezone(ZoneInfo(tz)).isoformat() if reply_by else None,
                 "deadlines": deadlines, "updated_at": case.updated_at.isoformat()}
+
+    def _check_intake(self, request: cmd.IntakeRequest, by: Principal | None) -> None:
+        """The rulebook's intake rules, and a unit that exists and (for staff) is in their territory."""
+        problems = cmd.intake_rule_violations(request, self._now())
+        if self._units.get(request.unit_id) is None or not self._visible(by, request.unit_id):
+            problems["unit_id"] = f"no unit {request.unit_id!r} in the organisation"
+        if problems:
+            raise InvalidInput("the case cannot be registered as sent", problems)
 
     def _created_view(self) -> dict[str, Any]:
         created = _created.get()
