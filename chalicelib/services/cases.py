@@ -145,7 +145,8 @@ class CaseService:
                      for name, clock in case.clocks.items()}
         reply_by = max((clock.due_at for clock in case.clocks.values()), default=None)
         return {"case_number": case.case_id, "type": case.type.value, "status": case.status.value,
-                "unit": unit.name if unit else case.unit_id, "received_at": case.received_at.isoformat(),
+                "unit": unit.name if unit else case.unit_id,
+                "received_at": case.received_at.astimezone(ZoneInfo(tz)).isoformat(),
                 "reply_by": reply_by.astimezone(ZoneInfo(tz)).isoformat() if reply_by else None,
                 "deadlines": deadlines, "updated_at": case.updated_at.isoformat()}
 
