@@ -1,0 +1,93 @@
+"""Hostile input on every route (issue 9, input limits): oversized and deeply nested bodies, wrong
+content types, invalid UTF-8, huge strings, path traversal in ids. Each gets a 4xx, never a 5xx,
+and nothing a customer sent reaches the log."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import JSON, complaint
+
+CASE_ID = "CD-AAAA-BBBB-CCCC"
+
+
+def write_routes() -> list[tuple[str, str]]:
+    """Every route that takes a body, with its path parameters filled in."""
+    from app import app
+
+    filled = {"{case_id}": CASE_ID, "{unit_id}": "store-xh-01", "{country}": "CN", "{token}": "x" * 32}
+    routes = []
+    for path, entries in app.routes.items():
+        for method in entries:
+            if method in ("POST", "PUT"):
+                concrete = path
+                for name, value in filled.items():
+                    concrete = concrete.replace(name, value)
+                routes.append((method, concrete))
+    return sorted(routes)
+
+
+HOSTILE_BODIES = {
+    "oversized": (b'{"x": "' + b"a" * 70_000 + b'"}', JSON),
+    "deeply nested": (b"[" * 100_000 + b"]" * 100_000, JSON),
+    "not json": (b"{oops", JSON),
+    "invalid utf-8": (b'{"five_w": {"what": "\xff\xfe"}}', JSON),
+    "a json array": (b"[1, 2, 3]", JSON),
+    "form encoded": (b"type=complaint&unit_id=store-xh-01", {"Content-Type": "application/x-www-form-urlencoded"}),
+}
+
+
+@pytest.mark.parametrize("kind", HOSTILE_BODIES)
+def test_a_hostile_body_is_4xx_on_every_route_that_takes_one(api: Any, kind: str) -> None:
+    body, headers = HOSTILE_BODIES[kind]
+    answers = {}
+    for method, path in write_routes():
+        response = api.request(method, path, headers={**headers, "x-api-key": "test-hotline-key"}, body=body)
+        answers[f"{method} {path}"] = response.status_code
+    assert all(400 <= status < 500 for status in answers.values()), answers
+
+
+def test_huge_strings_in_every_field_of_an_intake_are_400_naming_the_fields(api: Any) -> None:
+    huge = "x" * 4500  # over every field's limit, the whole body still under 64 KB
+    body = complaint(unit_id=huge, expectation=huge, customer={"name": huge, "phone": huge},
+                     five_w={k: huge for k in ("when", "where", "who", "what", "how")},
+                     cause={"category": huge, "detail": huge})
+    response = api.post("/cases", headers=JSON, body=json.dumps(body, ensure_ascii=False).encode())
+    assert response.status_code == 400
+    assert {"unit_id", "expectation", "customer.name", "customer.phone", "five_w.what", "five_w.when",
+            "cause.category", "cause.detail"} <= set(response.json_body["fields"])
+
+
+@pytest.mark.parametrize("case_id", ["..%2F..%2Fetc%2Fpasswd", "CD-AAAA-BBBB-CCCC%00", "%2e%2e", "' OR 1=1 --",
+                                     "CASE#CD-AAAA-BBBB-CCCC", "A" * 2000])
+def test_path_traversal_and_injection_in_ids_find_nothing(api: Any, case_id: str) -> None:
+    for path in (f"/cases/{case_id}", f"/archive/{case_id}"):
+        response = api.get(path)
+        assert 400 <= response.status_code < 500, (path, response.status_code)
+    assert api.post(f"/cases/{case_id}/accept", headers=JSON,
+                    body=json.dumps({"version": 1})).status_code in (400, 403, 404)
+
+
+def test_refused_input_leaves_no_customer_data_in_the_log(api: Any, monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    from chalicelib.observability import logger
+
+    written = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", written)
+    name, phone = "Ouyang Xiuying", "13912345678"
+    bad_bodies = [
+        {**complaint(customer={"name": name, "phone": phone}), "status": "closed"},
+        complaint(customer={"name": name, "phone": phone + "x"}),
+        complaint(customer={"name": name * 100, "phone": phone}),
+    ]
+    for body in bad_bodies:
+        assert api.post("/cases", headers=JSON, body=json.dumps(body)).status_code == 400
+        assert api.post("/public/cases", headers={**JSON, "Authorization": ""},
+                        body=json.dumps({k: v for k, v in body.items() if k != "channel"})).status_code == 400
+    logged = written.getvalue() + caplog.text
+    assert "request refused" in logged
+    assert name not in logged and phone not in logged
