@@ -13,7 +13,6 @@ time); the items read per case carries over to AWS.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -24,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from local.harness import free_port
-from local.stack import SAMPLE_ORGANISATION, emulated_aws_environment, start_emulator, stop_emulator
+from local.stack import emulated_aws_environment, provision_and_seed, start_emulator, stop_emulator
 
 CLOSED_AT = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 
@@ -97,20 +96,14 @@ def main() -> None:
     try:
         import boto3
 
-        from chalicelib.adapters.dynamodb import DynamoUnitRegistry
         from chalicelib.bootstrap import build_archive_service
         from chalicelib.config import Settings
-        from chalicelib.domain.models import Unit
-        from local.provision import provision, stage_environment
 
         session = boto3.session.Session(region_name="us-east-1")
         ddb, s3 = session.client("dynamodb"), session.client("s3")
-        env = stage_environment(provision(session, "bench-archive"))
+        env = provision_and_seed("bench-archive")  # resources and sample organisation, as ./dev run makes them
         settings = Settings(table_name=env["TABLE_NAME"], archive_bucket=env["ARCHIVE_BUCKET"],
                             archive_max_cases_per_run=args.cases * 2, archive_time_budget_seconds=3600)
-        registry = DynamoUnitRegistry(ddb, settings.table_name)
-        for unit in json.loads(SAMPLE_ORGANISATION.read_text()):
-            registry.put(Unit.model_validate(unit))
 
         began = time.perf_counter()
         seed(ddb, settings.table_name, args.cases)

@@ -19,7 +19,6 @@ with the table where DynamoDB's would not; items read is the figure that carries
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from local.harness import free_port
-from local.stack import SAMPLE_ORGANISATION, emulated_aws_environment, start_emulator, stop_emulator
+from local.stack import emulated_aws_environment, provision_and_seed, start_emulator, stop_emulator
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
@@ -82,24 +81,16 @@ def main() -> None:
     try:
         import boto3
 
-        from chalicelib.adapters.dynamodb import DynamoUnitRegistry
-        from chalicelib.adapters.notifications import sync_subscriptions
         from chalicelib.bootstrap import build_escalation_service
         from chalicelib.config import Settings
-        from chalicelib.domain.models import Unit
-        from local.provision import provision, stage_environment
 
         session = boto3.session.Session(region_name="us-east-1")
         ddb, sns = session.client("dynamodb"), session.client("sns")
 
         def stage(name: str) -> Settings:
-            env = stage_environment(provision(session, name))
-            settings = Settings(table_name=env["TABLE_NAME"], escalation_topic_arn=env["ESCALATION_TOPIC_ARN"])
-            registry = DynamoUnitRegistry(ddb, settings.table_name)
-            for unit in json.loads(SAMPLE_ORGANISATION.read_text()):
-                registry.put(Unit.model_validate(unit))
-            sync_subscriptions(sns, settings.escalation_topic_arn, registry.all())
-            return settings
+            """Resources, sample organisation and managers' subscriptions, as ./dev run makes them."""
+            env = provision_and_seed(name)
+            return Settings(table_name=env["TABLE_NAME"], escalation_topic_arn=env["ESCALATION_TOPIC_ARN"])
 
         def measure(settings: Settings, open_cases: int, due: int, seed_seconds: float) -> None:
             report = build_escalation_service(settings, ddb, sns, now=lambda: NOW).run()

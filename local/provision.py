@@ -144,7 +144,7 @@ _CREATORS = {"AWS::DynamoDB::Table": _table, "AWS::SNS::Topic": _topic, "AWS::S3
              "AWS::CloudWatch::Alarm": _alarm}
 
 
-def chalice_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def chalice_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The template's completions of Chalice's resources (entries without a Type): its functions
     and its REST API."""
     return {name: resource for name, resource in template["Resources"].items() if "Type" not in resource}
@@ -169,7 +169,7 @@ def provision(session: Any, stage: str, template: dict[str, Any] | None = None) 
     params = {**local_stand_ins(template), "Stage": stage, "AWS::Region": session.region_name,
               **{name: spec.get("Default", "") for name, spec in template.get("Parameters", {}).items()
                  if name != "Stage"},
-              **{name: _function_name(name, stage) for name in chalice_functions(template)}}
+              **{name: _function_name(name, stage) for name in chalice_resources(template)}}
     created: dict[str, str] = {name: value for name, value in local_stand_ins(template).items()
                                if not name.startswith("AWS::")}
     for logical_id, resource in template["Resources"].items():
@@ -189,6 +189,6 @@ def stage_environment(created: dict[str, str], template: dict[str, Any] | None =
     """The environment variables the app reads, resolved from the API function's completion in the
     template, exactly as CloudFormation resolves them for the deployed functions."""
     template = template or load_template()
-    variables = chalice_functions(template)["APIHandler"]["Properties"]["Environment"]["Variables"]
+    variables = chalice_resources(template)["APIHandler"]["Properties"]["Environment"]["Variables"]
     known = {**local_stand_ins(template), **created}
     return {name: str(_resolve(value, known)) for name, value in variables.items() if only is None or name in only}

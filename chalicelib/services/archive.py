@@ -28,7 +28,7 @@ from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.identifiers import is_case_id
 from chalicelib.domain.models import ArchivedFile
 from chalicelib.observability import count, logger
-from chalicelib.services.cases import case_view
+from chalicelib.services.cases import case_view, page_size_param
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -140,9 +140,7 @@ class ArchiveService:
         start, end = _date_param(closed_from, "closed_from", problems), _date_param(closed_to, "closed_to", problems)
         if start and end and end < start:
             problems["closed_to"] = "on or after closed_from"
-        page_size = default_limit if limit is None else int(limit) if limit.isdigit() else 0
-        if not 1 <= page_size <= max_limit:
-            problems["limit"] = f"between 1 and {max_limit}"
+        page_size = page_size_param(limit, default_limit, max_limit, problems)
         if problems:
             raise InvalidInput("the archive cannot be listed as asked", problems)
         assert unit_id and start and end

@@ -252,9 +252,7 @@ class CaseService:
                 wanted = Status(status)
             except ValueError:
                 problems["status"] = "one of " + ", ".join(s.value for s in Status)
-        page_size = default_limit if limit is None else int(limit) if limit.isdigit() else 0
-        if not 1 <= page_size <= max_limit:
-            problems["limit"] = f"between 1 and {max_limit}"
+        page_size = page_size_param(limit, default_limit, max_limit, problems)
         if problems:
             raise InvalidInput("the list cannot be read as asked", problems)
         assert unit_id is not None
@@ -379,6 +377,14 @@ NEXT_STEPS = {
     "praise": {"en": "Thank you; your praise will be passed on to the staff concerned.",
                "zh": "感谢您的表扬,我们会转达给相关员工。"},
 }
+
+
+def page_size_param(limit: str | None, default_limit: int, max_limit: int, problems: dict[str, str]) -> int:
+    """A list's `limit` query parameter; an unusable one is noted in `problems` for the 400."""
+    page_size = default_limit if limit is None else int(limit) if limit.isdigit() else 0
+    if not 1 <= page_size <= max_limit:
+        problems["limit"] = f"between 1 and {max_limit}"
+    return page_size
 
 
 def _hashed(token: str) -> str:
