@@ -51,13 +51,23 @@ def authenticate(event, get_response):  # type: ignore[no-untyped-def]
                               local_api_keys)
 
 
+@app.route("/openapi.json", methods=["GET"], cors=True)
+@http.documented("OpenApiDocument")
+@http.handles_errors
+def openapi_document() -> dict:
+    """This API's OpenAPI 3.1 document, generated from its routes and models (issue 9)."""
+    return http.openapi_document(app)
+
+
 @app.route("/units", methods=["GET"])
+@http.documented("UnitList")
 @http.handles_errors
 def list_units() -> dict:
     return {"items": case_service().units()}
 
 
 @app.route("/units/{unit_id}", methods=["PUT"])
+@http.documented("UnitChanged", request=Unit)
 @http.handles_errors
 def put_unit(unit_id: str) -> dict:
     """An administrator adds or changes a unit; its managers' SMS/email subscriptions follow."""
@@ -66,6 +76,7 @@ def put_unit(unit_id: str) -> dict:
 
 
 @app.route("/cases", methods=["POST"])
+@http.documented("CaseView", 201, IntakeRequest, headers=("Idempotency-Key",))
 @http.handles_errors
 def register_case() -> Response:
     request = app.current_request
@@ -76,6 +87,7 @@ def register_case() -> Response:
 
 
 @app.route("/intake/hotline", methods=["POST"], api_key_required=True)
+@http.documented("CaseView", 201, HotlineIntakeRequest, headers=("Idempotency-Key",))
 @http.handles_errors
 def hotline_intake() -> Response:
     """A hotline system registers a call (API key, throttled by its usage plan); Idempotency-Key
@@ -88,6 +100,7 @@ def hotline_intake() -> Response:
 
 
 @app.route("/public/cases", methods=["POST"], cors=True)
+@http.documented("Receipt", 201, PublicIntakeRequest)
 @http.handles_errors
 def file_public_case() -> Response:
     """The public web form (no sign-in): a receipt with the tracking token, or a clear 400."""
@@ -99,6 +112,7 @@ def file_public_case() -> Response:
 
 
 @app.route("/public/track/{token}", methods=["GET"], cors=True)
+@http.documented("PublicStatus")
 @http.handles_errors
 def track_case(token: str) -> dict:
     """A complainant's view of their case: status and deadlines, nothing staff wrote."""
@@ -106,6 +120,7 @@ def track_case(token: str) -> dict:
 
 
 @app.route("/cases", methods=["GET"])
+@http.documented("CaseList", query=("unit_id", "status", "limit", "cursor"))
 @http.handles_errors
 def list_cases() -> dict:
     query = app.current_request.query_params or {}
@@ -115,6 +130,7 @@ def list_cases() -> dict:
 
 
 @app.route("/cases/{case_id}", methods=["GET"])
+@http.documented("CaseView")
 @http.handles_errors
 def get_case(case_id: str) -> Response:
     return http.case_response(case_service().get(case_id, http.principal()))
@@ -122,6 +138,7 @@ def get_case(case_id: str) -> Response:
 
 def _action_route(action: str, command_type: type) -> None:
     @app.route(f"/cases/{{case_id}}/{action}", methods=["POST"], name=f"case_{action.replace('-', '_')}")
+    @http.documented("CaseView", request=command_type, headers=("If-Match",))
     @http.handles_errors
     def act(case_id: str) -> Response:
         request = app.current_request
@@ -135,12 +152,14 @@ for _action, _command in ACTION_COMMANDS.items():
 
 
 @app.route("/calendars/{country}", methods=["GET"])
+@http.documented("CalendarView")
 @http.handles_errors
 def get_calendar(country: str) -> dict:
     return case_service().calendar(http.country_code(country))
 
 
 @app.route("/calendars/{country}/overrides", methods=["PUT"])
+@http.documented("CalendarLoaded", request=CalendarOverridesRequest)
 @http.handles_errors
 def load_calendar_overrides(country: str) -> dict:
     """Official holiday / working dates, loaded without a deploy; open deadlines follow."""
@@ -149,6 +168,7 @@ def load_calendar_overrides(country: str) -> dict:
 
 
 @app.route("/archive", methods=["GET"])
+@http.documented("ArchiveList", query=("unit_id", "closed_from", "closed_to", "limit", "cursor"))
 @http.handles_errors
 def list_archive() -> dict:
     """Issue 4: archived case files of a unit closed in a date range, from the archive index."""
@@ -159,12 +179,14 @@ def list_archive() -> dict:
 
 
 @app.route("/archive/{case_id}", methods=["GET"])
+@http.documented("ArchivedFiles")
 @http.handles_errors
 def archived_files(case_id: str) -> dict:
     return archive_service().files(case_id, http.principal())
 
 
 @app.route("/archive/{case_id}/retrieve", methods=["POST"])
+@http.documented("Retrieval", request=RetrieveArchivedFile)
 @http.handles_errors
 def retrieve_archived_file(case_id: str) -> dict:
     body = http.command(RetrieveArchivedFile, app.current_request.raw_body, settings.max_body_bytes)
@@ -172,6 +194,7 @@ def retrieve_archived_file(case_id: str) -> dict:
 
 
 @app.route("/archive/{case_id}/verify", methods=["POST"])
+@http.documented("Verification", request=VerifyArchivedFiles)
 @http.handles_errors
 def verify_archived_files(case_id: str) -> dict:
     body = http.command(VerifyArchivedFiles, app.current_request.raw_body, settings.max_body_bytes)
@@ -179,6 +202,7 @@ def verify_archived_files(case_id: str) -> dict:
 
 
 @app.route("/archive/{case_id}/legal-hold", methods=["PUT"])
+@http.documented("ArchivedFiles", request=SetLegalHold)
 @http.handles_errors
 def set_legal_hold(case_id: str) -> dict:
     body = http.command(SetLegalHold, app.current_request.raw_body, settings.max_body_bytes)
@@ -186,6 +210,7 @@ def set_legal_hold(case_id: str) -> dict:
 
 
 @app.route("/audit-log", methods=["GET"])
+@http.documented("AuditLog", query=("case_id", "date"))
 @http.handles_errors
 def audit_log() -> dict:
     """Every retrieval, verification and legal hold of an archived file: by case or by day."""

@@ -107,6 +107,12 @@ def report_job(name: str, result: Any) -> None:
               f"read {result['items_read']} items in {result['seconds']} s", flush=True)
 
 
+def _any_method(handler: Any, name: str) -> Any:
+    if name.startswith("do_"):
+        return handler._generic_handle
+    raise AttributeError(name)
+
+
 def create_api_server(stage: str, host: str, port: int) -> Any:
     """The same local server `chalice local` runs, built in-process so one Ctrl-C stops all."""
     from chalice.cli.factory import CLIFactory
@@ -115,6 +121,9 @@ def create_api_server(stage: str, host: str, port: int) -> Any:
     # The dev server writes headers and body in separate sends; with Nagle on, every response
     # waits ~40 ms for a delayed ACK. Lambda behind API Gateway has no such delay.
     ChaliceRequestHandler.disable_nagle_algorithm = True
+    # The dev server knows only the methods Chalice routes; any other (TRACE, QUERY, …) got an HTML
+    # 501 from http.server. Route every method through the gateway emulation, which answers them.
+    ChaliceRequestHandler.__getattr__ = _any_method
     factory = CLIFactory(project_dir=str(ROOT), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
     return factory.create_local_server(config.chalice_app, config, host, port)

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from chalice import Response
@@ -70,6 +71,41 @@ def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
                                   "retry the same request shortly", 503, headers={"Retry-After": "1"})
 
     return wrapper
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    """What the OpenAPI document says of a route (chalicelib/api/openapi.py reads it).
+
+    `response` names a view in chalicelib/api/schemas.py (imported only to build the document);
+    `query` and `headers` name the parameters the route reads (openapi.QUERY / HEADERS)."""
+
+    response: str
+    status: int = 200
+    request: type[BaseModel] | None = None
+    query: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+
+
+def documented(response: str, status: int = 200, request: type[BaseModel] | None = None,
+               query: tuple[str, ...] = (), headers: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+    def mark(view: Any) -> Any:
+        view.openapi = RouteDoc(response, status, request, query, headers)
+        return view
+
+    return mark
+
+
+@functools.cache
+def _document(app: Any) -> dict[str, Any]:
+    from chalicelib.api.openapi import document
+
+    return document(app)
+
+
+def openapi_document(app: Any) -> dict[str, Any]:
+    """The app's OpenAPI document, built on first request and kept for the container's life."""
+    return _document(app)
 
 
 def json_body(raw: bytes | None, max_bytes: int) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from chalicelib.domain.models import (
     STAFF_CHANNELS,
@@ -23,6 +23,21 @@ from chalicelib.domain.models import (
     Strict,
     UnitId,
 )
+
+# An example report (shown in the OpenAPI document; schemathesis sends it too, so fuzzing reaches
+# past validation to a stored case).
+_EXAMPLE_REPORT = {
+    "type": "complaint", "unit_id": "store-xh-01",
+    "customer": {"name": "Wang Fang", "phone": "13800001234"},
+    "five_w": {"when": "yesterday 15:00", "where": "checkout 2", "who": "cashier", "what": "charged twice",
+               "how": "scanned twice"},
+    "cause": {"category": "service"}, "expectation": "a refund of the double charge",
+}
+
+
+def _example(**extra: Any) -> ConfigDict:
+    return ConfigDict(**Strict.model_config, json_schema_extra={"examples": [{**_EXAMPLE_REPORT, **extra}]})
+
 
 # How far a client's clock may run ahead of ours before "received_at" counts as the future.
 CLOCK_SKEW_SECONDS = 60
@@ -42,6 +57,8 @@ class CaseReport(Strict):
 class IntakeRequest(CaseReport):
     """What staff register: the report, its channel, and (staff channels) when and by whom it came in."""
 
+    model_config = _example(channel="in_store", receiver="Li Na")
+
     channel: Channel
     received_at: AwareDatetime | None = None
     receiver: ShortText | None = None
@@ -50,12 +67,16 @@ class IntakeRequest(CaseReport):
 class PublicIntakeRequest(CaseReport):
     """What the public web form sends (issue 5): no channel, receipt time or receiver to choose."""
 
+    model_config = _example()
+
     def as_intake(self) -> IntakeRequest:
         return IntakeRequest(channel=Channel.WEB, **self.model_dump())
 
 
 class HotlineIntakeRequest(CaseReport):
     """What a hotline system sends with its API key (issue 5): the call, when it came in, who took it."""
+
+    model_config = _example(receiver="hotline agent 7")
 
     received_at: AwareDatetime | None = None
     receiver: ShortText

@@ -1,0 +1,166 @@
+"""What the API answers, as pydantic models, for the OpenAPI document only (issue 9).
+
+The services build their answers from the domain models; these views describe those answers so
+that the document (and schemathesis, which checks every response against it) knows their shape.
+They allow extra keys: a field added to an answer is not a breaking change. Imported only when
+/openapi.json is built, never on the request path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, create_model
+
+from chalicelib.domain.archive_records import ArchiveEntry, AuditRecord
+from chalicelib.domain.models import (
+    Case,
+    CaseType,
+    Channel,
+    HistoryEvent,
+    Status,
+)
+
+
+class View(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorBody(View):
+    """Every refusal: a machine code, a sentence for people, and field → reason for 400s."""
+
+    error: str
+    message: str
+    fields: dict[str, str]
+
+
+class Deadline(View):
+    deadline: datetime
+    state: str
+    stopped_at: datetime | None = None
+    provisional: bool
+    deadline_version: int
+
+
+class EscalationSent(View):
+    clock: str
+    level: str
+    state: str
+
+
+# A case as staff see it: every field of the case but its clocks, which are shown as `deadlines`,
+# plus its history and the escalations sent about it.
+CaseView = create_model(
+    "CaseView", __base__=View,
+    **{name: (field.annotation, field) for name, field in Case.model_fields.items() if name != "clocks"},
+    deadlines=(dict[str, Deadline], ...), history=(list[HistoryEvent], ...),
+    escalations=(list[EscalationSent], ...),
+)
+
+
+class CaseSummary(View):
+    case_id: str
+    type: CaseType
+    channel: Channel
+    unit_id: str
+    status: Status
+    received_at: datetime
+    version: int
+    handler: str | None = None
+    deadlines: dict[str, Deadline]
+
+
+class CaseList(View):
+    items: list[CaseSummary]
+    next_cursor: str | None
+
+
+class PublicDeadline(View):
+    deadline: datetime
+    state: str
+
+
+class PublicStatus(View):
+    """What a complainant sees with their tracking token."""
+
+    case_number: str
+    type: CaseType
+    status: Status
+    unit: str
+    received_at: datetime
+    reply_by: datetime | None
+    deadlines: dict[str, PublicDeadline]
+    updated_at: datetime
+
+
+class Receipt(PublicStatus):
+    """The web form's receipt: the status, plus the token shown only this once."""
+
+    tracking_token: str
+    status_url: str
+    next_steps: dict[str, str]
+
+
+class UnitView(View):
+    unit_id: str
+    name: str
+    kind: str
+    parent_id: str | None = None
+    time_zone: str
+    calendar: str
+
+
+class UnitList(View):
+    items: list[UnitView]
+
+
+class UnitChanged(View):
+    unit: UnitView
+    managers: int
+    subscriptions_changed: int | list[Any] | dict[str, Any]
+
+
+class CalendarView(View):
+    country: str
+    overrides: dict[str, str]
+
+
+class CalendarLoaded(CalendarView):
+    moved: list[dict[str, Any]]
+
+
+class ArchiveList(View):
+    items: list[ArchiveEntry]
+    next_cursor: str | None
+
+
+class ArchivedFiles(View):
+    case_id: str
+    files: list[ArchiveEntry]
+
+
+class Retrieval(View):
+    case_id: str
+    format: str
+    url: str
+    expires_in: int
+    key: str
+    version_id: str
+    sha256: str
+
+
+class Verification(View):
+    case_id: str
+    ok: bool
+    files: list[dict[str, Any]]
+
+
+class AuditLog(View):
+    items: list[AuditRecord]
+
+
+class OpenApiDocument(View):
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
