@@ -57,6 +57,22 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return _plain({k: _deserializer.deserialize(v) for k, v in item.items()})
 
 
+@dataclass(frozen=True)
+class IntakeKey:
+    """An intake's Idempotency-Key, claimed in the case's own transaction: even if the idempotency
+    record is lost between two writes (a crash after the case was stored), the key cannot make a
+    second case. Kept as long as the idempotency record."""
+
+    key_hash: str
+    expires_at: datetime
+
+
+class AlreadyRegistered(Exception):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"this Idempotency-Key already made case {case_id}")
+        self.case_id = case_id
+
+
 def transact(client: Any, items: list[dict[str, Any]]) -> bool:
     """True when written; False when a condition failed or a concurrent transaction won (the
     callers turn that into StaleVersion, or skip a rung already taken). Other errors raise."""
@@ -162,8 +178,10 @@ class CaseRecord:
 
 class CaseRepository(Protocol):
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
-            escalations: Sequence[Escalation] = (), tracking_hash: str | None = None) -> None: ...
+            escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
+            intake_key: IntakeKey | None = None) -> None: ...
     def tracked_case(self, tracking_hash: str) -> str | None: ...
+    def case_of_intake_key(self, key_hash: str) -> str | None: ...
     def get(self, case_id: str) -> CaseRecord: ...
     def save(self, case: Case, event: HistoryEvent, expected_version: int,
              alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = (),
@@ -209,9 +227,11 @@ class DynamoCaseRepository:
         }}
 
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
-            escalations: Sequence[Escalation] = (), tracking_hash: str | None = None) -> None:
-        """Raises StaleVersion if the id is already taken (the caller draws a new id). The clocks'
-        alarms, any intake notices and a web case's tracking entry are written in the same
+            escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
+            intake_key: IntakeKey | None = None) -> None:
+        """Raises StaleVersion if the id is already taken (the caller draws a new id), and
+        AlreadyRegistered if the intake's Idempotency-Key already made a case. The clocks' alarms,
+        any intake notices, a web case's tracking entry and the key's claim are written in the same
         transaction as the case."""
         if not self._transact([
             {"Put": {"TableName": self._table, "Item": self._case_item(case),
@@ -223,8 +243,22 @@ class DynamoCaseRepository:
             *([{"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
                         "Item": to_item({"pk": f"TRACK#{tracking_hash}", "sk": "TRACK", "entity": "tracking",
                                          "case_id": case.case_id})}}] if tracking_hash else []),
+            *([{"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
+                        "Item": to_item({"pk": f"INTAKE#{intake_key.key_hash}", "sk": "INTAKE",
+                                         "entity": "intake-key", "case_id": case.case_id,
+                                         "expires_at": epoch_seconds(intake_key.expires_at)})}}]
+              if intake_key else []),
         ]):
+            existing = self.case_of_intake_key(intake_key.key_hash) if intake_key else None
+            if existing is not None:
+                raise AlreadyRegistered(existing)
             raise StaleVersion(f"case id {case.case_id} is already taken")
+
+    def case_of_intake_key(self, key_hash: str) -> str | None:
+        """The case an intake's Idempotency-Key (stored as its SHA-256) made, if any."""
+        found = self._client.get_item(TableName=self._table, ConsistentRead=True,
+                                      Key=to_item({"pk": f"INTAKE#{key_hash}", "sk": "INTAKE"}))
+        return from_item(found["Item"])["case_id"] if "Item" in found else None
 
     def save(self, case: Case, event: HistoryEvent, expected_version: int,
              alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = (),

@@ -8,11 +8,17 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from chalicelib.adapters.dynamodb import CaseRecord, CaseRepository, DynamoUnitRegistry
+from chalicelib.adapters.dynamodb import (
+    AlreadyRegistered,
+    CaseRecord,
+    CaseRepository,
+    DynamoUnitRegistry,
+    IntakeKey,
+)
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.auth import Principal, in_territory
@@ -176,9 +182,14 @@ class CaseService:
             alarms, _ = alarm_changes(None, case, self._ladder)
             notices = notices_at_intake(case, self._units, now)
             try:
-                self._cases.add(case, event, alarms, notices, tracking_hash=payload.get("tracking_hash"))
+                self._cases.add(case, event, alarms, notices, tracking_hash=payload.get("tracking_hash"),
+                                intake_key=self._intake_key(request["key"], now))
             except StaleVersion:
                 continue  # the drawn id is taken: draw another
+            except AlreadyRegistered as done:
+                # The key's first call stored its case but died before idempotency recorded it.
+                logger.info("intake key already made a case", extra={"case_id": done.case_id})
+                return {"case_id": done.case_id, "token": None}
             logger.thread_safe_append_keys(case_id=case.case_id)
             logger.info("case received", extra={"type": case.type.value,
                                                 "channel": case.channel.value,
@@ -188,6 +199,12 @@ class CaseService:
             self._notify(notices)
             return {"case_id": case.case_id, "token": _call_token.get()}
         raise RuntimeError("could not draw a free case id in 3 attempts")
+
+    def _intake_key(self, key: str | None, now: datetime) -> IntakeKey | None:
+        if key is None or self._idempotency_config is None:
+            return None
+        keep = timedelta(seconds=self._idempotency_config.expires_after_seconds)
+        return IntakeKey(hashlib.sha256(key.encode()).hexdigest(), now + keep)
 
     def _notify(self, notices: Sequence[Escalation]) -> None:
         """The case is stored with its notices pending; a failure here only delays them a run."""

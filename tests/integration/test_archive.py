@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from chalicelib.adapters.archive_store import ArchiveConflict, S3ArchiveStore
 from chalicelib.adapters.dynamodb import from_item, to_item
@@ -253,15 +253,18 @@ def test_unknown_cases_are_not_found_in_the_archive(desk: Desk) -> None:
 
 
 class FlakyS3:
-    """The real client, except that put_object fails `failures` times (from the `after`-th call on)."""
+    """The real client, except that put_object fails `failures` times (from the `after`-th call on),
+    with an S3 error or a timeout."""
 
-    def __init__(self, real: Any, failures: int, after: int = 0) -> None:
-        self._real, self.failures, self.calls, self._after = real, failures, 0, after
+    def __init__(self, real: Any, failures: int, after: int = 0, timeout: bool = False) -> None:
+        self._real, self.failures, self.calls, self._after, self._timeout = real, failures, 0, after, timeout
 
     def put_object(self, **kwargs: Any) -> Any:
         self.calls += 1
         if self.calls > self._after and self.failures > 0:
             self.failures -= 1
+            if self._timeout:
+                raise ReadTimeoutError(endpoint_url="https://s3.amazonaws.com")
             raise ClientError({"Error": {"Code": "SlowDown", "Message": "reduce your request rate"}}, "PutObject")
         return self._real.put_object(**kwargs)
 
@@ -269,12 +272,14 @@ class FlakyS3:
         return getattr(self._real, name)
 
 
+@pytest.mark.parametrize("timeout", [False, True], ids=["s3-error", "s3-timeout"])
 @pytest.mark.parametrize("after", [0, 1], ids=["json-upload-fails", "html-upload-fails"])
 def test_an_s3_failure_leaves_the_case_due_and_the_next_run_archives_it_once(
-        desk: Desk, after: int, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+        desk: Desk, after: int, timeout: bool, caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str]) -> None:
     case = desk.closed_complaint()
     desk.clock.advance(hours=73)
-    report = desk.run(s3=FlakyS3(desk.s3, failures=10, after=after))
+    report = desk.run(s3=FlakyS3(desk.s3, failures=10, after=after, timeout=timeout))
     assert (report.archived, report.failed) == (0, 1)
     assert desk.cases.get(case["case_id"])["archive"] is None
     assert any(r.levelname == "ERROR" and "stays due" in r.getMessage() for r in caplog.records)

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from chalicelib.adapters.dynamodb import DynamoUnitRegistry
 from chalicelib.bootstrap import build_case_service, build_escalation_service
@@ -107,15 +107,18 @@ def test_double_run_and_a_second_instance_send_each_message_once(desk: Desk) -> 
 
 
 class FlakySns:
-    """The real client, except that the first `failures` PublishBatch calls fail as configured."""
+    """The real client, except that the first `failures` PublishBatch calls fail: with an error
+    (`call-fails`), by refusing every entry (`entries-fail`), or by timing out (`timeout`)."""
 
-    def __init__(self, real: Any, failures: int, partial: bool = False) -> None:
-        self._real, self.failures, self._partial = real, failures, partial
+    def __init__(self, real: Any, failures: int, mode: str = "call-fails") -> None:
+        self._real, self.failures, self._mode = real, failures, mode
 
     def publish_batch(self, **kwargs: Any) -> dict[str, Any]:
         if self.failures > 0:
             self.failures -= 1
-            if self._partial:  # SNS accepted the call but refused every entry
+            if self._mode == "timeout":
+                raise ReadTimeoutError(endpoint_url="https://sns.us-east-1.amazonaws.com")
+            if self._mode == "entries-fail":  # SNS accepted the call but refused every entry
                 return {"Successful": [], "Failed": [
                     {"Id": e["Id"], "Code": "InternalError", "SenderFault": False, "Message": "try later"}
                     for e in kwargs["PublishBatchRequestEntries"]]}
@@ -123,11 +126,11 @@ class FlakySns:
         return self._real.publish_batch(**kwargs)
 
 
-@pytest.mark.parametrize("partial", [False, True], ids=["call-fails", "entries-fail"])
-def test_a_failed_publish_is_kept_pending_and_sent_by_the_next_run(desk: Desk, partial: bool) -> None:
+@pytest.mark.parametrize("mode", ["call-fails", "entries-fail", "timeout"])
+def test_a_failed_publish_is_kept_pending_and_sent_by_the_next_run(desk: Desk, mode: str) -> None:
     case = desk.register(**praise())
     desk.clock.advance(hours=24, minutes=1)
-    flaky = FlakySns(desk.sns, failures=1, partial=partial)
+    flaky = FlakySns(desk.sns, failures=1, mode=mode)
     report = desk.run(flaky)
     assert (report.sent, report.failed) == (0, 1)
     assert desk.received() == []

@@ -56,3 +56,79 @@ def test_update_during_an_outage_is_503_and_changes_nothing(api: Any, monkeypatc
     assert unchanged["version"] == 1 and len(unchanged["history"]) == 1
     retried = api.post(f"{path}/accept", headers=JSON, body=json.dumps({"actor": "a", "version": 1}))
     assert retried.status_code == 200 and len(retried.json_body["history"]) == 2
+
+
+class Killed(BaseException):
+    """The Lambda dying mid-call (timeout, out of memory): nothing below gets to handle it."""
+
+
+def test_a_crash_after_the_case_is_stored_but_before_idempotency_records_it_makes_no_second_case(
+        api: Any, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writes: the case's transaction, then powertools' COMPLETED record. Dying between them
+    leaves the record INPROGRESS; once that expires a retry runs the intake again, and the key's
+    claim in the case's own transaction turns it into a replay of the stored case."""
+    import boto3
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+    def killed(*_: Any, **__: Any) -> None:
+        raise Killed("the Lambda was killed after the case was stored")
+
+    real_save_success = BasePersistenceLayer.save_success
+    monkeypatch.setattr(BasePersistenceLayer, "save_success", killed)
+    headers = {**JSON, "Idempotency-Key": "call-then-crash"}
+    with pytest.raises(Killed):
+        api.post("/cases", headers=headers, body=json.dumps(complaint()))
+    monkeypatch.setattr(BasePersistenceLayer, "save_success", real_save_success)
+    [stored] = api.get("/cases?unit_id=store-xh-01").json_body["items"]
+    assert api.post("/cases", headers=headers, body=json.dumps(complaint())).status_code == 409  # in progress
+
+    ddb = boto3.client("dynamodb")  # the in-progress record expires (the Lambda's time is up)
+    records = ddb.query(TableName=aws["TABLE_NAME"], KeyConditionExpression="pk = :pk",
+                        ExpressionAttributeValues={":pk": {"S": "IDEMPOTENCY#intake"}})["Items"]
+    assert [r["status"]["S"] for r in records] == ["INPROGRESS"]
+    ddb.delete_item(TableName=aws["TABLE_NAME"], Key={"pk": records[0]["pk"], "sk": records[0]["sk"]})
+
+    retried = api.post("/cases", headers=headers, body=json.dumps(complaint()))
+    assert retried.status_code == 201 and retried.headers.get("Idempotent-Replayed") == "true"
+    assert retried.json_body["case_id"] == stored["case_id"]
+    again = api.post("/cases", headers=headers, body=json.dumps(complaint()))
+    assert again.json_body["case_id"] == stored["case_id"]
+    assert [c["case_id"] for c in api.get("/cases?unit_id=store-xh-01").json_body["items"]] == [stored["case_id"]]
+
+
+def test_an_update_whose_answer_is_lost_is_503_and_its_retry_is_409_not_a_second_change(
+        api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applied the transaction but the answer timed out: the caller is told to retry; the
+    retry's version is stale, so the change is not made twice, and the case shows it once."""
+    from botocore.exceptions import ReadTimeoutError
+
+    case = api.post("/cases", headers=JSON, body=json.dumps(complaint())).json_body
+    original = DynamoCaseRepository._transact
+
+    def applied_then_timed_out(self: DynamoCaseRepository, items: list[dict[str, Any]]) -> bool:
+        original(self, items)
+        raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(DynamoCaseRepository, "_transact", applied_then_timed_out)
+    path = f"/cases/{case['case_id']}"
+    lost = api.post(f"{path}/accept", headers=JSON, body=json.dumps({"version": 1}))
+    monkeypatch.setattr(DynamoCaseRepository, "_transact", original)
+    assert lost.status_code == 503 and lost.headers["Retry-After"] == "1"
+    retried = api.post(f"{path}/accept", headers=JSON, body=json.dumps({"version": 1}))
+    assert retried.status_code == 409 and retried.json_body["error"] == "stale_version"
+    read = api.get(path).json_body
+    assert [e["action"] for e in read["history"]] == ["receive", "accept"] and read["version"] == 2
+
+
+def test_a_taken_case_id_is_drawn_again_and_the_intake_still_makes_one_case(
+        api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The case item's condition fails (its id exists): the intake draws another id."""
+    from chalicelib.services import cases as case_service_module
+
+    first = api.post("/cases", headers=JSON, body=json.dumps(complaint())).json_body
+    drawn = iter([first["case_id"], "CD-AAAA-BBBB-CCCC"])
+    monkeypatch.setattr(case_service_module, "new_case_id", lambda: next(drawn))
+    second = api.post("/cases", headers={**JSON, "Idempotency-Key": "k-2"}, body=json.dumps(complaint()))
+    assert second.status_code == 201 and second.json_body["case_id"] == "CD-AAAA-BBBB-CCCC"
+    assert api.get(f"/cases/{first['case_id']}").json_body["version"] == 1  # the first case is untouched
+    assert len(api.get("/cases?unit_id=store-xh-01").json_body["items"]) == 2
