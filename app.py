@@ -11,6 +11,7 @@ from chalicelib.bootstrap import (
     case_service,
     escalation_service,
     organisation_service,
+    report_service,
     token_verifier,
 )
 from chalicelib.config import get_settings
@@ -23,9 +24,12 @@ from chalicelib.domain.commands import (
     PublicIntakeRequest,
     RetrieveArchivedFile,
     SetLegalHold,
+    SpotCheckResult,
+    StartSpotCheck,
     VerifyArchivedFiles,
 )
 from chalicelib.domain.models import Unit
+from chalicelib.domain.reports import flat_rows
 from chalicelib.observability import logger, mask_logger
 
 app = Chalice(app_name="complaint-desk")
@@ -34,6 +38,10 @@ mask_logger(app.log)
 settings = get_settings()
 public_filings = http.RateLimiter(settings.public_requests_per_minute)
 local_api_keys = frozenset(key for key in settings.intake_api_keys.split(",") if key)
+REGISTER_COLUMNS = ("case_id", "type", "channel", "status", "received_at", "handler", "next_clock",
+                    "next_deadline", "breached", "what")
+COMPLAINT_COLUMNS = ("case_id", "unit_id", "status", "cause", "what", "finding", "result", "satisfaction",
+                     "root_cause")
 
 
 @app.middleware("http")
@@ -218,6 +226,67 @@ def audit_log() -> dict:
     return archive_service().audit_log(query.get("case_id"), query.get("date"), http.principal())
 
 
+@app.route("/reports/statistics", methods=["GET"])
+@http.documented("StatisticsReport", query=("unit_id", "from", "to", "format"), csv=True)
+@http.handles_errors
+def statistics_report() -> Response:
+    """Classified statistics of a unit and the units below it for a date range (issue 7)."""
+    query = app.current_request.query_params or {}
+    fmt = http.report_format(query)
+    report = report_service().statistics(query.get("unit_id"), query.get("from"), query.get("to"), http.principal())
+    return http.report_response(report, fmt, flat_rows(report["summary"]), ("metric", "value"))
+
+
+@app.route("/reports/daily-register", methods=["GET"])
+@http.documented("DailyRegister", query=("unit_id", "date", "format"), csv=True)
+@http.handles_errors
+def daily_register() -> Response:
+    """A unit's open cases, nearest deadline first, with what falls due today and tomorrow."""
+    query = app.current_request.query_params or {}
+    fmt = http.report_format(query)
+    register = report_service().daily_register(query.get("unit_id"), query.get("date"), http.principal())
+    return http.report_response(register, fmt, register["cases"], REGISTER_COLUMNS)
+
+
+@app.route("/reports/weekly", methods=["GET"])
+@http.documented("WeeklyReport", query=("unit_id", "week_of", "format"), csv=True)
+@http.handles_errors
+def weekly_report() -> Response:
+    """The operations manager's weekly report: complaints, handling, on-time rates, trends."""
+    query = app.current_request.query_params or {}
+    fmt = http.report_format(query)
+    report = report_service().weekly_report(query.get("unit_id"), query.get("week_of"), http.principal())
+    return http.report_response(report, fmt, report["complaints"], COMPLAINT_COLUMNS)
+
+
+@app.route("/spot-checks", methods=["POST"])
+@http.documented("SpotCheck", 201, StartSpotCheck)
+@http.handles_errors
+def start_spot_check() -> Response:
+    """The branch samples a share of a unit's handled cases to verify (rulebook §6)."""
+    body = http.command(StartSpotCheck, app.current_request.raw_body, settings.max_body_bytes)
+    check = report_service().start_spot_check(body.unit_id, body.from_date.isoformat(), body.to_date.isoformat(),
+                                              body.share, body.seed, body.actor, http.principal())
+    return Response(body=check, status_code=201, headers={"Location": f"/spot-checks/{check['check_id']}"})
+
+
+@app.route("/spot-checks/{check_id}", methods=["GET"])
+@http.documented("SpotCheck")
+@http.handles_errors
+def get_spot_check(check_id: str) -> dict:
+    return report_service().spot_check(check_id, http.principal())
+
+
+@app.route("/spot-checks/{check_id}/results", methods=["POST"])
+@http.documented("SpotCheck", request=SpotCheckResult)
+@http.handles_errors
+def record_spot_check_result(check_id: str) -> dict:
+    """One sampled case verified; a mismatch orders rectification by a deadline (限期整改)."""
+    body = http.command(SpotCheckResult, app.current_request.raw_body, settings.max_body_bytes)
+    return report_service().record_result(check_id, body.case_id, body.matches, body.note, body.actor,
+                                          body.rectify_within_working_days, http.principal())
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="escalate")
 def escalate(event: CloudWatchEvent) -> dict:
     """Deadline warnings, breaches and escalations up the organisation (issue 3)."""
@@ -230,3 +299,10 @@ def archive(event: CloudWatchEvent) -> dict:
     """Closed cases past their settle period go to the write-once archive (issue 4)."""
     logger.thread_safe_clear_keys()
     return archive_service().run().as_dict()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="reports")
+def send_reports(event: CloudWatchEvent) -> dict:
+    """Daily registers to store managers and weekly reports to operations managers (issue 7)."""
+    logger.thread_safe_clear_keys()
+    return report_service().send_due()

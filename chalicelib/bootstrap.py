@@ -13,6 +13,7 @@ from chalicelib.services.escalation import EscalationService
 if TYPE_CHECKING:  # built only in the containers that use them
     from chalicelib.services.archive import ArchiveService
     from chalicelib.services.organisation import OrganisationService
+    from chalicelib.services.reports import ReportService
 
 
 def utc_now() -> datetime:
@@ -135,6 +136,28 @@ def build_organisation_service(settings: Settings, client: Any | None = None, sn
     return OrganisationService(units or DynamoUnitRegistry(client or dynamodb_client(), settings.table_name), sync)
 
 
+def build_report_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
+                         now: Any = utc_now, units: Any | None = None) -> ReportService:
+    from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
+    from chalicelib.adapters.notifications import SnsPublisher
+    from chalicelib.adapters.spot_check_store import DynamoSpotChecks
+    from chalicelib.adapters.statistics_store import DynamoSentReports, DynamoStatsReader
+    from chalicelib.services.reports import ReportService
+
+    client = client or dynamodb_client()
+    cases = build_case_service(settings, client, sns, now, units)
+    return ReportService(
+        cases=DynamoCaseRepository(client, settings.table_name, settings.archive_policy().settle),
+        units=units or DynamoUnitRegistry(client, settings.table_name),
+        stats=DynamoStatsReader(client, settings.table_name),
+        spot_checks=DynamoSpotChecks(client, settings.table_name),
+        publish=SnsPublisher(sns or sns_client, settings.escalation_topic_arn).publish,
+        sent_reports=DynamoSentReports(client, settings.table_name),
+        unit_clock=cases.unit_clock, now=now, ladder=settings.ladder(),
+        rectify_working_days=settings.rectify_working_days,
+    )
+
+
 @lru_cache(maxsize=1)
 def token_verifier() -> Any:
     from chalicelib.adapters.tokens import TokenVerifier
@@ -165,6 +188,11 @@ def archive_service() -> ArchiveService:
 @lru_cache(maxsize=1)
 def case_service() -> CaseService:
     return build_case_service(get_settings(), units=unit_registry())
+
+
+@lru_cache(maxsize=1)
+def report_service() -> ReportService:
+    return build_report_service(get_settings(), units=unit_registry())
 
 
 @lru_cache(maxsize=1)

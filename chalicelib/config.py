@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     archive_max_cases_per_run: int = 2_000
     archive_time_budget_seconds: float = 600.0
 
+    # Spot checks (issue 7): a mismatch orders rectification within this many working days.
+    rectify_working_days: int = Field(default=5, ge=1, le=30)
+
     def jwks_url(self) -> str:
         return self.auth_jwks_url or f"{self.auth_issuer}/.well-known/jwks.json"
 

@@ -3,6 +3,7 @@
     ./dev job escalate                                  # the Lambda handler, now
     ./dev job escalate --at 2026-11-25T09:00+08:00      # what the run would do at that moment
     ./dev job archive --at 2026-11-30T09:00+08:00       # archive what would be due by then
+    ./dev job reports --at 2026-11-30T08:00+08:00       # registers and weekly reports due then
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         from chalicelib import bootstrap
         from chalicelib.config import get_settings
 
-        builders = {"escalate": bootstrap.build_escalation_service, "archive": bootstrap.build_archive_service}
-        if args.job not in builders or args.at.tzinfo is None:
-            parser.error(f"--at needs one of {', '.join(builders)} and a time with its offset")
-        result = builders[args.job](get_settings(), now=lambda: args.at).run().as_dict()
+        settings, now = get_settings(), lambda: args.at
+        runs = {"escalate": lambda: bootstrap.build_escalation_service(settings, now=now).run().as_dict(),
+                "archive": lambda: bootstrap.build_archive_service(settings, now=now).run().as_dict(),
+                "reports": lambda: bootstrap.build_report_service(settings, now=now).send_due()}
+        if args.job not in runs or args.at.tzinfo is None:
+            parser.error(f"--at needs one of {', '.join(runs)} and a time with its offset")
+        result = runs[args.job]()
     else:
         import app
         from local.scheduler import scheduled_jobs

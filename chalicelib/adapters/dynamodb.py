@@ -9,9 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -20,10 +21,12 @@ from typing import Any, Protocol
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.statistics_store import stats_updates
 from chalicelib.domain.archive import archive_due_at
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.escalation import Alarm, Escalation
 from chalicelib.domain.models import Case, HistoryEvent, Status, Unit
+from chalicelib.domain.statistics import StatsDelta
 
 CASE_SK = "CASE"
 EVENT_PREFIX = "EVENT#"
@@ -49,8 +52,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _numbers(value: Any) -> Any:
+    """DynamoDB takes no floats; a float is stored as the Decimal of its shortest repr."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_numbers(v) for v in value]
+    return value
+
+
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in values.items()}
+    return {k: _serializer.serialize(_numbers(v)) for k, v in values.items()}
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -73,16 +87,26 @@ class AlreadyRegistered(Exception):
         self.case_id = case_id
 
 
-def transact(client: Any, items: list[dict[str, Any]]) -> bool:
-    """True when written; False when a condition failed or a concurrent transaction won (the
-    callers turn that into StaleVersion, or skip a rung already taken). Other errors raise."""
-    try:
-        client.transact_write_items(TransactItems=items)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "TransactionCanceledException":
-            raise
-        return False
-    return True
+def transact(client: Any, items: list[dict[str, Any]], conflict_retries: int = 4) -> bool:
+    """True when written; False when a condition failed (the callers turn that into StaleVersion,
+    or skip a rung already taken). A transaction that only lost a race on a shared item (the
+    statistics counters) with another one is tried again; still losing, it raises a retryable
+    `TransactionConflict` (503). Other errors raise."""
+    for attempt in range(conflict_retries + 1):
+        try:
+            client.transact_write_items(TransactItems=items)
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = {r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])}
+            if not reasons or "ConditionalCheckFailed" in reasons or not reasons & {"TransactionConflict"}:
+                return False
+            if attempt == conflict_retries:
+                raise ClientError({"Error": {"Code": "TransactionConflict",
+                                             "Message": "lost to concurrent writes"}}, "TransactWriteItems") from exc
+            time.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)
+    return False
 
 
 def case_pk(case_id: str) -> str:
@@ -179,15 +203,18 @@ class CaseRecord:
 class CaseRepository(Protocol):
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
             escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
-            intake_key: IntakeKey | None = None) -> None: ...
+            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = ()) -> None: ...
     def tracked_case(self, tracking_hash: str) -> str | None: ...
     def case_of_intake_key(self, key_hash: str) -> str | None: ...
     def get(self, case_id: str) -> CaseRecord: ...
     def save(self, case: Case, event: HistoryEvent, expected_version: int,
              alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = (),
-             also_write: Sequence[dict[str, Any]] = ()) -> None: ...
+             also_write: Sequence[dict[str, Any]] = (), stats: Sequence[StatsDelta] = ()) -> None: ...
     def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
                      cursor: str | None) -> tuple[list[Case], str | None]: ...
+    def cases_in(self, unit_id: str, statuses: Iterable[Status]) -> list[Case]: ...
+    def received_between(self, unit_id: str, start: datetime, end: datetime,
+                         statuses: frozenset[Status] | None = None) -> list[Case]: ...
 
 
 class DynamoCaseRepository:
@@ -228,7 +255,7 @@ class DynamoCaseRepository:
 
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
             escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
-            intake_key: IntakeKey | None = None) -> None:
+            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = ()) -> None:
         """Raises StaleVersion if the id is already taken (the caller draws a new id), and
         AlreadyRegistered if the intake's Idempotency-Key already made a case. The clocks' alarms,
         any intake notices, a web case's tracking entry and the key's claim are written in the same
@@ -248,6 +275,7 @@ class DynamoCaseRepository:
                                          "entity": "intake-key", "case_id": case.case_id,
                                          "expires_at": epoch_seconds(intake_key.expires_at)})}}]
               if intake_key else []),
+            *stats_updates(self._table, stats),
         ]):
             existing = self.case_of_intake_key(intake_key.key_hash) if intake_key else None
             if existing is not None:
@@ -262,10 +290,11 @@ class DynamoCaseRepository:
 
     def save(self, case: Case, event: HistoryEvent, expected_version: int,
              alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = (),
-             also_write: Sequence[dict[str, Any]] = ()) -> None:
+             also_write: Sequence[dict[str, Any]] = (), stats: Sequence[StatsDelta] = ()) -> None:
         """Optimistic lock: the write happens only if the stored version is still the expected one.
         Alarms of clocks that started or moved are replaced, those of stopped clocks deleted;
-        `also_write` (transaction items, e.g. an archive index entry) goes in the same transaction."""
+        `also_write` (transaction items, e.g. an archive index entry) and the statistics the change
+        adds to go in the same transaction."""
         if self._transact([
             {"Put": {"TableName": self._table, "Item": self._case_item(case),
                      "ConditionExpression": "attribute_exists(pk) AND version = :expected",
@@ -273,6 +302,7 @@ class DynamoCaseRepository:
             self._event_put(case, event),
             *({"Put": {"TableName": self._table, "Item": alarm_item(alarm)}} for alarm in alarms),
             *also_write,
+            *stats_updates(self._table, stats),
             *({"Delete": {"TableName": self._table,
                           "Key": to_item({"pk": case_pk(case.case_id), "sk": alarm_sk(name)})}}
               for name in stopped_clocks),
@@ -347,6 +377,41 @@ class DynamoCaseRepository:
         cases = [Case.model_validate(from_item(raw)["doc"]) for raw in page["Items"]]
         last = page.get("LastEvaluatedKey")
         return cases, (encode_cursor(last) if last else None)
+
+    def received_between(self, unit_id: str, start: datetime, end: datetime,
+                         statuses: frozenset[Status] | None = None) -> list[Case]:
+        """The unit's cases received in [start, end) (optionally only in `statuses`), oldest first:
+        GSI Queries on the unit, widened by a day each side (a back-dated receipt keeps its own UTC
+        offset in the sort key), then filtered exactly."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "IndexName": BY_UNIT,
+            "KeyConditionExpression": "gsi1pk = :k AND gsi1sk BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {":k": {"S": f"UNIT#{unit_id}"},
+                                          ":a": {"S": (start - timedelta(days=1)).isoformat()},
+                                          ":b": {"S": (end + timedelta(days=1)).isoformat()}},
+        }
+        found: list[Case] = []
+        while True:
+            page = self._client.query(**kwargs)
+            for raw in page["Items"]:
+                case = Case.model_validate(from_item(raw)["doc"])
+                if start <= case.received_at < end and (statuses is None or case.status in statuses):
+                    found.append(case)
+            if "LastEvaluatedKey" not in page:
+                return sorted(found, key=lambda c: c.received_at)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def cases_in(self, unit_id: str, statuses: Iterable[Status]) -> list[Case]:
+        """Every case of the unit in one of `statuses`: GSI Queries per status, all pages."""
+        found: list[Case] = []
+        for status in statuses:
+            cursor = None
+            while True:
+                page, cursor = self.list_by_unit(unit_id, status, 100, cursor)
+                found += page
+                if not cursor:
+                    break
+        return found
 
 
 def encode_cursor(last_key: dict[str, Any]) -> str:

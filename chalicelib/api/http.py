@@ -43,7 +43,7 @@ def error_response(code: str, message: str, status: int, fields: dict[str, str] 
 # AWS answers that mean "not now": the caller should retry the same request (same Idempotency-Key).
 _RETRYABLE_AWS_CODES = frozenset({
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
+    "InternalServerError", "ServiceUnavailable", "TransactionInProgressException", "TransactionConflict",
 })
 
 
@@ -85,12 +85,13 @@ class RouteDoc:
     request: type[BaseModel] | None = None
     query: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
+    csv: bool = False  # also answers text/csv (`format=csv`)
 
 
 def documented(response: str, status: int = 200, request: type[BaseModel] | None = None,
-               query: tuple[str, ...] = (), headers: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+               query: tuple[str, ...] = (), headers: tuple[str, ...] = (), csv: bool = False) -> Callable[[Any], Any]:
     def mark(view: Any) -> Any:
-        view.openapi = RouteDoc(response, status, request, query, headers)
+        view.openapi = RouteDoc(response, status, request, query, headers, csv)
         return view
 
     return mark
@@ -260,6 +261,24 @@ def command(model: type[M], raw: bytes | None, max_bytes: int) -> M:
         raise err.InvalidInput("the actor is the signed-in user",
                                {"actor": "leave it out, or send your own name"})
     return parse(model, {**body, "actor": user.name})
+
+
+def report_format(query: dict[str, str]) -> str:
+    fmt = query.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise err.InvalidInput("unknown format", {"format": "json or csv"})
+    return fmt
+
+
+def report_response(report: dict[str, Any], fmt: str, rows: list[dict[str, Any]],
+                    columns: tuple[str, ...]) -> Response:
+    """A report as JSON, or its rows as CSV (a spreadsheet opens it as it is)."""
+    if fmt == "json":
+        return Response(body=report, status_code=200)
+    from chalicelib.domain.reports import as_csv
+
+    return Response(body=as_csv(rows, columns), status_code=200,
+                    headers={"Content-Type": "text/csv; charset=utf-8"})
 
 
 def country_code(value: str) -> str:

@@ -30,6 +30,10 @@ QUERY: dict[str, dict[str, Any]] = {
     "closed_to": {"type": "string", "format": "date"},
     "case_id": {"type": "string"},
     "date": {"type": "string", "format": "date"},
+    "from": {"type": "string", "format": "date", "description": "first day, unit-local"},
+    "to": {"type": "string", "format": "date", "description": "last day, unit-local (inclusive)"},
+    "week_of": {"type": "string", "format": "date", "description": "any day of the week (default: last week)"},
+    "format": {"type": "string", "enum": ["json", "csv"]},
 }
 HEADERS: dict[str, dict[str, Any]] = {
     "Idempotency-Key": {"schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
@@ -92,6 +96,8 @@ def _operation(method: str, path: str, entry: Any, doc: RouteDoc, schemas: Any,
         errors.add(403)
     if _PATH_PARAM.search(path) or "case_id" in doc.query:
         errors.add(404)
+    if doc.request is not None and _PATH_PARAM.search(path):
+        errors.add(409)  # the thing's state does not allow this (now)
     if "If-Match" in doc.headers:
         errors |= {409, 428}
     if "Idempotency-Key" in doc.headers:
@@ -99,8 +105,11 @@ def _operation(method: str, path: str, entry: Any, doc: RouteDoc, schemas: Any,
     if route in PUBLIC_ROUTES and method == "POST":
         errors.add(429)
     assert errors <= set(STATUS_BY_ERROR.values()) | {401, 403, 503}, errors
+    content: dict[str, Any] = {"application/json": {"schema": _ref(view)}}
+    if doc.csv:
+        content["text/csv"] = {"schema": {"type": "string"}}
     responses: dict[Any, Any] = {str(doc.status): {"description": (entry.view_function.__doc__ or "OK").strip(),
-                                                   "content": {"application/json": {"schema": _ref(view)}}}}
+                                                   "content": content}}
     for status in sorted(errors):
         responses[str(status)] = {"description": _REASONS[status],
                                   "content": {"application/json": {"schema": _ref(schemas.ErrorBody)}}}

@@ -164,3 +164,38 @@ class OpenApiDocument(View):
     openapi: str
     info: dict[str, Any]
     paths: dict[str, Any]
+
+
+class StatisticsReport(View):
+    unit_id: str
+    units: list[str]
+    summary: dict[str, Any]
+    by_unit: dict[str, Any]
+    items_read: int
+
+
+class DailyRegister(View):
+    unit_id: str
+    date: str
+    open: int
+    due_today: list[str]
+    due_tomorrow: list[str]
+    breached: list[str]
+    cases: list[dict[str, Any]]
+
+
+class WeeklyReport(View):
+    unit_id: str
+    summary: dict[str, Any]
+    trend: dict[str, Any]
+    repeated_causes: list[dict[str, Any]]
+    complaints: list[dict[str, Any]]
+
+
+class SpotCheck(View):
+    check_id: str
+    unit_id: str
+    share: float
+    seed: str
+    sample: list[str]
+    results: dict[str, Any]

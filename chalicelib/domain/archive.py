@@ -29,8 +29,11 @@ class ArchivePolicy:
 
 
 def archive_due_at(case: Case, settle: timedelta) -> datetime | None:
-    """When a closed, not yet archived case should be archived; None for any other case."""
+    """When a closed, not yet archived case should be archived; None for any other case, and while
+    a spot check's rectification order on it is open (its file is archived once that is done)."""
     if case.status is not Status.CLOSED or case.archive is not None or case.closed_at is None:
+        return None
+    if case.rectification is not None and case.rectification.completed_at is None:
         return None
     return case.closed_at + settle
 

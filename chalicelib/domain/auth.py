@@ -41,6 +41,7 @@ CASE_WORKERS = frozenset({R.AGENT, R.UNIT_MANAGER, R.BRANCH_SUPERVISOR})
 MANAGERS = frozenset({R.UNIT_MANAGER, R.BRANCH_SUPERVISOR})
 READERS = CASE_WORKERS | {R.AUDITOR}
 AUDITORS = frozenset({R.AUDITOR})
+SUPERVISORS = frozenset({R.BRANCH_SUPERVISOR})  # spot checks (rulebook §6: the branch verifies)
 ADMINS = frozenset({R.ADMIN})
 
 # Actions that need a manager: an extension is approved, an escalation acknowledged, a record
@@ -65,6 +66,12 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/archive/{case_id}/verify"): AUDITORS,
     ("PUT", "/archive/{case_id}/legal-hold"): AUDITORS,
     ("GET", "/audit-log"): AUDITORS,
+    ("GET", "/reports/statistics"): MANAGERS | AUDITORS,
+    ("GET", "/reports/daily-register"): MANAGERS | AUDITORS,
+    ("GET", "/reports/weekly"): MANAGERS | AUDITORS,
+    ("POST", "/spot-checks"): SUPERVISORS,
+    ("GET", "/spot-checks/{check_id}"): MANAGERS | AUDITORS,
+    ("POST", "/spot-checks/{check_id}/results"): SUPERVISORS,
 }
 # Routes for machines with an API key (hotline systems): API Gateway checks the key and throttles
 # the key's usage plan (infra/resources.yaml); the local stack checks INTAKE_API_KEYS itself.

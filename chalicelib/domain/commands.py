@@ -7,18 +7,20 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.models import (
     STAFF_CHANNELS,
     CaseType,
     Cause,
+    CauseCategory,
     Channel,
     Customer,
     FindingKind,
     FiveW,
     LongText,
     Remedy,
+    RootCauseCode,
     ShortText,
     Strict,
     UnitId,
@@ -177,6 +179,20 @@ class MarkImportant(ActionCommand):
     reason: LongText
 
 
+class RecordRootCause(ActionCommand):
+    """Rulebook §6: a handled complaint's root cause and the corrective action taken."""
+
+    category: CauseCategory
+    code: RootCauseCode
+    corrective_action: LongText
+
+
+class CompleteRectification(ActionCommand):
+    """The unit reports the rectification a spot check ordered as done; its clock stops."""
+
+    result: LongText
+
+
 class FileFormat(StrEnum):
     JSON = "json"
     HTML = "html"
@@ -199,6 +215,28 @@ class SetLegalHold(Strict):
     actor: ShortText
     hold: bool
     reason: LongText
+
+
+class StartSpotCheck(Strict):
+    """Rulebook §6: the branch samples `share` of a unit's handled cases received in the period."""
+
+    actor: ShortText
+    unit_id: UnitId
+    from_date: date
+    to_date: date
+    share: Annotated[float, Field(gt=0, le=1)]
+    seed: ShortText | None = None
+
+
+class SpotCheckResult(Strict):
+    """One sampled case verified: does the recorded result match what was found? A mismatch orders
+    rectification within `rectify_within_working_days` (default: the service's setting)."""
+
+    actor: ShortText
+    case_id: Annotated[str, StringConstraints(pattern=r"^CD-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$")]
+    matches: bool
+    note: LongText
+    rectify_within_working_days: Annotated[int, Field(ge=1, le=30)] | None = None
 
 
 class DayKind(StrEnum):
@@ -229,4 +267,6 @@ ACTION_COMMANDS: dict[str, type[ActionCommand]] = {
     "promise-reply": PromiseReply,
     "acknowledge": Acknowledge,
     "mark-important": MarkImportant,
+    "record-root-cause": RecordRootCause,
+    "complete-rectification": CompleteRectification,
 }

@@ -27,7 +27,9 @@ from chalicelib.domain.models import (
     FindingKind,
     HistoryEvent,
     Importance,
+    Rectification,
     Resolution,
+    RootCause,
     SpecialExtension,
     Status,
 )
@@ -46,6 +48,8 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "promise-reply": frozenset({S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
     "acknowledge": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING, S.RESOLVED}),
     "mark-important": frozenset(Status),
+    "record-root-cause": frozenset({S.INVESTIGATING, S.RESOLVED, S.CLOSED}),
+    "complete-rectification": frozenset(Status),
 }
 
 # Fields that change on every write and so are not worth a before/after entry.
@@ -284,6 +288,48 @@ def _mark_important(case: Case, command: cmd.MarkImportant, now: datetime,
     return {"important": Importance(reason=command.reason, by=command.actor, at=now)}
 
 
+def _record_root_cause(case: Case, command: cmd.RecordRootCause, now: datetime,
+                       _unit_clock: UnitClock | None) -> dict[str, Any]:
+    """Rulebook §6: each complaint is reviewed for its root cause; it can be corrected until the
+    case file is archived."""
+    if case.type is not CaseType.COMPLAINT:
+        raise IllegalTransition(f"root causes are recorded for complaints, not for a {case.type.value}")
+    if case.archive is not None:
+        raise IllegalTransition("the case file is already archived")
+    cause = RootCause(category=command.category, code=command.code, corrective_action=command.corrective_action,
+                      recorded_by=command.actor, recorded_at=now)
+    return {"root_cause": cause}
+
+
+def order_rectification(case: Case, spot_check_id: str, reason: str, working_days: int, actor: str,
+                        now: datetime, unit_clock: UnitClock) -> tuple[Case, HistoryEvent]:
+    """Rulebook §6 限期整改: the spot check's mismatch becomes an order with a deadline of
+    `working_days` after today (unit-local), a clock like any other, so it is warned about and
+    escalated up the organisation when late."""
+    if case.rectification is not None and case.rectification.completed_at is None:
+        raise IllegalTransition("a rectification is already open on this case")
+    due_at, provisional = working_days_deadline(now, working_days, unit_clock)
+    order = Rectification(spot_check_id=spot_check_id, reason=reason, ordered_by=actor, ordered_at=now)
+    clock = Clock(name="rectification", started_at=now, due_at=due_at, provisional=provisional,
+                  deadline_version=(case.clocks["rectification"].deadline_version + 1
+                                    if "rectification" in case.clocks else 1))
+    updated = case.model_copy(update={"rectification": order, "clocks": {**case.clocks, "rectification": clock},
+                                      "version": case.version + 1, "updated_at": now})
+    event = HistoryEvent(seq=updated.version, at=now, actor=actor, action="order-rectification",
+                         from_status=case.status, to_status=case.status,
+                         changes=_diff(case, updated), note=reason)
+    return updated, event
+
+
+def _complete_rectification(case: Case, command: cmd.CompleteRectification, now: datetime,
+                            _unit_clock: UnitClock | None) -> dict[str, Any]:
+    order = case.rectification
+    if order is None or order.completed_at is not None:
+        raise IllegalTransition("there is no open rectification order on this case")
+    done = order.model_copy(update={"completed_by": command.actor, "completed_at": now, "result": command.result})
+    return {"rectification": done, **_stop_clocks(case, ["rectification"], now, goal_met=True)}
+
+
 def record_archive(case: Case, archived: ArchivedFile, now: datetime) -> tuple[Case, HistoryEvent]:
     """Issue 4: the closed case's file is in the archive; the case and its history say where."""
     if case.status is not Status.CLOSED or case.archive is not None:
@@ -309,4 +355,6 @@ _CHANGES = {
     "promise-reply": _promise_reply,
     "acknowledge": _acknowledge,
     "mark-important": _mark_important,
+    "record-root-cause": _record_root_cause,
+    "complete-rectification": _complete_rectification,
 }

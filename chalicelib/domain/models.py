@@ -163,6 +163,33 @@ class Importance(Strict):
     at: datetime
 
 
+RootCauseCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9\-]{1,39}$")]
+
+
+class RootCause(Strict):
+    """Rulebook §6: why it really happened and what changes so it does not recur. `code` is the
+    unit's short name for the cause (e.g. `cashier-double-scan`); repeated codes show in reports."""
+
+    category: CauseCategory
+    code: RootCauseCode
+    corrective_action: LongText
+    recorded_by: ShortText
+    recorded_at: datetime
+
+
+class Rectification(Strict):
+    """Rulebook §6 限期整改: a spot check found the result did not match; the unit must put it right
+    by a deadline (the case's `rectification` clock, escalated like any other)."""
+
+    spot_check_id: str
+    reason: LongText
+    ordered_by: ShortText
+    ordered_at: datetime
+    completed_by: ShortText | None = None
+    completed_at: datetime | None = None
+    result: LongText | None = None
+
+
 class ArchivedFile(Strict):
     """One archived closure of a case (issue 4): where its file is, its checksum, how long it is locked."""
 
@@ -203,6 +230,8 @@ class Case(BaseModel):
     closed_reason: str | None = None
     closed_at: datetime | None = None
     important: Importance | None = None
+    root_cause: RootCause | None = None
+    rectification: Rectification | None = None
     archive: ArchivedFile | None = None
     special: SpecialExtension | None = None
     reply_promised_by: date | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -34,6 +34,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.escalation import Escalation, Ladder, alarm_changes, notices_at_intake
 from chalicelib.domain.identifiers import is_case_id, new_case_id
 from chalicelib.domain.models import Case, HistoryEvent, Status
+from chalicelib.domain.statistics import stat_deltas
 from chalicelib.observability import count, logger
 
 _call_token: ContextVar[str] = ContextVar("intake_call_token", default="")
@@ -174,7 +175,7 @@ class CaseService:
         """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
         payload = request["payload"]
         intake = cmd.IntakeRequest.model_validate(payload["request"])
-        clock = self._unit_clock(intake.unit_id)
+        clock = self.unit_clock(intake.unit_id)
         assert clock is not None, "register() checked the unit"
         for _attempt in range(3):
             now = self._now()
@@ -183,7 +184,8 @@ class CaseService:
             notices = notices_at_intake(case, self._units, now)
             try:
                 self._cases.add(case, event, alarms, notices, tracking_hash=payload.get("tracking_hash"),
-                                intake_key=self._intake_key(request["key"], now))
+                                intake_key=self._intake_key(request["key"], now),
+                                stats=stat_deltas(None, case, now, clock))
             except StaleVersion:
                 continue  # the drawn id is taken: draw another
             except AlreadyRegistered as done:
@@ -239,7 +241,8 @@ class CaseService:
         return case_view(record.case, record.history, self._now(), self._time_zone(record.case.unit_id),
                          record.escalations)
 
-    def _unit_clock(self, unit_id: str) -> UnitClock | None:
+    def unit_clock(self, unit_id: str) -> UnitClock | None:
+        """Where the unit's working days are counted: its time zone and its country's calendar."""
         unit = self._units.get(unit_id)
         if unit is None:
             return None
@@ -302,10 +305,12 @@ class CaseService:
         if isinstance(command, cmd.Acknowledge):
             self._check_acknowledgement(case, command, escalations)
         target_unit = command.to_unit_id if isinstance(command, cmd.Forward) else case.unit_id
-        updated, event = lifecycle.apply_action(case, action, command, self._now(),
-                                                self._unit_clock(target_unit))
+        now, unit_clock = self._now(), self.unit_clock(target_unit)
+        updated, event = lifecycle.apply_action(case, action, command, now, unit_clock)
         alarms, stopped = alarm_changes(case, updated, self._ladder)
-        self._cases.save(updated, event, expected_version=expected, alarms=alarms, stopped_clocks=stopped)
+        stats = stat_deltas(case, updated, now, unit_clock) if unit_clock else []
+        self._cases.save(updated, event, expected_version=expected, alarms=alarms, stopped_clocks=stopped,
+                         stats=stats)
         logger.info("case changed", extra={"action": action, "from_status": case.status.value,
                                            "to_status": updated.status.value,
                                            "version": updated.version})
@@ -343,7 +348,7 @@ class CaseService:
         for unit in self._units.all():
             if unit.calendar != country:
                 continue
-            clock = self._unit_clock(unit.unit_id)
+            clock = self.unit_clock(unit.unit_id)
             assert clock is not None
             for case in self._open_cases(unit.unit_id):
                 moved += self._recompute(case, clock, now, actor, country)
@@ -351,14 +356,10 @@ class CaseService:
                                                         "deadlines_moved": len(moved)})
         return {**self.calendar(country), "moved": moved}
 
-    def _open_cases(self, unit_id: str) -> Iterator[Case]:
-        for status in (Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED, Status.INVESTIGATING):
-            cursor = None
-            while True:
-                cases, cursor = self._cases.list_by_unit(unit_id, status, 100, cursor)
-                yield from cases
-                if cursor is None:
-                    break
+    def _open_cases(self, unit_id: str) -> list[Case]:
+        """Cases whose working-day clocks may still run (resolved ones have stopped theirs)."""
+        return self._cases.cases_in(unit_id, (Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED,
+                                              Status.INVESTIGATING))
 
     def _recompute(self, case: Case, clock: UnitClock, now: datetime, actor: str,
                    country: str) -> list[dict[str, Any]]:

@@ -67,7 +67,7 @@ def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
 def test_each_function_has_its_own_policy_with_no_wildcard_actions(packaged: Path) -> None:
     resources = template(packaged)["Resources"]
     roles = {name: res for name, res in resources.items() if res["Type"] == "AWS::IAM::Role"}
-    assert set(roles) == {"ApiHandlerRole", "EscalateRole", "ArchiveRole"}
+    assert set(roles) == {"ApiHandlerRole", "EscalateRole", "ArchiveRole", "ReportsRole"}
     for name, role in roles.items():
         for statement in _statements(role):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -79,6 +79,9 @@ def test_each_function_has_its_own_policy_with_no_wildcard_actions(packaged: Pat
     assert {"s3:PutObject", "s3:PutObjectRetention"} <= archive  # a lock is set with the upload
     assert not {a for a in archive if a.startswith("s3:Delete") or a == "s3:BypassGovernanceRetention"}
     assert not {"s3:PutObjectLegalHold", "dynamodb:DeleteItem", "sns:Publish"} & archive
+    reports = {a for s in _statements(roles["ReportsRole"]) for a in s["Action"]}
+    assert {"dynamodb:BatchGetItem", "sns:Publish"} <= reports
+    assert not {a for a in reports if "Delete" in a or "Update" in a or a.startswith("s3:")}
     every_action = {a for role in roles.values() for s in _statements(role) for a in s["Action"]}
     assert not {"s3:BypassGovernanceRetention", "s3:DeleteObjectVersion", "s3:PutBucketObjectLockConfiguration",
                 "s3:PutLifecycleConfiguration"} & every_action
@@ -91,7 +94,7 @@ def test_every_function_reads_its_resources_from_the_template_as_the_local_stack
 
     resources = template(packaged)["Resources"]
     functions = {name: res for name, res in resources.items() if res["Type"] == "AWS::Serverless::Function"}
-    assert set(functions) == {"APIHandler", "Escalate", "Archive"}
+    assert set(functions) == {"APIHandler", "Escalate", "Archive", "Reports"}
     logical = {"CasesTable": "table", "EscalationTopic": "topic", "ArchiveBucket": "bucket"}
     local = stage_environment(logical)
     assert set(local) == {"TABLE_NAME", "ESCALATION_TOPIC_ARN", "ARCHIVE_BUCKET", "AUTH_ISSUER", "AUTH_AUDIENCE"}

@@ -30,6 +30,9 @@ COMMANDS: dict[str, cmd.ActionCommand] = {
     "promise-reply": cmd.PromiseReply(reply_by=date(2026, 11, 27), decision="trial in spring", **ACTOR),
     "acknowledge": cmd.Acknowledge(clock="acceptance", level="breach", **ACTOR),
     "mark-important": cmd.MarkImportant(reason="the customer went to the press", **ACTOR),
+    "record-root-cause": cmd.RecordRootCause(category="service", code="cashier-double-scan",
+                                             corrective_action="scanner beeps twice; retrained cashiers", **ACTOR),
+    "complete-rectification": cmd.CompleteRectification(result="refund made, cashier retrained", **ACTOR),
 }
 # Actions that only make sense for one type of case.
 ACTION_CASE_TYPE = {"promise-reply": CaseType.SUGGESTION}
@@ -64,6 +67,8 @@ ILLEGAL = [(a, s) for a, allowed in lifecycle.ALLOWED_FROM.items()
 @pytest.mark.parametrize(("action", "status"), LEGAL)
 def test_every_legal_transition_is_applied_and_recorded(action: str, status: Status) -> None:
     before = case_in(status, ACTION_CASE_TYPE.get(action, CaseType.COMPLAINT))
+    if action == "complete-rectification":
+        before, _ = lifecycle.order_rectification(before, "SC-1", "refund not made", 3, "Sun Li", NOW, CLOCK)
     after, event = lifecycle.apply_action(before, action, COMMANDS[action], NOW, CLOCK)
     assert after.version == before.version + 1
     assert event.seq == after.version
@@ -223,3 +228,26 @@ def test_special_extension_happens_once_and_only_for_complaints() -> None:
 def test_resolving_a_complaint_stops_its_handling_clock_as_met() -> None:
     after, _ = lifecycle.apply_action(case_in(Status.INVESTIGATING), "resolve", COMMANDS["resolve"], NOW, CLOCK)
     assert after.clocks["handling"].state(NOW + timedelta(days=30)).value == "met"
+
+
+def test_a_rectification_order_is_a_clock_of_its_own_and_completing_it_stops_it() -> None:
+    resolved = case_in(Status.CLOSED)
+    ordered, event = lifecycle.order_rectification(resolved, "SC-1", "the refund was never made", 3, "Sun Li",
+                                                   NOW, CLOCK)
+    # Friday 2026-11-20 10:00 in Shanghai + 3 working days → Wednesday 25th, 23:59:59 local
+    assert ordered.clocks["rectification"].due_at == datetime(2026, 11, 25, 15, 59, 59, tzinfo=UTC)
+    assert ordered.status is Status.CLOSED and event.action == "order-rectification"
+    with pytest.raises(IllegalTransition, match="already open"):
+        lifecycle.order_rectification(ordered, "SC-2", "again", 3, "Sun Li", NOW, CLOCK)
+    done, _ = lifecycle.apply_action(ordered, "complete-rectification", COMMANDS["complete-rectification"],
+                                     NOW + timedelta(days=1))
+    assert not done.clocks["rectification"].running and done.clocks["rectification"].goal_met
+    assert done.rectification is not None and done.rectification.completed_by == "Li Na"
+    with pytest.raises(IllegalTransition, match="no open rectification"):
+        lifecycle.apply_action(done, "complete-rectification", COMMANDS["complete-rectification"], NOW)
+
+
+def test_root_causes_are_for_complaints() -> None:
+    with pytest.raises(IllegalTransition, match="not for a praise"):
+        lifecycle.apply_action(case_in(Status.CLOSED, CaseType.PRAISE), "record-root-cause",
+                               COMMANDS["record-root-cause"], NOW)

@@ -1,0 +1,182 @@
+"""What managers read (issue 7, rulebook §4/§6): the daily register, the weekly report, spot-check
+sampling, and their texts and CSV. Pure: the services gather the data, these shape it."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.clocks import ClockState
+from chalicelib.domain.escalation import SMS_MAX_CHARS, OutgoingMessage
+from chalicelib.domain.models import Case, Unit
+
+# A report goes out at this unit-local hour: the daily register every day, the weekly report on
+# Mondays (for the week that ended on Sunday).
+REPORT_HOUR = 8
+
+
+def register_entry(case: Case, now: datetime, time_zone: str) -> dict[str, Any]:
+    """One open case as the register lists it: what, who, and its nearest running deadline."""
+    running = sorted((c for c in case.clocks.values() if c.running), key=lambda c: c.due_at)
+    nearest = running[0] if running else None
+    tz = ZoneInfo(time_zone)
+    return {
+        "case_id": case.case_id, "type": case.type.value, "channel": case.channel.value,
+        "status": case.status.value, "received_at": case.received_at.astimezone(tz).isoformat(),
+        "handler": case.handler, "what": case.five_w.what[:120],
+        "next_deadline": nearest.due_at.astimezone(tz).isoformat() if nearest else None,
+        "next_clock": nearest.name if nearest else None,
+        "breached": sorted(c.name for c in case.clocks.values() if c.state(now) is ClockState.BREACHED),
+    }
+
+
+def daily_register(unit: Unit, day: date, cases: Iterable[Case], now: datetime) -> dict[str, Any]:
+    """Rulebook §4: the store manager's register for `day`: the open cases, nearest deadline
+    first, what falls due today and tomorrow, and every breach."""
+    entries = sorted((register_entry(c, now, unit.time_zone) for c in cases),
+                     key=lambda e: (e["next_deadline"] is None, e["next_deadline"] or ""))
+    due_on = {day.isoformat(): [], (day + timedelta(days=1)).isoformat(): []}  # type: dict[str, list[str]]
+    for entry in entries:
+        if entry["next_deadline"] and entry["next_deadline"][:10] in due_on:
+            due_on[entry["next_deadline"][:10]].append(entry["case_id"])
+    return {
+        "unit_id": unit.unit_id, "unit": unit.name, "date": day.isoformat(),
+        "open": len(entries),
+        "due_today": due_on[day.isoformat()],
+        "due_tomorrow": due_on[(day + timedelta(days=1)).isoformat()],
+        "breached": [e["case_id"] for e in entries if e["breached"]],
+        "cases": entries,
+    }
+
+
+def week_start(day: date) -> date:
+    """The Monday of the week `day` is in."""
+    return day - timedelta(days=day.weekday())
+
+
+def trend(this: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """This week against the previous one: counts and on-time rates, with their change."""
+    def rate(summary: dict[str, Any], clock: str) -> float | None:
+        found = summary["clocks"].get(clock)
+        return found["on_time_rate"] if found else None
+
+    changes: dict[str, Any] = {}
+    for name in ("received", "resolved"):
+        changes[name] = {"this_week": this[name], "previous_week": previous[name],
+                         "change": this[name] - previous[name]}
+    complaints = ("complaint", this["by_type"].get("complaint", 0), previous["by_type"].get("complaint", 0))
+    changes["complaints"] = {"this_week": complaints[1], "previous_week": complaints[2],
+                             "change": complaints[1] - complaints[2]}
+    for clock in sorted(set(this["clocks"]) | set(previous["clocks"])):
+        now_rate, before = rate(this, clock), rate(previous, clock)
+        changes[f"on_time_rate:{clock}"] = {
+            "this_week": now_rate, "previous_week": before,
+            "change": round(now_rate - before, 4) if now_rate is not None and before is not None else None}
+    return changes
+
+
+def repeated_causes(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Root causes recorded more than once in the period (rulebook §6: so they do not recur)."""
+    return [{"root_cause": code, "count": n} for code, n in summary["root_causes"].items() if n > 1]
+
+
+def complaint_entry(case: Case) -> dict[str, Any]:
+    """One complaint in the weekly report: what it was about and how it was handled."""
+    return {
+        "case_id": case.case_id, "unit_id": case.unit_id, "status": case.status.value,
+        "cause": case.cause.category.value if case.cause else None, "what": case.five_w.what[:200],
+        "finding": case.finding.kind.value if case.finding else None,
+        "result": case.resolution.result[:200] if case.resolution else None,
+        "satisfaction": case.feedback.satisfaction if case.feedback else None,
+        "root_cause": case.root_cause.code if case.root_cause else None,
+    }
+
+
+def sample(case_ids: Sequence[str], share: float, seed: str) -> list[str]:
+    """Rulebook §6 抽查: a reproducible sample of `share` of the cases (at least one when there
+    are any): the same cases, seed and share always give the same sample, and anyone can check it
+    by ordering the ids by SHA-256 of `seed:id`."""
+    if not case_ids or share <= 0:
+        return []
+    size = min(len(case_ids), max(1, math.ceil(round(share * len(case_ids), 9))))
+    ranked = sorted(set(case_ids), key=lambda cid: hashlib.sha256(f"{seed}:{cid}".encode()).hexdigest())
+    return sorted(ranked[:size])
+
+
+def as_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in row.items()})
+    return out.getvalue()
+
+
+def flat_rows(value: Any, prefix: str = "") -> list[dict[str, Any]]:
+    """A nested summary as `metric,value` rows (e.g. `clocks.handling.on_time_rate,0.75`)."""
+    if isinstance(value, dict):
+        return [row for key, inner in value.items() for row in flat_rows(inner, f"{prefix}{key}.")]
+    if isinstance(value, list):
+        return [row for i, inner in enumerate(value) for row in flat_rows(inner, f"{prefix}{i}.")]
+    return [{"metric": prefix.rstrip("."), "value": value}]
+
+
+def register_message(register: dict[str, Any]) -> OutgoingMessage:
+    """The daily register as SMS and email for the unit's managers."""
+    head = (f"{register['open']} open, {len(register['due_today'])} due today, "
+            f"{len(register['due_tomorrow'])} due tomorrow, {len(register['breached'])} breached")
+    lines = [f"Daily register of {register['unit']} ({register['unit_id']}) for {register['date']}", "", head, ""]
+    for entry in register["cases"]:
+        late = f"  BREACHED: {', '.join(entry['breached'])}" if entry["breached"] else ""
+        lines.append(f"- {entry['case_id']} {entry['type']} {entry['status']}, next: {entry['next_clock'] or '-'} "
+                     f"{entry['next_deadline'] or ''}{late}\n    {entry['what']}")
+    lines += ["", f"The register as CSV: GET /reports/daily-register?unit_id={register['unit_id']}"
+                  f"&date={register['date']}&format=csv"]
+    return OutgoingMessage(
+        key=f"daily-register#{register['unit_id']}#{register['date']}",
+        sms=f"[Complaint Desk] {register['unit_id']} register {register['date']}: {head}"[:SMS_MAX_CHARS],
+        subject=f"Daily register {register['unit_id']} {register['date']}: {head}"[:100],
+        body="\n".join(lines),
+        attributes={"unit": register["unit_id"], "level": "report", "clock": "daily-register",
+                    "type": "report", "case_unit": register["unit_id"]},
+    )
+
+
+def weekly_message(report: dict[str, Any]) -> OutgoingMessage:
+    """The weekly report as SMS and email for the operations manager (the branch's managers)."""
+    s, t = report["summary"], report["trend"]
+    head = (f"{s['received']} cases ({t['complaints']['this_week']} complaints, "
+            f"{t['complaints']['change']:+d} vs last week), {s['resolved']} resolved")
+    lines = [f"Weekly report of {report['unit']} ({report['unit_id']}), {report['from']} to {report['to']}", "",
+             head, "", "On time:"]
+    for clock, figures in s["clocks"].items():
+        change = t.get(f"on_time_rate:{clock}", {}).get("change")
+        lines.append(f"  {clock}: {figures['on_time_rate']:.0%} ({figures['met']} met, {figures['breached']} late)"
+                     + (f", {change:+.0%} vs last week" if change is not None else ""))
+    median = s["handling_working_days"]["median"]
+    lines.append(f"Handling time: median {median if median is not None else '-'} working days, "
+                 f"90th percentile {s['handling_working_days']['p90'] if median is not None else '-'}")
+    if s["satisfaction"]["responses"]:
+        lines.append(f"Satisfaction: {s['satisfaction']['average']} / 5 from {s['satisfaction']['responses']} "
+                     f"customers, {s['satisfaction']['satisfied_rate']:.0%} satisfied")
+    lines += ["", "Top causes: " + (", ".join(f"{c['cause']} {c['count']}" for c in s["top_causes"]) or "-")]
+    lines.append("Repeated root causes: "
+                 + (", ".join(f"{r['root_cause']} x{r['count']}" for r in report["repeated_causes"]) or "none"))
+    lines += ["", "Main complaints:"]
+    for entry in report["complaints"][:30]:
+        lines.append(f"- {entry['case_id']} {entry['unit_id']} [{entry['cause'] or '-'}] {entry['status']}: "
+                     f"{entry['what']}" + (f"\n    handled: {entry['result']}" if entry["result"] else ""))
+    return OutgoingMessage(
+        key=f"weekly-report#{report['unit_id']}#{report['from']}",
+        sms=f"[Complaint Desk] {report['unit_id']} week of {report['from']}: {head}"[:SMS_MAX_CHARS],
+        subject=f"Weekly report {report['unit_id']} {report['from']}–{report['to']}: {head}"[:100],
+        body="\n".join(lines),
+        attributes={"unit": report["unit_id"], "level": "report", "clock": "weekly-report",
+                    "type": "report", "case_unit": report["unit_id"]},
+    )

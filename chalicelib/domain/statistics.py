@@ -1,0 +1,157 @@
+"""Classified statistics (issue 7, rulebook §4/§6), kept current at write time.
+
+Every change of a case adds to counters of (unit, unit-local day): what was received (by type,
+cause, channel), findings, clocks met or breached, handling time in working days (a histogram, so
+median and 90th percentile can be read back), satisfaction, root causes, spot checks. A report for
+any date range adds up days × units counter items and never reads a case. Pure: no AWS.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.calendar import UnitClock
+from chalicelib.domain.models import Case
+
+# Handling times longer than this many working days are counted in this last bucket.
+MAX_HANDLING_DAYS = 60
+
+
+@dataclass(frozen=True)
+class StatsDelta:
+    """Counters to add to one unit's day."""
+
+    unit_id: str
+    day: date
+    counters: Mapping[str, int]
+
+
+def local_day(moment: datetime, time_zone: str) -> date:
+    return moment.astimezone(ZoneInfo(time_zone)).date()
+
+
+def working_days_between(start: date, end: date, unit_clock: UnitClock) -> int:
+    """Working days after `start` up to and including `end` (rulebook §8: the day of receipt is not
+    counted), so a case handled on the day it came in took 0."""
+    days, current = 0, start
+    while current < end and days < MAX_HANDLING_DAYS:
+        current += timedelta(days=1)
+        days += unit_clock.calendar.is_working_day(current)
+    return days
+
+
+def stat_deltas(before: Case | None, after: Case, now: datetime, unit_clock: UnitClock) -> list[StatsDelta]:
+    """What one write of a case adds to the statistics of its unit, on the unit-local day of the
+    write (a receipt on the day the case was received)."""
+    tz = unit_clock.time_zone
+    counts: Counter[str] = Counter()
+    if before is None:
+        t = after.type.value
+        counts.update({"received": 1, f"type:{t}": 1, f"channel:{after.channel.value}": 1})
+        if after.cause is not None:
+            counts.update({f"cause:{after.cause.category.value}": 1, f"type_cause:{t}:{after.cause.category.value}": 1})
+        return [StatsDelta(after.unit_id, local_day(after.received_at, tz), dict(counts))]
+    if after.finding is not None and before.finding is None:
+        counts[f"finding:{after.finding.kind.value}"] += 1
+    for name, clock in after.clocks.items():
+        old = before.clocks.get(name)
+        if old is not None and old.running and not clock.running:
+            met = bool(clock.goal_met) and clock.stopped_at is not None and clock.stopped_at <= clock.due_at
+            counts[f"clock_{'met' if met else 'breached'}:{name}"] += 1
+    if after.resolution is not None and before.resolution is None:
+        days = working_days_between(local_day(after.received_at, tz), local_day(after.resolution.resolved_at, tz),
+                                    unit_clock)
+        counts.update({"resolved": 1, f"handling_days:{days}": 1})
+    if after.feedback is not None and before.feedback is None:
+        score = after.feedback.satisfaction
+        counts.update({"feedback": 1, "satisfied": int(after.feedback.satisfied), "satisfaction_sum": score,
+                       f"satisfaction:{score}": 1})
+    if after.root_cause is not None and after.root_cause != before.root_cause:
+        counts[f"root_cause:{after.root_cause.category.value}:{after.root_cause.code}"] += 1
+    if after.rectification is not None and before.rectification != after.rectification:
+        counts["rectification_done" if after.rectification.completed_at else "rectification_ordered"] += 1
+    if after.unit_id != before.unit_id:
+        counts["forwarded_out"] += 1
+    counts = Counter({k: v for k, v in counts.items() if v})
+    return [StatsDelta(before.unit_id if "forwarded_out" in counts else after.unit_id, local_day(now, tz),
+                       dict(counts))] if counts else []
+
+
+@dataclass
+class Totals:
+    """Counters summed over days and units, and what a report derives from them."""
+
+    counters: Counter[str] = field(default_factory=Counter)
+
+    def add(self, counters: Mapping[str, Any]) -> None:
+        self.counters.update({k: int(v) for k, v in counters.items()})
+
+    def group(self, prefix: str) -> dict[str, int]:
+        """`prefix:key` counters as {key: count}, largest first."""
+        found = {k[len(prefix) + 1:]: v for k, v in self.counters.items() if k.startswith(prefix + ":") and v}
+        return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def on_time(self) -> dict[str, dict[str, Any]]:
+        clocks = set(self.group("clock_met")) | set(self.group("clock_breached"))
+        rates = {}
+        for name in sorted(clocks):
+            met, breached = self.counters[f"clock_met:{name}"], self.counters[f"clock_breached:{name}"]
+            rates[name] = {"met": met, "breached": breached, "on_time_rate": round(met / (met + breached), 4)}
+        return rates
+
+    def handling_days_percentile(self, share: float) -> int | None:
+        histogram = sorted((int(days), n) for days, n in self.group("handling_days").items())
+        total = sum(n for _, n in histogram)
+        if not total:
+            return None
+        rank, seen = max(1, math.ceil(round(share * total, 9))), 0  # nearest rank
+        for days, n in histogram:
+            seen += n
+            if seen >= rank:
+                return days
+        return histogram[-1][0]
+
+    def summary(self) -> dict[str, Any]:
+        c = self.counters
+        feedback = c["feedback"]
+        return {
+            "received": c["received"],
+            "by_type": self.group("type"),
+            "by_type_and_cause": self.group("type_cause"),
+            "by_channel": self.group("channel"),
+            "by_cause": self.group("cause"),
+            "by_finding": self.group("finding"),
+            "clocks": self.on_time(),
+            "resolved": c["resolved"],
+            "handling_working_days": {"median": self.handling_days_percentile(0.5),
+                                      "p90": self.handling_days_percentile(0.9),
+                                      "histogram": {k: v for k, v in sorted(self.group("handling_days").items(),
+                                                                            key=lambda kv: int(kv[0]))}},
+            "satisfaction": {"responses": feedback, "satisfied": c["satisfied"],
+                             "satisfied_rate": round(c["satisfied"] / feedback, 4) if feedback else None,
+                             "average": round(c["satisfaction_sum"] / feedback, 2) if feedback else None,
+                             "by_score": self.group("satisfaction")},
+            "top_causes": [{"cause": k, "count": v} for k, v in list(self.group("cause").items())[:5]],
+            "root_causes": self.group("root_cause"),
+            "forwarded_out": c["forwarded_out"],
+            "spot_checks": {"checked": c["spot_checked"], "mismatched": c["spot_mismatched"],
+                            "rectifications_ordered": c["rectification_ordered"],
+                            "rectifications_done": c["rectification_done"]},
+        }
+
+
+def days_in(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def total(rows: Iterable[Mapping[str, Any]]) -> Totals:
+    totals = Totals()
+    for row in rows:
+        totals.add(row)
+    return totals

@@ -1,0 +1,233 @@
+"""Managers' view (issue 7, rulebook §4/§6): classified statistics, the daily register, the
+weekly report (each also sent by SNS from a scheduled function), and spot checks with their
+rectification orders."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.adapters.dynamodb import CaseRepository, DynamoUnitRegistry
+from chalicelib.adapters.spot_check_store import DynamoSpotChecks
+from chalicelib.adapters.statistics_store import DynamoSentReports, DynamoStatsReader
+from chalicelib.domain import lifecycle
+from chalicelib.domain import reports as rpt
+from chalicelib.domain.auth import Principal, in_territory
+from chalicelib.domain.calendar import UnitClock
+from chalicelib.domain.errors import CaseNotFound, IllegalTransition, InvalidInput, StaleVersion
+from chalicelib.domain.escalation import OutgoingMessage, alarm_changes
+from chalicelib.domain.models import Case, Status, Unit, UnitKind
+from chalicelib.domain.statistics import StatsDelta, Totals, days_in, local_day, stat_deltas
+from chalicelib.observability import count, logger
+
+MAX_REPORT_DAYS = 400
+HANDLED = frozenset({Status.RESOLVED, Status.CLOSED})
+OPEN = tuple(s for s in Status if s is not Status.CLOSED)
+
+
+class ReportService:
+    def __init__(self, cases: CaseRepository, units: DynamoUnitRegistry, stats: DynamoStatsReader,
+                 spot_checks: DynamoSpotChecks, publish: Callable[[Sequence[OutgoingMessage]], dict[str, Any]],
+                 sent_reports: DynamoSentReports, unit_clock: Callable[[str], UnitClock | None],
+                 now: Callable[[], datetime], ladder: Any, rectify_working_days: int = 5) -> None:
+        """`sent_reports` remembers which scheduled report went out, so a retried or doubled run
+        does not send it twice."""
+        self._cases = cases
+        self._units = units
+        self._stats = stats
+        self._spot_checks = spot_checks
+        self._publish = publish
+        self._sent_reports = sent_reports
+        self._unit_clock = unit_clock
+        self._now = now
+        self._ladder = ladder
+        self._rectify_working_days = rectify_working_days
+
+    # --- statistics -------------------------------------------------------------------
+    def statistics(self, unit_id: str | None, date_from: str | None, date_to: str | None,
+                   by: Principal | None = None) -> dict[str, Any]:
+        """Counters of the unit and every unit below it, for each day of the range: days × units
+        items, never a case. Each unit's own figures are listed too."""
+        unit, start, end = self._scope(unit_id, date_from, date_to, by)
+        units = self._subtree(unit.unit_id)
+        read_before = self._stats.items_read
+        rows = self._stats.days([u.unit_id for u in units], days_in(start, end))
+        overall, per_unit = Totals(), {u.unit_id: Totals() for u in units}
+        for (row_unit, _day), counters in rows.items():
+            overall.add(counters)
+            per_unit[row_unit].add(counters)
+        return {"unit_id": unit.unit_id, "from": start.isoformat(), "to": end.isoformat(),
+                "units": [u.unit_id for u in units], "summary": overall.summary(),
+                "by_unit": {uid: {"received": t.counters["received"], "resolved": t.counters["resolved"],
+                                  "clocks": t.on_time()} for uid, t in per_unit.items()},
+                "items_read": self._stats.items_read - read_before}
+
+    def _scope(self, unit_id: str | None, date_from: str | None, date_to: str | None,
+               by: Principal | None) -> tuple[Unit, date, date]:
+        problems: dict[str, str] = {}
+        unit = self._unit(unit_id, by, problems)
+        start, end = _day(date_from, "from", problems), _day(date_to, "to", problems)
+        if start and end and not 0 <= (end - start).days < MAX_REPORT_DAYS:
+            problems["to"] = f"on or after `from`, at most {MAX_REPORT_DAYS} days later"
+        if problems:
+            raise InvalidInput("the report cannot be made as asked", problems)
+        assert unit and start and end
+        return unit, start, end
+
+    def _unit(self, unit_id: str | None, by: Principal | None, problems: dict[str, str]) -> Unit | None:
+        unit = self._units.get(unit_id) if unit_id else None
+        if unit is None or not (by is None or in_territory(by, unit.unit_id, self._units.lineage)):
+            problems["unit_id"] = f"no unit {(unit_id or '')[:40]!r} in the organisation"
+            return None
+        return unit
+
+    def _subtree(self, unit_id: str) -> list[Unit]:
+        return [u for u in self._units.all() if unit_id in self._units.lineage(u.unit_id)]
+
+    # --- daily register and weekly report -------------------------------------------
+    def daily_register(self, unit_id: str | None, on_day: str | None, by: Principal | None = None) -> dict[str, Any]:
+        problems: dict[str, str] = {}
+        unit = self._unit(unit_id, by, problems)
+        day = _day(on_day, "date", problems) if on_day else None
+        if problems:
+            raise InvalidInput("the register cannot be made as asked", problems)
+        assert unit is not None
+        now = self._now()
+        day = day or local_day(now, unit.time_zone)
+        return rpt.daily_register(unit, day, self._cases.cases_in(unit.unit_id, OPEN), now)
+
+    def weekly_report(self, unit_id: str | None, week_of: str | None, by: Principal | None = None) -> dict[str, Any]:
+        """Rulebook §4: the main complaints of the week and how they were handled, on-time rates,
+        and the trend against the week before; `week_of` is any day of the week (default: last week)."""
+        problems: dict[str, str] = {}
+        unit = self._unit(unit_id, by, problems)
+        day = _day(week_of, "week_of", problems) if week_of else None
+        if problems:
+            raise InvalidInput("the report cannot be made as asked", problems)
+        assert unit is not None
+        monday = rpt.week_start(day or local_day(self._now(), unit.time_zone) - timedelta(days=7))
+        sunday = monday + timedelta(days=6)
+        this = self.statistics(unit.unit_id, monday.isoformat(), sunday.isoformat())
+        previous = self.statistics(unit.unit_id, (monday - timedelta(days=7)).isoformat(),
+                                   (monday - timedelta(days=1)).isoformat())
+        tz = ZoneInfo(unit.time_zone)
+        start = datetime.combine(monday, time(), tzinfo=tz).astimezone(UTC)
+        complaints = [rpt.complaint_entry(c) for u in this["units"]
+                      for c in self._cases.received_between(u, start, start + timedelta(days=7))
+                      if c.type.value == "complaint"]
+        return {"unit_id": unit.unit_id, "unit": unit.name, "from": monday.isoformat(), "to": sunday.isoformat(),
+                "summary": this["summary"], "by_unit": this["by_unit"],
+                "trend": rpt.trend(this["summary"], previous["summary"]),
+                "repeated_causes": rpt.repeated_causes(this["summary"]),
+                "complaints": complaints,
+                "items_read": this["items_read"] + previous["items_read"]}
+
+    def send_due(self) -> dict[str, int]:
+        """The scheduled run (hourly): at 08:00 unit-local, each store's and department's register
+        to its managers, and on Mondays each branch's weekly report to its managers; each once."""
+        now = self._now()
+        sent = failed = 0
+        for unit in self._units.all():
+            local = now.astimezone(ZoneInfo(unit.time_zone))
+            if local.hour != rpt.REPORT_HOUR or not unit.managers:
+                continue
+            messages: list[OutgoingMessage] = []
+            if unit.kind in (UnitKind.STORE, UnitKind.DEPARTMENT):
+                messages.append(rpt.register_message(self.daily_register(unit.unit_id, local.date().isoformat())))
+            if unit.kind is UnitKind.BRANCH and local.weekday() == 0:
+                messages.append(rpt.weekly_message(self.weekly_report(unit.unit_id, None)))
+            for message in messages:
+                if not self._sent_reports.claim(message.key):
+                    continue
+                outcome = self._publish([message])[message.key]
+                if isinstance(outcome, Exception):
+                    failed += 1
+                    self._sent_reports.release(message.key)
+                    logger.error("report not sent; the next run tries again",
+                                 extra={"report": message.key, "error": str(outcome)})
+                    count("ReportPublishFailed")
+                else:
+                    sent += 1
+                    count("ReportsSent", report=message.attributes["clock"])
+        return {"sent": sent, "failed": failed}
+
+    # --- spot checks ----------------------------------------------------------------
+    def start_spot_check(self, unit_id: str, date_from: str, date_to: str, share: float, seed: str | None,
+                         actor: str, by: Principal | None = None) -> dict[str, Any]:
+        """Rulebook §6 抽查验证: a reproducible sample of the unit's handled (resolved or closed)
+        cases received in the period."""
+        unit, start, end = self._scope(unit_id, date_from, date_to, by)
+        tz = ZoneInfo(unit.time_zone)
+        begin = datetime.combine(start, time(), tzinfo=tz).astimezone(UTC)
+        until = datetime.combine(end + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
+        handled = [c.case_id for c in self._cases.received_between(unit.unit_id, begin, until, HANDLED)]
+        seed = seed or f"{unit.unit_id}:{start.isoformat()}:{end.isoformat()}"
+        check = {"check_id": f"SC-{secrets.token_hex(5).upper()}", "unit_id": unit.unit_id,
+                 "from": start.isoformat(), "to": end.isoformat(), "share": share, "seed": seed,
+                 "handled_cases": len(handled), "sample": rpt.sample(handled, share, seed),
+                 "started_by": actor, "started_at": self._now().isoformat()}
+        self._spot_checks.create(check)
+        logger.info("spot check started", extra={"check_id": check["check_id"], "sampled": len(check["sample"])})
+        return {**check, "results": {}}
+
+    def spot_check(self, check_id: str, by: Principal | None = None) -> dict[str, Any]:
+        found = self._spot_checks.get(check_id) if check_id.startswith("SC-") and len(check_id) < 40 else None
+        if found is None or not (by is None or in_territory(by, found[0]["unit_id"], self._units.lineage)):
+            raise CaseNotFound(f"no spot check {check_id[:40]!r}")
+        check, results = found
+        return {**check, "results": results,
+                "pending": [cid for cid in check["sample"] if cid not in results]}
+
+    def record_result(self, check_id: str, case_id: str, matches: bool, note: str, actor: str,
+                      rectify_within: int | None, by: Principal | None = None) -> dict[str, Any]:
+        """One sampled case verified. A mismatch orders the unit to rectify by a deadline: a clock
+        on the case, warned about and escalated like any other."""
+        check = self.spot_check(check_id, by)
+        if case_id not in check["sample"]:
+            raise InvalidInput("the case is not in this spot check's sample", {"case_id": "not sampled"})
+        if case_id in check["results"]:
+            raise IllegalTransition(f"the outcome for {case_id} is already recorded")
+        now = self._now()
+        result = {"case_id": case_id, "matches": matches, "note": note, "by": actor, "at": now.isoformat()}
+        record = self._cases.get(case_id)
+        case = record.case
+        clock = self._unit_clock(case.unit_id)
+        assert clock is not None
+        checked = StatsDelta(case.unit_id, local_day(now, clock.time_zone),
+                             {"spot_checked": 1, "spot_mismatched": int(not matches)})
+        if matches:
+            if not self._spot_checks.record(check_id, result, [checked]):
+                raise IllegalTransition(f"the outcome for {case_id} is already recorded")
+        else:
+            self._order_rectification(case, check_id, note, actor, now, clock,
+                                      rectify_within or self._rectify_working_days, result, checked)
+        count("SpotChecksRecorded", outcome="match" if matches else "mismatch")
+        return self.spot_check(check_id, by)
+
+    def _order_rectification(self, case: Case, check_id: str, reason: str, actor: str, now: datetime,
+                             clock: UnitClock, working_days: int, result: dict[str, Any],
+                             checked: StatsDelta) -> None:
+        updated, event = lifecycle.order_rectification(case, check_id, reason, working_days, actor, now, clock)
+        result["rectification_due"] = updated.clocks["rectification"].due_at.isoformat()
+        alarms, stopped = alarm_changes(case, updated, self._ladder)
+        try:
+            self._cases.save(updated, event, case.version, alarms=alarms, stopped_clocks=stopped,
+                             also_write=[self._spot_checks.result_put(check_id, result)],
+                             stats=[*stat_deltas(case, updated, now, clock), checked])
+        except StaleVersion as exc:
+            raise IllegalTransition("the case or this outcome changed meanwhile; reload the spot check") from exc
+        logger.info("rectification ordered", extra={"case_id": case.case_id, "due": result["rectification_due"]})
+
+
+def _day(value: str | None, name: str, problems: dict[str, str]) -> date | None:
+    if not value:
+        problems[name] = "required, a date as YYYY-MM-DD"
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems[name] = "a date as YYYY-MM-DD"
+        return None

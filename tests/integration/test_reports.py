@@ -1,0 +1,245 @@
+"""Managers' view (issue 7): statistics kept at write time and checked against figures worked out
+by hand for a small week of cases; the daily register and weekly report (API and scheduled
+messages); spot checks with rectification orders escalated like any clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+from chalicelib.bootstrap import build_case_service, build_escalation_service, build_report_service
+from chalicelib.config import Settings
+from chalicelib.domain import commands as cmd
+from chalicelib.domain.auth import Principal, Role
+from chalicelib.domain.errors import IllegalTransition, InvalidInput
+from chalicelib.services.cases import CaseService
+from chalicelib.services.reports import ReportService
+from local.inbox import LocalInboxes
+from tests.conftest import JSON, FakeClock, complaint, staff_token
+
+MONDAY_9AM_SHANGHAI = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+SUPERVISOR = Principal("s-1", "Zhao Min", "branch-hz", frozenset({Role.BRANCH_SUPERVISOR}))
+
+
+@dataclass
+class Desk:
+    clock: FakeClock
+    cases: CaseService
+    reports: ReportService
+    settings: Settings
+    ddb: Any
+    sns: Any
+    inbox: LocalInboxes
+
+    def at(self, hours: float) -> None:
+        self.clock.now = MONDAY_9AM_SHANGHAI + timedelta(hours=hours)
+
+    def register(self, **overrides: Any) -> str:
+        return self.cases.register(cmd.IntakeRequest.model_validate(complaint(**overrides)), None,
+                                   "test intake").case["case_id"]
+
+    def act(self, case_id: str, action: str, **fields: Any) -> dict[str, Any]:
+        version = self.cases.get(case_id)["version"]
+        command = cmd.ACTION_COMMANDS[action].model_validate({"actor": "Li Na", "version": version, **fields})
+        return self.cases.act(case_id, action, command, None)
+
+    def delivered(self) -> list[dict[str, Any]]:
+        return [d.document for d in self.inbox.drain()]
+
+
+@pytest.fixture
+def desk(settings: Settings) -> Iterator[Desk]:
+    session = boto3.session.Session(region_name="us-east-1")
+    ddb, sns = session.client("dynamodb"), session.client("sns")
+    clock = FakeClock(MONDAY_9AM_SHANGHAI)
+    inbox = LocalInboxes(session, settings.escalation_topic_arn, DynamoUnitRegistry(ddb, settings.table_name).all(),
+                         "test")
+    yield Desk(clock, build_case_service(settings, ddb, sns, now=clock),
+               build_report_service(settings, ddb, sns, now=clock), settings, ddb, sns, inbox)
+
+
+def handle_complaint(desk: Desk, case_id: str, accept_at: float, resolve_at: float, finding: dict[str, Any],
+                     satisfaction: int, root_cause: str | None) -> None:
+    desk.at(accept_at)
+    desk.act(case_id, "accept")
+    desk.act(case_id, "assign", handler="Chen Jie")
+    desk.act(case_id, "record-finding", detail="looked into it", **finding)
+    desk.at(resolve_at)
+    desk.act(case_id, "resolve", result="refunded and apologised")
+    desk.act(case_id, "record-feedback", satisfied=satisfaction >= 4, satisfaction=satisfaction)
+    if root_cause:
+        desk.act(case_id, "record-root-cause", category="service", code=root_cause,
+                 corrective_action="scanner fixed, cashiers retrained")
+
+
+@pytest.fixture
+def week(desk: Desk) -> dict[str, str]:
+    """Five cases received Monday 2026-11-23 09:00 Shanghai (Mon–Wed are working days):
+
+    A complaint, store-xh-01, hotline, service: accepted +1 h, resolved Tuesday (1 working day),
+      satisfied 5, root cause cashier-double-scan.
+    B complaint, store-xh-01, web, product: accepted +30 h (late), resolved Friday 27th (4 working
+      days, after the Thursday deadline), unsatisfied 2, root cause cashier-double-scan again.
+    C inquiry, store-xh-02, in store: accepted +2 h, answered +3 h (0 working days), no feedback.
+    D praise, store-xh-01, web: closed at +25 h without being accepted (acceptance missed).
+    E complaint, store-xh-02, hotline, equipment: accepted +1 h, still open.
+    """
+    ids = {
+        "A": desk.register(),
+        "B": desk.register(channel="web", cause={"category": "product"},
+                           five_w={"what": "milk past its date"}),
+        "C": desk.register(type="inquiry", channel="in_store", unit_id="store-xh-02", cause=None),
+        "D": desk.register(type="praise", channel="web", cause=None, five_w={"what": "kind cashier"}),
+        "E": desk.register(unit_id="store-xh-02", cause={"category": "equipment_environment"}),
+    }
+    handle_complaint(desk, ids["A"], 1, 25, {"kind": "ordinary_mistake", "corrective_plan": "retrain"}, 5,
+                     "cashier-double-scan")
+    desk.at(1)
+    desk.act(ids["E"], "accept")
+    desk.at(2)
+    desk.act(ids["C"], "accept")
+    desk.at(3)
+    desk.act(ids["C"], "resolve", result="opening hours explained")
+    desk.at(25)
+    desk.act(ids["D"], "close", reason="thanked the customer by phone")
+    handle_complaint(desk, ids["B"], 30, 4 * 24 + 2, {"kind": "violation", "reported_to": "Sun Li"}, 2,
+                     "cashier-double-scan")
+    return ids
+
+
+def test_statistics_match_the_figures_worked_out_by_hand(desk: Desk, week: dict[str, str]) -> None:
+    report = desk.reports.statistics("branch-hz", "2026-11-23", "2026-11-29")
+    s = report["summary"]
+    assert s["received"] == 5
+    assert s["by_type"] == {"complaint": 3, "inquiry": 1, "praise": 1}
+    assert s["by_type_and_cause"] == {"complaint:equipment_environment": 1, "complaint:product": 1,
+                                      "complaint:service": 1}
+    assert s["by_channel"] == {"hotline": 2, "web": 2, "in_store": 1}
+    assert s["by_finding"] == {"ordinary_mistake": 1, "violation": 1}
+    assert s["clocks"] == {
+        "acceptance": {"met": 3, "breached": 2, "on_time_rate": 0.6},  # A, C, E met; B late, D missed
+        "answer": {"met": 1, "breached": 0, "on_time_rate": 1.0},      # C
+        "handling": {"met": 1, "breached": 1, "on_time_rate": 0.5},    # A in time, B late
+    }
+    assert s["resolved"] == 3
+    assert s["handling_working_days"] == {"median": 1, "p90": 4, "histogram": {"0": 1, "1": 1, "4": 1}}
+    assert s["satisfaction"] == {"responses": 2, "satisfied": 1, "satisfied_rate": 0.5, "average": 3.5,
+                                 "by_score": {"2": 1, "5": 1}}
+    assert s["top_causes"][0] == {"cause": "equipment_environment", "count": 1}
+    assert s["root_causes"] == {"service:cashier-double-scan": 2}
+    assert report["by_unit"]["store-xh-01"]["received"] == 3 and report["by_unit"]["store-xh-02"]["received"] == 2
+    # One store alone, and a range that misses the week, from the same counters.
+    assert desk.reports.statistics("store-xh-02", "2026-11-23", "2026-11-29")["summary"]["received"] == 2
+    assert desk.reports.statistics("branch-hz", "2026-11-16", "2026-11-22")["summary"]["received"] == 0
+
+
+def test_a_report_reads_one_item_per_unit_and_day_at_most_never_a_case(desk: Desk, week: dict[str, str]) -> None:
+    units = 6  # the whole sample organisation is below branch-hz
+    report = desk.reports.statistics("branch-hz", "2026-11-01", "2026-11-30")
+    assert report["items_read"] <= units * 30
+    # Only days with activity exist: 2 stores, Monday, Tuesday and Friday (and Monday for C/E).
+    assert report["items_read"] == 4
+
+
+def test_the_daily_register_lists_open_cases_nearest_deadline_first(desk: Desk, week: dict[str, str]) -> None:
+    desk.clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30 Shanghai
+    register = desk.reports.daily_register("store-xh-02", None)
+    assert register["date"] == "2026-11-25" and register["open"] == 2  # C resolved (awaiting feedback), E accepted
+    assert [c["case_id"] for c in register["cases"]] == [week["E"], week["C"]]
+    assert register["due_tomorrow"] == [week["E"]]  # handling ends Thursday 26th 23:59:59
+    assert register["due_today"] == [] and register["breached"] == []
+    assert register["cases"][0]["next_deadline"] == "2026-11-26T23:59:59+08:00"
+    desk.clock.now = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)  # Friday: E's handling is late
+    assert desk.reports.daily_register("store-xh-02", "2026-11-27")["breached"] == [week["E"]]
+
+
+def test_the_weekly_report_lists_complaints_trends_and_repeated_causes(desk: Desk, week: dict[str, str]) -> None:
+    report = desk.reports.weekly_report("branch-hz", "2026-11-25")
+    assert (report["from"], report["to"]) == ("2026-11-23", "2026-11-29")
+    assert {c["case_id"] for c in report["complaints"]} == {week["A"], week["B"], week["E"]}
+    assert report["trend"]["complaints"] == {"this_week": 3, "previous_week": 0, "change": 3}
+    assert report["repeated_causes"] == [{"root_cause": "service:cashier-double-scan", "count": 2}]
+
+
+def test_scheduled_reports_go_to_managers_once_at_eight_local(desk: Desk, week: dict[str, str]) -> None:
+    desk.delivered()
+    desk.clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30 Shanghai
+    assert desk.reports.send_due() == {"sent": 2, "failed": 0}  # the two Shanghai stores with managers
+    messages = {m["attributes"]["unit"]: m for m in desk.delivered()}
+    assert set(messages) == {"store-xh-01", "store-xh-02"}
+    assert "2 open, 0 due today, 1 due tomorrow, 0 breached" in messages["store-xh-02"]["sms"]
+    assert week["E"] in messages["store-xh-02"]["body"]
+    assert desk.reports.send_due() == {"sent": 0, "failed": 0}  # a second run in the hour sends nothing
+    desk.clock.now = datetime(2026, 11, 30, 0, 5, tzinfo=UTC)  # Monday 08:05: the weekly report too
+    desk.reports.send_due()
+    weekly = [m for m in desk.delivered() if m["attributes"]["clock"] == "weekly-report"]
+    assert [m["attributes"]["unit"] for m in weekly] == ["branch-hz"]
+    assert "cashier-double-scan x2" in weekly[0]["body"] and week["B"] in weekly[0]["body"]
+
+
+def test_spot_check_samples_reproducibly_and_a_mismatch_orders_rectification(desk: Desk, week: dict[str, str]) -> None:
+    check = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 0.5, None, "Zhao Min",
+                                          SUPERVISOR)
+    assert check["handled_cases"] == 3 and len(check["sample"]) == 2  # A, B, D closed; ceil(1.5)
+    again = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 0.5, None, "Zhao Min")
+    assert again["sample"] == check["sample"] and again["check_id"] != check["check_id"]
+
+    desk.clock.now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 10:00
+    first, second = check["sample"]
+    desk.reports.record_result(check["check_id"], first, True, "refund confirmed with the customer", "Zhao Min", None)
+    result = desk.reports.record_result(check["check_id"], second, False, "the refund was never paid", "Zhao Min",
+                                        3, SUPERVISOR)
+    assert result["pending"] == [] and result["results"][second]["rectification_due"] == "2026-12-03T23:59:59+08:00"
+    with pytest.raises(IllegalTransition):
+        desk.reports.record_result(check["check_id"], second, True, "again", "Zhao Min", None)
+    with pytest.raises(InvalidInput):
+        desk.reports.record_result(check["check_id"], week["E"], True, "not sampled", "Zhao Min", None)
+
+    case = desk.cases.get(second)
+    assert case["rectification"]["reason"] == "the refund was never paid"
+    assert case["deadlines"]["rectification"]["deadline"] == "2026-12-03T23:59:59+08:00"
+    assert case["history"][-1]["action"] == "order-rectification"
+    stats = desk.reports.statistics("store-xh-01", "2026-11-30", "2026-11-30")["summary"]["spot_checks"]
+    assert stats == {"checked": 2, "mismatched": 1, "rectifications_ordered": 1, "rectifications_done": 0}
+
+    # Late, it is escalated like any clock: breach at the store, then up the organisation.
+    escalator = build_escalation_service(desk.settings, desk.ddb, desk.sns, now=desk.clock)
+    desk.delivered()
+    desk.clock.now = datetime(2026, 12, 3, 16, 0, 5, tzinfo=UTC)
+    escalator.run()
+    assert [(m["attributes"]["unit"], m["attributes"]["level"]) for m in desk.delivered()
+            if m["attributes"]["clock"] == "rectification"] == [("store-xh-01", "breach")]
+    desk.act(second, "complete-rectification", result="refund paid on 4 December")
+    assert desk.cases.get(second)["deadlines"]["rectification"]["state"] == "breached"  # done, but late
+    late = desk.reports.statistics("store-xh-01", "2026-11-30", "2026-12-04")["summary"]
+    assert late["clocks"]["rectification"] == {"met": 0, "breached": 1, "on_time_rate": 0.0}
+    assert late["spot_checks"]["rectifications_done"] == 1
+
+
+def test_report_routes_answer_csv_and_keep_to_roles_and_territory(api: Any) -> None:
+    created = api.post("/cases", headers=JSON, body=json.dumps(complaint())).json_body
+    assert created["status"] == "received"
+    today = datetime.now(UTC).date().isoformat()
+    manager = {"Authorization": f"Bearer {staff_token('Sun Li', ['unit-manager'], 'store-xh-01')}"}
+    csv = api.get(f"/reports/statistics?unit_id=store-xh-01&from={today}&to={today}&format=csv", headers=manager)
+    assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    assert "received,1" in csv.body.decode() and "by_channel.hotline,1" in csv.body.decode()
+    register = api.get("/reports/daily-register?unit_id=store-xh-01&format=csv", headers=manager)
+    assert register.body.decode().splitlines()[0].startswith("case_id,type,channel,status")
+    assert created["case_id"] in register.body.decode()
+    sibling = api.get(f"/reports/statistics?unit_id=store-xh-02&from={today}&to={today}", headers=manager)
+    assert sibling.status_code == 400 and "unit_id" in sibling.json_body["fields"]
+    agent = {"Authorization": f"Bearer {staff_token('Chen Jie', ['agent'], 'store-xh-01')}"}
+    assert api.get("/reports/weekly?unit_id=store-xh-01", headers=agent).status_code == 403
+    bad = api.get("/reports/statistics?unit_id=store-xh-01&from=2026-13-01&to=x", headers=manager)
+    assert bad.status_code == 400 and set(bad.json_body["fields"]) == {"from", "to"}
+    start = api.post("/spot-checks", headers={**JSON, **manager}, body=json.dumps(
+        {"unit_id": "store-xh-01", "from_date": today, "to_date": today, "share": 0.5}))
+    assert start.status_code == 403  # spot checks are the branch supervisor's
