@@ -94,23 +94,20 @@ def generate(total: int, stores: list[str], rng: random.Random) -> list[list[tup
                 "cause": {"category": rng.choice(causes)} if kind == "complaint" else None}
         case, _ = lifecycle.register(new_case_id(), cmd.IntakeRequest.model_validate(body), received, "bench", clock)
         states = [(case, received)]
-
-        def step(action: str, hours: float, **fields: Any) -> None:
-            nonlocal case
+        plan: list[tuple[str, float, dict[str, Any]]] = [("accept", rng.choice([1, 3, 20, 30]), {})]  # 1 in 4 late
+        if kind == "complaint":
+            plan += [("assign", 1, {"handler": "bench handler"}),
+                     ("record-finding", 2, {"kind": "customer_issue", "detail": "bench"}),
+                     ("resolve", rng.choice([4, 30, 60, 100, 170]), {"result": "bench"})]
+        elif kind == "inquiry":
+            plan.append(("resolve", rng.choice([2, 10, 30]), {"result": "answered"}))
+        if plan[-1][0] == "resolve":
+            plan.append(("record-feedback", 24, {"satisfied": True, "satisfaction": rng.randint(1, 5)}))
+        for action, hours, fields in plan:
             at = states[-1][1] + timedelta(hours=hours)
             command = cmd.ACTION_COMMANDS[action].model_validate({"actor": "bench", **fields})
             case, _ = lifecycle.apply_action(case, action, command, at, clock)
             states.append((case, at))
-
-        step("accept", rng.choice([1, 3, 20, 30]))  # one in four accepted after 24 h
-        if kind == "complaint":
-            step("assign", 1, handler="bench handler")
-            step("record-finding", 2, kind="customer_issue", detail="bench")
-            step("resolve", rng.choice([4, 30, 60, 100, 170]), result="bench")
-        elif kind == "inquiry":
-            step("resolve", rng.choice([2, 10, 30]), result="answered")
-        if case.status.value == "resolved":
-            step("record-feedback", 24, satisfied=True, satisfaction=rng.randint(1, 5))
         lives.append(states)
     return lives
 
@@ -119,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=52_000)
     args = parser.parse_args(argv)
-    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        os.environ[name] = value
+    os.environ.update({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"})
     os.environ.pop("AWS_ENDPOINT_URL", None)
 
     import boto3
