@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent
 
-from chalicelib.api import http
+from chalicelib.api import http, web
 from chalicelib.bootstrap import (
     archive_service,
     case_service,
@@ -57,6 +57,41 @@ def authenticate(event, get_response):  # type: ignore[no-untyped-def]
     """Issue 5: a staff token and a role the route allows (chalicelib/domain/auth.py: ROUTE_ROLES)."""
     return http.authenticated(event, get_response, token_verifier().principal, PUBLIC_ROUTES, API_KEY_ROUTES,
                               local_api_keys)
+
+
+@app.route("/", methods=["GET"])
+@http.documented("", media=("text/html",))
+def intake_form() -> Response:
+    """The public web form (Chinese and English): file a case, get a receipt with a tracking link."""
+    return web.page("form")
+
+
+@app.route("/track", methods=["GET"])
+@http.documented("", media=("text/html",))
+def status_page() -> Response:
+    """The complainant's status page for a tracking link (the token stays in the URL fragment)."""
+    return web.page("track")
+
+
+@app.route("/console", methods=["GET"])
+@http.documented("", media=("text/html",))
+def staff_console() -> Response:
+    """The staff console: open cases by deadline, case pages with their actions, statistics."""
+    return web.page("console")
+
+
+@app.route("/assets/{name}", methods=["GET"])
+@http.documented("", media=("text/css", "text/javascript"))
+def page_asset(name: str) -> Response:
+    return web.asset(name)
+
+
+@app.route("/public/units", methods=["GET"], cors=True)
+@http.documented("UnitList")
+@http.handles_errors
+def public_units() -> dict:
+    """The units a customer may address on the web form (no contacts)."""
+    return {"items": case_service().units()}
 
 
 @app.route("/openapi.json", methods=["GET"], cors=True)

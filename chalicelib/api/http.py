@@ -86,12 +86,14 @@ class RouteDoc:
     query: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
     csv: bool = False  # also answers text/csv (`format=csv`)
+    media: tuple[str, ...] = ()  # a page or asset: these content types, no JSON view
 
 
 def documented(response: str, status: int = 200, request: type[BaseModel] | None = None,
-               query: tuple[str, ...] = (), headers: tuple[str, ...] = (), csv: bool = False) -> Callable[[Any], Any]:
+               query: tuple[str, ...] = (), headers: tuple[str, ...] = (), csv: bool = False,
+               media: tuple[str, ...] = ()) -> Callable[[Any], Any]:
     def mark(view: Any) -> Any:
-        view.openapi = RouteDoc(response, status, request, query, headers, csv)
+        view.openapi = RouteDoc(response, status, request, query, headers, csv, media)
         return view
 
     return mark

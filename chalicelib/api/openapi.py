@@ -78,6 +78,8 @@ def _operation(method: str, path: str, entry: Any, doc: RouteDoc, schemas: Any,
                models: list[tuple[Any, str]]) -> dict[str, Any]:
     route = (method, path)
     staff = route not in PUBLIC_ROUTES and route not in API_KEY_ROUTES
+    if doc.media:
+        return _page_operation(path, entry, doc, schemas, models)
     view = getattr(schemas, doc.response)
     models.append((view, "serialization"))
     parameters = [{"in": "path", "name": name, "required": True,
@@ -135,6 +137,21 @@ def _operation(method: str, path: str, entry: Any, doc: RouteDoc, schemas: Any,
         assert staff or "actor" not in doc.request.model_fields, "only staff commands have an actor"
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(doc.request)}}}
     return operation
+
+
+def _page_operation(path: str, entry: Any, doc: RouteDoc, schemas: Any,
+                    models: list[tuple[Any, str]]) -> dict[str, Any]:
+    """A page or asset: text in the given media types; an asset that does not exist is 404."""
+    parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "string", "minLength": 1}}
+                  for name in _PATH_PARAM.findall(path)]
+    responses: dict[str, Any] = {"200": {"description": _summary(entry.view_function.__doc__) or "a file",
+                                         "content": {m: {"schema": {"type": "string"}} for m in doc.media}}}
+    if parameters:
+        models.append((schemas.ErrorBody, "serialization"))
+        responses["404"] = {"description": "no such file",
+                            "content": {"application/json": {"schema": _ref(schemas.ErrorBody)}}}
+    return {"operationId": entry.view_name, "summary": _summary(entry.view_function.__doc__) or f"GET {path}",
+            "tags": ["pages"], "parameters": parameters, "responses": responses, "security": []}
 
 
 def _ref(model: Any) -> dict[str, str]:

@@ -56,6 +56,7 @@ CaseView = create_model(
     **{name: (field.annotation, field) for name, field in Case.model_fields.items() if name != "clocks"},
     deadlines=(dict[str, Deadline], ...), history=(list[HistoryEvent], ...),
     escalations=(list[EscalationSent], ...),
+    available_actions=(list[str], []),
 )
 
 

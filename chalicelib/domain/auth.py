@@ -76,10 +76,12 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
 # Routes for machines with an API key (hotline systems): API Gateway checks the key and throttles
 # the key's usage plan (infra/resources.yaml); the local stack checks INTAKE_API_KEYS itself.
 API_KEY_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/intake/hotline")})
-# The complainant's own routes (the web form and the status page of a tracking token) and the
-# API's description.
+# The complainant's own routes (the web form, its units, the status page of a tracking token),
+# the pages and the API's description.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
-    ("POST", "/public/cases"), ("GET", "/public/track/{token}"), ("GET", "/openapi.json")})
+    ("POST", "/public/cases"), ("GET", "/public/track/{token}"), ("GET", "/public/units"), ("GET", "/openapi.json"),
+    # the pages (the console's data needs a token; the page itself holds none)
+    ("GET", "/"), ("GET", "/track"), ("GET", "/console"), ("GET", "/assets/{name}")})
 
 
 def may_call(principal: Principal, method: str, route: str) -> bool:

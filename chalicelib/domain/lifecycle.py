@@ -52,6 +52,24 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "complete-rectification": frozenset(Status),
 }
 
+# Actions that also depend on the case's type or state, not only its status (for offering them).
+_APPLIES: dict[str, Any] = {
+    "record-finding": lambda c: c.type is CaseType.COMPLAINT,
+    "mark-special": lambda c: c.type is CaseType.COMPLAINT and c.special is None,
+    "record-root-cause": lambda c: c.type is CaseType.COMPLAINT and c.archive is None,
+    "promise-reply": lambda c: c.type is CaseType.SUGGESTION,
+    "acknowledge": lambda c: False,  # offered by the escalation that asks for it, not in general
+    "mark-important": lambda c: c.important is None and c.archive is None,
+    "complete-rectification": lambda c: c.rectification is not None and c.rectification.completed_at is None,
+}
+
+
+def applicable_actions(case: Case) -> list[str]:
+    """The actions that may be taken on the case now (its status, type and state allow them)."""
+    return [action for action, statuses in ALLOWED_FROM.items()
+            if case.status in statuses and _APPLIES.get(action, lambda c: True)(case)]
+
+
 # Fields that change on every write and so are not worth a before/after entry.
 _UNTRACKED = frozenset({"version", "updated_at", "clocks"})
 

@@ -21,7 +21,7 @@ from chalicelib.adapters.dynamodb import (
 )
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
-from chalicelib.domain.auth import Principal, in_territory
+from chalicelib.domain.auth import Principal, in_territory, may_call
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import (
     CaseNotFound,
@@ -102,7 +102,7 @@ class CaseService:
         _created.set(None)
         if idempotency_key is None or self._register_once is None:
             self._register_new(call)
-            return IntakeOutcome(self._created_view(), replayed=False)
+            return IntakeOutcome(self._created_view(principal), replayed=False)
         token = uuid.uuid4().hex
         _call_token.set(token)
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -118,9 +118,9 @@ class CaseService:
             raise RequestInProgress(
                 "a request with this Idempotency-Key is still being processed; retry shortly") from exc
         if stored.get("token") == token:
-            return IntakeOutcome(self._created_view(), replayed=False)
+            return IntakeOutcome(self._created_view(principal), replayed=False)
         logger.info("idempotent replay", extra={"case_id": stored["case_id"]})
-        return IntakeOutcome(self._view(stored["case_id"]), replayed=True)
+        return IntakeOutcome(self._view(stored["case_id"], principal), replayed=True)
 
     def register_public(self, request: cmd.PublicIntakeRequest) -> dict[str, Any]:
         """Issue 5: a complainant files through the public web form. The receipt carries the case
@@ -165,11 +165,11 @@ class CaseService:
         if problems:
             raise InvalidInput("the case cannot be registered as sent", problems)
 
-    def _created_view(self) -> dict[str, Any]:
+    def _created_view(self, by: Principal | None) -> dict[str, Any]:
         created = _created.get()
         assert created is not None, "_register_new ran in this call"
         case, event, notices = created
-        return case_view(case, [event], self._now(), self._time_zone(case.unit_id), notices)
+        return _with_actions(case_view(case, [event], self._now(), self._time_zone(case.unit_id), notices), case, by)
 
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
@@ -238,8 +238,9 @@ class CaseService:
 
     def _view(self, case_id: str, by: Principal | None = None) -> dict[str, Any]:
         record = self._load(case_id, by)
-        return case_view(record.case, record.history, self._now(), self._time_zone(record.case.unit_id),
+        view = case_view(record.case, record.history, self._now(), self._time_zone(record.case.unit_id),
                          record.escalations)
+        return _with_actions(view, record.case, by)
 
     def unit_clock(self, unit_id: str) -> UnitClock | None:
         """Where the unit's working days are counted: its time zone and its country's calendar."""
@@ -315,8 +316,8 @@ class CaseService:
                                            "to_status": updated.status.value,
                                            "version": updated.version})
         count("CaseTransitions", action=action)
-        return case_view(updated, [*history, event], self._now(), self._time_zone(updated.unit_id),
-                         escalations)
+        view = case_view(updated, [*history, event], self._now(), self._time_zone(updated.unit_id), escalations)
+        return _with_actions(view, updated, by)
 
     def _check_acknowledgement(self, case: Case, command: cmd.Acknowledge,
                                escalations: Sequence[Escalation]) -> None:
@@ -395,6 +396,16 @@ NEXT_STEPS = {
     "praise": {"en": "Thank you; your praise will be passed on to the staff concerned.",
                "zh": "感谢您的表扬,我们会转达给相关员工。"},
 }
+
+
+def _with_actions(view: dict[str, Any], case: Case, by: Principal | None) -> dict[str, Any]:
+    """The actions the case allows now and the signed-in user's role may call, so a client (the
+    console) offers exactly those; without a user, every action the case allows."""
+    actions = lifecycle.applicable_actions(case)
+    if view["escalations"] and case.status in lifecycle.ALLOWED_FROM["acknowledge"]:
+        actions.append("acknowledge")  # an escalation was sent about it: a manager may acknowledge it
+    allowed = [action for action in actions if by is None or may_call(by, "POST", f"/cases/{{case_id}}/{action}")]
+    return {**view, "available_actions": allowed}
 
 
 def page_size_param(limit: str | None, default_limit: int, max_limit: int, problems: dict[str, str]) -> int:

@@ -1,0 +1,37 @@
+"""The pages the service serves (issue 8): the public intake form, the complainant's status page
+and the staff console, plain HTML/CSS/JS from chalicelib/web (no build step). Pages call the API
+with relative URLs, so they work under API Gateway's stage prefix as well as locally."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from chalice import Response
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+PAGES = {"form": "form.html", "track": "track.html", "console": "console.html"}
+TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+         ".html": "text/html; charset=utf-8"}
+# Scripts and styles only from here; nothing may frame the pages (the console holds a token).
+HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                                      "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+
+
+@cache
+def _read(name: str) -> str:
+    return (WEB / name).read_text(encoding="utf-8")
+
+
+def page(name: str) -> Response:
+    return Response(body=_read(PAGES[name]), status_code=200, headers={**HEADERS, "Content-Type": TYPES[".html"]})
+
+
+def asset(name: str) -> Response:
+    """A stylesheet or script of the pages; anything else (other names, paths, pages) is 404."""
+    suffix = Path(name).suffix
+    if suffix not in (".css", ".js") or "/" in name or "\\" in name or name.startswith(".") \
+            or not (WEB / name).is_file():
+        return Response(body={"error": "not_found", "message": "no such file", "fields": {}}, status_code=404)
+    return Response(body=_read(name), status_code=200, headers={**HEADERS, "Content-Type": TYPES[suffix]})

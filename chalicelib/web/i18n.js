@@ -1,0 +1,49 @@
+/* Texts of the public pages in Chinese and English; the language is remembered per browser. */
+"use strict";
+const TEXTS = {
+  zh: {
+    title: "客户投诉与建议", intro: "请告诉我们发生了什么。我们会给您一个案件编号,并告诉您最迟何时答复。",
+    about: "您的来信", type: "类型", type_complaint: "投诉", type_inquiry: "咨询", type_suggestion: "建议", type_praise: "表扬",
+    channel: "渠道", channel_hint: "网页表单", unit: "门店或部门", choose: "请选择", contact: "联系方式",
+    name: "姓名", phone: "电话", phone_hint: "例如 138 0000 1234", happened: "发生了什么",
+    five_w_hint: "请尽量写清:何时、何地、何人、发生了什么、经过如何。", what: "发生了什么(必填)",
+    when: "何时", where: "何地", who: "涉及何人", how: "经过", cause: "原因", cause_product: "商品原因",
+    cause_service: "服务原因", cause_equipment: "设备与环境原因", expectation: "您希望我们怎么做", submit: "提交",
+    receipt_title: "已收到,谢谢您", case_number: "案件编号", reply_by: "最迟答复时间", tracking: "查看进度:",
+    tracking_hint: "请保存此链接,它是查看进度的唯一方式。",
+    required: "必填", phone_invalid: "请填写有效的电话号码(5–24 位数字,可含空格、括号、连字符)",
+    too_long: "太长了", cause_required: "投诉请选择原因", unit_required: "请选择门店或部门",
+    server_invalid: "有些内容需要修改,见下方提示。", server_busy: "系统繁忙,请稍后再试;您的内容尚未提交。",
+    status_title: "案件进度", status: "状态", deadlines: "期限", not_found: "没有找到这个案件,请检查链接。",
+    received: "已收到", accepted: "已受理", assigned: "处理中", investigating: "调查中", resolved: "已处理", closed: "已结案",
+  },
+  en: {
+    title: "Complaints and suggestions", intro: "Tell us what happened. You will get a case number and the date by which we will answer.",
+    about: "Your message", type: "Type", type_complaint: "Complaint", type_inquiry: "Question", type_suggestion: "Suggestion",
+    type_praise: "Praise", channel: "Channel", channel_hint: "Web form", unit: "Store or department", choose: "Please choose",
+    contact: "How to reach you", name: "Name", phone: "Phone", phone_hint: "e.g. 138 0000 1234", happened: "What happened",
+    five_w_hint: "If you can: when, where, who, what happened and how.", what: "What happened (required)",
+    when: "When", where: "Where", who: "Who was involved", how: "How it happened", cause: "Cause",
+    cause_product: "Product", cause_service: "Service", cause_equipment: "Equipment and environment",
+    expectation: "What would you like us to do", submit: "Send", receipt_title: "Received, thank you",
+    case_number: "Case number", reply_by: "We will answer by", tracking: "Follow your case:",
+    tracking_hint: "Keep this link: it is the only way to see your case's progress.",
+    required: "Required", phone_invalid: "Enter a valid phone number (5–24 digits; spaces, brackets and dashes allowed)",
+    too_long: "Too long", cause_required: "A complaint needs a cause", unit_required: "Choose a store or department",
+    server_invalid: "Some answers need a change; see below.", server_busy: "The service is busy; nothing was sent, please try again shortly.",
+    status_title: "Your case", status: "Status", deadlines: "Deadlines", not_found: "No case for this link; please check it.",
+    received: "Received", accepted: "Accepted", assigned: "Being handled", investigating: "Being investigated",
+    resolved: "Handled", closed: "Closed",
+  },
+};
+let lang = localStorage.getItem("lang") || ((navigator.language || "zh").startsWith("en") ? "en" : "zh");
+function t(key) { return (TEXTS[lang] && TEXTS[lang][key]) || TEXTS.en[key] || key; }
+function applyTexts() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.title = t("title");
+  document.querySelectorAll("[data-lang]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.lang === lang)));
+}
+function setLanguage(next) { lang = next; localStorage.setItem("lang", next); applyTexts(); document.dispatchEvent(new Event("languagechange")); }
+document.querySelectorAll("[data-lang]").forEach((b) => b.addEventListener("click", () => setLanguage(b.dataset.lang)));
+applyTexts();
