@@ -22,31 +22,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from local.counting import CountingClient
 from local.harness import free_port
 from local.stack import emulated_aws_environment, provision_and_seed, start_emulator, stop_emulator
 
 CLOSED_AT = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
-
-
-class CountingClient:
-    """The DynamoDB client, counting the items every read returned."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.items_read = 0
-
-    def query(self, **kwargs: Any) -> Any:
-        page = self._real.query(**kwargs)
-        self.items_read += len(page["Items"])
-        return page
-
-    def get_item(self, **kwargs: Any) -> Any:
-        found = self._real.get_item(**kwargs)
-        self.items_read += "Item" in found
-        return found
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
 
 
 def seed(ddb: Any, table: str, total: int) -> None:

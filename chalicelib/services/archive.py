@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
@@ -28,7 +28,7 @@ from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.identifiers import is_case_id
 from chalicelib.domain.models import ArchivedFile
 from chalicelib.observability import count, logger
-from chalicelib.services.cases import case_view, page_size_param
+from chalicelib.services.cases import case_view, date_param, page_size_param
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -137,7 +137,7 @@ class ArchiveService:
             problems["unit_id"] = "required: archived cases are listed per unit"
         elif self._units.get(unit_id) is None or not self._visible(by, unit_id):
             problems["unit_id"] = f"no unit {unit_id[:40]!r} in the organisation"
-        start, end = _date_param(closed_from, "closed_from", problems), _date_param(closed_to, "closed_to", problems)
+        start, end = date_param(closed_from, "closed_from", problems), date_param(closed_to, "closed_to", problems)
         if start and end and end < start:
             problems["closed_to"] = "on or after closed_from"
         page_size = page_size_param(limit, default_limit, max_limit, problems)
@@ -204,7 +204,7 @@ class ArchiveService:
         problems: dict[str, str] = {}
         if (case_id is None) == (on_day is None):
             problems["case_id"] = "give either case_id or date"
-        day = _date_param(on_day, "date", problems) if on_day is not None else None
+        day = date_param(on_day, "date", problems) if on_day is not None else None
         if problems:
             raise InvalidInput("the audit log cannot be read as asked", problems)
         if case_id is not None:
@@ -229,13 +229,3 @@ class ArchiveService:
                                     version_ids=tuple(v for _, v in files), outcome=outcome))
         logger.info("archive accessed", extra={"actor": actor, "action": action.value, "case_id": entry.case_id})
 
-
-def _date_param(value: str | None, name: str, problems: dict[str, str]) -> date | None:
-    if value is None:
-        problems[name] = "required, as YYYY-MM-DD"
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        problems[name] = "a date as YYYY-MM-DD"
-        return None

@@ -416,6 +416,18 @@ def page_size_param(limit: str | None, default_limit: int, max_limit: int, probl
     return page_size
 
 
+def date_param(value: str | None, name: str, problems: dict[str, str]) -> date | None:
+    """A YYYY-MM-DD query parameter; a missing or unusable one is noted in `problems` for the 400."""
+    if not value:
+        problems[name] = "required, as YYYY-MM-DD"
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems[name] = "a date as YYYY-MM-DD"
+        return None
+
+
 def _hashed(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -22,6 +22,7 @@ from chalicelib.domain.escalation import OutgoingMessage, alarm_changes
 from chalicelib.domain.models import Case, Status, Unit, UnitKind
 from chalicelib.domain.statistics import StatsDelta, Totals, days_in, local_day, stat_deltas
 from chalicelib.observability import count, logger
+from chalicelib.services.cases import date_param
 
 MAX_REPORT_DAYS = 400
 HANDLED = frozenset({Status.RESOLVED, Status.CLOSED})
@@ -69,7 +70,7 @@ class ReportService:
                by: Principal | None) -> tuple[Unit, date, date]:
         problems: dict[str, str] = {}
         unit = self._unit(unit_id, by, problems)
-        start, end = _day(date_from, "from", problems), _day(date_to, "to", problems)
+        start, end = date_param(date_from, "from", problems), date_param(date_to, "to", problems)
         if start and end and not 0 <= (end - start).days < MAX_REPORT_DAYS:
             problems["to"] = f"on or after `from`, at most {MAX_REPORT_DAYS} days later"
         if problems:
@@ -88,26 +89,27 @@ class ReportService:
         return [u for u in self._units.all() if unit_id in self._units.lineage(u.unit_id)]
 
     # --- daily register and weekly report -------------------------------------------
-    def daily_register(self, unit_id: str | None, on_day: str | None, by: Principal | None = None) -> dict[str, Any]:
+    def _unit_and_day(self, unit_id: str | None, value: str | None, name: str,
+                      by: Principal | None) -> tuple[Unit, date | None]:
+        """The unit (in the user's territory) and an optional day parameter, or one 400 for both."""
         problems: dict[str, str] = {}
         unit = self._unit(unit_id, by, problems)
-        day = _day(on_day, "date", problems) if on_day else None
+        day = date_param(value, name, problems) if value else None
         if problems:
-            raise InvalidInput("the register cannot be made as asked", problems)
+            raise InvalidInput("the report cannot be made as asked", problems)
         assert unit is not None
+        return unit, day
+
+    def daily_register(self, unit_id: str | None, on_day: str | None, by: Principal | None = None) -> dict[str, Any]:
+        unit, day = self._unit_and_day(unit_id, on_day, "date", by)
         now = self._now()
-        day = day or local_day(now, unit.time_zone)
-        return rpt.daily_register(unit, day, self._cases.cases_in(unit.unit_id, OPEN), now)
+        return rpt.daily_register(unit, day or local_day(now, unit.time_zone),
+                                  self._cases.cases_in(unit.unit_id, OPEN), now)
 
     def weekly_report(self, unit_id: str | None, week_of: str | None, by: Principal | None = None) -> dict[str, Any]:
         """Rulebook §4: the main complaints of the week and how they were handled, on-time rates,
         and the trend against the week before; `week_of` is any day of the week (default: last week)."""
-        problems: dict[str, str] = {}
-        unit = self._unit(unit_id, by, problems)
-        day = _day(week_of, "week_of", problems) if week_of else None
-        if problems:
-            raise InvalidInput("the report cannot be made as asked", problems)
-        assert unit is not None
+        unit, day = self._unit_and_day(unit_id, week_of, "week_of", by)
         monday = rpt.week_start(day or local_day(self._now(), unit.time_zone) - timedelta(days=7))
         sunday = monday + timedelta(days=6)
         this = self.statistics(unit.unit_id, monday.isoformat(), sunday.isoformat())
@@ -221,13 +223,3 @@ class ReportService:
             raise IllegalTransition("the case or this outcome changed meanwhile; reload the spot check") from exc
         logger.info("rectification ordered", extra={"case_id": case.case_id, "due": result["rectification_due"]})
 
-
-def _day(value: str | None, name: str, problems: dict[str, str]) -> date | None:
-    if not value:
-        problems[name] = "required, a date as YYYY-MM-DD"
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        problems[name] = "a date as YYYY-MM-DD"
-        return None
