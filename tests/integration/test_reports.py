@@ -243,3 +243,21 @@ def test_report_routes_answer_csv_and_keep_to_roles_and_territory(api: Any) -> N
     start = api.post("/spot-checks", headers={**JSON, **manager}, body=json.dumps(
         {"unit_id": "store-xh-01", "from_date": today, "to_date": today, "share": 0.5}))
     assert start.status_code == 403  # spot checks are the branch supervisor's
+
+
+def test_a_report_sns_refuses_is_counted_and_sent_by_the_next_run(desk: Desk, week: dict[str, str],
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from botocore.exceptions import ClientError
+
+    class RefusingSns:
+        def publish_batch(self, **_: Any) -> None:
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "PublishBatch")
+
+    desk.delivered()
+    desk.clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30 Shanghai
+    refused = build_report_service(desk.settings, desk.ddb, RefusingSns(), now=desk.clock)
+    assert refused.send_due() == {"sent": 0, "failed": 2}
+    assert desk.delivered() == [] and '"ReportPublishFailed"' in capsys.readouterr().out
+    desk.clock.now = datetime(2026, 11, 25, 0, 45, tzinfo=UTC)
+    assert desk.reports.send_due() == {"sent": 2, "failed": 0}
+    assert {m["attributes"]["unit"] for m in desk.delivered()} == {"store-xh-01", "store-xh-02"}
