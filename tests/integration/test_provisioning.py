@@ -67,5 +67,6 @@ def test_failures_are_alarmed_to_the_ops_topic_on_metrics_the_code_emits(aws: di
     assert set(app_alarms) <= emitted  # an alarm on a metric nobody emits would never fire
     assert all(a["Dimensions"] == [{"Name": "service", "Value": "complaint-desk"}] for a in app_alarms.values())
     lambda_alarms = {(a["Dimensions"][0]["Value"], a["MetricName"]) for a in alarms if a["Namespace"] == "AWS/Lambda"}
-    assert lambda_alarms == {(f"complaint-desk-test{suffix}", metric) for suffix in ("", "-escalate", "-archive", "-reports")
+    functions = ("", "-escalate", "-archive", "-reports")
+    assert lambda_alarms == {(f"complaint-desk-test{suffix}", metric) for suffix in functions
                              for metric in ("Errors", "Throttles")}
