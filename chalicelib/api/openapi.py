@@ -61,17 +61,41 @@ def document(app: Any) -> dict[str, Any]:
     spec.components.security_scheme("staff", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.security_scheme("hotlineKey", {"type": "apiKey", "in": "header", "name": "x-api-key"})
     models: list[tuple[Any, str]] = []
+    paths: dict[str, dict[str, Any]] = {}
+    answers: dict[tuple[str, str], RouteDoc] = {}
     for path, methods in sorted(app.routes.items()):
-        operations = {}
         for method, entry in sorted(methods.items()):
             doc: RouteDoc | None = getattr(entry.view_function, "openapi", None)
             if doc is None:
                 raise LookupError(f"{method} {path} has no @http.documented(...)")
-            operations[method.lower()] = _operation(method, path, entry, doc, schemas, models)
+            paths.setdefault(path, {})[method.lower()] = _operation(method, path, entry, doc, schemas, models)
+            answers[(path, method.lower())] = doc
+    _link(paths, answers)
+    for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     for name, schema in _schemas(models).items():
         spec.components.schema(name, schema)
     return spec.to_dict()
+
+
+# An answer that names a thing links to the operations on it: (field, path prefix, path parameter).
+LINKS = {"CaseView": ("case_id", "/cases/{case_id}", "case_id"),
+         "Receipt": ("tracking_token", "/public/track/{token}", "token"),
+         "SpotCheck": ("check_id", "/spot-checks/{check_id}", "check_id")}
+
+
+def _link(paths: dict[str, dict[str, Any]], answers: dict[tuple[str, str], RouteDoc]) -> None:
+    """OpenAPI links: from an answer carrying an id to every operation on that id (a client, and
+    schemathesis' stateful tests, follow them: register a case, then act on it)."""
+    for (path, method), doc in answers.items():
+        if doc.response not in LINKS:
+            continue
+        field, prefix, param = LINKS[doc.response]
+        links = {operation["operationId"]: {"operationId": operation["operationId"],
+                                            "parameters": {param: f"$response.body#/{field}"}}
+                 for target, operations in paths.items() if target.startswith(prefix)
+                 for operation in operations.values()}
+        paths[path][method]["responses"][str(doc.status)]["links"] = links
 
 
 def _operation(method: str, path: str, entry: Any, doc: RouteDoc, schemas: Any,
