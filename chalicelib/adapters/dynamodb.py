@@ -228,7 +228,7 @@ class DynamoCaseRepository:
     def _case_item(self, case: Case) -> dict[str, Any]:
         """A closed case waits in `open_deadlines` (partition ARCHIVE#n) until its settle period is
         over; an archived one carries the TTL of its hot copy."""
-        order = f"{case.received_at.isoformat()}#{case.case_id}"
+        order = f"{due_key(case.received_at)}#{case.case_id}"  # UTC, fixed width: string order is time order
         extra: dict[str, Any] = {}
         archive_at = archive_due_at(case, self._archive_settle)
         if archive_at is not None:
@@ -381,14 +381,12 @@ class DynamoCaseRepository:
     def received_between(self, unit_id: str, start: datetime, end: datetime,
                          statuses: frozenset[Status] | None = None) -> list[Case]:
         """The unit's cases received in [start, end) (optionally only in `statuses`), oldest first:
-        GSI Queries on the unit, widened by a day each side (a back-dated receipt keeps its own UTC
-        offset in the sort key), then filtered exactly."""
+        GSI Queries on the unit's receipt order."""
         kwargs: dict[str, Any] = {
             "TableName": self._table, "IndexName": BY_UNIT,
             "KeyConditionExpression": "gsi1pk = :k AND gsi1sk BETWEEN :a AND :b",
             "ExpressionAttributeValues": {":k": {"S": f"UNIT#{unit_id}"},
-                                          ":a": {"S": (start - timedelta(days=1)).isoformat()},
-                                          ":b": {"S": (end + timedelta(days=1)).isoformat()}},
+                                          ":a": {"S": due_key(start)}, ":b": {"S": due_key(end)}},
         }
         found: list[Case] = []
         while True:

@@ -314,3 +314,14 @@ def test_a_reply_date_is_promised_only_for_suggestions_and_shows_as_a_clock(api:
     post(api, f"/cases/{other}/accept", {"actor": "Li Na", "version": 1})
     refused = post(api, f"/cases/{other}/promise-reply", {"actor": "Li Na", "version": 2, "reply_by": "2099-01-31"})
     assert refused.status_code == 409 and "for suggestions" in refused.json_body["message"]
+
+
+def test_a_back_dated_receipt_with_its_own_offset_is_listed_in_time_order(api: Any) -> None:
+    """The register's order is the instant of receipt, whatever offset the receipt was given in."""
+    from datetime import timedelta, timezone
+
+    shanghai = timezone(timedelta(hours=8))
+    earlier = post(api, "/cases", complaint(received_at=(datetime.now(shanghai) - timedelta(hours=1)).isoformat()))
+    later = post(api, "/cases", complaint())
+    listed = [c["case_id"] for c in api.get("/cases?unit_id=store-xh-01").json_body["items"]]
+    assert listed == [later.json_body["case_id"], earlier.json_body["case_id"]]
