@@ -63,21 +63,21 @@ def authenticate(event, get_response):  # type: ignore[no-untyped-def]
 @http.documented("", media=("text/html",))
 def intake_form() -> Response:
     """The public web form (Chinese and English): file a case, get a receipt with a tracking link."""
-    return web.page("form")
+    return web.page("form", settings.auth_signin_url)
 
 
 @app.route("/track", methods=["GET"])
 @http.documented("", media=("text/html",))
 def status_page() -> Response:
     """The complainant's status page for a tracking link (the token stays in the URL fragment)."""
-    return web.page("track")
+    return web.page("track", settings.auth_signin_url)
 
 
 @app.route("/console", methods=["GET"])
 @http.documented("", media=("text/html",))
 def staff_console() -> Response:
     """The staff console: open cases by deadline, case pages with their actions, statistics."""
-    return web.page("console")
+    return web.page("console", settings.auth_signin_url)
 
 
 @app.route("/assets/{name}", methods=["GET"])
@@ -92,6 +92,14 @@ def page_asset(name: str) -> Response:
 def public_units() -> dict:
     """The units a customer may address on the web form (no contacts)."""
     return {"items": case_service().units()}
+
+
+@app.route("/public/sign-in", methods=["GET"])
+@http.documented("SignIn")
+@http.handles_errors
+def sign_in() -> dict:
+    """Where the console sends staff to sign in (Cognito's hosted page, code flow with PKCE)."""
+    return web.sign_in(settings.auth_signin_url, settings.auth_audience)
 
 
 @app.route("/openapi.json", methods=["GET"], cors=True)

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     auth_issuer: str = ""
     auth_audience: str = ""
     auth_jwks_url: str = ""
+    # Cognito's hosted sign-in page for the staff console (empty: the console asks for a token).
+    auth_signin_url: str = ""
     max_body_bytes: int = 64 * 1024
     # The public web form (issue 5): smaller bodies, and at most this many filings a minute per
     # source address in each container (API Gateway throttles the method as a whole in AWS).

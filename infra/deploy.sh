@@ -17,7 +17,20 @@ rm -rf "$out"
 .venv/bin/cfn-lint "$out/sam.yaml"
 aws cloudformation package --template-file "$out/sam.yaml" --s3-bucket "$artifacts" \
   --output-template-file "$out/packaged.yaml"
-aws cloudformation deploy --template-file "$out/packaged.yaml" --stack-name "$stack" \
-  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
-  --parameter-overrides "Stage=$stage" "OpsAlarmEmail=$ops_email"
+output() {
+  aws cloudformation describe-stacks --stack-name "$stack" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" \
+    --output text 2>/dev/null || true
+}
+deploy() {
+  aws cloudformation deploy --template-file "$out/packaged.yaml" --stack-name "$stack" \
+    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
+    --parameter-overrides "Stage=$stage" "OpsAlarmEmail=$ops_email" "ConsoleUrl=$1"
+}
+# The console's address (Cognito sends staff back there after sign-in) is known once the API
+# exists: an existing stage keeps it; a new one is deployed, then told its own address.
+console=$(output EndpointURL)
+deploy "${console:+${console%/}/console}${console:-https://localhost/console}"
+console="$(output EndpointURL)"
+console="${console%/}/console"
+[ "$(output ConsoleUrl)" = "$console" ] || deploy "$console"
 aws cloudformation describe-stacks --stack-name "$stack" --query "Stacks[0].Outputs" --output table

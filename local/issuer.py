@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -50,10 +51,12 @@ def publish_keys(key_dir: Path = KEY_DIR) -> str:
 @functools.lru_cache(maxsize=8)
 def auth_environment(key_dir: Path = KEY_DIR) -> dict[str, str]:
     """AUTH_ISSUER and AUTH_AUDIENCE as the template gives them to the functions (resolved with the
-    local stand-ins for the user pool), and the JWKS file of this issuer."""
+    local stand-ins for the user pool), the JWKS file of this issuer, and no hosted sign-in page
+    (the console then asks for a pasted token)."""
     from local.provision import stage_environment
 
-    return {**stage_environment({}, only=("AUTH_ISSUER", "AUTH_AUDIENCE")), "AUTH_JWKS_URL": publish_keys(key_dir)}
+    return {**stage_environment({}, only=("AUTH_ISSUER", "AUTH_AUDIENCE")), "AUTH_JWKS_URL": publish_keys(key_dir),
+            "AUTH_SIGNIN_URL": os.environ.get("AUTH_SIGNIN_URL", "")}
 
 
 def mint(name: str, roles: list[str], unit_id: str, minutes: float = 720, key_dir: Path = KEY_DIR,

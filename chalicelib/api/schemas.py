@@ -200,3 +200,12 @@ class SpotCheck(View):
     seed: str
     sample: list[str]
     results: dict[str, Any]
+
+
+class SignIn(View):
+    """Cognito's OAuth endpoints for the console, all null where there is no hosted sign-in."""
+
+    authorize_url: str | None
+    token_url: str | None
+    logout_url: str | None
+    client_id: str | None

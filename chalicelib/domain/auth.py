@@ -79,7 +79,8 @@ API_KEY_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/intake/hotlin
 # The complainant's own routes (the web form, its units, the status page of a tracking token),
 # the pages and the API's description.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
-    ("POST", "/public/cases"), ("GET", "/public/track/{token}"), ("GET", "/public/units"), ("GET", "/openapi.json"),
+    ("POST", "/public/cases"), ("GET", "/public/track/{token}"), ("GET", "/public/units"), ("GET", "/public/sign-in"),
+    ("GET", "/openapi.json"),
     # the pages (the console's data needs a token; the page itself holds none)
     ("GET", "/"), ("GET", "/track"), ("GET", "/console"), ("GET", "/assets/{name}")})
 

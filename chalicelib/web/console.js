@@ -7,6 +7,37 @@ let token = sessionStorage.getItem("token");
 let user = null;
 let apiDoc = null;
 let cases = [];
+let signIn = {};
+
+const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const consoleUrl = () => location.origin + location.pathname;
+
+async function startSignIn() {  // Cognito's hosted page: authorization code with PKCE
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = b64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
+  sessionStorage.setItem("pkce", JSON.stringify({ verifier, state }));
+  const url = new URL(signIn.authorize_url);
+  url.search = new URLSearchParams({ response_type: "code", client_id: signIn.client_id, redirect_uri: consoleUrl(),
+    scope: "openid profile email", code_challenge_method: "S256", code_challenge: challenge, state }).toString();
+  location.assign(url.toString());
+}
+
+async function finishSignIn() {  // back from the hosted page with ?code=…&state=…
+  const params = new URLSearchParams(location.search);
+  if (!params.has("code") || !signIn.token_url) return;
+  const saved = JSON.parse(sessionStorage.getItem("pkce") || "null");
+  sessionStorage.removeItem("pkce");
+  history.replaceState(null, "", location.pathname);
+  if (!saved || saved.state !== params.get("state")) { $("signin-error").textContent = "That sign-in was not started here; try again."; return; }
+  const answer = await fetch(signIn.token_url, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "authorization_code", client_id: signIn.client_id, code: params.get("code"),
+      redirect_uri: consoleUrl(), code_verifier: saved.verifier }).toString() });
+  const tokens = await answer.json().catch(() => ({}));
+  if (!answer.ok || !tokens.id_token) { $("signin-error").textContent = "Sign-in failed; try again."; return; }
+  token = tokens.id_token;
+  sessionStorage.setItem("token", token);
+}
 
 function claims(jwt) {
   try { return JSON.parse(atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))); } catch { return null; }
@@ -42,7 +73,15 @@ function nearest(c) {
   return running[0] || null;
 }
 
-function signOut() { sessionStorage.removeItem("token"); token = null; show(); }
+function signOut() {
+  sessionStorage.removeItem("token");
+  token = null;
+  if (signIn.logout_url) {
+    location.assign(`${signIn.logout_url}?${new URLSearchParams({ client_id: signIn.client_id, logout_uri: consoleUrl() })}`);
+    return;
+  }
+  show();
+}
 
 async function show() {
   if (location.hash.startsWith("#id_token=")) {  // back from the sign-in page (Cognito implicit grant)
@@ -52,6 +91,7 @@ async function show() {
   }
   user = token ? claims(token) : null;
   $("signin").hidden = !!user;
+  $("hosted-signin").hidden = !signIn.authorize_url;
   $("app").hidden = !user;
   $("who").textContent = user ? `${user.name} · ${(user["cognito:groups"] || []).join(", ")} · ${user["custom:unit_id"]}` : "";
   if (!user) { $("token").focus(); return; }
@@ -277,4 +317,6 @@ $("sign-out").addEventListener("click", signOut);
 $("unit").addEventListener("change", route);
 window.addEventListener("hashchange", route);
 setInterval(tick, 1000);
-fetch("openapi.json").then((r) => r.json()).then((doc) => { apiDoc = doc; show(); });
+$("signin-button").addEventListener("click", startSignIn);
+Promise.all([fetch("openapi.json").then((r) => r.json()), fetch("public/sign-in").then((r) => r.json())])
+  .then(async ([doc, config]) => { apiDoc = doc; signIn = config; await finishSignIn(); show(); });

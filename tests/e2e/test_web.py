@@ -200,3 +200,67 @@ def test_pages_work_on_a_phone_sized_screen_and_every_control_has_a_label(browse
     assert "type" in focused and "unit_id" in focused
     phone.screenshot(path=str(ARTIFACTS / "form-phone.png"), full_page=True)
     context.close()
+
+
+SIGN_IN = "https://signin.example.test"
+
+
+class HostedSignIn:
+    """Playwright answers for Cognito's hosted page: it remembers the PKCE challenge it was sent and
+    gives an ID token only for the verifier whose SHA-256 it is."""
+
+    def __init__(self, client_id: str) -> None:
+        self.client_id = client_id
+        self.asked: dict[str, str] = {}
+
+    def authorize(self, route: Any) -> None:
+        from urllib.parse import parse_qs, urlparse
+
+        self.asked = {k: v[0] for k, v in parse_qs(urlparse(route.request.url).query).items()}
+        back = f"{self.asked['redirect_uri']}?code=one-time&state={self.asked['state']}"
+        route.fulfill(status=302, headers={"Location": back})
+
+    def token(self, route: Any) -> None:
+        import base64
+        import hashlib
+        import json
+        from urllib.parse import parse_qs
+
+        form = {k: v[0] for k, v in parse_qs(route.request.post_data or "").items()}
+        digest = hashlib.sha256(form["code_verifier"].encode()).digest()
+        valid = (base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == self.asked["code_challenge"]
+                 and form["code"] == "one-time" and form["redirect_uri"] == self.asked["redirect_uri"]
+                 and form["client_id"] == self.client_id)
+        body = ({"id_token": token(["unit-manager"], name="Zhou Yu", unit_id="store-xh-02"), "token_type": "Bearer"}
+                if valid else {"error": "invalid_grant"})
+        route.fulfill(status=200 if valid else 400, body=json.dumps(body),
+                      headers={"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"})
+
+
+def test_staff_sign_in_on_the_hosted_page_with_pkce(browser: Any) -> None:
+    """The console's code flow against a stand-in for Cognito's hosted page: the token request must
+    carry the verifier of the challenge sent first, and the console then signs in with the token."""
+    import os
+
+    from playwright.sync_api import expect
+
+    os.environ["AUTH_SIGNIN_URL"] = SIGN_IN
+    try:
+        with running_stack() as stack:
+            config = requests.get(f"{stack.api}/public/sign-in", timeout=10).json()
+            assert config["authorize_url"] == f"{SIGN_IN}/oauth2/authorize"
+            hosted = HostedSignIn(config["client_id"])
+            context = browser.new_context(locale="en-GB")
+            page = context.new_page()
+            page.route(f"{SIGN_IN}/oauth2/authorize**", hosted.authorize)
+            page.route(f"{SIGN_IN}/oauth2/token", hosted.token)
+            page.goto(f"{stack.api}/console")
+            page.get_by_role("button", name="Sign in with your staff account").click()
+            expect(page.locator("#who")).to_contain_text("Zhou Yu")
+            expect(page.get_by_role("heading", name="Open cases, nearest deadline first")).to_be_visible()
+            assert hosted.asked["code_challenge_method"] == "S256"
+            assert hosted.asked["redirect_uri"] == f"{stack.api}/console"
+            assert "code=" not in page.url  # the one-time code does not stay in the address bar
+            context.close()
+    finally:
+        os.environ.pop("AUTH_SIGNIN_URL", None)

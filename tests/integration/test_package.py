@@ -97,7 +97,8 @@ def test_every_function_reads_its_resources_from_the_template_as_the_local_stack
     assert set(functions) == {"APIHandler", "Escalate", "Archive", "Reports"}
     logical = {"CasesTable": "table", "EscalationTopic": "topic", "ArchiveBucket": "bucket"}
     local = stage_environment(logical)
-    assert set(local) == {"TABLE_NAME", "ESCALATION_TOPIC_ARN", "ARCHIVE_BUCKET", "AUTH_ISSUER", "AUTH_AUDIENCE"}
+    assert set(local) == {"TABLE_NAME", "ESCALATION_TOPIC_ARN", "ARCHIVE_BUCKET", "AUTH_ISSUER", "AUTH_AUDIENCE",
+                          "AUTH_SIGNIN_URL"}
     assert (local["TABLE_NAME"], local["ESCALATION_TOPIC_ARN"], local["ARCHIVE_BUCKET"]) == ("table", "topic", "bucket")
     for name, function in functions.items():
         variables = function["Properties"]["Environment"]["Variables"]
@@ -146,3 +147,15 @@ def test_hotline_systems_need_an_api_key_with_a_throttled_usage_plan_and_the_for
     assert resources["HotlineUsagePlanKey"]["Properties"]["KeyId"] == {"Ref": "HotlineApiKey"}
     [public] = resources["RestAPI"]["Properties"]["MethodSettings"]
     assert (public["ResourcePath"], public["HttpMethod"]) == ("/~1public~1cases", "POST")
+
+
+def test_staff_sign_in_is_the_code_flow_with_pkce_back_to_the_console(packaged: Path) -> None:
+    resources = template(packaged)["Resources"]
+    client = resources["UserPoolClient"]["Properties"]
+    assert client["AllowedOAuthFlows"] == ["code"] and client["GenerateSecret"] is False  # a public client: PKCE
+    assert client["CallbackURLs"] == [{"Ref": "ConsoleUrl"}] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert resources["UserPoolDomain"]["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
+    signin = resources["APIHandler"]["Properties"]["Environment"]["Variables"]["AUTH_SIGNIN_URL"]
+    assert "${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com" in signin["Fn::Sub"]
+    deploy = (ROOT / "infra" / "deploy.sh").read_text()
+    assert '"ConsoleUrl=$1"' in deploy and "output EndpointURL" in deploy  # told its own address
