@@ -209,11 +209,7 @@ def recompute_deadlines(case: Case, unit_clock: UnitClock, now: datetime, actor:
     clocks = recomputed_clocks(case, unit_clock)
     if clocks == case.clocks:
         return None
-    updated = case.model_copy(update={"clocks": clocks, "version": case.version + 1, "updated_at": now})
-    event = HistoryEvent(seq=updated.version, at=now, actor=actor, action="recompute-deadlines",
-                         from_status=case.status, to_status=case.status,
-                         changes=_deadline_changes(case, updated), note=reason)
-    return updated, event
+    return _recorded(case, {"clocks": clocks}, now, actor, "recompute-deadlines", reason, _deadline_changes)
 
 
 def _record_finding(case: Case, command: cmd.RecordFinding, now: datetime,
@@ -331,12 +327,8 @@ def order_rectification(case: Case, spot_check_id: str, reason: str, working_day
     clock = Clock(name="rectification", started_at=now, due_at=due_at, provisional=provisional,
                   deadline_version=(case.clocks["rectification"].deadline_version + 1
                                     if "rectification" in case.clocks else 1))
-    updated = case.model_copy(update={"rectification": order, "clocks": {**case.clocks, "rectification": clock},
-                                      "version": case.version + 1, "updated_at": now})
-    event = HistoryEvent(seq=updated.version, at=now, actor=actor, action="order-rectification",
-                         from_status=case.status, to_status=case.status,
-                         changes=_diff(case, updated), note=reason)
-    return updated, event
+    return _recorded(case, {"rectification": order, "clocks": {**case.clocks, "rectification": clock}}, now, actor,
+                     "order-rectification", reason)
 
 
 def _complete_rectification(case: Case, command: cmd.CompleteRectification, now: datetime,
@@ -352,11 +344,17 @@ def record_archive(case: Case, archived: ArchivedFile, now: datetime) -> tuple[C
     """Issue 4: the closed case's file is in the archive; the case and its history say where."""
     if case.status is not Status.CLOSED or case.archive is not None:
         raise IllegalTransition(f"only a closed, unarchived case is archived (this one is {case.status.value})")
-    updated = case.model_copy(update={"archive": archived, "version": case.version + 1, "updated_at": now})
-    event = HistoryEvent(seq=updated.version, at=now, actor="archive", action="archive",
-                         from_status=case.status, to_status=case.status,
-                         changes=_diff(case, updated),
-                         note=f"retained until {archived.retain_until.date().isoformat()}")
+    return _recorded(case, {"archive": archived}, now, "archive", "archive",
+                     f"retained until {archived.retain_until.date().isoformat()}")
+
+
+def _recorded(case: Case, update: dict[str, Any], now: datetime, actor: str, action: str, note: str,
+              changes: Any = None) -> tuple[Case, HistoryEvent]:
+    """A change made by the service itself (not a client's action): the next version, and the
+    history event that records it, the status unchanged."""
+    updated = case.model_copy(update={**update, "version": case.version + 1, "updated_at": now})
+    event = HistoryEvent(seq=updated.version, at=now, actor=actor, action=action, from_status=case.status,
+                         to_status=case.status, changes=(changes or _diff)(case, updated), note=note)
     return updated, event
 
 

@@ -138,14 +138,9 @@ def register_message(register: dict[str, Any]) -> OutgoingMessage:
                      f"{entry['next_deadline'] or ''}{late}\n    {entry['what']}")
     lines += ["", f"The register as CSV: GET /reports/daily-register?unit_id={register['unit_id']}"
                   f"&date={register['date']}&format=csv"]
-    return OutgoingMessage(
-        key=f"daily-register#{register['unit_id']}#{register['date']}",
-        sms=f"[Complaint Desk] {register['unit_id']} register {register['date']}: {head}"[:SMS_MAX_CHARS],
-        subject=f"Daily register {register['unit_id']} {register['date']}: {head}"[:100],
-        body="\n".join(lines),
-        attributes={"unit": register["unit_id"], "level": "report", "clock": "daily-register",
-                    "type": "report", "case_unit": register["unit_id"]},
-    )
+    return _message("daily-register", register["unit_id"], register["date"],
+                    f"{register['unit_id']} register {register['date']}: {head}",
+                    f"Daily register {register['unit_id']} {register['date']}: {head}", lines)
 
 
 def weekly_message(report: dict[str, Any]) -> OutgoingMessage:
@@ -172,11 +167,14 @@ def weekly_message(report: dict[str, Any]) -> OutgoingMessage:
     for entry in report["complaints"][:30]:
         lines.append(f"- {entry['case_id']} {entry['unit_id']} [{entry['cause'] or '-'}] {entry['status']}: "
                      f"{entry['what']}" + (f"\n    handled: {entry['result']}" if entry["result"] else ""))
-    return OutgoingMessage(
-        key=f"weekly-report#{report['unit_id']}#{report['from']}",
-        sms=f"[Complaint Desk] {report['unit_id']} week of {report['from']}: {head}"[:SMS_MAX_CHARS],
-        subject=f"Weekly report {report['unit_id']} {report['from']}–{report['to']}: {head}"[:100],
-        body="\n".join(lines),
-        attributes={"unit": report["unit_id"], "level": "report", "clock": "weekly-report",
-                    "type": "report", "case_unit": report["unit_id"]},
-    )
+    return _message("weekly-report", report["unit_id"], report["from"],
+                    f"{report['unit_id']} week of {report['from']}: {head}",
+                    f"Weekly report {report['unit_id']} {report['from']}–{report['to']}: {head}", lines)
+
+
+def _message(report: str, unit_id: str, day: str, sms: str, subject: str, lines: list[str]) -> OutgoingMessage:
+    """A report for the unit's managers: the SNS `unit` attribute is what their subscriptions filter on."""
+    return OutgoingMessage(key=f"{report}#{unit_id}#{day}", sms=f"[Complaint Desk] {sms}"[:SMS_MAX_CHARS],
+                           subject=subject[:100], body="\n".join(lines),
+                           attributes={"unit": unit_id, "level": "report", "clock": report, "type": "report",
+                                       "case_unit": unit_id})
