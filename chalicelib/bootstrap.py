@@ -138,22 +138,26 @@ def build_organisation_service(settings: Settings, client: Any | None = None, sn
 
 def build_report_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
                          now: Any = utc_now, units: Any | None = None) -> ReportService:
-    from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
+    from functools import partial
+
+    from chalicelib.adapters.dynamodb import DynamoCalendarOverrides, DynamoCaseRepository, DynamoUnitRegistry
     from chalicelib.adapters.notifications import SnsPublisher
     from chalicelib.adapters.spot_check_store import DynamoSpotChecks
     from chalicelib.adapters.statistics_store import DynamoSentReports, DynamoStatsReader
+    from chalicelib.services.cases import unit_clock
     from chalicelib.services.reports import ReportService
 
     client = client or dynamodb_client()
-    cases = build_case_service(settings, client, sns, now, units)
+    units = units or DynamoUnitRegistry(client, settings.table_name)
     return ReportService(
         cases=DynamoCaseRepository(client, settings.table_name, settings.archive_policy().settle),
-        units=units or DynamoUnitRegistry(client, settings.table_name),
+        units=units,
         stats=DynamoStatsReader(client, settings.table_name),
         spot_checks=DynamoSpotChecks(client, settings.table_name),
         publish=SnsPublisher(sns or sns_client, settings.escalation_topic_arn).publish,
         sent_reports=DynamoSentReports(client, settings.table_name),
-        unit_clock=cases.unit_clock, now=now, ladder=settings.ladder(),
+        unit_clock=partial(unit_clock, units, DynamoCalendarOverrides(client, settings.table_name)),
+        now=now, ladder=settings.ladder(),
         rectify_working_days=settings.rectify_working_days,
     )
 

@@ -243,12 +243,7 @@ class CaseService:
         return _with_actions(view, record.case, by)
 
     def unit_clock(self, unit_id: str) -> UnitClock | None:
-        """Where the unit's working days are counted: its time zone and its country's calendar."""
-        unit = self._units.get(unit_id)
-        if unit is None:
-            return None
-        overrides = self._calendars.get(unit.calendar) if self._calendars else None
-        return UnitClock(unit.time_zone, WorkingCalendar(unit.calendar, overrides))
+        return unit_clock(self._units, self._calendars, unit_id)
 
     def _is_manager(self, name: str, unit_id: str) -> bool:
         """Rulebook §4 (tiered responsibility): a manager of the unit or of any unit above it."""
@@ -396,6 +391,16 @@ NEXT_STEPS = {
     "praise": {"en": "Thank you; your praise will be passed on to the staff concerned.",
                "zh": "感谢您的表扬,我们会转达给相关员工。"},
 }
+
+
+def unit_clock(units: DynamoUnitRegistry, calendars: CalendarOverrides | None, unit_id: str) -> UnitClock | None:
+    """Where the unit's working days are counted: its time zone and its country's calendar with
+    the official dates an administrator loaded."""
+    unit = units.get(unit_id)
+    if unit is None:
+        return None
+    overrides = calendars.get(unit.calendar) if calendars else None
+    return UnitClock(unit.time_zone, WorkingCalendar(unit.calendar, overrides))
 
 
 def _with_actions(view: dict[str, Any], case: Case, by: Principal | None) -> dict[str, Any]:
