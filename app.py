@@ -29,7 +29,6 @@ from chalicelib.domain.commands import (
     VerifyArchivedFiles,
 )
 from chalicelib.domain.models import Unit
-from chalicelib.domain.reports import flat_rows
 from chalicelib.observability import logger, mask_logger
 
 app = Chalice(app_name="complaint-desk")
@@ -269,6 +268,13 @@ def audit_log() -> dict:
     return archive_service().audit_log(query.get("case_id"), query.get("date"), http.principal())
 
 
+def summary_rows(report: dict) -> list[dict]:
+    """The statistics summary as `metric,value` rows."""
+    from chalicelib.domain.reports import flat_rows
+
+    return flat_rows(report["summary"])
+
+
 @app.route("/reports/statistics", methods=["GET"])
 @http.documented("StatisticsReport", query=("unit_id", "from", "to", "format"), csv=True)
 @http.handles_errors
@@ -277,7 +283,7 @@ def statistics_report() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     report = report_service().statistics(query.get("unit_id"), query.get("from"), query.get("to"), http.principal())
-    return http.report_response(report, fmt, flat_rows(report["summary"]), ("metric", "value"))
+    return http.report_response(report, fmt, summary_rows, ("metric", "value"))
 
 
 @app.route("/reports/daily-register", methods=["GET"])
@@ -288,7 +294,7 @@ def daily_register() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     register = report_service().daily_register(query.get("unit_id"), query.get("date"), http.principal())
-    return http.report_response(register, fmt, register["cases"], REGISTER_COLUMNS)
+    return http.report_response(register, fmt, lambda r: r["cases"], REGISTER_COLUMNS)
 
 
 @app.route("/reports/weekly", methods=["GET"])
@@ -299,7 +305,7 @@ def weekly_report() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     report = report_service().weekly_report(query.get("unit_id"), query.get("week_of"), http.principal())
-    return http.report_response(report, fmt, report["complaints"], COMPLAINT_COLUMNS)
+    return http.report_response(report, fmt, lambda r: r["complaints"], COMPLAINT_COLUMNS)
 
 
 @app.route("/spot-checks", methods=["POST"])

@@ -32,7 +32,9 @@ START = date(2025, 12, 1)
 DAYS = 365
 TZ = "Asia/Shanghai"
 
-from local.counting import CountingClient  # noqa: E402  (after the path is set)
+from chalicelib.domain.calendar import UnitClock, WorkingCalendar  # noqa: E402  (after the path is set)
+from chalicelib.domain.statistics import StatsDelta, local_day, stat_deltas, working_days_between  # noqa: E402
+from local.counting import CountingClient  # noqa: E402
 
 
 def organisation() -> list[dict[str, Any]]:
@@ -49,7 +51,6 @@ def generate(total: int, stores: list[str], rng: random.Random) -> list[list[tup
     """Each case's states, from receipt to the end of its lifecycle, as (case, moment) pairs."""
     from chalicelib.domain import commands as cmd
     from chalicelib.domain import lifecycle
-    from chalicelib.domain.calendar import UnitClock, WorkingCalendar
     from chalicelib.domain.identifiers import new_case_id
 
     clock = UnitClock(TZ, WorkingCalendar("CN"))
@@ -99,9 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     from chalicelib.adapters.statistics_store import stats_updates
     from chalicelib.bootstrap import build_report_service
     from chalicelib.config import Settings
-    from chalicelib.domain.calendar import UnitClock, WorkingCalendar
     from chalicelib.domain.models import Unit
-    from chalicelib.domain.statistics import StatsDelta, local_day, stat_deltas, working_days_between
     from local.provision import provision, stage_environment
 
     with mock_aws():
@@ -156,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{len(finals)}), {elapsed:.0f} ms")
             if counting.items_read > len(in_scope) * 30 or counting.scans:
                 problems.append(f"{label}: read {counting.items_read} items")
-            problems += check(report["summary"], lives, set(in_scope), clock, local_day, working_days_between)
+            problems += check(report["summary"], lives, set(in_scope), clock)
         if problems:
             print("MISMATCH:", *problems[:10], sep="\n  ")
             return 1
@@ -165,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def check(summary: dict[str, Any], lives: list[list[tuple[Any, Any]]], units: set[str], clock: Any,
-          local_day: Any, working_days_between: Any) -> list[str]:
+def check(summary: dict[str, Any], lives: list[list[tuple[Any, Any]]], units: set[str],
+          clock: UnitClock) -> list[str]:
     """The report against figures worked out from the generated cases, without any counter."""
     june = (date(2026, 6, 1), date(2026, 6, 30))
     received = [s[0][0] for s in lives if s[0][0].unit_id in units and june[0] <= local_day(s[0][1], TZ) <= june[1]]

@@ -100,15 +100,11 @@ def documented(response: str, status: int = 200, request: type[BaseModel] | None
 
 
 @functools.cache
-def _document(app: Any) -> dict[str, Any]:
+def openapi_document(app: Any) -> dict[str, Any]:
+    """The app's OpenAPI document, built on first request and kept for the container's life."""
     from chalicelib.api.openapi import document
 
     return document(app)
-
-
-def openapi_document(app: Any) -> dict[str, Any]:
-    """The app's OpenAPI document, built on first request and kept for the container's life."""
-    return _document(app)
 
 
 def json_body(raw: bytes | None, max_bytes: int) -> dict[str, Any]:
@@ -272,14 +268,14 @@ def report_format(query: dict[str, str]) -> str:
     return fmt
 
 
-def report_response(report: dict[str, Any], fmt: str, rows: list[dict[str, Any]],
+def report_response(report: dict[str, Any], fmt: str, rows: Callable[[dict[str, Any]], list[dict[str, Any]]],
                     columns: tuple[str, ...]) -> Response:
-    """A report as JSON, or its rows as CSV (a spreadsheet opens it as it is)."""
+    """A report as JSON, or its `rows(report)` as CSV (a spreadsheet opens it as it is)."""
     if fmt == "json":
         return Response(body=report, status_code=200)
     from chalicelib.domain.reports import as_csv
 
-    return Response(body=as_csv(rows, columns), status_code=200,
+    return Response(body=as_csv(rows(report), columns), status_code=200,
                     headers={"Content-Type": "text/csv; charset=utf-8"})
 
 

@@ -58,16 +58,17 @@ _APPLIES: dict[str, Any] = {
     "mark-special": lambda c: c.type is CaseType.COMPLAINT and c.special is None,
     "record-root-cause": lambda c: c.type is CaseType.COMPLAINT and c.archive is None,
     "promise-reply": lambda c: c.type is CaseType.SUGGESTION,
-    "acknowledge": lambda c: False,  # offered by the escalation that asks for it, not in general
     "mark-important": lambda c: c.important is None and c.archive is None,
     "complete-rectification": lambda c: c.rectification is not None and c.rectification.completed_at is None,
 }
 
 
-def applicable_actions(case: Case) -> list[str]:
-    """The actions that may be taken on the case now (its status, type and state allow them)."""
+def applicable_actions(case: Case, escalated: bool) -> list[str]:
+    """The actions that may be taken on the case now (its status, type and state allow them);
+    `acknowledge` only once an escalation was sent about it."""
     return [action for action, statuses in ALLOWED_FROM.items()
-            if case.status in statuses and _APPLIES.get(action, lambda c: True)(case)]
+            if case.status in statuses and _APPLIES.get(action, lambda c: True)(case)
+            and (action != "acknowledge" or escalated)]
 
 
 # Fields that change on every write and so are not worth a before/after entry.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -149,9 +149,3 @@ class Totals:
 def days_in(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
-
-def total(rows: Iterable[Mapping[str, Any]]) -> Totals:
-    totals = Totals()
-    for row in rows:
-        totals.add(row)
-    return totals

@@ -406,10 +406,8 @@ def unit_clock(units: DynamoUnitRegistry, calendars: CalendarOverrides | None, u
 def _with_actions(view: dict[str, Any], case: Case, by: Principal | None) -> dict[str, Any]:
     """The actions the case allows now and the signed-in user's role may call, so a client (the
     console) offers exactly those; without a user, every action the case allows."""
-    actions = lifecycle.applicable_actions(case)
-    if view["escalations"] and case.status in lifecycle.ALLOWED_FROM["acknowledge"]:
-        actions.append("acknowledge")  # an escalation was sent about it: a manager may acknowledge it
-    allowed = [action for action in actions if by is None or may_call(by, "POST", f"/cases/{{case_id}}/{action}")]
+    allowed = [action for action in lifecycle.applicable_actions(case, escalated=bool(view["escalations"]))
+               if by is None or may_call(by, "POST", f"/cases/{{case_id}}/{action}")]
     return {**view, "available_actions": allowed}
 
 

@@ -18,7 +18,7 @@ from chalicelib.domain import reports as rpt
 from chalicelib.domain.auth import Principal, in_territory
 from chalicelib.domain.calendar import UnitClock
 from chalicelib.domain.errors import CaseNotFound, IllegalTransition, InvalidInput, StaleVersion
-from chalicelib.domain.escalation import OutgoingMessage, alarm_changes
+from chalicelib.domain.escalation import Ladder, OutgoingMessage, alarm_changes
 from chalicelib.domain.models import Case, Status, Unit, UnitKind
 from chalicelib.domain.statistics import StatsDelta, Totals, days_in, local_day, stat_deltas
 from chalicelib.observability import count, logger
@@ -33,7 +33,7 @@ class ReportService:
     def __init__(self, cases: CaseRepository, units: DynamoUnitRegistry, stats: DynamoStatsReader,
                  spot_checks: DynamoSpotChecks, publish: Callable[[Sequence[OutgoingMessage]], dict[str, Any]],
                  sent_reports: DynamoSentReports, unit_clock: Callable[[str], UnitClock | None],
-                 now: Callable[[], datetime], ladder: Any, rectify_working_days: int = 5) -> None:
+                 now: Callable[[], datetime], ladder: Ladder, rectify_working_days: int = 5) -> None:
         """`sent_reports` remembers which scheduled report went out, so a retried or doubled run
         does not send it twice."""
         self._cases = cases
