@@ -80,6 +80,8 @@ def build_escalation_service(settings: Settings, client: Any | None = None, sns:
 
 def build_case_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
                        now: Any = utc_now, units: Any | None = None) -> CaseService:
+    from datetime import timedelta
+
     from chalicelib.adapters.dynamodb import DynamoCalendarOverrides, DynamoCaseRepository, DynamoUnitRegistry
 
     client = client or dynamodb_client()
@@ -93,6 +95,7 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
         ladder=settings.ladder(),
         calendars=DynamoCalendarOverrides(client, settings.table_name),
         send_notices=escalation.send_now,
+        backdate_limit=timedelta(days=settings.backdate_max_days),
     )
 
 

@@ -40,11 +40,14 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = 24 * 3600
     default_page_size: int = 25
     max_page_size: int = 100
-    # Escalation ladder (issue 3): warn when this share of a clock has run; then breach; then one
-    # unit up every `escalation_step_hours` while still breached, at most `escalation_levels_up`.
+    # Escalation ladder: warn when this share of a clock has run; then breach; then one unit up
+    # every `escalation_step_hours` while still breached, up to the top of the organisation; then
+    # a daily reminder to the top at this unit-local hour until acknowledged (-1: no reminders).
     escalation_warning_share: float = Field(default=0.75, gt=0, lt=1)
     escalation_step_hours: float = Field(default=4.0, gt=0)
-    escalation_levels_up: int = Field(default=2, ge=0, le=5)
+    escalation_reminder_hour: int = Field(default=8, ge=-1, le=23)
+    # Staff may back-date a receipt (a letter opened today, a call logged late) this far at most.
+    backdate_max_days: int = Field(default=30, ge=1, le=366)
     # A claimed escalation whose run has not recorded it within the lease is reported, not resent.
     escalation_lease_seconds: int = 300
     escalation_max_items_per_run: int = 50_000
@@ -78,7 +81,7 @@ class Settings(BaseSettings):
     def ladder(self) -> Ladder:
         return Ladder(warning_share=self.escalation_warning_share,
                       step_delay=timedelta(hours=self.escalation_step_hours),
-                      levels_up=self.escalation_levels_up)
+                      reminder_hour=None if self.escalation_reminder_hour < 0 else self.escalation_reminder_hour)
 
 
 @lru_cache(maxsize=1)

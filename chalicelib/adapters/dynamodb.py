@@ -167,15 +167,36 @@ def epoch_seconds(moment: datetime) -> int:
 
 
 def alarm_item(alarm: Alarm) -> dict[str, Any]:
-    """A running clock's alarm; it sits in the open-deadlines index while a rung is still ahead."""
+    """A running clock's alarm; it sits in the open-deadlines index while a rung is still ahead.
+    Acknowledged levels are a string set (`acked`) that an acknowledgement adds to in place."""
     values: dict[str, Any] = {
         "pk": case_pk(alarm.case_id), "sk": alarm_sk(alarm.clock), "entity": "alarm",
         "dv": alarm.deadline_version, "last_level": alarm.last_level or "-",
-        "doc": alarm.model_dump(mode="json"),
+        "doc": alarm.model_dump(mode="json", exclude={"acknowledged"}),
     }
+    item = to_item(values)
+    if alarm.acknowledged:
+        item["acked"] = {"SS": sorted(set(alarm.acknowledged))}
     if alarm.next_at is not None:
-        values |= {"due_pk": due_shard(alarm.case_id), "due_at": due_key(alarm.next_at)}
-    return to_item(values)
+        item |= to_item({"due_pk": due_shard(alarm.case_id), "due_at": due_key(alarm.next_at)})
+    return item
+
+
+def alarm_from_item(item: dict[str, Any]) -> Alarm:
+    """An alarm as stored (see alarm_item), from a decoded item."""
+    return Alarm.model_validate({**item["doc"], "acknowledged": sorted(item.get("acked") or ())})
+
+
+def acknowledgement_update(table: str, case_id: str, clock: str, deadline_version: int,
+                           level: str) -> dict[str, Any]:
+    """A manager acknowledged `level` of this deadline version: the alarm records it, so daily
+    reminders to the top stop once the top has acknowledged (only while that version runs)."""
+    return {"Update": {
+        "TableName": table, "Key": to_item({"pk": case_pk(case_id), "sk": alarm_sk(clock)}),
+        "UpdateExpression": "ADD acked :level",
+        "ConditionExpression": "dv = :dv",
+        "ExpressionAttributeValues": {":level": {"SS": [level]}, ":dv": {"N": str(deadline_version)}},
+    }}
 
 
 def escalation_item(esc: Escalation, due: datetime | None) -> dict[str, Any]:
@@ -212,6 +233,7 @@ class CaseRepository(Protocol):
              also_write: Sequence[dict[str, Any]] = (), stats: Sequence[StatsDelta] = ()) -> None: ...
     def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
                      cursor: str | None) -> tuple[list[Case], str | None]: ...
+    def acknowledgement(self, case_id: str, clock: str, deadline_version: int, level: str) -> dict[str, Any]: ...
     def cases_in(self, unit_id: str, statuses: Iterable[Status]) -> list[Case]: ...
     def received_between(self, unit_id: str, start: datetime, end: datetime,
                          statuses: frozenset[Status] | None = None) -> list[Case]: ...
@@ -311,6 +333,10 @@ class DynamoCaseRepository:
         if not self._exists(case.case_id):
             raise CaseNotFound(f"no case {case.case_id}")
         raise StaleVersion(f"case {case.case_id} was changed by someone else; reload it and try again")
+
+    def acknowledgement(self, case_id: str, clock: str, deadline_version: int, level: str) -> dict[str, Any]:
+        """The transaction item that records an acknowledged level on the clock's alarm."""
+        return acknowledgement_update(self._table, case_id, clock, deadline_version, level)
 
     def _transact(self, items: list[dict[str, Any]]) -> bool:
         return transact(self._client, items)

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.adapters.dynamodb import (
     DUE_SHARDS,
+    alarm_from_item,
     alarm_item,
     case_pk,
     escalation_item,
@@ -20,8 +21,9 @@ from chalicelib.adapters.dynamodb import (
 )
 from chalicelib.domain.escalation import Alarm, Decision, DueItems, Escalation, EscalationState
 
-# A transaction holds at most 100 items; a decision writes two (the escalation and its alarm).
-DECISIONS_PER_TRANSACTION = 50
+# A transaction holds at most 100 items; a decision writes its alarm and one item per unit told.
+ITEMS_PER_TRANSACTION = 100
+CLAIMS_PER_TRANSACTION = 100
 BATCH_WRITE_SIZE = 25
 
 
@@ -40,7 +42,7 @@ class DynamoEscalationStore:
                 found.items_read += 1
                 item = from_item(raw)
                 if item["entity"] == "alarm":
-                    found.alarms.append(Alarm.model_validate(item["doc"]))
+                    found.alarms.append(alarm_from_item(item))
                     continue
                 esc = Escalation.model_validate(item["doc"])
                 (found.retries if esc.state is EscalationState.PENDING else found.expired).append(esc)
@@ -50,48 +52,51 @@ class DynamoEscalationStore:
 
     # --- deciding -------------------------------------------------------------------------
     def decide(self, decisions: Sequence[Decision], lease_until: datetime) -> list[Escalation]:
-        """Write each new escalation (state sending, leased) together with its advanced alarm, in
-        one transaction per chunk. Returns those this run created: only the run whose write
-        succeeded publishes, so a double run or a retry sends nothing twice."""
+        """Write each decision's new escalations (state sending, leased; unreachable ones as they
+        are) together with its advanced alarm, in one transaction per chunk. Returns those this
+        run created: only the run whose write succeeded publishes, so a double run or a retry
+        sends nothing twice."""
         created: list[Escalation] = []
-        for start in range(0, len(decisions), DECISIONS_PER_TRANSACTION):
-            chunk = decisions[start:start + DECISIONS_PER_TRANSACTION]
+        for chunk in _chunks_by_items(decisions, ITEMS_PER_TRANSACTION):
             items = [item for decision in chunk for item in self._decision_items(decision, lease_until)]
             if self._transact(items):
-                created += [d.escalation for d in chunk if d.escalation is not None]
+                created += [esc for d in chunk for esc in d.escalations]
                 continue
             for decision in chunk:  # someone else got there for at least one: sort them out singly
                 if self._transact(self._decision_items(decision, lease_until)):
-                    if decision.escalation is not None:
-                        created.append(decision.escalation)
-                elif decision.escalation is not None and self._exists(decision.escalation):
+                    created += decision.escalations
+                elif decision.escalations and self._exists(decision.escalations[0]):
                     # decided before (its alarm update was lost to a concurrent case write): move on
                     self._transact([self._alarm_put(decision.alarm, decision.advanced)])
         return created
 
     def _decision_items(self, decision: Decision, lease_until: datetime) -> list[dict[str, Any]]:
-        items = [self._alarm_put(decision.alarm, decision.advanced)]
-        if decision.escalation is not None:
-            items.append({"Put": {"TableName": self._table,
-                                  "Item": escalation_item(decision.escalation, due=lease_until),
-                                  "ConditionExpression": "attribute_not_exists(pk)"}})
-        return items
+        return [self._alarm_put(decision.alarm, decision.advanced),
+                *({"Put": {"TableName": self._table,
+                           "Item": escalation_item(esc, due=None if esc.state is EscalationState.UNREACHABLE
+                                                   else lease_until),
+                           "ConditionExpression": "attribute_not_exists(pk)"}}
+                  for esc in decision.escalations)]
 
     def _alarm_put(self, read: Alarm, advanced: Alarm) -> dict[str, Any]:
-        """Replace the alarm only if it is still the one read: a moved deadline or a stopped clock
-        in between wins, and this rung is not taken."""
+        """Replace the alarm only if it is still the one read: a moved deadline, a stopped clock or
+        an acknowledgement in between wins, and these rungs are not taken (the next run re-reads)."""
+        acked = ("attribute_not_exists(acked)" if not read.acknowledged
+                 else "size(acked) = :acked")
+        values = {":dv": {"N": str(read.deadline_version)}, ":last": {"S": read.last_level or "-"}}
+        if read.acknowledged:
+            values[":acked"] = {"N": str(len(read.acknowledged))}
         return {"Put": {
             "TableName": self._table, "Item": alarm_item(advanced),
-            "ConditionExpression": "dv = :dv AND last_level = :last",
-            "ExpressionAttributeValues": {":dv": {"N": str(read.deadline_version)},
-                                          ":last": {"S": read.last_level or "-"}},
+            "ConditionExpression": f"dv = :dv AND last_level = :last AND {acked}",
+            "ExpressionAttributeValues": values,
         }}
 
     def claim(self, retries: Sequence[Escalation], lease_until: datetime) -> list[Escalation]:
         """pending → sending for the escalations this run will publish again."""
         claimed: list[Escalation] = []
-        for start in range(0, len(retries), DECISIONS_PER_TRANSACTION * 2):
-            chunk = retries[start:start + DECISIONS_PER_TRANSACTION * 2]
+        for start in range(0, len(retries), CLAIMS_PER_TRANSACTION):
+            chunk = retries[start:start + CLAIMS_PER_TRANSACTION]
             leased = [esc.model_copy(update={"state": EscalationState.SENDING}) for esc in chunk]
             puts = [self._claim_put(esc, lease_until) for esc in leased]
             if self._transact(puts):
@@ -126,3 +131,17 @@ class DynamoEscalationStore:
 
     def _transact(self, items: list[dict[str, Any]]) -> bool:
         return transact(self._client, items)
+
+
+def _chunks_by_items(decisions: Sequence[Decision], limit: int) -> list[list[Decision]]:
+    """Consecutive decisions whose items (alarm + escalations) fit in one transaction."""
+    chunks: list[list[Decision]] = [[]]
+    size = 0
+    for decision in decisions:
+        items = 1 + len(decision.escalations)
+        if size + items > limit and chunks[-1]:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(decision)
+        size += items
+    return [chunk for chunk in chunks if chunk]

@@ -3,7 +3,7 @@ refused (400), so a client can never set status, version, history or clocks."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -43,6 +43,11 @@ def _example(**extra: Any) -> ConfigDict:
 
 # How far a client's clock may run ahead of ours before "received_at" counts as the future.
 CLOCK_SKEW_SECONDS = 60
+# How far back staff may date a receipt unless configured otherwise; nothing before EARLIEST_RECEIPT.
+DEFAULT_BACKDATE_LIMIT = timedelta(days=30)
+EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=UTC)
+# The offsets in use on Earth run from UTC-12:00 to UTC+14:00; anything else is a typing error.
+OFFSET_RANGE = (timedelta(hours=-12), timedelta(hours=14))
 
 
 class CaseReport(Strict):
@@ -87,8 +92,11 @@ class HotlineIntakeRequest(CaseReport):
         return IntakeRequest(channel=Channel.HOTLINE, **self.model_dump())
 
 
-def intake_rule_violations(request: IntakeRequest, now: datetime) -> dict[str, str]:
-    """Rules that span fields (rulebook §1, §2); returns field → reason, empty when valid."""
+def intake_rule_violations(request: IntakeRequest, now: datetime,
+                           backdate_limit: timedelta = DEFAULT_BACKDATE_LIMIT) -> dict[str, str]:
+    """Rules that span fields (rulebook §1, §2); returns field → reason, empty when valid.
+    A back-dated receipt starts its clocks in the past, so the escalation run tells every level at
+    once: staff may back-date within `backdate_limit`, never to an impossible time."""
     problems: dict[str, str] = {}
     if request.channel is Channel.HOTLINE:
         for part in ("when", "where", "who", "how"):
@@ -101,6 +109,13 @@ def intake_rule_violations(request: IntakeRequest, now: datetime) -> dict[str, s
             problems["received_at"] = "set by the service for web cases; leave it out"
         elif (request.received_at - now).total_seconds() > CLOCK_SKEW_SECONDS:
             problems["received_at"] = "cannot be in the future"
+        elif not OFFSET_RANGE[0] <= (request.received_at.utcoffset() or timedelta(0)) <= OFFSET_RANGE[1]:
+            problems["received_at"] = "the UTC offset must be between -12:00 and +14:00"
+        elif request.received_at < EARLIEST_RECEIPT:
+            problems["received_at"] = "cannot be before 2000-01-01"
+        elif now - request.received_at > backdate_limit:
+            problems["received_at"] = (f"at most {backdate_limit.days} days in the past; register an older "
+                                       "contact with today's time and say when it came in, in the 5W")
     return problems
 
 

@@ -5,7 +5,7 @@ immediate notice of media and regulator cases. Pure rules and message texts, no 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -27,6 +27,10 @@ NOTICE_CLOCK = "notice"
 NOTICE_CHANNELS = frozenset({Channel.MEDIA, Channel.REGULATOR})
 SMS_MAX_CHARS = 160
 BREACH_AFTER = timedelta(seconds=1)
+REMINDER_PREFIX = "reminder-"
+# The first daily reminder comes at least this long after the top rung was sent, so a manager
+# told at 07:30 is not reminded at 08:00 the same morning.
+FIRST_REMINDER_GAP = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -40,22 +44,60 @@ class Step:
 
 @dataclass(frozen=True)
 class Ladder:
-    """Configurable: the share of a clock after which to warn, and the delay between rungs above."""
+    """Configurable: the share of a clock after which to warn, the delay between rungs above, and
+    the unit-local hour of the daily reminder to the top once every rung is taken (None: none)."""
 
     warning_share: float = 0.75
     step_delay: timedelta = timedelta(hours=4)
-    levels_up: int = 2
+    reminder_hour: int | None = 8
 
-    def steps(self, started_at: datetime, due_at: datetime) -> list[Step]:
-        """The breach rung is due once the deadline has passed (a clock is breached after it)."""
+    def steps(self, started_at: datetime, due_at: datetime, depth: int) -> list[Step]:
+        """Rulebook §4 (tiered responsibility): warning and breach to the case's own unit, then one
+        rung per unit above it, up to the top of the organisation (`depth` units above). The
+        breach rung is due once the deadline has passed (a clock is breached after it)."""
         warning_at = started_at + (due_at - started_at) * self.warning_share
         return [Step("warning", warning_at, 0), Step("breach", due_at + BREACH_AFTER, 0),
-                *(Step(f"up-{k}", due_at + self.step_delay * k, k) for k in range(1, self.levels_up + 1))]
+                *(Step(f"up-{k}", due_at + self.step_delay * k, k) for k in range(1, depth + 1))]
+
+    def reminders_after(self, moment: datetime, time_zone: str) -> datetime:
+        """The first reminder time (unit-local `reminder_hour`) strictly after `moment`."""
+        assert self.reminder_hour is not None
+        tz = ZoneInfo(time_zone)
+        local = moment.astimezone(tz)
+        candidate = datetime.combine(local.date(), time(self.reminder_hour), tzinfo=tz)
+        while candidate <= local:
+            candidate = datetime.combine(candidate.date() + timedelta(days=1), time(self.reminder_hour), tzinfo=tz)
+        return candidate.astimezone(UTC)
+
+    def latest_reminder(self, now: datetime, time_zone: str) -> datetime:
+        """The most recent reminder time (unit-local `reminder_hour`) at or before `now`."""
+        after = self.reminders_after(now, time_zone).astimezone(ZoneInfo(time_zone))
+        return datetime.combine(after.date() - timedelta(days=1), time(after.hour),
+                                tzinfo=after.tzinfo).astimezone(UTC)
+
+
+def is_reminder(level: str | None) -> bool:
+    return bool(level) and str(level).startswith(REMINDER_PREFIX)
+
+
+def top_level(depth: int) -> str:
+    """The level of the ladder's last rung: the top of the organisation above the case's unit."""
+    return f"up-{depth}" if depth else "breach"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run does with one alarm: the rungs to take now (stale warnings left out) and the
+    alarm afterwards, with the time its next rung or reminder is due (None: nothing more)."""
+
+    take: list[Step]
+    advanced: Alarm
 
 
 class Alarm(BaseModel):
     """The escalation schedule of one running clock: the last rung taken and when the next is due.
-    A clock's alarm lives while the clock runs; its `next_at` is what the open-deadlines index holds."""
+    A clock's alarm lives while the clock runs; its `next_at` is what the open-deadlines index holds.
+    `acknowledged` holds the levels a manager acknowledged for this deadline version."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -68,28 +110,49 @@ class Alarm(BaseModel):
     due_at: datetime
     last_level: str | None = None
     next_at: datetime | None = None
+    acknowledged: tuple[str, ...] = ()
 
-    def due_step(self, ladder: Ladder, now: datetime) -> Step | None:
-        """The highest rung due by `now` above the last one taken: a run that comes late sends the
-        breach, not a stale warning before it."""
-        steps = self.steps_left(ladder)
-        due = [step for step in steps if step.at <= now]
-        return due[-1] if due else None
-
-    def steps_left(self, ladder: Ladder) -> list[Step]:
-        steps = ladder.steps(self.started_at, self.due_at)
+    def plan(self, ladder: Ladder, depth: int, time_zone: str, now: datetime) -> Plan:
+        """Every rung due by `now` that was not taken yet — a run that comes late (a back-dated
+        or late-noticed case) takes them all at once, so the unit's own manager is never skipped —
+        except a warning whose deadline has already passed. Once the last rung is taken, the top
+        of the organisation is reminded daily while the clock stays breached and they have not
+        acknowledged it; a run late by days sends only the latest reminder."""
+        steps = ladder.steps(self.started_at, self.due_at, depth)
         levels = [step.level for step in steps]
-        start = levels.index(self.last_level) + 1 if self.last_level in levels else 0
-        return steps[start:]
+        if self.last_level is None:
+            left = steps
+        elif self.last_level in levels:
+            left = steps[levels.index(self.last_level) + 1:]
+        else:  # a reminder, or a rung of a taller tree than today's: every rung has been taken
+            left = []
+        take = [step for step in left if step.at <= now]
+        if len(take) > 1 and take[0].level == "warning":
+            take = take[1:]  # the deadline has passed: the breach says more than a stale warning
+        ahead = [step for step in left if step.at > now]
+        last = take[-1].level if take else self.last_level
+        if ahead:
+            return Plan(take, self._with(last, ahead[0].at))
+        if ladder.reminder_hour is None or self._top_acknowledged(depth):
+            return Plan(take, self._with(last, None))
+        if take:  # the top rung is taken in this run: reminders start the next morning or so
+            return Plan(take, self._with(last, ladder.reminders_after(now + FIRST_REMINDER_GAP, time_zone)))
+        if self.next_at is not None and self.next_at <= now:
+            at = ladder.latest_reminder(now, time_zone)
+            day = at.astimezone(ZoneInfo(time_zone)).date().isoformat()
+            reminder = Step(f"{REMINDER_PREFIX}{day}", at, depth)
+            return Plan([reminder], self._with(reminder.level, ladder.reminders_after(now, time_zone)))
+        return Plan([], self._with(last, self.next_at))
 
-    def after(self, level: str, ladder: Ladder) -> Alarm:
-        """The alarm once `level` is taken: the next rung's time, or none when the ladder ends."""
-        taken = self.model_copy(update={"last_level": level})
-        rest = taken.steps_left(ladder)
-        return taken.model_copy(update={"next_at": rest[0].at if rest else None})
+    def _top_acknowledged(self, depth: int) -> bool:
+        return any(level == top_level(depth) or is_reminder(level) for level in self.acknowledged)
 
-    def finished(self) -> Alarm:
-        return self.model_copy(update={"next_at": None})
+    def _with(self, last_level: str | None, next_at: datetime | None) -> Alarm:
+        return self.model_copy(update={"last_level": last_level, "next_at": next_at})
+
+    def first_due(self, ladder: Ladder) -> datetime:
+        """When the first rung (the warning) is due: where a new alarm enters the index."""
+        return ladder.steps(self.started_at, self.due_at, 0)[0].at
 
 
 def alarm_for(case: Case, clock_name: str, ladder: Ladder) -> Alarm:
@@ -97,8 +160,7 @@ def alarm_for(case: Case, clock_name: str, ladder: Ladder) -> Alarm:
     alarm = Alarm(case_id=case.case_id, clock=clock_name, deadline_version=clock.deadline_version,
                   case_type=case.type, unit_id=case.unit_id, started_at=clock.started_at,
                   due_at=clock.due_at)
-    steps = alarm.steps_left(ladder)
-    return alarm.model_copy(update={"next_at": steps[0].at})
+    return alarm.model_copy(update={"next_at": alarm.first_due(ladder)})
 
 
 def alarm_changes(before: Case | None, after: Case, ladder: Ladder) -> tuple[list[Alarm], list[str]]:
@@ -118,15 +180,31 @@ def alarm_changes(before: Case | None, after: Case, ladder: Ladder) -> tuple[lis
     return puts, deletes
 
 
+def depth_of(unit_id: str, units: UnitLookup) -> int:
+    """How many units stand above this one in the organisation (0 for the top)."""
+    seen = {unit_id}
+    unit = units.get(unit_id)
+    depth = 0
+    while unit is not None and unit.parent_id and unit.parent_id not in seen:
+        seen.add(unit.parent_id)
+        unit = units.get(unit.parent_id)
+        depth += 1 if unit is not None else 0
+    return depth
+
+
 class EscalationState(StrEnum):
     SENDING = "sending"          # claimed by a run that is publishing it now
     PENDING = "pending"          # a publish failed; the next run tries again
     SENT = "sent"
     UNCONFIRMED = "unconfirmed"  # a run died between claim and bookkeeping: not resent, alarmed
+    UNREACHABLE = "unreachable"  # nobody in the whole chain above has a manager: alarmed, not sent
 
 
 class Escalation(BaseModel):
-    """One message a manager receives, exactly once per (case, clock, level, deadline version)."""
+    """One message a manager receives, exactly once per (case, clock, level, deadline version).
+    `covers` are lower rungs of the same run that reach the same unit (one message, not two);
+    `taken_with` are the other rungs taken in the same run: a case noticed late tells every level
+    that should already know at once, and each message says so."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -136,7 +214,7 @@ class Escalation(BaseModel):
     deadline_version: int
     case_type: CaseType
     case_unit_id: str
-    target_unit_id: str
+    target_unit_id: str | None
     due_at: datetime | None
     created_at: datetime
     state: EscalationState = EscalationState.SENDING
@@ -144,6 +222,13 @@ class Escalation(BaseModel):
     message_id: str | None = None
     sent_at: datetime | None = None
     last_error: str | None = None
+    covers: tuple[str, ...] = ()
+    taken_with: tuple[str, ...] = ()
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Every rung this one message stands for."""
+        return (*self.covers, self.level)
 
     @property
     def key(self) -> str:
@@ -152,12 +237,33 @@ class Escalation(BaseModel):
 
 @dataclass(frozen=True)
 class Decision:
-    """Take a rung: the alarm as read, the alarm after, and the escalation to send (None when the
-    rung has nobody to go to, e.g. above the top of the organisation)."""
+    """Take the rungs due: the alarm as read, the alarm after, and one escalation per unit told
+    (none when nothing is due after all, e.g. the ladder was reconfigured)."""
 
     alarm: Alarm
     advanced: Alarm
-    escalation: Escalation | None
+    escalations: list[Escalation]
+
+
+def escalations_for(alarm: Alarm, take: list[Step], units: UnitLookup, now: datetime) -> list[Escalation]:
+    """One escalation per unit told: each rung goes to its unit, or up to the nearest unit above
+    with a manager; rungs that reach the same unit become one message. A rung that reaches nobody
+    in the whole chain is recorded as unreachable (and alarmed), never dropped."""
+    by_target: dict[str | None, list[Step]] = {}
+    for step in take:
+        by_target.setdefault(unit_above(alarm.unit_id, step.hops_up, units), []).append(step)
+    levels = [step.level for step in take]
+    made = []
+    for target, steps in by_target.items():
+        mine = {step.level for step in steps}
+        made.append(Escalation(
+            case_id=alarm.case_id, clock=alarm.clock, level=steps[-1].level,
+            deadline_version=alarm.deadline_version, case_type=alarm.case_type, case_unit_id=alarm.unit_id,
+            target_unit_id=target, due_at=alarm.due_at, created_at=now,
+            state=EscalationState.SENDING if target else EscalationState.UNREACHABLE,
+            covers=tuple(step.level for step in steps[:-1]),
+            taken_with=tuple(level for level in levels if level not in mine)))
+    return made
 
 
 @dataclass
@@ -227,7 +333,31 @@ _LEVEL_WORDS = {
 
 
 def level_words(level: str) -> str:
+    if is_reminder(level):
+        return "STILL BREACHED"
     return _LEVEL_WORDS.get(level, f"ESCALATED {level.upper()}")
+
+
+def _late_note(escalation: Escalation) -> str:
+    """Rulebook §8 read by a manager: a case noticed late reaches every level at once; say so."""
+    parts = []
+    if escalation.covers:
+        parts.append(f"this message also stands for: {', '.join(escalation.covers)}")
+    if escalation.taken_with:
+        parts.append(f"noticed late, told at the same time: {', '.join(escalation.taken_with)}")
+    return "; ".join(parts)
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """`text` within `limit` characters, cut at a space where it must be cut (never mid-word)."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head else head) + "…"
+
+
+# SNS: "Subjects must be ... less than 100 characters long" (Publish API reference).
+SUBJECT_MAX_CHARS = 99
 
 
 def render(escalation: Escalation, case_unit: Unit | None, now: datetime) -> OutgoingMessage:
@@ -248,13 +378,17 @@ def render(escalation: Escalation, case_unit: Unit | None, now: datetime) -> Out
         subject = f"{words}: {escalation.clock} of {escalation.case_type.value} {escalation.case_id} due {due}"
         state = "has passed" if now > escalation.due_at else "is close"
         what = f"The {escalation.clock} deadline {state}: {due}."
+        late = _late_note(escalation)
+        if late:
+            what += f" ({late[0].upper()}{late[1:]}.)"
+            sms += " +" + ",".join((*escalation.covers, *escalation.taken_with))
     body = "\n".join([
         what,
         "",
         f"Case:      {escalation.case_id} ({escalation.case_type.value})",
         f"Unit:      {unit_name} ({escalation.case_unit_id})",
         f"Clock:     {escalation.clock} (deadline version {escalation.deadline_version})",
-        f"Level:     {escalation.level}, sent to {escalation.target_unit_id}",
+        f"Level:     {', '.join(escalation.levels)}, sent to {escalation.target_unit_id}",
         "",
         f"Open the case: GET /cases/{escalation.case_id}",
         f"Acknowledge:   POST /cases/{escalation.case_id}/acknowledge with "
@@ -262,8 +396,8 @@ def render(escalation: Escalation, case_unit: Unit | None, now: datetime) -> Out
         "and the case version as If-Match",
     ])
     return OutgoingMessage(
-        key=escalation.key, sms=sms[:SMS_MAX_CHARS], subject=subject[:100], body=body,
-        attributes={"unit": escalation.target_unit_id, "level": escalation.level,
+        key=escalation.key, sms=sms[:SMS_MAX_CHARS], subject=cut_at_word(subject, SUBJECT_MAX_CHARS), body=body,
+        attributes={"unit": escalation.target_unit_id or escalation.case_unit_id, "level": escalation.level,
                     "clock": escalation.clock, "type": escalation.case_type.value,
                     "case_unit": escalation.case_unit_id},
     )

@@ -11,6 +11,7 @@ from chalicelib.domain import commands as cmd
 from chalicelib.domain.calendar import UnitClock, working_days_deadline
 from chalicelib.domain.clocks import (
     COMPLAINT_HANDLING_WORKING_DAYS,
+    INQUIRY_ANSWER_LIMIT,
     SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS,
     Clock,
     end_of_local_day,
@@ -52,22 +53,32 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "complete-rectification": frozenset(Status),
 }
 
+def _extensible(case: Case, now: datetime) -> bool:
+    """A complaint's running handling clock can become special once, before it runs out."""
+    handling = case.clocks.get("handling")
+    return (case.type is CaseType.COMPLAINT and case.special is None and handling is not None
+            and handling.running and now <= handling.due_at)
+
+
 # Actions that also depend on the case's type or state, not only its status (for offering them).
+# Each mirrors the refusal of the action itself below, so what is offered is what is accepted.
 _APPLIES: dict[str, Any] = {
-    "record-finding": lambda c: c.type is CaseType.COMPLAINT,
-    "mark-special": lambda c: c.type is CaseType.COMPLAINT and c.special is None,
-    "record-root-cause": lambda c: c.type is CaseType.COMPLAINT and c.archive is None,
-    "promise-reply": lambda c: c.type is CaseType.SUGGESTION,
-    "mark-important": lambda c: c.important is None and c.archive is None,
-    "complete-rectification": lambda c: c.rectification is not None and c.rectification.completed_at is None,
+    "record-finding": lambda c, now: c.type is CaseType.COMPLAINT,
+    "mark-special": _extensible,
+    "record-root-cause": lambda c, now: c.type is CaseType.COMPLAINT and c.archive is None,
+    "promise-reply": lambda c, now: c.type is CaseType.SUGGESTION,
+    "mark-important": lambda c, now: c.important is None and c.archive is None,
+    "complete-rectification": lambda c, now: c.rectification is not None and c.rectification.completed_at is None,
+    "reopen": lambda c, now: c.archive is None,
+    "resolve": lambda c, now: c.type is not CaseType.COMPLAINT or c.finding is not None,
 }
 
 
-def applicable_actions(case: Case, escalated: bool) -> list[str]:
+def applicable_actions(case: Case, escalated: bool, now: datetime) -> list[str]:
     """The actions that may be taken on the case now (its status, type and state allow them);
     `acknowledge` only once an escalation was sent about it."""
     return [action for action, statuses in ALLOWED_FROM.items()
-            if case.status in statuses and _APPLIES.get(action, lambda c: True)(case)
+            if case.status in statuses and _APPLIES.get(action, lambda c, now: True)(case, now)
             and (action != "acknowledge" or escalated)]
 
 
@@ -148,11 +159,14 @@ def _mark_special(case: Case, command: cmd.MarkSpecial, now: datetime,
         raise IllegalTransition(f"only complaints have a handling limit to extend, not a {case.type.value}")
     if case.special is not None:
         raise IllegalTransition("this complaint is already marked special")
-    if handling.stopped_at is not None or now > handling.due_at:
+    if handling.stopped_at is not None:
+        raise IllegalTransition("the complaint's handling clock has stopped (it was resolved or closed); "
+                                "reopen it first")
+    if now > handling.due_at:
         raise IllegalTransition("the 3-working-day handling deadline has passed; it can no longer be extended")
     if unit_clock is None:
         raise ValueError("mark-special needs the unit's time zone and calendar")
-    due_at, provisional = working_days_deadline(case.received_at, SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS,
+    due_at, provisional = working_days_deadline(handling.started_at, SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS,
                                                 unit_clock)
     extended = handling.moved_to(due_at, provisional)
     special = SpecialExtension(reason=command.reason, approver=command.approver, approved_at=now)
@@ -199,7 +213,7 @@ def recomputed_clocks(case: Case, unit_clock: UnitClock) -> dict[str, Clock]:
     handling = case.clocks.get("handling")
     if handling is None or not handling.running:
         return dict(case.clocks)
-    due_at, provisional = working_days_deadline(case.received_at, handling_working_days(case), unit_clock)
+    due_at, provisional = working_days_deadline(handling.started_at, handling_working_days(case), unit_clock)
     return {**case.clocks, "handling": handling.moved_to(due_at, provisional)}
 
 
@@ -255,14 +269,17 @@ def _promise_reply(case: Case, command: cmd.PromiseReply, now: datetime,
                            {"reply_by": "today or a later date, in the unit's time zone"})
     current = case.clocks.get("reply")
     reply = (current.moved_to(due_at, provisional=False) if current is not None and current.running
-             else Clock(name="reply", started_at=now, due_at=due_at))
+             else Clock(name="reply", started_at=now, due_at=due_at,
+                        deadline_version=current.deadline_version + 1 if current else 1))
     return {"reply_promised_by": command.reply_by, "clocks": {**case.clocks, "reply": reply}}
 
 
 def _acknowledge(case: Case, command: cmd.Acknowledge, now: datetime,
                  _unit_clock: UnitClock | None) -> dict[str, Any]:
     """Recorded on the case and in its history; the clock keeps running."""
-    ack = Acknowledgement(clock=command.clock, level=command.level, by=command.actor, at=now)
+    clock = case.clocks.get(command.clock)
+    ack = Acknowledgement(clock=command.clock, level=command.level, by=command.actor, at=now,
+                          deadline_version=clock.deadline_version if clock else None)
     return {"acknowledgements": (*case.acknowledgements, ack)}
 
 
@@ -281,14 +298,35 @@ def _close(case: Case, command: cmd.Close, now: datetime, _unit_clock: UnitClock
             **_stop_clocks(case, case.clocks, now, goal_met=False)}
 
 
-def _reopen(case: Case, command: cmd.Reopen, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
+def _reopen(case: Case, command: cmd.Reopen, now: datetime, unit_clock: UnitClock | None) -> dict[str, Any]:
     """Back to work: to the handler if there is one; the old result stays in the history.
-    An archived case file is final (issue 4): the customer's new contact is a new case."""
+    Rulebook §8: a reopened case is a matter not yet answered, so its limits start again — a
+    complaint's handling from the day of reopening (3 working days, 7 if special), an inquiry's
+    answer from the moment — as a new deadline version, warned and escalated like the first.
+    An archived case file is final: the customer's new contact is a new case."""
     if case.archive is not None:
         raise IllegalTransition(f"the case file was archived on {case.archive.archived_at.date().isoformat()}; "
                                 "register a new case that refers to this one")
     return {"status": Status.ASSIGNED if case.handler else Status.ACCEPTED,
-            "resolution": None, "feedback": None, "closed_reason": None, "closed_at": None}
+            "resolution": None, "feedback": None, "closed_reason": None, "closed_at": None,
+            "clocks": restarted_clocks(case, now, unit_clock)}
+
+
+def restarted_clocks(case: Case, now: datetime, unit_clock: UnitClock | None) -> dict[str, Clock]:
+    """The clocks of a reopened case: its answering limits (handling, answer) run again from now."""
+    clocks = dict(case.clocks)
+    handling = clocks.get("handling")
+    if handling is not None:
+        if unit_clock is None:
+            raise ValueError("reopening a complaint needs the unit's time zone and calendar")
+        due_at, provisional = working_days_deadline(now, handling_working_days(case), unit_clock)
+        clocks["handling"] = Clock(name="handling", started_at=now, due_at=due_at, provisional=provisional,
+                                   deadline_version=handling.deadline_version + 1)
+    answer = clocks.get("answer")
+    if answer is not None:
+        clocks["answer"] = Clock(name="answer", started_at=now, due_at=now + INQUIRY_ANSWER_LIMIT,
+                                 deadline_version=answer.deadline_version + 1)
+    return clocks
 
 
 def _mark_important(case: Case, command: cmd.MarkImportant, now: datetime,

@@ -153,6 +153,7 @@ class Acknowledgement(Strict):
     level: ShortText
     by: ShortText
     at: datetime
+    deadline_version: int | None = None
 
 
 class Importance(Strict):

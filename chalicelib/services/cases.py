@@ -71,10 +71,13 @@ class CaseService:
     def __init__(self, cases: CaseRepository, units: DynamoUnitRegistry,
                  now: Callable[[], datetime], idempotency: Any | None = None,
                  ladder: Ladder | None = None, calendars: CalendarOverrides | None = None,
-                 send_notices: Callable[[Sequence[Escalation]], None] | None = None) -> None:
+                 send_notices: Callable[[Sequence[Escalation]], None] | None = None,
+                 backdate_limit: timedelta = cmd.DEFAULT_BACKDATE_LIMIT) -> None:
         """`idempotency` is a callable wrapper (powertools idempotent_function) or None;
-        `send_notices` sends media/regulator notices at once (the escalation run retries them)."""
+        `send_notices` sends media/regulator notices at once (the escalation run retries them);
+        `backdate_limit` is how far back staff may date a receipt."""
         self._cases = cases
+        self._backdate_limit = backdate_limit
         self._units = units
         self._now = now
         self._ladder = ladder or Ladder()
@@ -159,7 +162,7 @@ class CaseService:
 
     def _check_intake(self, request: cmd.IntakeRequest, by: Principal | None) -> None:
         """The rulebook's intake rules, and a unit that exists and (for staff) is in their territory."""
-        problems = cmd.intake_rule_violations(request, self._now())
+        problems = cmd.intake_rule_violations(request, self._now(), self._backdate_limit)
         if self._units.get(request.unit_id) is None or not self._visible(by, request.unit_id):
             problems["unit_id"] = f"no unit {request.unit_id!r} in the organisation"
         if problems:
@@ -169,7 +172,8 @@ class CaseService:
         created = _created.get()
         assert created is not None, "_register_new ran in this call"
         case, event, notices = created
-        return _with_actions(case_view(case, [event], self._now(), self._time_zone(case.unit_id), notices), case, by)
+        now = self._now()
+        return _with_actions(case_view(case, [event], now, self._time_zone(case.unit_id), notices), case, by, now)
 
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
@@ -238,9 +242,10 @@ class CaseService:
 
     def _view(self, case_id: str, by: Principal | None = None) -> dict[str, Any]:
         record = self._load(case_id, by)
-        view = case_view(record.case, record.history, self._now(), self._time_zone(record.case.unit_id),
+        now = self._now()
+        view = case_view(record.case, record.history, now, self._time_zone(record.case.unit_id),
                          record.escalations)
-        return _with_actions(view, record.case, by)
+        return _with_actions(view, record.case, by, now)
 
     def unit_clock(self, unit_id: str) -> UnitClock | None:
         return unit_clock(self._units, self._calendars, unit_id)
@@ -298,21 +303,27 @@ class CaseService:
         if isinstance(command, cmd.MarkSpecial) and not self._is_manager(command.approver, case.unit_id):
             raise InvalidInput("a special extension must be approved by a manager",
                                {"approver": "not a manager of this unit or a unit above it"})
+        also_write: list[dict[str, Any]] = []
         if isinstance(command, cmd.Acknowledge):
             self._check_acknowledgement(case, command, escalations)
+            if _already_acknowledged(case, command):  # the same manager's second click: nothing new
+                now = self._now()
+                view = case_view(case, history, now, self._time_zone(case.unit_id), escalations)
+                return _with_actions(view, case, by, now)
+            also_write = self._acknowledged_alarm(case, command)
         target_unit = command.to_unit_id if isinstance(command, cmd.Forward) else case.unit_id
         now, unit_clock = self._now(), self.unit_clock(target_unit)
         updated, event = lifecycle.apply_action(case, action, command, now, unit_clock)
         alarms, stopped = alarm_changes(case, updated, self._ladder)
         stats = stat_deltas(case, updated, now, unit_clock) if unit_clock else []
         self._cases.save(updated, event, expected_version=expected, alarms=alarms, stopped_clocks=stopped,
-                         stats=stats)
+                         stats=stats, also_write=also_write)
         logger.info("case changed", extra={"action": action, "from_status": case.status.value,
                                            "to_status": updated.status.value,
                                            "version": updated.version})
         count("CaseTransitions", action=action)
-        view = case_view(updated, [*history, event], self._now(), self._time_zone(updated.unit_id), escalations)
-        return _with_actions(view, updated, by)
+        view = case_view(updated, [*history, event], now, self._time_zone(updated.unit_id), escalations)
+        return _with_actions(view, updated, by, now)
 
     def _check_acknowledgement(self, case: Case, command: cmd.Acknowledge,
                                escalations: Sequence[Escalation]) -> None:
@@ -320,10 +331,18 @@ class CaseService:
         problems = {}
         if not self._is_manager(command.actor, case.unit_id):
             problems["actor"] = "not a manager of this unit or a unit above it"
-        if not any(e.clock == command.clock and e.level == command.level for e in escalations):
+        if not any(e.clock == command.clock and command.level in e.levels for e in escalations):
             problems["level"] = f"no {command.level!r} escalation of the {command.clock!r} clock on this case"
         if problems:
             raise InvalidInput("the escalation cannot be acknowledged", problems)
+
+    def _acknowledged_alarm(self, case: Case, command: cmd.Acknowledge) -> list[dict[str, Any]]:
+        """While the clock runs, its alarm learns the acknowledged level (daily reminders to the
+        top of the organisation stop once the top has acknowledged)."""
+        clock = case.clocks.get(command.clock)
+        if clock is None or not clock.running:
+            return []
+        return [self._cases.acknowledgement(case.case_id, command.clock, clock.deadline_version, command.level)]
 
     # --- calendars --------------------------------------------------------------------
     def calendar(self, country: str) -> dict[str, Any]:
@@ -403,12 +422,20 @@ def unit_clock(units: DynamoUnitRegistry, calendars: CalendarOverrides | None, u
     return UnitClock(unit.time_zone, WorkingCalendar(unit.calendar, overrides))
 
 
-def _with_actions(view: dict[str, Any], case: Case, by: Principal | None) -> dict[str, Any]:
+def _with_actions(view: dict[str, Any], case: Case, by: Principal | None, now: datetime) -> dict[str, Any]:
     """The actions the case allows now and the signed-in user's role may call, so a client (the
     console) offers exactly those; without a user, every action the case allows."""
-    allowed = [action for action in lifecycle.applicable_actions(case, escalated=bool(view["escalations"]))
+    allowed = [action for action in lifecycle.applicable_actions(case, bool(view["escalations"]), now)
                if by is None or may_call(by, "POST", f"/cases/{{case_id}}/{action}")]
     return {**view, "available_actions": allowed}
+
+
+def _already_acknowledged(case: Case, command: cmd.Acknowledge) -> bool:
+    """The same (clock, level, deadline version) acknowledged before: a second click changes nothing."""
+    clock = case.clocks.get(command.clock)
+    version = clock.deadline_version if clock else None
+    return any(ack.clock == command.clock and ack.level == command.level and ack.deadline_version == version
+               for ack in case.acknowledgements)
 
 
 def page_size_param(limit: str | None, default_limit: int, max_limit: int, problems: dict[str, str]) -> int:

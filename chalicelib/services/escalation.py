@@ -1,5 +1,6 @@
-"""The escalation run (issue 3): find what is due, take each rung once, publish in batches,
-record every outcome. A failed publish is retried by the next run; nothing is sent twice."""
+"""The escalation run: find what is due, take each rung once, publish in batches, record every
+outcome. A failed publish is retried by the next run; nothing is sent twice; a rung that reaches
+nobody is recorded and alarmed, never dropped."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from chalicelib.domain.escalation import (
     EscalationState,
     Ladder,
     OutgoingMessage,
+    depth_of,
+    escalations_for,
     render,
     unit_above,
 )
@@ -48,6 +51,7 @@ class RunReport:
     failed: int = 0
     already_taken: int = 0
     unconfirmed: int = 0
+    unreachable: int = 0
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -87,11 +91,13 @@ class EscalationService:
                 logger.warning("escalation run stopped at its time budget; the rest is due next run")
                 break
             decisions = [self._decide(alarm, units, now) for alarm in due.alarms[start:start + self._chunk]]
-            wanted = [d.escalation for d in decisions if d.escalation is not None]
+            wanted = [esc for d in decisions for esc in d.escalations]
             report.rungs_due += len(wanted)
             created = self._store.decide(decisions, now + self._lease)
             report.already_taken += len(wanted) - len(created)
-            self._publish(created, units, now, report)
+            self._alarm_unreachable([esc for esc in created if esc.state is EscalationState.UNREACHABLE], report)
+            self._publish([esc for esc in created if esc.state is not EscalationState.UNREACHABLE],
+                          units, now, report)
         report.seconds = round(time.monotonic() - started, 3)
         did_work = report.items_read > 0
         (logger.info if did_work else logger.debug)("escalation run", extra=report.as_dict())
@@ -105,18 +111,23 @@ class EscalationService:
         self._publish(claimed, {unit.unit_id: unit for unit in self._units.all()}, now, RunReport())
 
     def _decide(self, alarm: Alarm, units: dict[str, Unit], now: datetime) -> Decision:
-        step = alarm.due_step(self._ladder, now)
-        if step is None:  # nothing due after all (the ladder was reconfigured): just reschedule
-            rest = alarm.steps_left(self._ladder)
-            return Decision(alarm, alarm.model_copy(update={"next_at": rest[0].at if rest else None}), None)
-        advanced = alarm.after(step.level, self._ladder)
-        target = unit_above(alarm.unit_id, step.hops_up, units)
-        if target is None:  # above the top of the organisation: the ladder ends here
-            return Decision(alarm, advanced.finished(), None)
-        return Decision(alarm, advanced, Escalation(
-            case_id=alarm.case_id, clock=alarm.clock, level=step.level,
-            deadline_version=alarm.deadline_version, case_type=alarm.case_type,
-            case_unit_id=alarm.unit_id, target_unit_id=target, due_at=alarm.due_at, created_at=now))
+        """The rungs due on the unit's real chain of units above it (any depth); daily reminders
+        at the reminder hour of the top unit, whose managers receive them."""
+        depth = depth_of(alarm.unit_id, units)
+        top = units.get(unit_above(alarm.unit_id, depth, units) or alarm.unit_id)
+        plan = alarm.plan(self._ladder, depth, top.time_zone if top else "UTC", now)
+        return Decision(alarm, plan.advanced, escalations_for(alarm, plan.take, units, now))
+
+    def _alarm_unreachable(self, escalations: Sequence[Escalation], report: RunReport) -> None:
+        """Nobody from the case's unit to the top of the organisation has a manager to tell: an
+        operator must fix the organisation (metric EscalationUnreachable, alarmed in infra)."""
+        for esc in escalations:
+            logger.error("escalation reaches nobody: no unit from the case's to the top has a manager",
+                         extra={"case_id": esc.case_id, "clock": esc.clock, "rung": esc.level,
+                                "unit_id": esc.case_unit_id})
+        if escalations:
+            count("EscalationUnreachable", len(escalations))
+            report.unreachable += len(escalations)
 
     def _publish(self, escalations: Sequence[Escalation], units: dict[str, Unit], now: datetime,
                  report: RunReport) -> None:

@@ -75,7 +75,9 @@ def test_acceptance_ladder_warns_breaches_then_climbs_to_county_and_branch(desk:
     steps = [(17.9, []), (18, [("store-xh-01", "acceptance", "warning")]),
              (24, []), (24.01, [("store-xh-01", "acceptance", "breach")]),
              (27.9, []), (28, [("county-xh", "acceptance", "up-1")]),
-             (32, [("branch-hz", "acceptance", "up-2")]), (60, [])]
+             (32, [("branch-hz", "acceptance", "up-2")]),
+             # then the top is reminded daily at 08:00 Hangzhou time while still breached
+             (46.9, []), (47, [("branch-hz", "acceptance", "reminder-2026-11-25")]), (60, [])]
     for hours, expected in steps:
         desk.clock.now = MONDAY_9AM_SHANGHAI + timedelta(hours=hours)
         desk.run()
@@ -321,3 +323,86 @@ def test_a_manager_of_two_units_gets_both_on_one_subscription_and_a_rerun_change
     [sun_li] = [s for s in subs if s["Endpoint"] == "+8613800000003"]
     policy = desk.sns.get_subscription_attributes(SubscriptionArn=sun_li["SubscriptionArn"])
     assert json.loads(policy["Attributes"]["FilterPolicy"]) == {"unit": ["store-xh-01", "store-xh-02"]}
+
+
+def test_a_back_dated_letter_at_a_store_under_a_county_reaches_the_store_manager_in_one_run(desk: Desk) -> None:
+    """Received 30 h ago, never accepted: the store's own manager gets the breach, the county its
+    rung, both in the same run and both saying the case was noticed late."""
+    received = (MONDAY_9AM_SHANGHAI - timedelta(hours=30)).isoformat()
+    case = desk.register(**praise(channel="letter", received_at=received))
+    report = desk.run()
+    assert (report.sent, report.rungs_due) == (2, 2)
+    delivered = {d.unit.unit_id: d.document for d in desk.inbox.drain()}
+    assert sorted(delivered) == ["county-xh", "store-xh-01"]
+    assert "noticed late" in delivered["store-xh-01"]["body"].lower()
+    assert [(e["level"], e["target_unit_id"]) for e in desk.cases.get(case["case_id"])["escalations"]] == [
+        ("breach", "store-xh-01"), ("up-1", "county-xh")]
+    assert desk.run().sent == 0
+
+
+@pytest.mark.parametrize(("unit_id", "breach_to", "above"), [
+    ("store-london-01", "store-london-01", [("branch-hz", "up-1")]),  # a store directly under the branch
+    ("dept-logistics", "branch-hz", [("branch-hz", "up-1")]),         # a department nobody manages
+    ("branch-hz", "branch-hz", []),                                  # the branch itself
+])
+def test_every_shape_of_the_organisation_is_warned_breached_and_escalated(
+        desk: Desk, unit_id: str, breach_to: str, above: list[tuple[str, str]]) -> None:
+    desk.register(**praise(unit_id=unit_id))
+    sent = []
+    for hours in (18, 24.01, 28):
+        desk.clock.now = MONDAY_9AM_SHANGHAI + timedelta(hours=hours)
+        desk.run()
+        sent += [(unit, level) for unit, _, level in desk.received()]
+    assert sent == [(breach_to, "warning"), (breach_to, "breach"), *above]
+
+
+def test_the_top_is_reminded_daily_until_its_manager_acknowledges(desk: Desk) -> None:
+    case = desk.register(**praise(unit_id="store-london-01"))
+    desk.clock.now = MONDAY_9AM_SHANGHAI + timedelta(hours=29)
+    desk.run()
+    assert sorted(desk.received()) == [("branch-hz", "acceptance", "up-1"),
+                                       ("store-london-01", "acceptance", "breach")]
+    desk.clock.now = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)  # Wednesday 08:00 in Hangzhou
+    desk.run()
+    desk.run()
+    assert desk.received() == [("branch-hz", "acceptance", "reminder-2026-11-25")]
+    ack = cmd.Acknowledge(actor="Zhao Min", clock="acceptance", level="reminder-2026-11-25", version=1)
+    acknowledged = desk.cases.act(case["case_id"], "acknowledge", ack, None)
+    again = desk.cases.act(case["case_id"], "acknowledge", ack.model_copy(update={"version": 2}), None)
+    assert len(again["history"]) == len(acknowledged["history"]), "a second click records nothing new"
+    desk.clock.advance(days=2)
+    desk.run()
+    assert desk.received() == []
+
+
+def test_a_reopened_complaint_is_escalated_again_on_its_new_deadline(desk: Desk) -> None:
+    case = desk.register()
+    case_id = case["case_id"]
+    for version, (action, command) in enumerate([
+            ("accept", cmd.Accept(actor="Li Na")),
+            ("assign", cmd.Assign(actor="Li Na", handler="Chen Jie")),
+            ("record-finding", cmd.RecordFinding(actor="Li Na", kind="customer_issue", detail="misread label")),
+            ("resolve", cmd.Resolve(actor="Li Na", result="explained the promotion")),
+            ("close", cmd.Close(actor="Li Na", reason="customer satisfied"))], start=1):
+        desk.cases.act(case_id, action, command.model_copy(update={"version": version}), None)
+    desk.clock.now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 10:00: the customer calls back
+    reopened = desk.cases.act(case_id, "reopen", cmd.Reopen(actor="Li Na", version=6, reason="called back"), None)
+    assert reopened["deadlines"]["handling"]["state"] == "running"
+    assert reopened["deadlines"]["handling"]["deadline"] == "2026-12-03T23:59:59+08:00"
+    assert "mark-special" in reopened["available_actions"]
+    assert reopened["history"][-1]["changes"]["deadlines.handling"]["after"] == "2026-12-03T23:59:59+08:00"
+    desk.clock.now = datetime(2026, 12, 3, 16, 0, 1, tzinfo=UTC)
+    desk.run()
+    assert desk.received() == [("store-xh-01", "handling", "breach")]
+
+
+@pytest.mark.parametrize(("received_at", "reason"), [
+    ("2026-10-20T09:00:00+08:00", "at most 30 days in the past"),
+    ("1999-12-31T23:00:00+08:00", "cannot be before 2000-01-01"),
+    ("2026-11-22T09:00:00+23:00", "between -12:00 and +14:00"),
+])
+def test_a_receipt_back_dated_beyond_the_window_is_refused_with_the_reason(
+        desk: Desk, received_at: str, reason: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        desk.register(channel="letter", received_at=received_at)
+    assert reason in refused.value.fields["received_at"]

@@ -60,8 +60,8 @@ def test_failures_are_alarmed_to_the_ops_topic_on_metrics_the_code_emits(aws: di
     ops_topic = "arn:aws:sns:us-east-1:123456789012:complaint-desk-test-ops-alarms"
     assert {action for a in alarms for action in a["AlarmActions"]} == {ops_topic}
     app_alarms = {a["MetricName"]: a for a in alarms if a["Namespace"] == "ComplaintDesk"}
-    assert set(app_alarms) == {"EscalationsUnconfirmed", "EscalationPublishFailed", "ArchiveFailed",
-                               "ArchiveVerificationFailed", "ReportPublishFailed"}
+    assert set(app_alarms) == {"EscalationsUnconfirmed", "EscalationPublishFailed", "EscalationUnreachable",
+                               "ArchiveFailed", "ArchiveVerificationFailed", "ReportPublishFailed"}
     emitted = {m for path in (ROOT / "chalicelib").rglob("*.py")
                for m in re.findall(r'count\("(\w+)"', path.read_text())}
     assert set(app_alarms) <= emitted  # an alarm on a metric nobody emits would never fire

@@ -15,20 +15,21 @@ from tests.unit.test_lifecycle import CLOCK, NOW, case_in
 
 UNITS = {u["unit_id"]: Unit.model_validate(u) for u in json.loads(
     (Path(__file__).resolve().parents[2] / "local" / "sample_organisation.json").read_text())}
-LADDER = Ladder(warning_share=0.75, step_delay=timedelta(hours=4), levels_up=2)
+LADDER = Ladder(warning_share=0.75, step_delay=timedelta(hours=4), reminder_hour=None)
 
 
-def test_ladder_rungs_are_warning_breach_and_one_unit_up_per_step() -> None:
+def test_ladder_rungs_are_warning_breach_and_one_unit_up_per_unit_above() -> None:
     start = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
-    steps = LADDER.steps(start, start + timedelta(hours=24))
+    steps = LADDER.steps(start, start + timedelta(hours=24), depth=2)
     assert [(s.level, s.at - start, s.hops_up) for s in steps] == [
         ("warning", timedelta(hours=18), 0), ("breach", timedelta(hours=24, seconds=1), 0),
         ("up-1", timedelta(hours=28), 1), ("up-2", timedelta(hours=32), 2)]
+    assert [s.level for s in LADDER.steps(start, start + timedelta(hours=24), depth=0)] == ["warning", "breach"]
 
 
 def test_the_warning_share_is_configurable() -> None:
     start = datetime(2026, 11, 23, tzinfo=UTC)
-    [warning, *_] = Ladder(warning_share=0.5).steps(start, start + timedelta(hours=24))
+    [warning, *_] = Ladder(warning_share=0.5).steps(start, start + timedelta(hours=24), 2)
     assert warning.at == start + timedelta(hours=12)
 
 
@@ -36,11 +37,13 @@ def test_an_alarm_moves_rung_by_rung_and_ends_after_the_last() -> None:
     case = case_in(Status.RECEIVED)
     alarm = alarm_for(case, "acceptance", LADDER)
     assert alarm.next_at == NOW + timedelta(hours=18)
-    assert alarm.due_step(LADDER, NOW + timedelta(hours=17)) is None
-    late = alarm.due_step(LADDER, NOW + timedelta(hours=29))
-    assert late is not None and late.level == "up-1"  # a late run takes the highest rung due
-    last = alarm.after("up-2", LADDER)
-    assert last.next_at is None and last.steps_left(LADDER) == []
+    assert alarm.plan(LADDER, 2, "Asia/Shanghai", NOW + timedelta(hours=17)).take == []
+    late = alarm.plan(LADDER, 2, "Asia/Shanghai", NOW + timedelta(hours=29))
+    # a late run takes every rung due (the unit's own breach included), never the stale warning
+    assert [s.level for s in late.take] == ["breach", "up-1"]
+    assert late.advanced.last_level == "up-1" and late.advanced.next_at == NOW + timedelta(hours=32)
+    last = late.advanced.plan(LADDER, 2, "Asia/Shanghai", NOW + timedelta(hours=33))
+    assert [s.level for s in last.take] == ["up-2"] and last.advanced.next_at is None
 
 
 def test_only_writes_that_start_move_or_stop_a_clock_touch_alarms() -> None:

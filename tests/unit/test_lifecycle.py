@@ -138,9 +138,61 @@ def test_forward_to_the_same_unit_is_refused() -> None:
 
 def test_reopen_returns_to_the_handler_and_clears_the_old_result() -> None:
     closed = case_in(Status.CLOSED).model_copy(update={"handler": "Chen Jie", "closed_reason": "x"})
-    after, event = lifecycle.apply_action(closed, "reopen", COMMANDS["reopen"], NOW)
+    after, event = lifecycle.apply_action(closed, "reopen", COMMANDS["reopen"], NOW, CLOCK)
     assert after.status is Status.ASSIGNED and after.closed_reason is None
     assert event.changes["closed_reason"]["before"] == "x"
+
+
+def test_reopened_complaint_gets_a_new_handling_deadline_three_working_days_after_the_day_of_reopening() -> None:
+    # resolved on time; reopened on Monday 2026-11-30 10:00 Shanghai → Tue 1, Wed 2, Thu 3 December
+    case = case_in(Status.INVESTIGATING)
+    resolved, _ = lifecycle.apply_action(case, "resolve", COMMANDS["resolve"], NOW, CLOCK)
+    assert resolved.clocks["handling"].state(NOW) == "met"
+    reopened_at = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+    reopened, event = lifecycle.apply_action(resolved, "reopen", COMMANDS["reopen"], reopened_at, CLOCK)
+    handling = reopened.clocks["handling"]
+    assert handling.running and handling.started_at == reopened_at
+    assert handling.view(reopened_at, "Asia/Shanghai")["deadline"] == "2026-12-03T23:59:59+08:00"
+    assert handling.deadline_version == resolved.clocks["handling"].deadline_version + 1
+    assert event.changes["deadlines.handling"]["after"] == handling.due_at.isoformat()
+    # and it can still be made special: 7 working days from the day of reopening (Wed 9 December)
+    assert "mark-special" in lifecycle.applicable_actions(reopened, False, reopened_at)
+    special, _ = lifecycle.apply_action(reopened, "mark-special", COMMANDS["mark-special"], reopened_at, CLOCK)
+    assert special.clocks["handling"].view(reopened_at, "Asia/Shanghai")["deadline"] == "2026-12-09T23:59:59+08:00"
+
+
+def test_reopened_inquiry_restarts_its_24_hour_answer_clock_from_the_moment_of_reopening() -> None:
+    inquiry = case_in(Status.ACCEPTED, CaseType.INQUIRY)
+    answered, _ = lifecycle.apply_action(inquiry, "resolve", COMMANDS["resolve"], NOW, CLOCK)
+    later = NOW + timedelta(days=2)
+    reopened, _ = lifecycle.apply_action(answered, "reopen", COMMANDS["reopen"], later, CLOCK)
+    assert reopened.clocks["answer"].running and reopened.clocks["answer"].due_at == later + timedelta(hours=24)
+
+
+def test_actions_offered_are_the_actions_the_lifecycle_accepts() -> None:
+    """Whatever applicable_actions offers for a case, apply_action accepts, and vice versa."""
+    from chalicelib.domain.models import ArchivedFile
+
+    archived = case_in(Status.CLOSED).model_copy(update={"archive": ArchivedFile(
+        case_version=3, closed_at=NOW, json_key="k", json_version_id="v", json_sha256="s", html_key="k",
+        html_version_id="v", html_sha256="s", retain_until=NOW, archived_at=NOW, hot_copy_expires_at=NOW)})
+    late = NOW + timedelta(days=10)
+    samples = [archived, case_in(Status.RESOLVED), case_in(Status.ASSIGNED),
+               case_in(Status.ASSIGNED).model_copy(update={"finding": None}), case_in(Status.RECEIVED)]
+    for case in samples:
+        for when in (NOW, late):
+            offered = set(lifecycle.applicable_actions(case, True, when))
+            for action in lifecycle.ALLOWED_FROM:
+                if action == "complete-rectification":
+                    continue
+                try:
+                    lifecycle.apply_action(case, action, COMMANDS[action], when, CLOCK)
+                    accepted = True
+                except (IllegalTransition, InvalidInput):
+                    accepted = False
+                if action == "promise-reply":
+                    continue  # the promised date is checked against the command, not the case
+                assert (action in offered) == accepted, (case.status, case.archive is not None, action, when)
 
 
 def test_acceptance_clock_is_24_clock_hours_shown_in_the_unit_time_zone() -> None:
