@@ -84,7 +84,7 @@ class EscalationService:
         units = {unit.unit_id: unit for unit in self._units.all()}
         self._give_up_on(due.expired, now, report)
         for start in range(0, len(due.retries), self._chunk):
-            claimed = self._store.claim(due.retries[start:start + self._chunk], now + self._lease)
+            claimed = self._store.claim(due.retries[start:start + self._chunk], self._lease_until())
             self._publish(claimed, units, now, report)
         for start in range(0, len(due.alarms), self._chunk):
             if time.monotonic() - started > self._budget:
@@ -93,7 +93,7 @@ class EscalationService:
             decisions = [self._decide(alarm, units, now) for alarm in due.alarms[start:start + self._chunk]]
             wanted = [esc for d in decisions for esc in d.escalations]
             report.rungs_due += len(wanted)
-            created = self._store.decide(decisions, now + self._lease)
+            created = self._store.decide(decisions, self._lease_until())
             report.already_taken += len(wanted) - len(created)
             self._alarm_unreachable([esc for esc in created if esc.state is EscalationState.UNREACHABLE], report)
             self._publish([esc for esc in created if esc.state is not EscalationState.UNREACHABLE],
@@ -102,6 +102,11 @@ class EscalationService:
         did_work = report.items_read > 0
         (logger.info if did_work else logger.debug)("escalation run", extra=report.as_dict())
         return report
+
+    def _lease_until(self) -> datetime:
+        """Each chunk's lease counts from when the chunk is written, not from the run's start: a
+        long run never leaves a chunk it is still publishing looking abandoned to another run."""
+        return self._now() + self._lease
 
     def send_now(self, notices: Sequence[Escalation]) -> None:
         """Rulebook §2: media and regulator notices go out at intake; if SNS fails they stay

@@ -179,3 +179,23 @@ def test_nobody_to_tell_anywhere_is_recorded_as_unreachable_and_counted(capsys: 
     [esc] = world.store.escalations.values()
     assert esc.state == "unreachable" and esc.target_unit_id is None
     assert '"EscalationUnreachable"' in capsys.readouterr().out
+
+
+def test_each_chunk_is_leased_from_when_it_is_written_not_from_the_start_of_the_run() -> None:
+    """A run longer than the lease must not leave chunks it is still publishing looking abandoned
+    (another run would then report them unconfirmed)."""
+    units = chain([True, True])
+    world = World(units, RECEIVED + timedelta(hours=25))
+    for n in range(3):
+        case = world.file_praise("u1", RECEIVED)
+        world.store.put_alarm(alarm_for(case.model_copy(update={"case_id": f"CD-AAAA-BBBB-000{n}"}),
+                                        "acceptance", LADDER))
+    ticks = iter(range(1000))
+    start = world.now
+    slow_clock = lambda: start + timedelta(minutes=4 * next(ticks))  # noqa: E731 (4 minutes per look at the clock)
+    world.service = EscalationService(world.store, world.publisher, UnitList(units), LADDER, slow_clock,
+                                      lease=timedelta(minutes=5), chunk_size=1)
+    world.service.run()
+    leases = sorted(world.store.leases.values())
+    assert leases[-1] - start > timedelta(minutes=5)
+    assert len(set(leases)) == 3, "one lease per chunk, each counted from its own write"
