@@ -33,9 +33,11 @@ from local.stack import emulated_aws_environment, provision_and_seed, start_emul
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
-def seed(ddb: object, table: str, total: int, due: int, first_id: int) -> None:
-    """`total` open praise cases at store-xh-01 (one 24-hour acceptance clock each); `due` of them
-    received 25 h ago (breach due), the rest 1 h ago (nothing due for 17 h)."""
+def seed(ddb: object, table: str, total: int, due: int, first_id: int, unit_id: str = "store-xh-01",
+         late: timedelta = timedelta(hours=25)) -> None:
+    """`total` open praise cases at `unit_id` (one 24-hour acceptance clock each); `due` of them
+    received `late` ago (breach due, and every rung above due by then), the rest 1 h ago (nothing
+    due for 17 h)."""
     from chalicelib.adapters.dynamodb import DynamoCaseRepository, alarm_item
     from chalicelib.domain import commands as cmd
     from chalicelib.domain import lifecycle
@@ -45,11 +47,11 @@ def seed(ddb: object, table: str, total: int, due: int, first_id: int) -> None:
     repo = DynamoCaseRepository(ddb, table)
     clock = UnitClock("Asia/Shanghai", WorkingCalendar("CN"))
     request = cmd.IntakeRequest.model_validate({
-        "type": "praise", "channel": "web", "unit_id": "store-xh-01",
+        "type": "praise", "channel": "web", "unit_id": unit_id,
         "customer": {"name": "Bench", "phone": "13800000000"}, "five_w": {"what": "kind cashier"}})
     batch: list[dict] = []
     for n in range(total):
-        received = NOW - (timedelta(hours=25) if n < due else timedelta(hours=1))
+        received = NOW - (late if n < due else timedelta(hours=1))
         case, _ = lifecycle.register(f"CD-B{first_id + n:07d}", request, received, "bench", clock)
         alarms, _ = alarm_changes(None, case, Ladder())
         batch.append({"PutRequest": {"Item": repo._case_item(case)}})
@@ -59,6 +61,24 @@ def seed(ddb: object, table: str, total: int, due: int, first_id: int) -> None:
             batch = batch[25:]
     if batch:
         _write(ddb, table, batch)
+
+
+def deep_tree(settings: object, ddb: object, sns: object) -> str:
+    """A 5-level chain under the sample branch (branch → region → county → district → store), each
+    with a manager; returns the store's id."""
+    from chalicelib.bootstrap import build_organisation_service
+    from chalicelib.domain.models import Unit
+
+    organisation = build_organisation_service(settings, ddb, sns)  # type: ignore[arg-type]
+    parent = "branch-hz"
+    for level, kind in enumerate(("county", "county", "department", "store"), start=1):
+        unit_id = f"deep-{level}"
+        organisation.put_unit(unit_id, Unit(
+            unit_id=unit_id, name=f"Deep level {level}", kind=kind, parent_id=parent, time_zone="Asia/Shanghai",
+            calendar="CN", managers=({"name": f"Manager {level}", "role": "manager",
+                                      "email": f"m{level}@example.com"},)))
+        parent = unit_id
+    return parent
 
 
 def _write(ddb: object, table: str, requests: list[dict]) -> None:
@@ -71,7 +91,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000", help="open cases per measurement")
     parser.add_argument("--due", type=int, default=500, help="rungs due in each size's run")
-    parser.add_argument("--big-due", type=int, default=10_000, help="rungs due in the last run")
+    parser.add_argument("--big-due", type=int, default=10_000, help="rungs due in the big run")
+    parser.add_argument("--deep-open", type=int, default=10_000, help="open cases in the 5-level tree")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -92,14 +113,18 @@ def main() -> None:
             env = provision_and_seed(name)
             return Settings(table_name=env["TABLE_NAME"], escalation_topic_arn=env["ESCALATION_TOPIC_ARN"])
 
-        def measure(settings: Settings, open_cases: int, due: int, seed_seconds: float) -> None:
+        def measure(settings: Settings, open_cases: int, due: int, seed_seconds: float, rungs_each: int = 1,
+                    label: str = "") -> None:
+            """`due` clocks due now, each sending `rungs_each` messages (a late case in a deep tree
+            tells every level at once); read/due is items read per clock due."""
             report = build_escalation_service(settings, ddb, sns, now=lambda: NOW).run()
             again = build_escalation_service(settings, ddb, sns, now=lambda: NOW).run()
-            ratio = report.items_read / max(report.rungs_due, 1)
-            print(f"{open_cases:>10} {report.rungs_due:>6} {report.items_read:>10} {ratio:>8.2f} {report.sent:>6} "
-                  f"{report.seconds:>7.2f} {seed_seconds:>7.1f} {again.sent:>6}", flush=True)
-            if report.sent != due or report.failed or report.unconfirmed or again.sent:
-                raise SystemExit(f"expected {due} sent once, got {report.as_dict()} then {again.as_dict()}")
+            ratio = report.items_read / max(due, 1)
+            print(f"{open_cases:>10} {due:>6} {report.items_read:>10} {ratio:>8.2f} {report.sent:>6} "
+                  f"{report.seconds:>7.2f} {seed_seconds:>7.1f} {again.sent:>6}  {label}", flush=True)
+            if report.sent != due * rungs_each or report.failed or report.unconfirmed or again.sent:
+                raise SystemExit(f"expected {due * rungs_each} sent once, got {report.as_dict()} "
+                                 f"then {again.as_dict()}")
 
         print(f"{'open cases':>10} {'due':>6} {'items read':>10} {'read/due':>8} {'sent':>6} {'run s':>7} "
               f"{'seed s':>7} {'resent':>6}")
@@ -117,6 +142,13 @@ def main() -> None:
         big = stage("bench-big")
         seed(ddb, big.table_name, args.big_due, args.big_due, 0)
         measure(big, args.big_due, args.big_due, time.perf_counter() - began)
+        began = time.perf_counter()
+        deep = stage("bench-deep")
+        leaf = deep_tree(deep, ddb, sns)
+        # received 40 h ago: breach (24 h) and the rungs of the 4 units above (every 4 h) all due
+        seed(ddb, deep.table_name, args.deep_open, args.due, 0, unit_id=leaf, late=timedelta(hours=40))
+        measure(deep, args.deep_open, args.due, time.perf_counter() - began, rungs_each=5,
+                label="5-level tree, noticed 16 h late: 5 units told per case")
         print("every due rung was sent once; a second run sent nothing")
     finally:
         stop_emulator(emulator)

@@ -150,3 +150,22 @@ def test_an_administrator_loads_the_organisation_with_the_command_line(stack: Ru
     assert loaded.stdout.index("county-xh-2") < loaded.stdout.index("store-xh-21")
     listed = {u["unit_id"] for u in staff.get(f"{stack.api}/units", timeout=10).json()["items"]}
     assert {"store-xh-21", "county-xh-2"} <= listed
+
+
+@pytest.mark.parametrize(("unit_id", "above"), [("store-xh-01", "county-xh"), ("store-london-01", "branch-hz")])
+def test_a_back_dated_letter_reaches_the_store_managers_inbox_within_one_scheduler_tick(
+        stack: RunningStack, outbox: Path, unit_id: str, above: str) -> None:
+    """A letter opened 30 hours after it came in, never accepted: the store's own manager gets the
+    breach (not only the unit above), whether the store is under a county or directly under the branch."""
+    received = (datetime.now(UTC) - timedelta(hours=30)).isoformat()
+    created = staff.post(f"{stack.api}/cases", json=complaint(channel="letter", unit_id=unit_id,
+                                                              received_at=received), timeout=10)
+    assert created.status_code == 201, created.text
+    case_id = created.json()["case_id"]
+    wait_for(outbox, f"BREACHED complaint {case_id}", seconds=10)  # the scheduler ticks every second
+    content = wait_for(outbox, f"ESCALATED UP-1 complaint {case_id}", seconds=5)
+    entries = {entry.split("\n", 1)[0].split("[")[-1].rstrip("]"): entry
+               for entry in content.split("=== ") if case_id in entry}
+    assert f"BREACHED complaint {case_id}" in entries[unit_id]
+    assert "noticed late" in entries[unit_id].lower()
+    assert f"ESCALATED UP-1 complaint {case_id}" in entries[above]
