@@ -12,7 +12,8 @@ from chalicelib.bootstrap import (
     escalation_service,
     organisation_service,
     report_service,
-    token_verifier,
+    signed_in,
+    staff_service,
 )
 from chalicelib.config import get_settings
 from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES
@@ -25,10 +26,12 @@ from chalicelib.domain.commands import (
     RetrieveArchivedFile,
     SetLegalHold,
     SpotCheckResult,
+    StaffImport,
     StartSpotCheck,
     VerifyArchivedFiles,
 )
 from chalicelib.domain.models import Unit
+from chalicelib.domain.staff import StaffDetails
 from chalicelib.observability import logger, mask_logger
 
 app = Chalice(app_name="complaint-desk")
@@ -54,8 +57,7 @@ def request_context(event, get_response):  # type: ignore[no-untyped-def]
 @app.middleware("http")
 def authenticate(event, get_response):  # type: ignore[no-untyped-def]
     """Issue 5: a staff token and a role the route allows (chalicelib/domain/auth.py: ROUTE_ROLES)."""
-    return http.authenticated(event, get_response, token_verifier().principal, PUBLIC_ROUTES, API_KEY_ROUTES,
-                              local_api_keys)
+    return http.authenticated(event, get_response, signed_in, PUBLIC_ROUTES, API_KEY_ROUTES, local_api_keys)
 
 
 @app.route("/", methods=["GET"])
@@ -123,6 +125,74 @@ def put_unit(unit_id: str) -> dict:
     """An administrator adds or changes a unit; its managers' SMS/email subscriptions follow."""
     unit = http.parse(Unit, http.json_body(app.current_request.raw_body, settings.max_body_bytes))
     return organisation_service().put_unit(unit_id, unit)
+
+
+@app.route("/staff", methods=["GET"])
+@http.documented("StaffList", query=("unit_id",))
+@http.handles_errors
+def list_staff() -> dict:
+    """The staff directory, or one unit's staff and the units below it."""
+    from chalicelib.services.staff import staff_views
+
+    unit_id = (app.current_request.query_params or {}).get("unit_id")
+    return {"items": staff_views(staff_service().list(unit_id))}
+
+
+@app.route("/staff", methods=["POST"])
+@http.documented("StaffView", 201, StaffDetails)
+@http.handles_errors
+def add_staff() -> Response:
+    """An administrator adds a person: the identity provider creates their sign-in and their id."""
+    from chalicelib.services.staff import staff_view
+
+    details = http.parse(StaffDetails, http.json_body(app.current_request.raw_body, settings.max_body_bytes))
+    member = staff_service().add(details)
+    return Response(body=staff_view(member), status_code=201, headers={"Location": f"/staff/{member.staff_id}"})
+
+
+@app.route("/staff/import", methods=["POST"])
+@http.documented("StaffImported", request=StaffImport)
+@http.handles_errors
+def import_staff() -> dict:
+    """Many people at once (JSON rows or CSV text): each row stored whole or refused with its line."""
+    from dataclasses import asdict
+
+    from chalicelib.domain.staff import rows_from_csv
+
+    body = http.parse(StaffImport, http.json_body(app.current_request.raw_body, settings.max_import_bytes))
+    rows = (rows_from_csv(body.csv) if body.csv is not None
+            else [(int(row.pop("line", n)) if str(row.get("line", n)).isdigit() else n, row)
+                  for n, row in enumerate(body.rows or [], start=1)])
+    return asdict(staff_service().import_rows(rows))
+
+
+@app.route("/staff/{staff_id}", methods=["GET"])
+@http.documented("StaffView")
+@http.handles_errors
+def get_staff(staff_id: str) -> dict:
+    from chalicelib.services.staff import staff_view
+
+    return staff_view(staff_service().get(staff_id))
+
+
+@app.route("/staff/{staff_id}", methods=["PUT"])
+@http.documented("StaffView", request=StaffDetails)
+@http.handles_errors
+def update_staff(staff_id: str) -> dict:
+    from chalicelib.services.staff import staff_view
+
+    details = http.parse(StaffDetails, http.json_body(app.current_request.raw_body, settings.max_body_bytes))
+    return staff_view(staff_service().update(staff_id, details))
+
+
+@app.route("/staff/{staff_id}/deactivate", methods=["POST"])
+@http.documented("StaffView")
+@http.handles_errors
+def deactivate_staff(staff_id: str) -> dict:
+    """The person can no longer sign in nor receive escalations; their name stays on their cases."""
+    from chalicelib.services.staff import staff_view
+
+    return staff_view(staff_service().deactivate(staff_id))
 
 
 @app.route("/cases", methods=["POST"])

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # built only in the containers that use them
     from chalicelib.services.archive import ArchiveService
     from chalicelib.services.organisation import OrganisationService
     from chalicelib.services.reports import ReportService
+    from chalicelib.services.staff import StaffService
 
 
 def utc_now() -> datetime:
@@ -62,7 +63,6 @@ def build_escalation_service(settings: Settings, client: Any | None = None, sns:
                              now: Any = utc_now, units: Any | None = None) -> EscalationService:
     from datetime import timedelta
 
-    from chalicelib.adapters.dynamodb import DynamoUnitRegistry
     from chalicelib.adapters.escalation_store import DynamoEscalationStore
     from chalicelib.adapters.notifications import SnsPublisher
 
@@ -70,7 +70,7 @@ def build_escalation_service(settings: Settings, client: Any | None = None, sns:
     return EscalationService(
         store=DynamoEscalationStore(client, settings.table_name),
         publisher=SnsPublisher(sns or sns_client, settings.escalation_topic_arn),
-        units=units or DynamoUnitRegistry(client, settings.table_name),
+        units=units or staffed_units(settings, client),
         ladder=settings.ladder(), now=now,
         lease=timedelta(seconds=settings.escalation_lease_seconds),
         max_items_per_run=settings.escalation_max_items_per_run,
@@ -82,10 +82,10 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
                        now: Any = utc_now, units: Any | None = None) -> CaseService:
     from datetime import timedelta
 
-    from chalicelib.adapters.dynamodb import DynamoCalendarOverrides, DynamoCaseRepository, DynamoUnitRegistry
+    from chalicelib.adapters.dynamodb import DynamoCalendarOverrides, DynamoCaseRepository
 
     client = client or dynamodb_client()
-    units = units or DynamoUnitRegistry(client, settings.table_name)
+    units = units or staffed_units(settings, client)
     escalation = build_escalation_service(settings, client, sns, now, units)
     return CaseService(
         cases=DynamoCaseRepository(client, settings.table_name, settings.archive_policy().settle),
@@ -96,6 +96,7 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
         calendars=DynamoCalendarOverrides(client, settings.table_name),
         send_notices=escalation.send_now,
         backdate_limit=timedelta(days=settings.backdate_max_days),
+        staff=getattr(units, "directory", None),
     )
 
 
@@ -111,7 +112,7 @@ def s3_client() -> Any:
 def build_archive_service(settings: Settings, client: Any | None = None, s3: Any | None = None,
                           now: Any = utc_now, units: Any | None = None) -> ArchiveService:
     from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
-    from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
+    from chalicelib.adapters.dynamodb import DynamoCaseRepository
     from chalicelib.services.archive import ArchiveService
 
     client = client or dynamodb_client()
@@ -120,7 +121,7 @@ def build_archive_service(settings: Settings, client: Any | None = None, s3: Any
         cases=DynamoCaseRepository(client, settings.table_name, policy.settle),
         index=DynamoArchiveIndex(client, settings.table_name),
         files=S3ArchiveStore(s3 or s3_client, settings.archive_bucket),
-        units=units or DynamoUnitRegistry(client, settings.table_name),
+        units=units or staffed_units(settings, client),
         policy=policy, now=now, url_seconds=settings.archive_url_seconds,
         max_cases_per_run=settings.archive_max_cases_per_run,
         time_budget_seconds=settings.archive_time_budget_seconds,
@@ -129,21 +130,20 @@ def build_archive_service(settings: Settings, client: Any | None = None, s3: Any
 
 def build_organisation_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
                                units: Any | None = None) -> OrganisationService:
-    from chalicelib.adapters.dynamodb import DynamoUnitRegistry
     from chalicelib.adapters.notifications import sync_subscriptions
     from chalicelib.services.organisation import OrganisationService
 
     def sync(units: Any) -> int:
         return sync_subscriptions(sns or sns_client(), settings.escalation_topic_arn, units)
 
-    return OrganisationService(units or DynamoUnitRegistry(client or dynamodb_client(), settings.table_name), sync)
+    return OrganisationService(units or staffed_units(settings, client or dynamodb_client()), sync)
 
 
 def build_report_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
                          now: Any = utc_now, units: Any | None = None) -> ReportService:
     from functools import partial
 
-    from chalicelib.adapters.dynamodb import DynamoCalendarOverrides, DynamoCaseRepository, DynamoUnitRegistry
+    from chalicelib.adapters.dynamodb import DynamoCalendarOverrides, DynamoCaseRepository
     from chalicelib.adapters.notifications import SnsPublisher
     from chalicelib.adapters.spot_check_store import DynamoSpotChecks
     from chalicelib.adapters.statistics_store import DynamoSentReports, DynamoStatsReader
@@ -151,7 +151,7 @@ def build_report_service(settings: Settings, client: Any | None = None, sns: Any
     from chalicelib.services.reports import ReportService
 
     client = client or dynamodb_client()
-    units = units or DynamoUnitRegistry(client, settings.table_name)
+    units = units or staffed_units(settings, client)
     return ReportService(
         cases=DynamoCaseRepository(client, settings.table_name, settings.archive_policy().settle),
         units=units,
@@ -165,6 +165,40 @@ def build_report_service(settings: Settings, client: Any | None = None, sns: Any
     )
 
 
+def staffed_units(settings: Settings, client: Any) -> Any:
+    """The organisation with each unit's managers as the staff directory has them."""
+    from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+    from chalicelib.adapters.staff_directory import DynamoStaffDirectory, StaffedUnits
+
+    return StaffedUnits(DynamoUnitRegistry(client, settings.table_name),
+                        DynamoStaffDirectory(client, settings.table_name))
+
+
+def identity_provider(settings: Settings) -> Any:
+    """Cognito where the stage has a user pool, else the local stand-in."""
+    from chalicelib.adapters.staff_directory import CognitoIdentityProvider, LocalIdentityProvider
+
+    if not settings.user_pool_id:
+        return LocalIdentityProvider()
+    import boto3
+
+    return CognitoIdentityProvider(boto3.client("cognito-idp"), settings.user_pool_id)
+
+
+def build_staff_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
+                        units: Any | None = None, identity: Any | None = None) -> StaffService:
+    from chalicelib.adapters.notifications import sync_subscriptions
+    from chalicelib.services.staff import StaffService
+
+    client = client or dynamodb_client()
+    units = units or staffed_units(settings, client)
+
+    def sync() -> int:
+        return sync_subscriptions(sns or sns_client(), settings.escalation_topic_arn, units.all())
+
+    return StaffService(units.directory, units, identity or identity_provider(settings), sync)
+
+
 @lru_cache(maxsize=1)
 def token_verifier() -> Any:
     from chalicelib.adapters.tokens import TokenVerifier
@@ -175,11 +209,29 @@ def token_verifier() -> Any:
 
 @lru_cache(maxsize=1)
 def unit_registry() -> Any:
-    """One registry per container, so a unit an administrator stores is listed at once by this
-    container's other services (other containers see it within the registry's cache time)."""
-    from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+    """One registry per container (units and their staff), so a unit or person an administrator
+    stores is seen at once by this container's other services (other containers see it within
+    the registry's cache time)."""
+    return staffed_units(get_settings(), dynamodb_client())
 
-    return DynamoUnitRegistry(dynamodb_client(), get_settings().table_name)
+
+@lru_cache(maxsize=1)
+def staff_service() -> StaffService:
+    return build_staff_service(get_settings(), units=unit_registry())
+
+
+def signed_in(authorization: str | None) -> Any:
+    """The signed-in member of staff: a valid token whose `sub` is an active person in the
+    directory. Their unit and roles are the directory's (Cognito's groups follow it)."""
+    from chalicelib.domain.auth import Principal, Unauthenticated
+
+    claimed = token_verifier().principal(authorization)
+    member = unit_registry().staff(claimed.subject)
+    if member is None:
+        raise Unauthenticated("not in the staff directory")
+    if not member.active:
+        raise Unauthenticated("deactivated in the staff directory")
+    return Principal(subject=member.staff_id, name=member.name, unit_id=member.unit_id, roles=member.roles)
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,12 @@ through the API, so every retrieval is in the audit log like any other.
     python -m chalicelib.cli archive download --unit store-xh-01 --from 2026-11-01 --to 2026-11-30 --out files/
     python -m chalicelib.cli archive verify --unit store-xh-01 --from 2026-11-01 --to 2026-11-30
     python -m chalicelib.cli audit-log --case CD-XXXX-XXXX-XXXX
-    python -m chalicelib.cli org load organisation.json        # units (with managers) into a stage
+    python -m chalicelib.cli org load organisation.json        # units into a stage
+    python -m chalicelib.cli staff list [--unit store-xh-01]
+    python -m chalicelib.cli staff add --name "Sun Li" --unit store-xh-01 --role unit-manager --phone 13800000003
+    python -m chalicelib.cli staff update STAFF_ID --role agent --role unit-manager
+    python -m chalicelib.cli staff deactivate STAFF_ID
+    python -m chalicelib.cli staff import staff.csv              # or .json; bad rows reported by line
 
 The API is `--api` (or COMPLAINT_DESK_API, default the local stack); the signed-in user is
 `--token` (or COMPLAINT_DESK_TOKEN): an auditor's for the archive, an admin's for `org load`.
@@ -116,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     org = commands.add_parser("org").add_subparsers(dest="action", required=True)
     load = org.add_parser("load", help="store every unit of a JSON list (parents before children)")
     load.add_argument("file", type=Path)
+    _staff_commands(commands)
     audit = commands.add_parser("audit-log", help="who retrieved, verified or held which file")
     audit.add_argument("--case")
     audit.add_argument("--date")
@@ -131,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{record['at']}  {record['actor']:<20} {record['action']:<15} {record['case_id']}  "
                       f"{record['outcome']}")
             return 0
+        if args.command == "staff":
+            return _staff(api, args)
         if args.command == "org":
             for unit in _parents_first(json.loads(args.file.read_text(encoding="utf-8"))):
                 stored = api.call("PUT", f"/units/{unit['unit_id']}", unit)
@@ -147,6 +155,85 @@ def main(argv: list[str] | None = None) -> int:
     except ApiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _staff_commands(commands: Any) -> None:
+    staff = commands.add_parser("staff", help="the staff directory (an administrator's token)")
+    actions = staff.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="everyone, or one unit's staff and the units below it")
+    listing.add_argument("--unit")
+    for name in ("add", "update"):
+        sub = actions.add_parser(name, help=f"{name} a member of staff (their sign-in follows)")
+        if name == "update":
+            sub.add_argument("staff_id")
+        sub.add_argument("--name", required=name == "add")
+        sub.add_argument("--unit", required=name == "add")
+        sub.add_argument("--role", action="append", help="repeat for several roles")
+        sub.add_argument("--phone", help="mobile; read in the unit's country unless it starts with +")
+        sub.add_argument("--email")
+        sub.add_argument("--language", choices=["zh", "en"])
+    actions.add_parser("deactivate", help="no more sign-in nor escalations").add_argument("staff_id")
+    bulk = actions.add_parser("import", help="a CSV (header row) or JSON list of people")
+    bulk.add_argument("file", type=Path)
+
+
+IMPORT_CHUNK = 100
+
+
+def _staff(api: Api, args: argparse.Namespace) -> int:
+    """The staff directory through the API; an import goes in chunks with a progress bar, and
+    every refused row is reported with its line in the file."""
+    if args.action == "list":
+        query = "?" + urllib.parse.urlencode({"unit_id": args.unit}) if args.unit else ""
+        for m in api.call("GET", "/staff" + query)["items"]:
+            print(f"{m['staff_id']}  {m['name']:<16} {m['unit_id']:<16} {','.join(m['roles']):<30} "
+                  f"{m.get('phone') or '-':<15} {m.get('email') or '-'}{'' if m['active'] else '  (inactive)'}")
+        return 0
+    if args.action == "deactivate":
+        member = api.call("POST", f"/staff/{args.staff_id}/deactivate", {})
+        print(f"{member['staff_id']}  {member['name']} deactivated")
+        return 0
+    if args.action in ("add", "update"):
+        fields = {"name": args.name, "unit_id": args.unit, "roles": args.role, "phone": args.phone,
+                  "email": args.email, "language": args.language}
+        given = {k: v for k, v in fields.items() if v is not None}
+        if args.action == "add":
+            member = api.call("POST", "/staff", given)
+        else:
+            current = api.call("GET", f"/staff/{args.staff_id}")
+            kept = {k: current[k] for k in ("name", "unit_id", "roles", "phone", "email", "language", "active")
+                    if current.get(k) is not None}
+            member = api.call("PUT", f"/staff/{args.staff_id}", {**kept, **given})
+        print(f"{member['staff_id']}  {member['name']}  {member['unit_id']}  {','.join(member['roles'])}  "
+              f"{member.get('phone') or '-'}")
+        return 0
+    rows = _staff_rows(args.file)
+    created = updated = 0
+    refused: list[dict[str, Any]] = []
+    from tqdm import tqdm
+
+    with tqdm(total=len(rows), desc="import", unit="person", file=sys.stderr) as bar:
+        for start in range(0, len(rows), IMPORT_CHUNK):
+            chunk = rows[start:start + IMPORT_CHUNK]
+            answer = api.call("POST", "/staff/import", {"rows": [{**row, "line": line} for line, row in chunk]})
+            created += len(answer["created"])
+            updated += len(answer["updated"])
+            refused += answer["refused"]
+            bar.update(len(chunk))
+    for bad in refused:
+        reasons = "; ".join(f"{field}: {why}" for field, why in bad["fields"].items())
+        print(f"line {bad['line']}: {reasons}")
+    print(f"{created} added, {updated} changed, {len(refused)} refused (nothing of a refused row was stored)")
+    return 1 if refused else 0
+
+
+def _staff_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        return [(n, dict(row)) for n, row in enumerate(json.loads(text), start=1)]
+    from chalicelib.domain.staff import rows_from_csv
+
+    return rows_from_csv(text)
 
 
 def _parents_first(units: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # Cognito's hosted sign-in page for the staff console (empty: the console asks for a token).
     auth_signin_url: str = ""
     max_body_bytes: int = 64 * 1024
+    # A bulk staff import (JSON rows or CSV text) may be larger than any other request.
+    max_import_bytes: int = 2 * 1024 * 1024
+    # The Cognito user pool the staff directory keeps in step (empty: the local stand-in).
+    user_pool_id: str = ""
     # The public web form (issue 5): smaller bodies, and at most this many filings a minute per
     # source address in each container (API Gateway throttles the method as a whole in AWS).
     public_max_body_bytes: int = 16 * 1024

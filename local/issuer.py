@@ -1,9 +1,11 @@
-"""The local stack's token issuer (issue 5): what Cognito is in AWS. It signs ID tokens of the same
-shape (issuer, audience, `cognito:groups`, `custom:unit_id`) with a key kept in `.local/`, and
-publishes the public key as a JWKS file the API reads.
+"""The local stack's token issuer: what Cognito is in AWS. It signs ID tokens of the same shape
+(issuer, audience, `cognito:groups`, `custom:unit_id`) with a key kept in `.local/`, and publishes
+the public key as a JWKS file the API reads. Like Cognito, it signs in only people of the staff
+directory, with the unit and roles the directory gives them.
 
-    ./dev token --role agent --unit store-xh-01 --name "Li Na"        # prints a token for 12 h
-    ./dev token --role auditor --role agent --unit branch-hz --name "Qian Yu" --minutes 30
+    ./dev token --name "Li Na"              # an agent of Xihu Store No. 1; prints a token for 12 h
+    ./dev token --name "Sun Li"             # that store's manager
+    ./dev token --id 6f1c…  --minutes 30    # by staff id
 """
 
 from __future__ import annotations
@@ -73,15 +75,44 @@ def mint(name: str, roles: list[str], unit_id: str, minutes: float = 720, key_di
     return jwt.encode(claims, _key(key_dir), algorithm="RS256", headers={"kid": "local-1"})
 
 
+def directory_member(name: str | None, staff_id: str | None, aws_endpoint: str, table: str) -> Any:
+    """The active person of the running stack's staff directory with this name or id."""
+    import boto3
+
+    from chalicelib.adapters.staff_directory import DynamoStaffDirectory
+
+    client = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name="us-east-1",
+                          aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+                          aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
+    directory = DynamoStaffDirectory(client, table)
+    found = [m for m in directory.all() if m.active and (m.staff_id == staff_id or (name and m.name == name))]
+    if not found:
+        raise SystemExit(f"no active member of staff {staff_id or name!r} in the directory "
+                         "(./dev cli staff list shows who is there)")
+    if len(found) > 1:
+        raise SystemExit(f"{len(found)} people are called {name!r}; use --id with one of: "
+                         + ", ".join(f"{m.staff_id} ({m.unit_id})" for m in found))
+    return found[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--role", action="append", required=True,
-                        choices=["agent", "unit-manager", "branch-supervisor", "auditor", "admin"])
-    parser.add_argument("--unit", required=True, help="the user's unit, e.g. store-xh-01 or branch-hz")
-    parser.add_argument("--name", required=True, help="the user's name, recorded as the actor of each change")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--name", help="the person's name in the staff directory, e.g. \"Sun Li\"")
+    who.add_argument("--id", help="the person's staff id")
     parser.add_argument("--minutes", type=float, default=720)
+    parser.add_argument("--aws-endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+                        help="the running local stack's emulated AWS (default %(default)s)")
+    parser.add_argument("--table", default="complaint-desk-local")
     args = parser.parse_args(argv)
-    print(mint(args.name, args.role, args.unit, args.minutes))
+    try:
+        member = directory_member(args.name, args.id, args.aws_endpoint, args.table)
+    except SystemExit:
+        raise
+    except Exception as exc:  # the stack is not running, or not on that port
+        raise SystemExit(f"cannot read the staff directory at {args.aws_endpoint} ({type(exc).__name__}); "
+                         "is ./dev run running?") from exc
+    print(mint(member.name, sorted(member.roles), member.unit_id, args.minutes, sub=member.staff_id))
     return 0
 
 

@@ -23,6 +23,7 @@ from local.scheduler import Scheduler, scheduled_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ORGANISATION = Path(__file__).resolve().parent / "sample_organisation.json"
+SAMPLE_STAFF = Path(__file__).resolve().parent / "sample_staff.json"
 DEFAULT_OUTBOX = ROOT / ".local" / "outbox.txt"
 REGION = "us-east-1"
 
@@ -66,7 +67,7 @@ LOCAL_HOTLINE_KEY = "local-hotline-key"  # API Gateway's key in AWS; the app che
 
 
 def provision_and_seed(stage: str) -> dict[str, str]:
-    """Resources from infra/resources.yaml, then the sample organisation into the table."""
+    """Resources from infra/resources.yaml, then the sample organisation and its staff into the table."""
     import boto3
 
     from chalicelib.bootstrap import build_organisation_service
@@ -77,12 +78,25 @@ def provision_and_seed(stage: str) -> dict[str, str]:
     session = boto3.session.Session(region_name=REGION)
     created = provision(session, stage)
     env = stage_environment(created)
-    organisation = build_organisation_service(
-        Settings(table_name=env["TABLE_NAME"], escalation_topic_arn=env["ESCALATION_TOPIC_ARN"]),
-        session.client("dynamodb"), session.client("sns"))
+    settings = Settings(table_name=env["TABLE_NAME"], escalation_topic_arn=env["ESCALATION_TOPIC_ARN"])
+    organisation = build_organisation_service(settings, session.client("dynamodb"), session.client("sns"))
     for unit in json.loads(SAMPLE_ORGANISATION.read_text()):  # parents first, as an administrator loads them
         organisation.put_unit(unit["unit_id"], Unit.model_validate(unit))
+    seed_sample_staff(settings, session.client("dynamodb"), session.client("sns"))
     return env
+
+
+def seed_sample_staff(settings: Any, ddb: Any, sns: Any) -> list[Any]:
+    """The sample organisation's people (local/sample_staff.json): managers, agents, an auditor and
+    an administrator, their ids derived from their names as the local issuer's tokens are."""
+    from chalicelib.adapters.staff_directory import NamedIdentityProvider
+    from chalicelib.bootstrap import build_staff_service
+    from chalicelib.domain.staff import StaffDetails
+
+    staff = build_staff_service(settings, ddb, sns, identity=NamedIdentityProvider())
+    existing = {member.name: member.staff_id for member in staff.list()}
+    people = [StaffDetails.model_validate(row) for row in json.loads(SAMPLE_STAFF.read_text())]
+    return [staff.update(existing[p.name], p) if p.name in existing else staff.add(p) for p in people]
 
 
 def start_outbox(env: dict[str, str], path: Path, stage: str) -> Outbox:

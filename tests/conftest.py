@@ -19,7 +19,7 @@ from chalicelib import bootstrap
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain.models import Unit
 from local.provision import provision, stage_environment
-from local.stack import SAMPLE_ORGANISATION
+from local.stack import SAMPLE_ORGANISATION, SAMPLE_STAFF, seed_sample_staff
 
 STAGE = "test"
 # The test run's own token issuer (local/issuer.py): a key of its own, away from the local stack's.
@@ -29,12 +29,42 @@ ALL_ROLES = ["agent", "unit-manager", "branch-supervisor", "auditor", "admin"]
 
 
 def staff_token(name: str = "Li Na", roles: list[str] | None = None, unit_id: str = "branch-hz",
-                **claims: Any) -> str:
-    """A signed ID token; by default one that may do everything everywhere (tests of what a role
-    or a unit may not do ask for less)."""
+                enrol: bool = True, **claims: Any) -> str:
+    """A signed ID token of a member of the test's staff directory: by default one who may do
+    everything everywhere (tests of what a role or a unit may not do ask for less). Each (name,
+    roles, unit) is its own person in the directory, enrolled as an administrator would; with
+    `enrol=False` the person is left out of it."""
+    import os
+    import uuid
+
     from local.issuer import mint
 
-    return mint(name, roles or ALL_ROLES, unit_id, key_dir=ISSUER_DIR, **claims)
+    roles = roles or ALL_ROLES
+    sub = claims.pop("sub", None) or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}|{','.join(sorted(roles))}|{unit_id}"))
+    if enrol and os.environ.get("TABLE_NAME"):
+        enrol_staff(boto3.client("dynamodb"), os.environ["TABLE_NAME"], sub, name, roles, unit_id)
+    return mint(name, roles, unit_id, key_dir=ISSUER_DIR, sub=sub, **claims)
+
+
+def sample_token(name: str) -> str:
+    """A token of a person of the sample organisation's staff (local/sample_staff.json), with the
+    unit and roles the directory gives them."""
+    import uuid
+
+    from local.issuer import mint
+
+    person = next(p for p in json.loads(SAMPLE_STAFF.read_text()) if p["name"] == name)
+    return mint(name, person["roles"], person["unit_id"], key_dir=ISSUER_DIR,
+                sub=str(uuid.uuid5(uuid.NAMESPACE_URL, name)))
+
+
+def enrol_staff(ddb: Any, table: str, staff_id: str, name: str, roles: list[str], unit_id: str) -> None:
+    """A person in the directory as the staff service stores them (tests only: no identity provider)."""
+    from chalicelib.adapters.staff_directory import DynamoStaffDirectory
+    from chalicelib.domain.staff import StaffMember
+
+    DynamoStaffDirectory(ddb, table).put(StaffMember(staff_id=staff_id, name=name, unit_id=unit_id,
+                                                     roles=frozenset(roles), email=None))
 
 
 class SignedInClient:
@@ -109,7 +139,8 @@ def served_dynamodb(table: str) -> Iterator[Any]:
 def _clear_service_caches() -> None:
     get_settings.cache_clear()
     for built in (bootstrap.case_service, bootstrap.escalation_service, bootstrap.archive_service,
-                  bootstrap.organisation_service, bootstrap.unit_registry, bootstrap.token_verifier):
+                  bootstrap.organisation_service, bootstrap.unit_registry, bootstrap.token_verifier,
+                  bootstrap.staff_service, bootstrap.report_service):
         built.cache_clear()
 
 
@@ -133,6 +164,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         registry = DynamoUnitRegistry(boto3.client("dynamodb"), env["TABLE_NAME"])
         for unit in json.loads(SAMPLE_ORGANISATION.read_text()):
             registry.put(Unit.model_validate(unit))
+        seed_sample_staff(Settings(table_name=env["TABLE_NAME"], escalation_topic_arn=env["ESCALATION_TOPIC_ARN"]),
+                          boto3.client("dynamodb"), boto3.client("sns"))
         yield env
         _clear_service_caches()
 

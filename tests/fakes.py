@@ -9,6 +9,7 @@ from datetime import datetime
 
 from chalicelib.domain.escalation import Alarm, Decision, DueItems, Escalation, EscalationState, OutgoingMessage
 from chalicelib.domain.models import Unit
+from chalicelib.domain.staff import StaffMember
 
 
 class InMemoryEscalationStore:
@@ -80,3 +81,62 @@ class UnitList:
 
     def all(self) -> list[Unit]:
         return self._units
+
+
+class InMemoryUnits:
+    def __init__(self, units: Sequence[Unit]) -> None:
+        self._units = {unit.unit_id: unit for unit in units}
+
+    def all(self) -> list[Unit]:
+        return list(self._units.values())
+
+    def get(self, unit_id: str) -> Unit | None:
+        return self._units.get(unit_id)
+
+    def lineage(self, unit_id: str) -> list[str]:
+        chain: list[str] = []
+        unit = self._units.get(unit_id)
+        while unit is not None and unit.unit_id not in chain:
+            chain.append(unit.unit_id)
+            unit = self._units.get(unit.parent_id) if unit.parent_id else None
+        return chain
+
+    def put(self, unit: Unit) -> None:
+        self._units[unit.unit_id] = unit
+
+
+class InMemoryStaffDirectory:
+    def __init__(self, members: Sequence[StaffMember] = ()) -> None:
+        self._members = {m.staff_id: m for m in members}
+
+    def put(self, member: StaffMember) -> None:
+        self._members[member.staff_id] = member
+
+    def get(self, staff_id: str) -> StaffMember | None:
+        return self._members.get(staff_id)
+
+    def all(self) -> list[StaffMember]:
+        return list(self._members.values())
+
+
+def sample_staffed_units() -> dict[str, Unit]:
+    """The sample organisation with each unit's managers from the sample staff, as the service sees it."""
+    import json
+    import uuid
+    from pathlib import Path
+
+    from chalicelib.adapters.staff_directory import StaffedUnits
+    from chalicelib.domain.staff import StaffDetails, e164
+
+    here = Path(__file__).resolve().parents[1] / "local"
+    units = InMemoryUnits([Unit.model_validate(u) for u in json.loads((here / "sample_organisation.json").read_text())])
+    members = []
+    for row in json.loads((here / "sample_staff.json").read_text()):
+        details = StaffDetails.model_validate(row)
+        unit = units.get(details.unit_id)
+        assert unit is not None
+        members.append(StaffMember(staff_id=str(uuid.uuid5(uuid.NAMESPACE_URL, details.name)),
+                                   **details.model_dump(exclude={"phone"}),
+                                   phone=e164(details.phone, unit.calendar) if details.phone else None))
+    staffed = StaffedUnits(units, InMemoryStaffDirectory(members))  # type: ignore[arg-type]
+    return {unit.unit_id: unit for unit in staffed.all()}

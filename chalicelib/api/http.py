@@ -22,6 +22,7 @@ M = TypeVar("M", bound=BaseModel)
 STATUS_BY_ERROR: dict[type[err.DomainError], int] = {
     err.InvalidInput: 400,
     err.CaseNotFound: 404,
+    err.StaffNotFound: 404,
     err.IllegalTransition: 409,
     err.StaleVersion: 409,
     err.RequestInProgress: 409,
@@ -258,7 +259,10 @@ def command(model: type[M], raw: bytes | None, max_bytes: int) -> M:
     if body.get("actor", user.name) != user.name:
         raise err.InvalidInput("the actor is the signed-in user",
                                {"actor": "leave it out, or send your own name"})
-    return parse(model, {**body, "actor": user.name})
+    fields = {**body, "actor": user.name}
+    if "actor_id" in model.model_fields:
+        fields["actor_id"] = user.subject
+    return parse(model, fields)
 
 
 def report_format(query: dict[str, str]) -> str:

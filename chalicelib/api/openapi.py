@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.api.http import STATUS_BY_ERROR, RouteDoc
 from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES, ROUTE_ROLES
+from chalicelib.domain.commands import SERVER_SET_FIELDS
 from chalicelib.domain.models import Status
 
 TITLE = "Complaint Desk"
@@ -200,7 +201,8 @@ def _schemas(models: list[tuple[Any, str]]) -> dict[str, Any]:
         name = model.__name__
         schema = components.get(name) or ref
         if "actor" in schema.get("properties", {}):
-            schema = {**schema, "properties": {k: v for k, v in schema["properties"].items() if k != "actor"},
-                      "required": [r for r in schema.get("required", []) if r != "actor"]}
+            schema = {**schema, "properties": {k: v for k, v in schema["properties"].items()
+                                               if k not in SERVER_SET_FIELDS},
+                      "required": [r for r in schema.get("required", []) if r not in SERVER_SET_FIELDS]}
         components[name] = schema
     return components

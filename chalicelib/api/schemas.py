@@ -209,3 +209,28 @@ class SignIn(View):
     token_url: str | None
     logout_url: str | None
     client_id: str | None
+
+
+class StaffView(View):
+    """A member of staff as the directory holds them (id = the identity provider's `sub`)."""
+
+    staff_id: str
+    name: str
+    unit_id: str
+    roles: list[str]
+    phone: str | None = None
+    email: str | None = None
+    language: str
+    active: bool
+
+
+class StaffList(View):
+    items: list[StaffView]
+
+
+class StaffImported(View):
+    """A bulk import: who was added or changed, and each refused row with its line and reasons."""
+
+    created: list[str]
+    updated: list[str]
+    refused: list[dict[str, Any]]

@@ -19,7 +19,8 @@ class Role(StrEnum):
     UNIT_MANAGER = "unit-manager"            # also approves extensions, acknowledges escalations
     BRANCH_SUPERVISOR = "branch-supervisor"  # every unit below the branch; spot checks
     AUDITOR = "auditor"                      # archive retrieval and legal holds; reads elsewhere
-    ADMIN = "admin"                          # organisation and calendars
+    ADMIN = "admin"                          # organisation, staff and calendars
+    REGIONAL_SPECIALIST = "regional-specialist"  # told of media and regulator cases at once (rulebook §2)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ _MANAGER_ACTIONS = {"mark-special", "acknowledge", "mark-important"}
 ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/units"): READERS | ADMINS,
     ("PUT", "/units/{unit_id}"): ADMINS,
+    ("GET", "/staff"): CASE_WORKERS | ADMINS,
+    ("POST", "/staff"): ADMINS,
+    ("POST", "/staff/import"): ADMINS,
+    ("GET", "/staff/{staff_id}"): CASE_WORKERS | ADMINS,
+    ("PUT", "/staff/{staff_id}"): ADMINS,
+    ("POST", "/staff/{staff_id}/deactivate"): ADMINS,
     ("POST", "/cases"): CASE_WORKERS,
     ("GET", "/cases"): READERS,
     ("GET", "/cases/{case_id}"): READERS,

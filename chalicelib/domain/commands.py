@@ -119,20 +119,36 @@ def intake_rule_violations(request: IntakeRequest, now: datetime,
     return problems
 
 
+# Fields of staff commands the service fills in (the signed-in user, the people a name resolved to):
+# not part of what a client is asked to send.
+SERVER_SET_FIELDS = frozenset({"actor", "actor_id", "handler_id", "receiver_id"})
+
+
 class ActionCommand(Strict):
-    """Every action names who does it and the version it was based on (or sends If-Match)."""
+    """Every action names who does it and the version it was based on (or sends If-Match). The
+    actor is the signed-in member of staff: the API sets `actor` (their name) and `actor_id`
+    (their staff id) from the token, whatever a client sends."""
 
     actor: ShortText
+    actor_id: ShortText | None = None
     version: Annotated[int, Field(ge=1)] | None = None
     note: LongText | None = None
 
 
 class Accept(ActionCommand):
+    """`receiver` (受理人): an active member of staff of the case's unit or above, by staff id or
+    name; the signed-in user when left out. The service fills in `receiver_id`."""
+
     receiver: ShortText | None = None
+    receiver_id: ShortText | None = None
 
 
 class Assign(ActionCommand):
+    """`handler` (处理人): an active member of staff of the case's unit or above, by staff id or
+    name. The service fills in `handler_id`."""
+
     handler: ShortText
+    handler_id: ShortText | None = None
 
 
 class Forward(ActionCommand):
@@ -168,10 +184,17 @@ class Reopen(ActionCommand):
 
 
 class MarkSpecial(ActionCommand):
-    """Rulebook §1/§8: a special complaint may take 7 working days, with reason and approver."""
+    """Rulebook §1/§8: a special complaint may take 7 working days, with a reason, approved by a
+    manager of the unit or above — the signed-in manager, directly or by approving an agent's
+    request (then the request's reason stands unless another is given)."""
+
+    reason: LongText | None = None
+
+
+class RequestSpecial(ActionCommand):
+    """An agent asks for the 7-working-day limit; it takes effect when a manager approves it."""
 
     reason: LongText
-    approver: ShortText
 
 
 class PromiseReply(ActionCommand):
@@ -279,9 +302,19 @@ ACTION_COMMANDS: dict[str, type[ActionCommand]] = {
     "close": Close,
     "reopen": Reopen,
     "mark-special": MarkSpecial,
+    "request-special": RequestSpecial,
     "promise-reply": PromiseReply,
     "acknowledge": Acknowledge,
     "mark-important": MarkImportant,
     "record-root-cause": RecordRootCause,
     "complete-rectification": CompleteRectification,
 }
+
+
+class StaffImport(Strict):
+    """A bulk import of staff: rows as objects (JSON) or the text of a CSV file with a header row
+    (name, unit_id, roles separated by `;`, phone, email, language, active, and staff_id to change
+    an existing person)."""
+
+    rows: list[dict[str, Any]] | None = Field(default=None, max_length=5000)
+    csv: Annotated[str, StringConstraints(max_length=2_000_000)] | None = None

@@ -66,3 +66,9 @@ class TooManyRequests(DomainError):
     """A public caller sent more than the rate allows (HTTP 429, retry after a minute)."""
 
     code = "too_many_requests"
+
+
+class StaffNotFound(DomainError):
+    """No member of staff has this id (HTTP 404)."""
+
+    code = "staff_not_found"

@@ -224,6 +224,8 @@ class Escalation(BaseModel):
     last_error: str | None = None
     covers: tuple[str, ...] = ()
     taken_with: tuple[str, ...] = ()
+    # The people it is for (staff ids from the directory): the target unit's managers when it was made.
+    recipients: tuple[str, ...] = ()
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -245,6 +247,12 @@ class Decision:
     escalations: list[Escalation]
 
 
+def _recipients(unit_id: str | None, units: UnitLookup) -> tuple[str, ...]:
+    """The staff ids of the unit's managers (the directory's people with a notified role there)."""
+    unit = units.get(unit_id) if unit_id else None
+    return tuple(m.staff_id for m in unit.managers if m.staff_id) if unit else ()
+
+
 def escalations_for(alarm: Alarm, take: list[Step], units: UnitLookup, now: datetime) -> list[Escalation]:
     """One escalation per unit told: each rung goes to its unit, or up to the nearest unit above
     with a manager; rungs that reach the same unit become one message. A rung that reaches nobody
@@ -261,6 +269,7 @@ def escalations_for(alarm: Alarm, take: list[Step], units: UnitLookup, now: date
             deadline_version=alarm.deadline_version, case_type=alarm.case_type, case_unit_id=alarm.unit_id,
             target_unit_id=target, due_at=alarm.due_at, created_at=now,
             state=EscalationState.SENDING if target else EscalationState.UNREACHABLE,
+            recipients=_recipients(target, units),
             covers=tuple(step.level for step in steps[:-1]),
             taken_with=tuple(level for level in levels if level not in mine)))
     return made
@@ -287,7 +296,7 @@ def notices_at_intake(case: Case, units: UnitLookup, now: datetime) -> list[Esca
                        level="notice-owner" if target == case.unit_id else "notice-specialist",
                        deadline_version=1, case_type=case.type, case_unit_id=case.unit_id,
                        target_unit_id=target, due_at=None, created_at=now,
-                       state=EscalationState.PENDING)
+                       state=EscalationState.PENDING, recipients=_recipients(target, units))
             for target in targets]
 
 
@@ -295,7 +304,7 @@ def _specialist_unit(unit_id: str, units: UnitLookup) -> str | None:
     seen: set[str] = set()
     unit = units.get(unit_id)
     while unit is not None and unit.unit_id not in seen:
-        if any("specialist" in manager.role.lower() for manager in unit.managers):
+        if any("specialist" in manager.role.lower() for manager in unit.managers):  # regional-specialist
             return unit.unit_id
         seen.add(unit.unit_id)
         unit = units.get(unit.parent_id) if unit.parent_id else None

@@ -32,6 +32,7 @@ from chalicelib.domain.models import (
     Resolution,
     RootCause,
     SpecialExtension,
+    SpecialRequest,
     Status,
 )
 
@@ -46,6 +47,7 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "close": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING, S.RESOLVED}),
     "reopen": frozenset({S.RESOLVED, S.CLOSED}),
     "mark-special": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
+    "request-special": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
     "promise-reply": frozenset({S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
     "acknowledge": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING, S.RESOLVED}),
     "mark-important": frozenset(Status),
@@ -65,6 +67,7 @@ def _extensible(case: Case, now: datetime) -> bool:
 _APPLIES: dict[str, Any] = {
     "record-finding": lambda c, now: c.type is CaseType.COMPLAINT,
     "mark-special": _extensible,
+    "request-special": lambda c, now: _extensible(c, now) and c.special_request is None,
     "record-root-cause": lambda c, now: c.type is CaseType.COMPLAINT and c.archive is None,
     "promise-reply": lambda c, now: c.type is CaseType.SUGGESTION,
     "mark-important": lambda c, now: c.important is None and c.archive is None,
@@ -123,6 +126,7 @@ def apply_action(case: Case, action: str, command: cmd.ActionCommand, now: datet
         seq=updated.version,
         at=now,
         actor=command.actor,
+        actor_id=command.actor_id,
         action=action,
         from_status=case.status,
         to_status=updated.status,
@@ -151,8 +155,7 @@ def _deadline_changes(before: Case, after: Case) -> dict[str, dict[str, Any]]:
     }
 
 
-def _mark_special(case: Case, command: cmd.MarkSpecial, now: datetime,
-                  unit_clock: UnitClock | None) -> dict[str, Any]:
+def _check_extensible(case: Case, now: datetime) -> Clock:
     """Rulebook §1/§8: 3 working days become 7, only for a complaint, once, before the 3 run out."""
     handling = case.clocks.get("handling")
     if case.type is not CaseType.COMPLAINT or handling is None:
@@ -164,13 +167,37 @@ def _mark_special(case: Case, command: cmd.MarkSpecial, now: datetime,
                                 "reopen it first")
     if now > handling.due_at:
         raise IllegalTransition("the 3-working-day handling deadline has passed; it can no longer be extended")
+    return handling
+
+
+def _request_special(case: Case, command: cmd.RequestSpecial, now: datetime,
+                     _unit_clock: UnitClock | None) -> dict[str, Any]:
+    """An agent asks; nothing changes until a manager approves (the limit is checked again then)."""
+    _check_extensible(case, now)
+    if case.special_request is not None:
+        raise IllegalTransition("a special extension was already requested; a manager approves it")
+    return {"special_request": SpecialRequest(reason=command.reason, requested_by=command.actor,
+                                              requested_by_id=command.actor_id, requested_at=now)}
+
+
+def _mark_special(case: Case, command: cmd.MarkSpecial, now: datetime,
+                  unit_clock: UnitClock | None) -> dict[str, Any]:
+    """A manager's approval: 7 working days counted from the day the handling clock started (the
+    day of receipt, or of reopening), recorded with the reason and who asked and approved."""
+    handling = _check_extensible(case, now)
+    request = case.special_request
+    reason = command.reason or (request.reason if request else None)
+    if reason is None:
+        raise InvalidInput("a special extension needs a reason", {"reason": "required (no request is pending)"})
     if unit_clock is None:
         raise ValueError("mark-special needs the unit's time zone and calendar")
     due_at, provisional = working_days_deadline(handling.started_at, SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS,
                                                 unit_clock)
     extended = handling.moved_to(due_at, provisional)
-    special = SpecialExtension(reason=command.reason, approver=command.approver, approved_at=now)
-    return {"special": special, "clocks": {**case.clocks, "handling": extended}}
+    special = SpecialExtension(reason=reason, approver=command.actor, approver_id=command.actor_id, approved_at=now,
+                               requested_by=request.requested_by if request else None,
+                               requested_at=request.requested_at if request else None)
+    return {"special": special, "special_request": None, "clocks": {**case.clocks, "handling": extended}}
 
 
 def _stop_clocks(case: Case, names: Iterable[str], now: datetime, goal_met: bool) -> dict[str, Any]:
@@ -181,13 +208,15 @@ def _stop_clocks(case: Case, names: Iterable[str], now: datetime, goal_met: bool
 
 
 def _accept(case: Case, command: cmd.Accept, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
-    return {"status": Status.ACCEPTED, "receiver": command.receiver or command.actor,
+    named = command.receiver is not None
+    return {"status": Status.ACCEPTED, "receiver": command.receiver if named else command.actor,
+            "receiver_id": command.receiver_id if named else command.actor_id,
             **_stop_clocks(case, ["acceptance"], now, goal_met=True)}
 
 
 def _assign(case: Case, command: cmd.Assign, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     return {"status": Status.ASSIGNED if case.status is not Status.INVESTIGATING else case.status,
-            "handler": command.handler}
+            "handler": command.handler, "handler_id": command.handler_id}
 
 
 def _forward(case: Case, command: cmd.Forward, now: datetime, unit_clock: UnitClock | None) -> dict[str, Any]:
@@ -196,7 +225,7 @@ def _forward(case: Case, command: cmd.Forward, now: datetime, unit_clock: UnitCl
     if command.to_unit_id == case.unit_id:
         raise InvalidInput("a case cannot be forwarded to the unit that holds it",
                            {"to_unit_id": "must differ from the case's current unit"})
-    moved = {"unit_id": command.to_unit_id, "status": Status.RECEIVED, "handler": None,
+    moved = {"unit_id": command.to_unit_id, "status": Status.RECEIVED, "handler": None, "handler_id": None,
              "forwarded_from": (*case.forwarded_from, case.unit_id)}
     if unit_clock is not None:
         moved["clocks"] = recomputed_clocks(case, unit_clock)
@@ -278,8 +307,8 @@ def _acknowledge(case: Case, command: cmd.Acknowledge, now: datetime,
                  _unit_clock: UnitClock | None) -> dict[str, Any]:
     """Recorded on the case and in its history; the clock keeps running."""
     clock = case.clocks.get(command.clock)
-    ack = Acknowledgement(clock=command.clock, level=command.level, by=command.actor, at=now,
-                          deadline_version=clock.deadline_version if clock else None)
+    ack = Acknowledgement(clock=command.clock, level=command.level, by=command.actor, by_id=command.actor_id,
+                          at=now, deadline_version=clock.deadline_version if clock else None)
     return {"acknowledgements": (*case.acknowledgements, ack)}
 
 
@@ -407,6 +436,7 @@ _CHANGES = {
     "close": _close,
     "reopen": _reopen,
     "mark-special": _mark_special,
+    "request-special": _request_special,
     "promise-reply": _promise_reply,
     "acknowledge": _acknowledge,
     "mark-important": _mark_important,

@@ -139,11 +139,24 @@ class Feedback(Strict):
 
 
 class SpecialExtension(Strict):
-    """Why a complaint may take 7 working days instead of 3, and which manager approved it."""
+    """Why a complaint may take 7 working days instead of 3, and which manager approved it (and,
+    when an agent asked for it, who asked)."""
 
     reason: LongText
     approver: ShortText
+    approver_id: str | None = None
     approved_at: datetime
+    requested_by: ShortText | None = None
+    requested_at: datetime | None = None
+
+
+class SpecialRequest(Strict):
+    """An agent's request for the 7-working-day limit, waiting for a manager's approval."""
+
+    reason: LongText
+    requested_by: ShortText
+    requested_by_id: str | None = None
+    requested_at: datetime
 
 
 class Acknowledgement(Strict):
@@ -152,6 +165,7 @@ class Acknowledgement(Strict):
     clock: ShortText
     level: ShortText
     by: ShortText
+    by_id: str | None = None
     at: datetime
     deadline_version: int | None = None
 
@@ -224,7 +238,9 @@ class Case(BaseModel):
     expectation: LongText | None = None
     received_at: datetime
     receiver: str | None = None
+    receiver_id: str | None = None
     handler: str | None = None
+    handler_id: str | None = None
     finding: Finding | None = None
     resolution: Resolution | None = None
     feedback: Feedback | None = None
@@ -235,6 +251,7 @@ class Case(BaseModel):
     rectification: Rectification | None = None
     archive: ArchivedFile | None = None
     special: SpecialExtension | None = None
+    special_request: SpecialRequest | None = None
     reply_promised_by: date | None = None
     acknowledgements: tuple[Acknowledgement, ...] = ()
     forwarded_from: tuple[str, ...] = ()
@@ -251,6 +268,7 @@ class HistoryEvent(BaseModel):
     seq: int
     at: datetime
     actor: str
+    actor_id: str | None = None
     action: str
     from_status: Status | None
     to_status: Status
@@ -276,10 +294,14 @@ class UnitKind(StrEnum):
 
 
 class ManagerContact(Strict):
+    """A person a unit's escalations are for, as the staff directory lists them."""
+
     name: ShortText
     role: ShortText
     phone: PhoneNumber | None = None
     email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    staff_id: str | None = None
+    language: str = "zh"
 
 
 class Unit(Strict):

@@ -21,7 +21,7 @@ from chalicelib.adapters.dynamodb import (
 )
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
-from chalicelib.domain.auth import Principal, in_territory, may_call
+from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_call
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import (
     CaseNotFound,
@@ -34,6 +34,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.escalation import Escalation, Ladder, alarm_changes, notices_at_intake
 from chalicelib.domain.identifiers import is_case_id, new_case_id
 from chalicelib.domain.models import Case, HistoryEvent, Status
+from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import stat_deltas
 from chalicelib.observability import count, logger
 
@@ -57,9 +58,14 @@ def case_view(case: Case, history: list[HistoryEvent], now: datetime, time_zone:
     body["history"] = [event.model_dump(mode="json") for event in history]
     body["escalations"] = [
         esc.model_dump(mode="json", include={"clock", "level", "deadline_version", "target_unit_id",
-                                             "state", "created_at", "sent_at", "attempts"})
+                                             "state", "created_at", "sent_at", "attempts", "recipients",
+                                             "covers", "taken_with"})
         for esc in sorted(escalations, key=lambda e: (e.created_at, e.clock, e.level))]
     return body
+
+
+class StaffLookup(Protocol):
+    def all(self) -> list[StaffMember]: ...
 
 
 class CalendarOverrides(Protocol):
@@ -72,11 +78,13 @@ class CaseService:
                  now: Callable[[], datetime], idempotency: Any | None = None,
                  ladder: Ladder | None = None, calendars: CalendarOverrides | None = None,
                  send_notices: Callable[[Sequence[Escalation]], None] | None = None,
-                 backdate_limit: timedelta = cmd.DEFAULT_BACKDATE_LIMIT) -> None:
+                 backdate_limit: timedelta = cmd.DEFAULT_BACKDATE_LIMIT, staff: StaffLookup | None = None) -> None:
         """`idempotency` is a callable wrapper (powertools idempotent_function) or None;
         `send_notices` sends media/regulator notices at once (the escalation run retries them);
-        `backdate_limit` is how far back staff may date a receipt."""
+        `backdate_limit` is how far back staff may date a receipt; `staff` is the staff directory
+        (handlers, receivers and managers are people in it)."""
         self._cases = cases
+        self._staff = staff
         self._backdate_limit = backdate_limit
         self._units = units
         self._now = now
@@ -250,10 +258,28 @@ class CaseService:
     def unit_clock(self, unit_id: str) -> UnitClock | None:
         return unit_clock(self._units, self._calendars, unit_id)
 
-    def _is_manager(self, name: str, unit_id: str) -> bool:
-        """Rulebook §4 (tiered responsibility): a manager of the unit or of any unit above it."""
-        units = (self._units.get(above) for above in self._units.lineage(unit_id))
-        return any(manager.name == name for unit in units if unit for manager in unit.managers)
+    def _is_manager(self, by: Principal | None, actor: str, unit_id: str) -> bool:
+        """Rulebook §4 (tiered responsibility): the signed-in user holds a manager's role in the
+        staff directory on the unit or on a unit above it. A trusted caller (no token) names the
+        person, who must be such a manager in the directory."""
+        lineage = self._units.lineage(unit_id)
+        if by is not None:
+            return bool(by.roles & MANAGERS) and by.unit_id in lineage
+        return any(member.name == actor and member.manages(lineage) for member in self._people())
+
+    def _people(self) -> list[StaffMember]:
+        return self._staff.all() if self._staff is not None else []
+
+    def _colleague(self, field: str, wanted: str, unit_id: str) -> StaffMember:
+        """The active member of staff of the unit or a unit above it named by id or by name."""
+        lineage = self._units.lineage(unit_id)
+        found = [m for m in self._people() if m.active and m.unit_id in lineage
+                 and wanted in (m.staff_id, m.name)]
+        if len(found) == 1:
+            return found[0]
+        reason = ("more than one person has that name here: give the staff id" if found
+                  else "not an active member of staff of this unit or a unit above it")
+        raise InvalidInput(f"the {field} must be a member of the unit's staff", {field: reason})
 
     def _time_zone(self, unit_id: str) -> str:
         unit = self._units.get(unit_id)
@@ -300,12 +326,19 @@ class CaseService:
         if isinstance(command, cmd.Forward) and self._units.get(command.to_unit_id) is None:
             raise InvalidInput("the case cannot be forwarded there",
                                {"to_unit_id": f"no unit {command.to_unit_id!r} in the organisation"})
-        if isinstance(command, cmd.MarkSpecial) and not self._is_manager(command.approver, case.unit_id):
-            raise InvalidInput("a special extension must be approved by a manager",
-                               {"approver": "not a manager of this unit or a unit above it"})
+        if isinstance(command, cmd.MarkSpecial) and not self._is_manager(by, command.actor, case.unit_id):
+            raise InvalidInput("a special extension is approved by a manager of the unit or a unit above it; "
+                               "an agent requests it (request-special)",
+                               {"actor": "not a manager of this unit or a unit above it"})
+        if isinstance(command, cmd.Assign):
+            member = self._colleague("handler", command.handler, case.unit_id)
+            command = command.model_copy(update={"handler": member.name, "handler_id": member.staff_id})
+        if isinstance(command, cmd.Accept) and command.receiver is not None:
+            member = self._colleague("receiver", command.receiver, case.unit_id)
+            command = command.model_copy(update={"receiver": member.name, "receiver_id": member.staff_id})
         also_write: list[dict[str, Any]] = []
         if isinstance(command, cmd.Acknowledge):
-            self._check_acknowledgement(case, command, escalations)
+            self._check_acknowledgement(case, command, escalations, by)
             if _already_acknowledged(case, command):  # the same manager's second click: nothing new
                 now = self._now()
                 view = case_view(case, history, now, self._time_zone(case.unit_id), escalations)
@@ -326,10 +359,10 @@ class CaseService:
         return _with_actions(view, updated, by, now)
 
     def _check_acknowledgement(self, case: Case, command: cmd.Acknowledge,
-                               escalations: Sequence[Escalation]) -> None:
+                               escalations: Sequence[Escalation], by: Principal | None) -> None:
         """Only a manager of the unit (or above) acknowledges, and only an escalation that was sent."""
         problems = {}
-        if not self._is_manager(command.actor, case.unit_id):
+        if not self._is_manager(by, command.actor, case.unit_id):
             problems["actor"] = "not a manager of this unit or a unit above it"
         if not any(e.clock == command.clock and command.level in e.levels for e in escalations):
             problems["level"] = f"no {command.level!r} escalation of the {command.clock!r} clock on this case"

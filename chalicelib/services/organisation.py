@@ -22,6 +22,9 @@ class OrganisationService:
         registry. Repeating the call is harmless, so a failed subscription step is retried by
         sending the same request again."""
         problems: dict[str, str] = {}
+        if unit.managers:
+            problems["managers"] = ("a unit's managers are staff: add each with POST /staff and the role "
+                                    "unit-manager (or regional-specialist) on this unit")
         if unit.unit_id != unit_id:
             problems["unit_id"] = f"the body names {unit.unit_id!r}, the path {unit_id[:40]!r}"
         if unit.parent_id is not None:

@@ -60,10 +60,11 @@ schema = schemathesis.openapi.from_dict(_document())
 
 
 @pytest.fixture(scope="module")
-def auth_headers() -> dict[str, str]:
-    from local.issuer import mint
+def auth_headers(fuzzed_stack: RunningStack) -> dict[str, str]:
+    from local.harness import staff_token
 
-    return {"Authorization": f"Bearer {mint('Fuzz Tester', ALL_ROLES, 'branch-hz')}", "x-api-key": LOCAL_HOTLINE_KEY}
+    return {"Authorization": f"Bearer {staff_token(fuzzed_stack, 'Fuzz Tester', ALL_ROLES, 'branch-hz')}",
+            "x-api-key": LOCAL_HOTLINE_KEY}
 
 
 @schema.parametrize()

@@ -28,15 +28,20 @@ staff = requests.Session()
 ALL_ROLES = ["agent", "unit-manager", "branch-supervisor", "admin"]
 
 
-def token(name: str, roles: list[str], unit_id: str = "branch-hz") -> str:
-    from local.issuer import mint
+_running: list[RunningStack] = []
 
-    return mint(name, roles, unit_id)
+
+def token(name: str, roles: list[str], unit_id: str = "branch-hz") -> str:
+    """A token of a person enrolled in the running stack's staff directory."""
+    from local.harness import staff_token
+
+    return staff_token(_running[0], name, roles, unit_id)
 
 
 @pytest.fixture(scope="module")
 def stack(outbox: Path) -> Iterator[RunningStack]:
     with running_stack(extra_args=("--schedule-seconds", "1", "--outbox", str(outbox))) as running:
+        _running[:] = [running]
         staff.headers["Authorization"] = f"Bearer {token('Li Na', ALL_ROLES)}"
         yield running
     assert running.exit_code == 0, running.output()
@@ -64,8 +69,8 @@ def test_case_round_trip_over_http_and_visible_in_emulated_dynamodb(stack: Runni
 def test_without_a_token_the_api_answers_401_and_a_minted_token_is_accepted(stack: RunningStack) -> None:
     anonymous = requests.get(f"{stack.api}/cases?unit_id=store-xh-01", timeout=10)
     assert anonymous.status_code == 401 and anonymous.json()["error"] == "unauthenticated"
-    minted = subprocess.run([sys.executable, "-m", "local.issuer", "--role", "agent", "--unit", "store-xh-01",
-                             "--name", "Chen Jie"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    minted = subprocess.run([sys.executable, "-m", "local.issuer", "--name", "Chen Jie", "--aws-endpoint", stack.aws],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     signed_in = requests.get(f"{stack.api}/cases?unit_id=store-xh-01", timeout=10,
                              headers={"Authorization": f"Bearer {minted.stdout.strip()}"})
     assert signed_in.status_code == 200

@@ -23,9 +23,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 
 
+_running: list[RunningStack] = []
+
+
 @pytest.fixture(scope="module")
 def stack() -> Iterator[RunningStack]:
     with running_stack() as running:
+        _running[:] = [running]
         yield running
 
 
@@ -50,9 +54,10 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def token(roles: list[str], unit_id: str = "store-xh-01", name: str = "Sun Li") -> str:
-    from local.issuer import mint
+    """A token of a person enrolled in the running stack's staff directory with these roles."""
+    from local.harness import staff_token
 
-    return mint(name, roles, unit_id)
+    return staff_token(_running[-1], name, roles, unit_id)
 
 
 def fill_complaint(page: Any) -> None:
@@ -247,6 +252,7 @@ def test_staff_sign_in_on_the_hosted_page_with_pkce(browser: Any) -> None:
     os.environ["AUTH_SIGNIN_URL"] = SIGN_IN
     try:
         with running_stack() as stack:
+            _running.append(stack)
             config = requests.get(f"{stack.api}/public/sign-in", timeout=10).json()
             assert config["authorize_url"] == f"{SIGN_IN}/oauth2/authorize"
             hosted = HostedSignIn(config["client_id"])
@@ -264,3 +270,5 @@ def test_staff_sign_in_on_the_hosted_page_with_pkce(browser: Any) -> None:
             context.close()
     finally:
         os.environ.pop("AUTH_SIGNIN_URL", None)
+        if len(_running) > 1:
+            _running.pop()

@@ -25,7 +25,8 @@ ACTION_BODIES = {
     "record-finding": {"kind": "customer_issue", "detail": "misread label"},
     "resolve": {"result": "explained"}, "record-feedback": {"satisfied": True, "satisfaction": 5},
     "close": {"reason": "duplicate"}, "reopen": {"reason": "called back"},
-    "mark-special": {"reason": "lab report", "approver": "Sun Li"},
+    "mark-special": {"reason": "lab report"},
+    "request-special": {"reason": "lab report"},
     "promise-reply": {"reply_by": "2099-01-01"}, "acknowledge": {"clock": "acceptance", "level": "breach"},
     "mark-important": {"reason": "press"},
 }

@@ -270,14 +270,28 @@ def test_units_are_listed_without_manager_contacts(api: Any) -> None:
 
 
 def test_special_extension_needs_a_manager_of_the_unit_or_above(api: Any) -> None:
+    """An agent requests; the signed-in manager approves (the approver is who signed in, never a
+    name typed in the body); both steps are in the history."""
+    from tests.conftest import sample_token
+
     case = create(api)
     path = f"/cases/{case['case_id']}/mark-special"
-    refused = post(api, path, {"actor": "Li Na", "version": 1, "reason": "lab test", "approver": "Li Na"})
-    assert refused.status_code == 400 and "approver" in refused.json_body["fields"]
-    approved = post(api, path, {"actor": "Li Na", "version": 1, "reason": "lab test", "approver": "Qian Hao"})
-    assert approved.status_code == 200
+    agent = {"Authorization": f"Bearer {sample_token('Li Na')}"}
+    manager = {"Authorization": f"Bearer {sample_token('Sun Li')}"}
+    assert post(api, path, {"version": 1, "reason": "lab test"}, **agent).status_code == 403
+    typed = post(api, path, {"version": 1, "reason": "lab test", "approver": "Qian Hao"}, **manager)
+    assert typed.status_code == 400 and "approver" in typed.json_body["fields"]
+    requested = post(api, f"/cases/{case['case_id']}/request-special", {"version": 1, "reason": "lab test"}, **agent)
+    assert requested.status_code == 200, requested.json_body
+    assert requested.json_body["special"] is None
+    assert requested.json_body["deadlines"]["handling"] == case["deadlines"]["handling"]
+    approved = post(api, path, {"version": 2}, **manager)
+    assert approved.status_code == 200, approved.json_body
     body = approved.json_body
-    assert body["special"]["approver"] == "Qian Hao"
+    assert (body["special"]["approver"], body["special"]["requested_by"], body["special"]["reason"]) == (
+        "Sun Li", "Li Na", "lab test")
+    assert body["special"]["approver_id"] == body["history"][-1]["actor_id"]
+    assert [e["action"] for e in body["history"]][-2:] == ["request-special", "mark-special"]
     assert body["deadlines"]["handling"]["deadline"] > case["deadlines"]["handling"]["deadline"]
     assert "deadlines.handling" in body["history"][-1]["changes"]
 

@@ -204,8 +204,7 @@ def test_moving_the_deadline_starts_a_new_ladder_for_the_new_deadline_version(de
     desk.clock.now = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
     desk.run()
     assert desk.received() == [("store-xh-01", "handling", "warning")]
-    special = cmd.MarkSpecial(actor="Li Na", version=2, reason="waiting for the supplier's lab report",
-                              approver="Sun Li")
+    special = cmd.MarkSpecial(actor="Sun Li", version=2, reason="waiting for the supplier's lab report")
     extended = desk.cases.act(case["case_id"], "mark-special", special, None)
     assert extended["deadlines"]["handling"]["deadline_version"] == 2
     assert extended["deadlines"]["handling"]["deadline"] == "2026-12-02T23:59:59+08:00"

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.clocks import initial_clocks
 from chalicelib.domain.escalation import Escalation, Ladder, alarm_changes, alarm_for, render, unit_above
-from chalicelib.domain.models import CaseType, Status, Unit
+from chalicelib.domain.models import CaseType, Status
+from tests.fakes import sample_staffed_units
 from tests.unit.test_lifecycle import CLOCK, NOW, case_in
 
-UNITS = {u["unit_id"]: Unit.model_validate(u) for u in json.loads(
-    (Path(__file__).resolve().parents[2] / "local" / "sample_organisation.json").read_text())}
+UNITS = sample_staffed_units()
 LADDER = Ladder(warning_share=0.75, step_delay=timedelta(hours=4), reminder_hour=None)
 
 
@@ -55,7 +53,7 @@ def test_only_writes_that_start_move_or_stop_a_clock_touch_alarms() -> None:
     assigned, _ = lifecycle.apply_action(accepted, "assign", cmd.Assign(actor="Li Na", handler="Chen"), NOW)
     assert alarm_changes(accepted, assigned, LADDER) == ([], [])
     special, _ = lifecycle.apply_action(assigned, "mark-special", cmd.MarkSpecial(
-        actor="Li Na", reason="lab report", approver="Sun Li"), NOW, CLOCK)
+        actor="Sun Li", reason="lab report"), NOW, CLOCK)
     puts, deletes = alarm_changes(assigned, special, LADDER)
     assert [(a.clock, a.deadline_version) for a in puts] == [("handling", 2)] and deletes == []
 

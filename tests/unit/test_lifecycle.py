@@ -26,7 +26,8 @@ COMMANDS: dict[str, cmd.ActionCommand] = {
     "record-feedback": cmd.RecordFeedback(satisfied=True, satisfaction=5, **ACTOR),
     "close": cmd.Close(reason="duplicate of an earlier call", **ACTOR),
     "reopen": cmd.Reopen(reason="customer called back", **ACTOR),
-    "mark-special": cmd.MarkSpecial(reason="needs the supplier's lab report", approver="Sun Li", **ACTOR),
+    "mark-special": cmd.MarkSpecial(reason="needs the supplier's lab report", **ACTOR),
+    "request-special": cmd.RequestSpecial(reason="needs the supplier's lab report", **ACTOR),
     "promise-reply": cmd.PromiseReply(reply_by=date(2026, 11, 27), decision="trial in spring", **ACTOR),
     "acknowledge": cmd.Acknowledge(clock="acceptance", level="breach", **ACTOR),
     "mark-important": cmd.MarkImportant(reason="the customer went to the press", **ACTOR),
@@ -254,7 +255,7 @@ def test_special_complaint_gets_7_working_days_recorded_with_reason_approver_and
     after, event = lifecycle.apply_action(case, "mark-special", COMMANDS["mark-special"], NOW, CLOCK)
     # received Fri 2026-11-20: 23, 24, 25, 26, 27, 30 Nov, 1 Dec
     assert after.clocks["handling"].view(NOW, "Asia/Shanghai")["deadline"] == "2026-12-01T23:59:59+08:00"
-    assert after.special is not None and after.special.approver == "Sun Li"
+    assert after.special is not None and after.special.approver == "Li Na"
     assert event.changes["deadlines.handling"] == {"before": "2026-11-25T23:59:59+08:00",
                                                    "after": "2026-12-01T23:59:59+08:00"}
     assert event.note == "needs the supplier's lab report"
