@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalice import Chalice, Rate, Response
-from chalice.app import CloudWatchEvent
+from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib.api import http, web
 from chalicelib.bootstrap import (
@@ -411,6 +411,28 @@ def escalate(event: CloudWatchEvent) -> dict:
     """Deadline warnings, breaches and escalations up the organisation (issue 3)."""
     logger.thread_safe_clear_keys()
     return escalation_service().run().as_dict()
+
+
+@app.on_sqs_message(queue="complaint-desk-notify", batch_size=10, name="notify")
+def notify(event: SQSEvent) -> dict:
+    """Escalations from the topic (its queue): each person told by SMS and email, in their language,
+    one digest per window."""
+    import json
+
+    from chalicelib.bootstrap import notifier_service
+
+    logger.thread_safe_clear_keys()
+    payloads = [json.loads(record.body).get("payload") or {} for record in event]
+    return notifier_service().accept(payloads).as_dict()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="deliver")
+def deliver(event: CloudWatchEvent) -> dict:
+    """Digests whose window has ended (and any the notifier left to retry)."""
+    from chalicelib.bootstrap import notifier_service
+
+    logger.thread_safe_clear_keys()
+    return notifier_service().flush().as_dict()
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="archive")

@@ -12,6 +12,7 @@ from chalicelib.services.escalation import EscalationService
 
 if TYPE_CHECKING:  # built only in the containers that use them
     from chalicelib.services.archive import ArchiveService
+    from chalicelib.services.notifier import NotifierService
     from chalicelib.services.organisation import OrganisationService
     from chalicelib.services.reports import ReportService
     from chalicelib.services.staff import StaffService
@@ -197,6 +198,37 @@ def build_staff_service(settings: Settings, client: Any | None = None, sns: Any 
         return sync_subscriptions(sns or sns_client(), settings.escalation_topic_arn, units.all())
 
     return StaffService(units.directory, units, identity or identity_provider(settings), sync)
+
+
+def build_notifier_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
+                           ses: Any | None = None, now: Any = utc_now, people: Any | None = None) -> NotifierService:
+    import json
+    from datetime import timedelta
+
+    from chalicelib.adapters.delivery_store import DynamoDeliveryStore
+    from chalicelib.adapters.messaging import SesEmail, SnsSms
+    from chalicelib.adapters.staff_directory import DynamoStaffDirectory
+    from chalicelib.services.notifier import NotifierService
+
+    client = client or dynamodb_client()
+    if ses is None:
+        import boto3
+        from botocore.config import Config
+
+        ses = boto3.client("sesv2", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return NotifierService(
+        store=DynamoDeliveryStore(client, settings.table_name),
+        sms=SnsSms(sns or sns_client(), json.loads(settings.sms_sender_ids or "{}")),
+        email=SesEmail(ses, settings.ses_sender, settings.ses_configuration_set),
+        people=people or DynamoStaffDirectory(client, settings.table_name),
+        now=now, link_base=settings.console_link_base,
+        window=timedelta(minutes=settings.digest_window_minutes),
+        gather=timedelta(seconds=settings.digest_gather_seconds))
+
+
+@lru_cache(maxsize=1)
+def notifier_service() -> NotifierService:
+    return build_notifier_service(get_settings())
 
 
 @lru_cache(maxsize=1)

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     archive_max_cases_per_run: int = 2_000
     archive_time_budget_seconds: float = 600.0
 
+    # Delivery of escalations to people: the staff console's address as links in SMS and email
+    # carry it (keep it short: a Chinese SMS has 70 characters), the verified SES sender and its
+    # configuration set (whose events are the delivery receipts), sender ids per phone prefix
+    # (JSON, e.g. {"+44": "ComplaintDk"}; none for China), at most one SMS per person per window,
+    # and how long a burst is gathered into one digest.
+    console_link_base: str = "http://127.0.0.1:8000"
+    ses_sender: str = "complaint-desk@example.com"
+    ses_configuration_set: str = "complaint-desk"
+    sms_sender_ids: str = "{}"
+    digest_window_minutes: float = Field(default=10.0, gt=0)
+    digest_gather_seconds: float = Field(default=60.0, ge=0)
+
     # Spot checks (issue 7): a mismatch orders rectification within this many working days.
     rectify_working_days: int = Field(default=5, ge=1, le=30)
 

@@ -177,14 +177,14 @@ Complaint Desk is running (stage {args.stage!r})
   bucket         {env["ARCHIVE_BUCKET"]}
   scheduled jobs {", ".join(jobs)} every {args.schedule_seconds:g} s   (run one now: ./dev job escalate)
   outbox         {outbox.path}   (every SMS/email a manager would receive; also printed here)
-  sign in        export TOKEN=$(./dev token --role agent --unit store-xh-01 --name "Li Na")
+  sign in        export TOKEN=$(./dev token --name "Li Na")   (people: ./dev cli staff list)
                  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{args.port}/cases?unit_id=store-xh-01
   hotline        POST http://127.0.0.1:{args.port}/intake/hotline with header x-api-key: {LOCAL_HOTLINE_KEY}
   web form       http://127.0.0.1:{args.port}/   (the public intake form, zh/en; API: POST /public/cases)
   staff console  http://127.0.0.1:{args.port}/console   (sign in with a token from ./dev token ...)
   reports        ./dev job reports --at 2026-11-30T08:00+08:00   (daily registers, Monday's weekly report)
   API document   http://127.0.0.1:{args.port}/openapi.json
-  auditors       COMPLAINT_DESK_TOKEN=$(./dev token --role auditor --unit branch-hz --name "Qian Yu") \
+  auditors       COMPLAINT_DESK_TOKEN=$(./dev token --name "Qian Yu") \
                  ./dev cli archive list|fetch|download|verify ...   (./dev cli --help)
 Ctrl-C stops everything.
 """, flush=True)

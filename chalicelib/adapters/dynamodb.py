@@ -219,6 +219,8 @@ class CaseRecord:
     escalations: list[Escalation]
     # Sort keys of every other item in the partition (events, escalations, alarms), e.g. for TTL.
     item_sks: list[str] = field(default_factory=list)
+    # What became of each escalation's SMS and email to each person (chalicelib/domain/delivery.py).
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
 
 
 class CaseRepository(Protocol):
@@ -359,6 +361,7 @@ class DynamoCaseRepository:
         case: Case | None = None
         events: list[HistoryEvent] = []
         escalations: list[Escalation] = []
+        deliveries: list[dict[str, Any]] = []
         item_sks: list[str] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table, "ConsistentRead": True,
@@ -377,12 +380,14 @@ class DynamoCaseRepository:
                     events.append(HistoryEvent.model_validate(item["doc"]))
                 elif item["sk"].startswith(ESCALATION_PREFIX):
                     escalations.append(Escalation.model_validate(item["doc"]))
+                elif item["sk"].startswith("DELIVERY#"):
+                    deliveries.append(item["doc"])
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         if case is None:
             raise CaseNotFound(f"no case {case_id}")
-        return CaseRecord(case, events, escalations, item_sks)
+        return CaseRecord(case, events, escalations, item_sks, deliveries)
 
     def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
                      cursor: str | None) -> tuple[list[Case], str | None]:

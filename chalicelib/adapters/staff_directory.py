@@ -137,22 +137,29 @@ class CognitoIdentityProvider:
 
     def enrol(self, member: StaffMember, previous: StaffMember | None) -> str:
         """The pool signs people in by email address (its UsernameAttributes), so staff who sign in
-        need one; Cognito emails a new person their temporary password."""
+        need one; Cognito emails a new person their temporary password. `custom:unit_id` is set
+        once, at creation (the pool declares it immutable); a person moved to another unit is
+        moved in the directory, which is what sign-in reads."""
         if not member.email:
             raise InvalidInput("staff sign in with their email address",
                                {"email": "required: the user pool's sign-in name"})
-        attributes = [{"Name": "name", "Value": member.name}, {"Name": "custom:unit_id", "Value": member.unit_id},
-                      {"Name": "email", "Value": member.email}, {"Name": "email_verified", "Value": "true"}]
         if previous is None:
             username = member.email
-            created = self._client.admin_create_user(UserPoolId=self._pool, Username=username,
-                                                     UserAttributes=attributes, DesiredDeliveryMediums=["EMAIL"])
+            created = self._client.admin_create_user(
+                UserPoolId=self._pool, Username=username, DesiredDeliveryMediums=["EMAIL"],
+                UserAttributes=[{"Name": "name", "Value": member.name},
+                                {"Name": "custom:unit_id", "Value": member.unit_id},
+                                {"Name": "email", "Value": member.email}, {"Name": "email_verified", "Value": "true"}])
             sub = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
             before: frozenset[Role] = frozenset()
         else:
             username, sub, before = self._username(previous.staff_id), previous.staff_id, previous.roles
-            self._client.admin_update_user_attributes(UserPoolId=self._pool, Username=username,
-                                                      UserAttributes=attributes)
+            changed = [{"Name": "name", "Value": member.name}] if member.name != previous.name else []
+            if member.email != previous.email:
+                changed += [{"Name": "email", "Value": member.email}, {"Name": "email_verified", "Value": "true"}]
+            if changed:
+                self._client.admin_update_user_attributes(UserPoolId=self._pool, Username=username,
+                                                          UserAttributes=changed)
         for role in member.roles - before:
             self._client.admin_add_user_to_group(UserPoolId=self._pool, Username=username, GroupName=role.value)
         for role in before - member.roles:

@@ -4,7 +4,7 @@ immediate notice of media and regulator cases. Pure rules and message texts, no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -334,6 +334,9 @@ class OutgoingMessage:
     subject: str
     body: str
     attributes: dict[str, str]
+    # What the notifier needs to tell each person in their language: the escalation and its
+    # recipients (staff ids), or a prepared report for a unit's managers.
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 _LEVEL_WORDS = {
@@ -409,10 +412,16 @@ def render(escalation: Escalation, case_unit: Unit | None, now: datetime) -> Out
         attributes={"unit": escalation.target_unit_id or escalation.case_unit_id, "level": escalation.level,
                     "clock": escalation.clock, "type": escalation.case_type.value,
                     "case_unit": escalation.case_unit_id},
+        payload={"kind": "escalation", "key": escalation.key, "case_id": escalation.case_id,
+                 "clock": escalation.clock, "level": escalation.level, "case_unit_id": escalation.case_unit_id,
+                 "unit_name": unit_name, "time_zone": tz.key,
+                 "due_at": escalation.due_at.isoformat() if escalation.due_at else None,
+                 "late_levels": [*escalation.covers, *escalation.taken_with],
+                 "recipients": list(escalation.recipients)},
     )
 
 
 def message_document(message: OutgoingMessage) -> dict[str, Any]:
-    """The JSON machine subscribers (and the local outbox) receive."""
+    """The JSON machine subscribers (the notifier's queue, the local inboxes) receive."""
     return {"key": message.key, "sms": message.sms, "subject": message.subject, "body": message.body,
-            "attributes": message.attributes}
+            "attributes": message.attributes, "payload": message.payload}

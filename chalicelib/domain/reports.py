@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.clocks import ClockState
-from chalicelib.domain.escalation import SMS_MAX_CHARS, OutgoingMessage
+from chalicelib.domain.escalation import SMS_MAX_CHARS, SUBJECT_MAX_CHARS, OutgoingMessage, cut_at_word
 from chalicelib.domain.models import Case, Unit
 
 # A report goes out at this unit-local hour: the daily register every day, the weekly report on
@@ -173,8 +173,11 @@ def weekly_message(report: dict[str, Any]) -> OutgoingMessage:
 
 
 def _message(report: str, unit_id: str, day: str, sms: str, subject: str, lines: list[str]) -> OutgoingMessage:
-    """A report for the unit's managers: the SNS `unit` attribute is what their subscriptions filter on."""
+    """A report for the unit's managers (the notifier emails it to each; `with_recipients` names them)."""
+    body = "\n".join(lines)
     return OutgoingMessage(key=f"{report}#{unit_id}#{day}", sms=f"[Complaint Desk] {sms}"[:SMS_MAX_CHARS],
-                           subject=subject[:100], body="\n".join(lines),
+                           subject=cut_at_word(subject, SUBJECT_MAX_CHARS), body=body,
                            attributes={"unit": unit_id, "level": "report", "clock": report, "type": "report",
-                                       "case_unit": unit_id})
+                                       "case_unit": unit_id},
+                           payload={"kind": "report", "key": f"{report}#{unit_id}#{day}",
+                                    "subject": cut_at_word(subject, SUBJECT_MAX_CHARS), "body": body})

@@ -101,7 +101,7 @@ class ArchiveService:
         assert case.closed_at is not None
         unit = self._units.get(case.unit_id)
         view = case_view(case, record.history, case.closed_at, unit.time_zone if unit else "UTC",
-                         record.escalations)
+                         record.escalations, record.deliveries)
         body = case_file_json(view)
         digest = sha256_hex(body)
         page = case_file_html(view, digest)

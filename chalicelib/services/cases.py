@@ -50,16 +50,22 @@ class IntakeOutcome:
 
 
 def case_view(case: Case, history: list[HistoryEvent], now: datetime, time_zone: str,
-              escalations: Sequence[Escalation] = ()) -> dict[str, Any]:
+              escalations: Sequence[Escalation] = (), deliveries: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """The API shape of a case: its fields, its clocks as `deadlines`, its history and the
-    escalations sent about it."""
+    escalations sent about it, each with what became of its SMS and email to each person."""
     body = case.model_dump(mode="json", exclude={"clocks"})
     body["deadlines"] = {name: clock.view(now, time_zone) for name, clock in case.clocks.items()}
     body["history"] = [event.model_dump(mode="json") for event in history]
+    told: dict[str, list[dict[str, Any]]] = {}
+    for delivery in deliveries:
+        told.setdefault(delivery["escalation_key"], []).append(
+            {k: delivery.get(k) for k in ("staff_id", "name", "medium", "state", "at", "language", "segments",
+                                          "fallback_from", "error", "digest_of")})
     body["escalations"] = [
-        esc.model_dump(mode="json", include={"clock", "level", "deadline_version", "target_unit_id",
-                                             "state", "created_at", "sent_at", "attempts", "recipients",
-                                             "covers", "taken_with"})
+        {**esc.model_dump(mode="json", include={"clock", "level", "deadline_version", "target_unit_id",
+                                                "state", "created_at", "sent_at", "attempts", "recipients",
+                                                "covers", "taken_with"}),
+         "deliveries": sorted(told.get(esc.key, []), key=lambda d: (d["name"] or "", d["medium"]))}
         for esc in sorted(escalations, key=lambda e: (e.created_at, e.clock, e.level))]
     return body
 
@@ -252,7 +258,7 @@ class CaseService:
         record = self._load(case_id, by)
         now = self._now()
         view = case_view(record.case, record.history, now, self._time_zone(record.case.unit_id),
-                         record.escalations)
+                         record.escalations, record.deliveries)
         return _with_actions(view, record.case, by, now)
 
     def unit_clock(self, unit_id: str) -> UnitClock | None:
@@ -341,7 +347,8 @@ class CaseService:
             self._check_acknowledgement(case, command, escalations, by)
             if _already_acknowledged(case, command):  # the same manager's second click: nothing new
                 now = self._now()
-                view = case_view(case, history, now, self._time_zone(case.unit_id), escalations)
+                view = case_view(case, history, now, self._time_zone(case.unit_id), escalations,
+                                 record.deliveries)
                 return _with_actions(view, case, by, now)
             also_write = self._acknowledged_alarm(case, command)
         target_unit = command.to_unit_id if isinstance(command, cmd.Forward) else case.unit_id
@@ -355,7 +362,8 @@ class CaseService:
                                            "to_status": updated.status.value,
                                            "version": updated.version})
         count("CaseTransitions", action=action)
-        view = case_view(updated, [*history, event], now, self._time_zone(updated.unit_id), escalations)
+        view = case_view(updated, [*history, event], now, self._time_zone(updated.unit_id), escalations,
+                         record.deliveries)
         return _with_actions(view, updated, by, now)
 
     def _check_acknowledgement(self, case: Case, command: cmd.Acknowledge,

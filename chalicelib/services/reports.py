@@ -141,7 +141,9 @@ class ReportService:
                 messages.append(rpt.register_message(self.daily_register(unit.unit_id, local.date().isoformat())))
             if unit.kind is UnitKind.BRANCH and local.weekday() == 0:
                 messages.append(rpt.weekly_message(self.weekly_report(unit.unit_id, None)))
+            recipients = [m.staff_id for m in unit.managers if m.staff_id]
             for message in messages:
+                message.payload["recipients"] = recipients
                 if not self._sent_reports.claim(message.key):
                     continue
                 outcome = self._publish([message])[message.key]

@@ -142,8 +142,7 @@ def test_an_auditor_finds_downloads_and_verifies_a_closed_case_with_the_command_
 
 def test_an_administrator_loads_the_organisation_with_the_command_line(stack: RunningStack, tmp_path: Path) -> None:
     units = [{"unit_id": "store-xh-21", "name": "Xihu store 21", "kind": "store", "parent_id": "county-xh-2",
-              "time_zone": "Asia/Shanghai", "calendar": "CN",
-              "managers": [{"name": "Lu Ping", "role": "store manager", "email": "lu.ping@example.com"}]},
+              "time_zone": "Asia/Shanghai", "calendar": "CN"},
              {"unit_id": "county-xh-2", "name": "Xihu county 2", "kind": "county", "parent_id": "branch-hz",
               "time_zone": "Asia/Shanghai", "calendar": "CN"}]  # a child before its parent: loaded in order
     organisation = tmp_path / "organisation.json"
@@ -174,3 +173,29 @@ def test_a_back_dated_letter_reaches_the_store_managers_inbox_within_one_schedul
     assert f"BREACHED complaint {case_id}" in entries[unit_id]
     assert "noticed late" in entries[unit_id].lower()
     assert f"ESCALATED UP-1 complaint {case_id}" in entries[above]
+
+
+def test_an_administrator_imports_staff_and_a_new_manager_gets_the_units_breach(
+        stack: RunningStack, outbox: Path, tmp_path: Path) -> None:
+    """./dev cli staff import as an administrator would run it, then ./dev token for a new person."""
+    sheet = tmp_path / "staff.csv"
+    sheet.write_text("name,unit_id,roles,phone,email,language\n"
+                     "Lu Ping,store-xh-02,unit-manager,13800138000,lu.ping@example.com,zh\n"
+                     "Bad Row,store-nowhere,agent,,,zh\n", encoding="utf-8")
+    admin = token("Gao Min", ["admin"])
+    imported = subprocess.run([sys.executable, "-m", "chalicelib.cli", "--api", stack.api, "--token", admin,
+                               "staff", "import", str(sheet)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert imported.returncode == 1, imported.stderr  # one row refused
+    assert "line 3: unit_id" in imported.stdout and "1 added, 0 changed, 1 refused" in imported.stdout
+    listed = subprocess.run([sys.executable, "-m", "chalicelib.cli", "--api", stack.api, "--token", admin,
+                             "staff", "list", "--unit", "store-xh-02"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert "Lu Ping" in listed.stdout and "+8613800138000" in listed.stdout
+    minted = subprocess.run([sys.executable, "-m", "local.issuer", "--name", "Lu Ping", "--aws-endpoint", stack.aws],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert minted.returncode == 0, minted.stderr
+    lu_ping = {"Authorization": f"Bearer {minted.stdout.strip()}"}
+    assert requests.get(f"{stack.api}/cases?unit_id=store-xh-02", headers=lu_ping, timeout=10).status_code == 200
+    stranger = subprocess.run([sys.executable, "-m", "local.issuer", "--name", "Not Hired", "--aws-endpoint",
+                               stack.aws], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert stranger.returncode != 0 and "no active member of staff" in stranger.stderr

@@ -51,7 +51,7 @@ class Desk:
         """A complaint taken through the whole rulebook flow and closed by the customer's feedback."""
         request = cmd.IntakeRequest.model_validate(complaint(**overrides))
         case = self.cases.register(request, None, "hotline intake").case
-        for action, fields in [("accept", {}), ("assign", {"handler": "Zhao Lei"}),
+        for action, fields in [("accept", {}), ("assign", {"handler": "Chen Jie"}),
                                ("record-finding", {"kind": "ordinary_mistake", "detail": "scanned twice",
                                                    "corrective_plan": "retrain on the scanner"}),
                                ("resolve", {"result": "refunded", "remedies": ["apology"]}),

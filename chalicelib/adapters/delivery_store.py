@@ -1,0 +1,207 @@
+"""DynamoDB side of delivery: each person's digest (`PERSON#<staff id>`: the escalations waiting
+for them and one `DIGEST` item that sits in the open-deadlines index while something is due),
+delivery records in the case's partition (shown with its escalations), and an index from the
+provider's message id to its delivery so receipts find it (docs/dynamodb.md, "Delivery")."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.adapters.dynamodb import case_pk, due_key, from_item, query_due, to_item
+from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
+
+NOTIFY_SHARDS = 4
+DIGEST_SK = "DIGEST"
+PENDING_PREFIX = "PENDING#"
+DELIVERY_PREFIX = "DELIVERY#"
+BATCH_WRITE_SIZE = 25
+
+
+def person_pk(staff_id: str) -> str:
+    return f"PERSON#{staff_id}"
+
+
+def notify_shard(staff_id: str) -> str:
+    return f"NOTIFY#{zlib.crc32(staff_id.encode()) % NOTIFY_SHARDS}"
+
+
+def delivery_sk(delivery: Delivery) -> str:
+    return f"{DELIVERY_PREFIX}{delivery.escalation_key.split('/', 1)[1]}#{delivery.staff_id}#{delivery.medium.value}"
+
+
+@dataclass
+class Claim:
+    staff_id: str
+    attempted: dict[str, str] = field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class DynamoDeliveryStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def enqueue(self, pendings: Sequence[Pending], now: datetime, gather: timedelta, window: timedelta) -> int:
+        """Queue each escalation for its person once (a redelivered SQS message adds nothing), and
+        make their digest due: after `gather` (so a burst goes out as one), and not before a window
+        has passed since their last SMS."""
+        queued = 0
+        people: set[str] = set()
+        for pending in pendings:
+            try:
+                self._client.put_item(
+                    TableName=self._table, ConditionExpression="attribute_not_exists(pk)",
+                    Item=to_item({"pk": person_pk(pending.staff_id), "sk": PENDING_PREFIX + pending.escalation_key,
+                                  "entity": "pending", "doc": pending.model_dump(mode="json")}))
+                queued += 1
+                people.add(pending.staff_id)
+            except self._client.exceptions.ConditionalCheckFailedException:
+                continue
+        for staff_id in people:
+            self._schedule(staff_id, now + gather, window)
+        return queued
+
+    def _schedule(self, staff_id: str, earliest: datetime, window: timedelta) -> None:
+        """The digest becomes due at `earliest`, or when the window since the last SMS ends if that
+        is later; a digest already due (or being sent) keeps its time."""
+        found = self._client.get_item(TableName=self._table, ConsistentRead=True,
+                                      Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}))
+        digest = from_item(found["Item"]) if "Item" in found else {}
+        if digest.get("due_at"):
+            return
+        last = digest.get("last_sms_at")
+        at = max(earliest, datetime.fromisoformat(last) + window) if last else earliest
+        try:
+            self._client.update_item(
+                TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
+                UpdateExpression="SET due_pk = :shard, due_at = :at, entity = :entity",
+                ConditionExpression="attribute_not_exists(due_at)",
+                ExpressionAttributeValues=to_item({":shard": notify_shard(staff_id), ":at": due_key(at),
+                                                   ":entity": "digest"}))
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return  # someone else scheduled it meanwhile
+
+    def due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        people: list[tuple[str, str]] = []
+        for shard in range(NOTIFY_SHARDS):
+            for raw in query_due(self._client, self._table, f"NOTIFY#{shard}", now, limit - len(people)):
+                item = from_item(raw)
+                people.append((item["pk"].removeprefix("PERSON#"), item["due_at"]))
+            if len(people) >= limit:
+                break
+        return people
+
+    def claim(self, staff_id: str, due_key_read: str, now: datetime, lease_until: datetime) -> Claim | None:
+        """Take the digest for `lease`: its due time moves to the lease's end, so if this notifier
+        dies another finds it then (and reads what was attempted)."""
+        try:
+            answer = self._client.update_item(
+                TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
+                UpdateExpression="SET due_at = :lease", ConditionExpression="due_at = :read",
+                ExpressionAttributeValues=to_item({":lease": due_key(lease_until), ":read": due_key_read}),
+                ReturnValues="ALL_NEW")
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
+        item = from_item(answer["Attributes"])
+        return Claim(staff_id, dict(item.get("attempted") or {}), dict(item.get("results") or {}))
+
+    def pendings(self, staff_id: str) -> list[Pending]:
+        found: list[Pending] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "ConsistentRead": True,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_item({":pk": person_pk(staff_id), ":prefix": PENDING_PREFIX})}
+        while True:
+            page = self._client.query(**kwargs)
+            found += [Pending.model_validate(from_item(raw)["doc"]) for raw in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return sorted(found, key=lambda p: (p.queued_at, p.escalation_key))
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def attempting(self, staff_id: str, medium: Medium) -> None:
+        self._client.update_item(
+            TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
+            UpdateExpression="SET attempted = if_not_exists(attempted, :empty)", ExpressionAttributeValues={
+                ":empty": {"M": {}}})
+        self._client.update_item(
+            TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
+            UpdateExpression="SET attempted.#m = :yes", ExpressionAttributeNames={"#m": medium.value},
+            ExpressionAttributeValues={":yes": {"S": "yes"}})
+
+    def not_attempted(self, staff_id: str, medium: Medium) -> None:
+        """The provider said "not now" (throttled): the channel was not tried after all."""
+        self._client.update_item(
+            TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
+            UpdateExpression="REMOVE attempted.#m", ExpressionAttributeNames={"#m": medium.value})
+
+    def release(self, staff_id: str, at: datetime) -> None:
+        """Give the digest back, due again at `at` (a retry after the provider's throttling)."""
+        self._client.update_item(
+            TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
+            UpdateExpression="SET due_at = :at", ExpressionAttributeValues={":at": {"S": due_key(at)}})
+
+    def result(self, staff_id: str, medium: Medium, result: dict[str, Any]) -> None:
+        self._client.update_item(
+            TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
+            UpdateExpression="SET results = if_not_exists(results, :empty)", ExpressionAttributeValues={
+                ":empty": {"M": {}}})
+        self._client.update_item(
+            TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
+            UpdateExpression="SET results.#m = :result", ExpressionAttributeNames={"#m": medium.value},
+            ExpressionAttributeValues=to_item({":result": result}))
+
+    def finish(self, staff_id: str, deliveries: Sequence[Delivery], done: Sequence[Pending], now: datetime,
+               sms_sent: bool, window: timedelta) -> None:
+        """Record the deliveries on their cases (and their provider ids), drop what was told, and
+        reset the digest; anything queued meanwhile is due when the window ends."""
+        requests: list[dict[str, Any]] = []
+        for delivery in deliveries:
+            requests.append({"PutRequest": {"Item": to_item({
+                "pk": case_pk(delivery.case_id), "sk": delivery_sk(delivery), "entity": "delivery",
+                "doc": delivery.model_dump(mode="json")})}})
+        for provider_id, delivery in {d.provider_id: d for d in deliveries if d.provider_id}.items():
+            requests.append({"PutRequest": {"Item": to_item({
+                "pk": f"MSG#{provider_id}", "sk": "MSG", "entity": "provider-message",
+                "deliveries": [{"case_id": d.case_id, "sk": delivery_sk(d)} for d in deliveries
+                               if d.provider_id == provider_id],
+                "medium": delivery.medium.value})}})
+        requests += [{"DeleteRequest": {"Key": to_item({"pk": person_pk(staff_id),
+                                                        "sk": PENDING_PREFIX + p.escalation_key})}} for p in done]
+        self._batch(requests)
+        values: dict[str, Any] = {}
+        update = "REMOVE due_pk, due_at, attempted, results"
+        if sms_sent:
+            update = "SET last_sms_at = :now " + update
+            values = {":now": {"S": now.isoformat()}}
+        self._client.update_item(TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
+                                 UpdateExpression=update, **({"ExpressionAttributeValues": values} if values else {}))
+        if self.pendings(staff_id):
+            self._schedule(staff_id, now, window)
+
+    def update_state(self, provider_id: str, state: DeliveryState, error: str | None) -> Delivery | None:
+        """A receipt for a provider's message: every delivery it carried (a digest carries several)."""
+        found = self._client.get_item(TableName=self._table, Key=to_item({"pk": f"MSG#{provider_id}", "sk": "MSG"}))
+        if "Item" not in found:
+            return None
+        last: Delivery | None = None
+        for ref in from_item(found["Item"])["deliveries"]:
+            item = self._client.get_item(TableName=self._table,
+                                         Key=to_item({"pk": case_pk(ref["case_id"]), "sk": ref["sk"]}))
+            if "Item" not in item:
+                continue
+            current = Delivery.model_validate(from_item(item["Item"])["doc"])
+            last = current.model_copy(update={"state": state, "error": error or current.error})
+            self._client.put_item(TableName=self._table, Item=to_item({
+                "pk": case_pk(ref["case_id"]), "sk": ref["sk"], "entity": "delivery",
+                "doc": last.model_dump(mode="json")}))
+        return last
+
+    def _batch(self, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), BATCH_WRITE_SIZE):
+            pending: dict[str, Any] = {self._table: requests[start:start + BATCH_WRITE_SIZE]}
+            while pending:
+                pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
