@@ -81,6 +81,17 @@ def staff_console() -> Response:
     return web.page("console", settings.auth_signin_url)
 
 
+@app.route("/c/{target}", methods=["GET"])
+@http.documented("", 302, media=("text/html",))
+def short_link(target: str) -> Response:
+    """The short link SMS and email carry (a Chinese SMS has 70 characters): the case's page in
+    the staff console (which asks the person to sign in), or the console for a digest."""
+    from chalicelib.domain.identifiers import is_case_id
+
+    where = f"../console#case/{target}" if is_case_id(target) else "../console"
+    return Response(body="", status_code=302, headers={"Location": where, "Cache-Control": "no-store"})
+
+
 @app.route("/assets/{name}", methods=["GET"])
 @http.documented("", media=("text/css", "text/javascript"))
 def page_asset(name: str) -> Response:
@@ -416,14 +427,30 @@ def escalate(event: CloudWatchEvent) -> dict:
 @app.on_sqs_message(queue="complaint-desk-notify", batch_size=10, name="notify")
 def notify(event: SQSEvent) -> dict:
     """Escalations from the topic (its queue): each person told by SMS and email, in their language,
-    one digest per window."""
+    one digest per window; SES's events on the same queue move email deliveries on."""
     import json
 
+    from chalicelib.adapters.messaging import receipt_from_ses_event
     from chalicelib.bootstrap import notifier_service
 
     logger.thread_safe_clear_keys()
-    payloads = [json.loads(record.body).get("payload") or {} for record in event]
-    return notifier_service().accept(payloads).as_dict()
+    notifier = notifier_service()
+    documents = [json.loads(record.body) for record in event]
+    for receipt in filter(None, (receipt_from_ses_event(doc) for doc in documents if "payload" not in doc)):
+        notifier.feedback(*receipt)  # an email's delivery or bounce, from SES's events
+    return notifier.accept([doc["payload"] for doc in documents if "payload" in doc]).as_dict()
+
+
+@app.lambda_function(name="sms_receipts")
+def sms_receipts(event: dict, context: object) -> dict:
+    """SMS delivery status from SNS's delivery logs (a CloudWatch Logs subscription)."""
+    from chalicelib.adapters.messaging import receipts_from_sms_logs
+    from chalicelib.bootstrap import notifier_service
+
+    receipts = receipts_from_sms_logs(event.get("awslogs", {}).get("data", ""))
+    for receipt in receipts:
+        notifier_service().feedback(*receipt)
+    return {"receipts": len(receipts)}
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="deliver")

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.domain.delivery import DeliveryState
 from chalicelib.services.notifier import Refused, TryLater
 
 _TRY_LATER = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException", "ServiceUnavailable",
@@ -57,3 +58,47 @@ class SesEmail:
         except (ClientError, BotoCoreError) as exc:
             raise _classified(exc) from exc
         return str(answer["MessageId"])
+
+
+def receipt_from_ses_event(event: dict[str, Any]) -> tuple[str, DeliveryState, str | None] | None:
+    """An SES event (configuration set → SNS → the notifier's queue) as (message id, state, reason).
+    Send and delays change nothing; delivery, bounce, complaint, reject and rendering failure do."""
+    kind = event.get("eventType") or event.get("notificationType")
+    message_id = (event.get("mail") or {}).get("messageId")
+    if not message_id or not kind:
+        return None
+    if kind == "Delivery":
+        return message_id, DeliveryState.DELIVERED, None
+    if kind == "Bounce":
+        bounce = event.get("bounce") or {}
+        why = ", ".join(r.get("diagnosticCode", r.get("status", "")) for r in bounce.get("bouncedRecipients", []))
+        return message_id, DeliveryState.BOUNCED, f"{bounce.get('bounceType', 'bounce')}: {why}"[:300]
+    if kind in ("Reject", "Rendering Failure", "RenderingFailure"):
+        return message_id, DeliveryState.FAILED, kind
+    if kind == "Complaint":
+        return message_id, DeliveryState.DELIVERED, "the recipient marked it as spam"
+    return None
+
+
+def receipts_from_sms_logs(awslogs_data: str) -> list[tuple[str, DeliveryState, str | None]]:
+    """SNS SMS delivery status (the `sns/<region>/<account>/DirectPublishToPhoneNumber[/Failure]`
+    log groups, sent to the receipts function by a subscription filter): base64 gzip of
+    CloudWatch Logs events whose messages are JSON with `notification.messageId` and `status`."""
+    import base64
+    import gzip
+    import json
+
+    batch = json.loads(gzip.decompress(base64.b64decode(awslogs_data)))
+    receipts = []
+    for entry in batch.get("logEvents", []):
+        try:
+            record = json.loads(entry["message"])
+        except (KeyError, ValueError):
+            continue
+        message_id = (record.get("notification") or {}).get("messageId")
+        if not message_id:
+            continue
+        ok = record.get("status") == "SUCCESS"
+        reason = None if ok else str((record.get("delivery") or {}).get("providerResponse", "failed"))[:300]
+        receipts.append((message_id, DeliveryState.DELIVERED if ok else DeliveryState.FAILED, reason))
+    return receipts

@@ -171,6 +171,11 @@ def _page_operation(path: str, entry: Any, doc: RouteDoc, schemas: Any,
                   for name in _PATH_PARAM.findall(path)]
     responses: dict[str, Any] = {"200": {"description": _summary(entry.view_function.__doc__) or "a file",
                                          "content": {m: {"schema": {"type": "string"}} for m in doc.media}}}
+    if doc.status in (301, 302, 303, 307):
+        responses = {str(doc.status): {"description": _summary(entry.view_function.__doc__) or "a redirect",
+                                       "headers": {"Location": {"schema": {"type": "string"}}}}}
+        return {"operationId": entry.view_name, "summary": responses[str(doc.status)]["description"],
+                "tags": ["pages"], "parameters": parameters, "responses": responses, "security": []}
     if parameters:
         models.append((schemas.ErrorBody, "serialization"))
         responses["404"] = {"description": "no such file",

@@ -89,7 +89,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/public/cases"), ("GET", "/public/track/{token}"), ("GET", "/public/units"), ("GET", "/public/sign-in"),
     ("GET", "/openapi.json"),
     # the pages (the console's data needs a token; the page itself holds none)
-    ("GET", "/"), ("GET", "/track"), ("GET", "/console"), ("GET", "/assets/{name}")})
+    ("GET", "/"), ("GET", "/track"), ("GET", "/console"), ("GET", "/assets/{name}"), ("GET", "/c/{target}")})
 
 
 def may_call(principal: Principal, method: str, route: str) -> bool:

@@ -236,3 +236,33 @@ def test_a_notifier_that_dies_while_sending_reports_that_text_unconfirmed_and_ne
     # the third person's SMS was tried when the notifier died: reported, not resent
     assert sorted(v for (name, medium), v in states.items() if medium == "sms") == ["sent", "sent", "unconfirmed"]
     assert all(v == "sent" for (name, medium), v in states.items() if medium == "email")
+
+
+def test_receipts_from_ses_events_and_sms_delivery_logs_reach_the_case(desk: Desk) -> None:
+    """As the notify handler and the SMS receipts function get them in AWS."""
+    import base64
+    import gzip
+    import json
+
+    from chalicelib.adapters.messaging import receipt_from_ses_event, receipts_from_sms_logs
+
+    notifier = desk.notifier()
+    notifier.accept([desk.escalation(1)])
+    desk.clock.advance(seconds=61)
+    notifier.flush()
+    sent = {d["medium"]: d for d in desk.deliveries("CD-TEST-0001-AAAA")}
+    ses_event = {"eventType": "Bounce", "mail": {"messageId": sent["email"]["provider_id"]},
+                 "bounce": {"bounceType": "Permanent",
+                            "bouncedRecipients": [{"emailAddress": "sun.li@example.com",
+                                                   "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]}}
+    notifier.feedback(*receipt_from_ses_event(ses_event))  # type: ignore[misc]
+    logs = {"logEvents": [{"id": "1", "timestamp": 0, "message": json.dumps({
+        "notification": {"messageId": sent["sms"]["provider_id"]}, "status": "SUCCESS",
+        "delivery": {"destination": "+8613800000003", "providerResponse": "Message has been accepted by phone"}})}]}
+    data = base64.b64encode(gzip.compress(json.dumps(logs).encode())).decode()
+    for receipt in receipts_from_sms_logs(data):
+        notifier.feedback(*receipt)
+    now = {d["medium"]: d for d in desk.deliveries("CD-TEST-0001-AAAA")}
+    assert now["email"]["state"] == "bounced" and "550 5.1.1" in now["email"]["error"]
+    assert now["sms"]["state"] == "delivered"
+    assert receipt_from_ses_event({"eventType": "Send", "mail": {"messageId": "x"}}) is None

@@ -91,3 +91,10 @@ def test_a_hotline_system_registers_calls_with_its_api_key_and_retries_safely(ap
     incomplete = api.post("/intake/hotline", headers={**keyed, "Idempotency-Key": "call-0002"},
                           body=json.dumps(hotline_call(five_w={"what": "no 5W"})))
     assert incomplete.status_code == 400 and "five_w.when" in incomplete.json_body["fields"]
+
+
+def test_the_short_link_in_an_sms_opens_the_case_in_the_console(api: Any) -> None:
+    answer = api.get("/c/CD-ABCD-EFGH-JKLM", headers={"Authorization": ""})
+    assert answer.status_code == 302 and answer.headers["Location"] == "../console#case/CD-ABCD-EFGH-JKLM"
+    other = api.get("/c/inbox", headers={"Authorization": ""})
+    assert other.status_code == 302 and other.headers["Location"] == "../console"
