@@ -131,13 +131,9 @@ def build_archive_service(settings: Settings, client: Any | None = None, s3: Any
 
 def build_organisation_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
                                units: Any | None = None) -> OrganisationService:
-    from chalicelib.adapters.notifications import sync_subscriptions
     from chalicelib.services.organisation import OrganisationService
 
-    def sync(units: Any) -> int:
-        return sync_subscriptions(sns or sns_client(), settings.escalation_topic_arn, units)
-
-    return OrganisationService(units or staffed_units(settings, client or dynamodb_client()), sync)
+    return OrganisationService(units or staffed_units(settings, client or dynamodb_client()))
 
 
 def build_report_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
@@ -188,16 +184,11 @@ def identity_provider(settings: Settings) -> Any:
 
 def build_staff_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
                         units: Any | None = None, identity: Any | None = None) -> StaffService:
-    from chalicelib.adapters.notifications import sync_subscriptions
     from chalicelib.services.staff import StaffService
 
     client = client or dynamodb_client()
     units = units or staffed_units(settings, client)
-
-    def sync() -> int:
-        return sync_subscriptions(sns or sns_client(), settings.escalation_topic_arn, units.all())
-
-    return StaffService(units.directory, units, identity or identity_provider(settings), sync)
+    return StaffService(units.directory, units, identity or identity_provider(settings))
 
 
 def build_notifier_service(settings: Settings, client: Any | None = None, sns: Any | None = None,

@@ -142,8 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "org":
             for unit in _parents_first(json.loads(args.file.read_text(encoding="utf-8"))):
                 stored = api.call("PUT", f"/units/{unit['unit_id']}", unit)
-                print(f"{unit['unit_id']:<20} {stored['managers']} manager(s), "
-                      f"{stored['subscriptions_changed']} subscription(s) changed")
+                print(f"{unit['unit_id']:<20} stored; {stored['managers']} manager(s) in the staff directory")
             return 0
         if args.action == "list":
             for entry in api.entries(args.unit, args.closed_from, args.closed_to):

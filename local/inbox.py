@@ -1,6 +1,6 @@
-"""Managers' inboxes on the local stack: one SQS queue per unit subscribed to the escalation topic
-with the same filter policy a manager's SMS/email subscription has in AWS, so what a queue
-receives is exactly what that unit's managers would."""
+"""Units' inboxes on the escalation bus, for tests and the local stack: one SQS queue per unit
+subscribed to the escalation topic with the filter `{"unit": [unit]}`, so a queue holds exactly
+what the bus addressed to that unit (the notifier then tells its people)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.notifications import sync_subscriptions
 from chalicelib.domain.models import Unit
 
 
@@ -23,15 +22,14 @@ class LocalInboxes:
         self._sqs = session.client("sqs")
         self._units = {unit.unit_id: unit for unit in units}
         self._queues: dict[str, str] = {}
-        arns: dict[str, str] = {}
+        sns = session.client("sns")
         for unit in units:
             url = self._sqs.create_queue(QueueName=f"{prefix}-inbox-{unit.unit_id}")["QueueUrl"]
             self._queues[unit.unit_id] = url
-            arns[unit.unit_id] = self._sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sync_subscriptions(session.client("sns"), topic_arn, units,
-                           endpoints=lambda unit, _contact: [("sqs", arns[unit.unit_id])],
-                           protocols=frozenset({"sqs"}))
+            arn = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True,
+                          Attributes={"FilterPolicy": json.dumps({"unit": [unit.unit_id]}),
+                                      "FilterPolicyScope": "MessageAttributes"})
 
     def drain(self) -> list[Delivered]:
         """Every message delivered since the last drain (short polls: the emulator is single-threaded)."""

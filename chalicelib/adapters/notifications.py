@@ -1,17 +1,16 @@
-"""SNS: publishing escalations in batches, and the managers' subscriptions with filter policies so
-each receives only the units they manage."""
+"""SNS, the escalation bus: publishing escalations (and reports) in batches. Nobody subscribes per
+person: the notifier's queue takes everything and tells each person (services/notifier.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.domain.escalation import OutgoingMessage, message_document
-from chalicelib.domain.models import ManagerContact, Unit
 
 PUBLISH_BATCH_SIZE = 10  # SNS PublishBatch limit
 
@@ -61,57 +60,3 @@ def _entry(entry_id: str, message: OutgoingMessage) -> dict[str, Any]:
         "MessageAttributes": {name: {"DataType": "String", "StringValue": value}
                               for name, value in message.attributes.items()},
     }
-
-
-Endpoints = Callable[[Unit, ManagerContact], Iterable[tuple[str, str]]]
-
-
-def contact_endpoints(unit: Unit, contact: ManagerContact) -> list[tuple[str, str]]:
-    """In AWS: an SMS subscription for a phone number, an email subscription for an address."""
-    endpoints = []
-    if contact.phone:
-        endpoints.append(("sms", "+" + "".join(ch for ch in contact.phone if ch.isdigit())))
-    if contact.email:
-        endpoints.append(("email", contact.email))
-    return endpoints
-
-
-def sync_subscriptions(client: Any, topic_arn: str, units: Iterable[Unit],
-                       endpoints: Endpoints = contact_endpoints,
-                       protocols: frozenset[str] = frozenset({"sms", "email"})) -> int:
-    """Subscribe every manager contact of every unit, filtered to messages whose `unit` attribute
-    is one of the units they manage (a person managing two units gets both on one subscription),
-    and unsubscribe contacts of `protocols` no unit names any more, so a manager who left stops
-    receiving. The organisation changes without a deploy, so this follows the registry rather
-    than a template. Returns the number of subscriptions created, changed or removed."""
-    wanted: dict[tuple[str, str], set[str]] = {}
-    for unit in units:
-        for contact in unit.managers:
-            for protocol, endpoint in endpoints(unit, contact):
-                wanted.setdefault((protocol, endpoint), set()).add(unit.unit_id)
-    existing: dict[tuple[str, str], str] = {}
-    kwargs: dict[str, Any] = {"TopicArn": topic_arn}
-    while True:
-        page = client.list_subscriptions_by_topic(**kwargs)
-        existing |= {(s["Protocol"], s["Endpoint"]): s["SubscriptionArn"] for s in page.get("Subscriptions", [])}
-        if not page.get("NextToken"):
-            break
-        kwargs["NextToken"] = page["NextToken"]
-    changed = 0
-    for (protocol, endpoint), unit_ids in wanted.items():
-        policy = json.dumps({"unit": sorted(unit_ids)})
-        arn = existing.get((protocol, endpoint))
-        if arn is None or arn == "PendingConfirmation":
-            client.subscribe(TopicArn=topic_arn, Protocol=protocol, Endpoint=endpoint, ReturnSubscriptionArn=True,
-                             Attributes={"FilterPolicy": policy, "FilterPolicyScope": "MessageAttributes"})
-        elif client.get_subscription_attributes(SubscriptionArn=arn)["Attributes"].get("FilterPolicy") != policy:
-            client.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy",
-                                               AttributeValue=policy)
-        else:
-            continue
-        changed += 1
-    for (protocol, endpoint), arn in existing.items():
-        if protocol in protocols and (protocol, endpoint) not in wanted and arn != "PendingConfirmation":
-            client.unsubscribe(SubscriptionArn=arn)
-            changed += 1
-    return changed

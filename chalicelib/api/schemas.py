@@ -118,8 +118,7 @@ class UnitList(View):
 
 class UnitChanged(View):
     unit: UnitView
-    managers: int
-    subscriptions_changed: int | list[Any] | dict[str, Any]
+    managers: int  # people of the staff directory with a manager's role on the unit
 
 
 class CalendarView(View):

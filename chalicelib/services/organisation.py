@@ -1,9 +1,8 @@
-"""The organisation's units and who is told about their cases (rulebook §4): an administrator loads
-units without a deploy, and the managers' SMS/email subscriptions follow at once."""
+"""The organisation's units (rulebook §4): an administrator loads units without a deploy; who is
+told about a unit's cases is the staff directory's to say."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from chalicelib.adapters.dynamodb import DynamoUnitRegistry
@@ -13,14 +12,11 @@ from chalicelib.observability import logger
 
 
 class OrganisationService:
-    def __init__(self, units: DynamoUnitRegistry, sync_subscriptions: Callable[[Sequence[Unit]], int]) -> None:
+    def __init__(self, units: DynamoUnitRegistry) -> None:
         self._units = units
-        self._sync = sync_subscriptions
 
     def put_unit(self, unit_id: str, unit: Unit) -> dict[str, Any]:
-        """Stores the unit (new or changed), then brings every manager subscription in line with the
-        registry. Repeating the call is harmless, so a failed subscription step is retried by
-        sending the same request again."""
+        """Stores the unit (new or changed); repeating the call is harmless."""
         problems: dict[str, str] = {}
         if unit.managers:
             problems["managers"] = ("a unit's managers are staff: add each with POST /staff and the role "
@@ -36,7 +32,6 @@ class OrganisationService:
         if problems:
             raise InvalidInput("the unit cannot be stored as sent", problems)
         self._units.put(unit)
-        changed = self._sync(self._units.all())
-        logger.info("unit stored", extra={"unit_id": unit.unit_id, "managers": len(unit.managers),
-                                          "subscriptions_changed": changed})
-        return {"unit": unit.public_view(), "managers": len(unit.managers), "subscriptions_changed": changed}
+        managers = len(stored.managers) if (stored := self._units.get(unit.unit_id)) else 0
+        logger.info("unit stored", extra={"unit_id": unit.unit_id, "managers": managers})
+        return {"unit": unit.public_view(), "managers": managers}

@@ -1,6 +1,6 @@
 """The staff directory's use cases: an administrator adds, changes, deactivates and imports staff;
 the identity provider (Cognito in AWS) follows every change, so the directory and the user pool
-never disagree; escalation subscriptions follow the managers."""
+never disagree."""
 
 from __future__ import annotations
 
@@ -42,31 +42,23 @@ class ImportReport:
 
 
 class StaffService:
-    def __init__(self, directory: StaffDirectory, units: Units, identity: IdentityProvider,
-                 subscriptions_changed: Callable[[], int] | None = None) -> None:
+    def __init__(self, directory: StaffDirectory, units: Units, identity: IdentityProvider) -> None:
         self._directory = directory
         self._units = units
         self._identity = identity
-        self._subscriptions_changed = subscriptions_changed
 
     def add(self, details: StaffDetails) -> StaffMember:
-        member = self._store(details, None)
-        self._sync()
-        return member
+        return self._store(details, None)
 
     def update(self, staff_id: str, details: StaffDetails) -> StaffMember:
-        member = self._store(details, self.get(staff_id))
-        self._sync()
-        return member
+        return self._store(details, self.get(staff_id))
 
     def deactivate(self, staff_id: str) -> StaffMember:
         """The person can no longer sign in (disabled in the user pool) nor receive escalations;
         their name stays on every case they worked."""
         previous = self.get(staff_id)
         details = StaffDetails.model_validate({**previous.model_dump(exclude={"staff_id"}), "active": False})
-        member = self._store(details, previous)
-        self._sync()
-        return member
+        return self._store(details, previous)
 
     def get(self, staff_id: str) -> StaffMember:
         member = self._directory.get(staff_id)
@@ -102,7 +94,6 @@ class StaffService:
                 (report.updated if staff_id else report.created).append(member.staff_id)
             if progress:
                 progress(1)
-        self._sync()
         logger.info("staff imported", extra={"people_added": len(report.created),
                                              "people_changed": len(report.updated),
                                              "rows_refused": len(report.refused)})
@@ -133,9 +124,6 @@ class StaffService:
                                            "roles": sorted(member.roles), "active": member.active})
         return member
 
-    def _sync(self) -> None:
-        if self._subscriptions_changed is not None:
-            self._subscriptions_changed()
 
 
 def staff_view(member: StaffMember) -> dict[str, Any]:

@@ -6,7 +6,6 @@ subscriptions (local/inbox.py), so a queue holds exactly what a unit's managers 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -304,24 +303,6 @@ def test_loading_official_dates_recomputes_open_deadlines_and_records_it(desk: D
     assert (event["action"], event["actor"]) == ("recompute-deadlines", "admin Gao")
     again = desk.cases.load_calendar_overrides("CN", {datetime(2027, 1, 13).date(): True}, "admin Gao")
     assert again["moved"] == []
-
-
-def test_a_manager_of_two_units_gets_both_on_one_subscription_and_a_rerun_changes_nothing(
-        desk: Desk) -> None:
-    from chalicelib.adapters.notifications import sync_subscriptions
-    from chalicelib.domain.models import ManagerContact
-
-    units = DynamoUnitRegistry(desk.ddb, desk.settings.table_name).all()
-    both = ManagerContact(name="Sun Li", role="store manager", phone="+86 138 0000 0003")
-    units = [u.model_copy(update={"managers": (both,)}) if u.unit_id in ("store-xh-01", "store-xh-02") else u
-             for u in units]
-    topic = desk.settings.escalation_topic_arn
-    assert sync_subscriptions(desk.sns, topic, units) > 0
-    assert sync_subscriptions(desk.sns, topic, units) == 0
-    subs = desk.sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
-    [sun_li] = [s for s in subs if s["Endpoint"] == "+8613800000003"]
-    policy = desk.sns.get_subscription_attributes(SubscriptionArn=sun_li["SubscriptionArn"])
-    assert json.loads(policy["Attributes"]["FilterPolicy"]) == {"unit": ["store-xh-01", "store-xh-02"]}
 
 
 def test_a_back_dated_letter_at_a_store_under_a_county_reaches_the_store_manager_in_one_run(desk: Desk) -> None:
