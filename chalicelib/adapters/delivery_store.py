@@ -18,6 +18,7 @@ NOTIFY_SHARDS = 4
 DIGEST_SK = "DIGEST"
 PENDING_PREFIX = "PENDING#"
 DELIVERY_PREFIX = "DELIVERY#"
+SENT_PREFIX = "SENT#"
 BATCH_WRITE_SIZE = 25
 
 
@@ -155,10 +156,15 @@ class DynamoDeliveryStore:
             ExpressionAttributeValues=to_item({":result": result}))
 
     def finish(self, staff_id: str, deliveries: Sequence[Delivery], done: Sequence[Pending], now: datetime,
-               sms_sent: bool, window: timedelta) -> None:
-        """Record the deliveries on their cases (and their provider ids), drop what was told, and
-        reset the digest; anything queued meanwhile is due when the window ends."""
-        requests: list[dict[str, Any]] = []
+               sms_sent: bool, window: timedelta, messages: Sequence[dict[str, Any]] = ()) -> None:
+        """Record the deliveries on their cases (and their provider ids), each message in the
+        person's own list of what was sent to them (newest last: `SENT#<time>`), drop what was
+        told, and reset the digest; anything queued meanwhile is due when the window ends."""
+        requests: list[dict[str, Any]] = [
+            {"PutRequest": {"Item": to_item({
+                "pk": person_pk(staff_id), "sk": f"{SENT_PREFIX}{due_key(now)}#{m['medium']}",
+                "entity": "sent-message", "doc": {**m, "at": now.isoformat()}})}}
+            for m in messages]
         for delivery in deliveries:
             requests.append({"PutRequest": {"Item": to_item({
                 "pk": case_pk(delivery.case_id), "sk": delivery_sk(delivery), "entity": "delivery",
@@ -199,6 +205,21 @@ class DynamoDeliveryStore:
                 "pk": case_pk(ref["case_id"]), "sk": ref["sk"], "entity": "delivery",
                 "doc": last.model_dump(mode="json")}))
         return last
+
+    def sent_to(self, staff_id: str, after: str = "") -> list[dict[str, Any]]:
+        """What was sent to a person (SMS and email, with text, language, segments and state),
+        oldest first, after the sort key `after`."""
+        found: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "KeyConditionExpression": "pk = :pk AND sk > :after",
+            "ExpressionAttributeValues": to_item({":pk": person_pk(staff_id), ":after": max(after, SENT_PREFIX)})}
+        while True:
+            page = self._client.query(**kwargs)
+            found += [{**from_item(raw)["doc"], "sk": from_item(raw)["sk"]} for raw in page["Items"]
+                      if from_item(raw)["sk"].startswith(SENT_PREFIX)]
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _batch(self, requests: list[dict[str, Any]]) -> None:
         for start in range(0, len(requests), BATCH_WRITE_SIZE):

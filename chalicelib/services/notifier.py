@@ -46,7 +46,7 @@ class DeliveryStore(Protocol):
     def release(self, staff_id: str, at: datetime) -> None: ...
     def result(self, staff_id: str, medium: Medium, result: dict[str, Any]) -> None: ...
     def finish(self, staff_id: str, deliveries: Sequence[Delivery], done: Sequence[Pending], now: datetime,
-               sms_sent: bool, window: timedelta) -> None: ...
+               sms_sent: bool, window: timedelta, messages: Sequence[dict[str, Any]] = ()) -> None: ...
     def update_state(self, provider_id: str, state: DeliveryState, error: str | None) -> Delivery | None: ...
 
 
@@ -172,9 +172,18 @@ class NotifierService:
             deliveries.append(self._record(pending, person, Medium.EMAIL, rendered, email, len(items),
                                            fallback_from=fallback if email["state"] == DeliveryState.SENT.value
                                            else None))
-        self._tally({k: r for k, r in (("sms", sms), ("email", email)) if k not in earlier}, fallback, report)
+        fresh = {k: r for k, r in (("sms", sms), ("email", email)) if k not in earlier}
+        self._tally(fresh, fallback, report)
+        messages = [{"medium": medium, "state": result["state"], "provider_id": result.get("provider_id"),
+                     "error": result.get("error"), "language": rendered.language,
+                     "to": person.phone if medium == "sms" else person.email,
+                     "segments": rendered.segments if medium == "sms" else None,
+                     "text": rendered.sms if medium == "sms" else f"{rendered.subject}\n\n{rendered.text}",
+                     "cases": [p.case_id for p in items]}
+                    for medium, result in fresh.items() if result["state"] != DeliveryState.FAILED.value
+                    or not str(result.get("error", "")).startswith("no ")]
         self._store.finish(staff_id, deliveries, items, self._now(), sms_sent=sms["state"] == "sent",
-                           window=self._window)
+                           window=self._window, messages=messages)
 
     def _channel(self, claim: DigestClaim, medium: Medium, address: str | None,
                  send: Callable[[str], str]) -> dict[str, Any]:
