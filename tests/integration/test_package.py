@@ -305,3 +305,103 @@ def test_scheduled_functions_run_one_at_a_time_and_a_missed_run_is_not_retried(t
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0, name
         assert invoke_configs[name]["MaximumRetryAttempts"] == 0, name
     assert "ReservedConcurrentExecutions" not in resources["APIHandler"]["Properties"]
+
+
+# --- staff sign-in: what the user pool's app client lets into a token, and lets users change ---
+# A user's attributes in the pool (AdminCreateUser sets them), of which the ID token carries only
+# those the app client may read, next to the claims Cognito always includes.
+POOL_USER = {"name": "Li Na", "custom:unit_id": "store-xh-01", "email": "li.na@example.com",
+             "email_verified": True, "phone_number": "+8613800138000", "locale": "zh"}
+
+
+def _cognito(packaged: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    resources = template(packaged)["Resources"]
+    return resources["UserPool"]["Properties"], resources["UserPoolClient"]["Properties"]
+
+
+def _pool_token(client: dict[str, Any], lifetime: int | None = None, **claims: Any) -> str:
+    """An ID token as the pool signs it for this client (signed here with the tests' issuer key)."""
+    import time
+
+    import jwt
+
+    from local.issuer import _key, auth_environment
+    from tests.conftest import ISSUER_DIR
+
+    env = auth_environment(ISSUER_DIR)
+    now = int(time.time())
+    validity = lifetime or client["IdTokenValidity"] * 3600
+    body = {"iss": env["AUTH_ISSUER"], "aud": env["AUTH_AUDIENCE"], "sub": "8c1f-li-na", "token_use": "id",
+            "cognito:username": "8c1f-li-na", "cognito:groups": ["agent", "unit-manager"], "auth_time": now,
+            "iat": now, "exp": now + validity,
+            **{k: v for k, v in POOL_USER.items() if k in client["ReadAttributes"]}, **claims}
+    return "Bearer " + jwt.encode(body, _key(ISSUER_DIR), algorithm="RS256", headers={"kid": "local-1"})
+
+
+def _verifier() -> Any:
+    from chalicelib.adapters.tokens import TokenVerifier
+    from chalicelib.config import Settings
+    from local.issuer import auth_environment
+    from tests.conftest import ISSUER_DIR
+
+    env = auth_environment(ISSUER_DIR)
+    return TokenVerifier(env["AUTH_ISSUER"], env["AUTH_AUDIENCE"], env["AUTH_JWKS_URL"],
+                         max_lifetime_seconds=Settings().auth_max_token_seconds)
+
+
+def test_a_token_with_only_what_the_app_client_may_read_signs_a_member_of_staff_in(packaged: Path) -> None:
+    from chalicelib.domain.auth import Unauthenticated
+
+    _, client = _cognito(packaged)
+    assert {"custom:unit_id", "name", "email"} <= set(client["ReadAttributes"])
+    principal = _verifier().principal(_pool_token(client))
+    assert (principal.name, principal.unit_id) == ("Li Na", "store-xh-01")
+    # without ReadAttributes (or without the unit in them) the pool's tokens carry no unit: 401
+    unreadable = {**client, "ReadAttributes": ["name", "email"]}
+    with pytest.raises(Unauthenticated):
+        _verifier().principal(_pool_token(unreadable))
+
+
+def _user_may_write(pool: dict[str, Any], client: dict[str, Any], attribute: str) -> bool:
+    """Cognito's rule for UpdateUserAttributes with a user's own access token: the attribute must be
+    among the client's WriteAttributes (all attributes when the client lists none) and mutable."""
+    if "WriteAttributes" in client and attribute not in client["WriteAttributes"]:
+        return False
+    custom = {f"custom:{a['Name']}": a for a in pool.get("Schema", [])}
+    return bool(custom.get(attribute, {}).get("Mutable", True))
+
+
+def test_a_user_cannot_change_their_own_unit_or_name(packaged: Path) -> None:
+    pool, client = _cognito(packaged)
+    assert not _user_may_write(pool, client, "custom:unit_id")
+    assert not _user_may_write(pool, client, "name")
+    [unit] = [a for a in pool["Schema"] if a["Name"] == "unit_id"]
+    assert unit["Mutable"] is False  # not even through another client
+    assert _user_may_write(pool, {k: v for k, v in client.items() if k != "WriteAttributes"}, "name")  # the rule bites
+
+
+def test_a_token_meant_to_live_longer_than_the_pool_issues_is_refused(packaged: Path) -> None:
+    from chalicelib.config import Settings
+    from chalicelib.domain.auth import Unauthenticated
+
+    _, client = _cognito(packaged)
+    validity = client["IdTokenValidity"] * {"hours": 3600, "minutes": 60}[client["TokenValidityUnits"]["IdToken"]]
+    assert Settings().auth_max_token_seconds == validity
+    assert _verifier().principal(_pool_token(client, lifetime=validity)).unit_id == "store-xh-01"
+    with pytest.raises(Unauthenticated):
+        _verifier().principal(_pool_token(client, lifetime=validity + 60))
+
+
+def test_the_local_issuer_puts_into_a_token_only_what_the_app_client_may_read(packaged: Path) -> None:
+    import jwt
+
+    from local.issuer import COGNITO_CLAIMS, mint
+    from tests.conftest import ISSUER_DIR
+
+    _, client = _cognito(packaged)
+    token = mint("Li Na", ["agent"], "store-xh-01", key_dir=ISSUER_DIR, email="li.na@example.com")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert set(claims) - COGNITO_CLAIMS <= set(client["ReadAttributes"])
+    assert claims["exp"] - claims["iat"] == client["IdTokenValidity"] * 3600
+    with pytest.raises(ValueError, match="at most"):
+        mint("Li Na", ["agent"], "store-xh-01", minutes=client["IdTokenValidity"] * 60 + 1, key_dir=ISSUER_DIR)
