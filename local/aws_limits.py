@@ -8,11 +8,20 @@
 - S3 Object Lock: versioning on a lock-enabled bucket cannot be suspended (moto allows it).
 - S3 presigned URLs: refused once X-Amz-Date + X-Amz-Expires has passed, or when the signature does
   not match the request (moto serves them regardless).
+
+`iam_as_aws()` (for the least-privilege tests) completes moto's IAM enforcement where it differs
+from IAM: moto checks DynamoDB and SNS actions against resource "*" (so a policy naming a table or
+topic never matches), TransactWriteItems as one action, PublishBatch as sns:PublishBatch, a legal
+hold or retention request as PutObject/GetObject, and cannot authorize a presigned GET. IAM checks
+each call against its table, index or topic, each item of a transaction as its own action
+(PutItem, UpdateItem, ...), PublishBatch as sns:Publish, s3:PutObjectLegalHold and the like as
+themselves, and a presigned GET as its signer's s3:GetObject(Version).
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -158,6 +167,111 @@ def _presigned_urls() -> Restore:
 
     S3Response._key_response_get = key_response_get  # type: ignore[method-assign]
     return lambda: setattr(S3Response, "_key_response_get", original)
+
+
+_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                 "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+
+
+def _dynamodb_authorizations(handler: Any) -> list[tuple[str, str]]:
+    """(action, resource ARN) pairs IAM checks for one DynamoDB request."""
+    body = handler.body if isinstance(handler.body, dict) else json.loads(handler.body or "{}")
+    action = handler._get_action()
+
+    def arn(table: str, index: str | None = None) -> str:
+        name = f"arn:aws:dynamodb:{handler.region}:{handler.current_account}:table/{table}"
+        return f"{name}/index/{index}" if index else name
+
+    if action in ("TransactWriteItems", "TransactGetItems"):
+        return [(_ITEM_ACTIONS[op], arn(spec["TableName"]))
+                for entry in body.get("TransactItems", []) for op, spec in entry.items()]
+    if action in ("BatchGetItem", "BatchWriteItem"):
+        return [(action, arn(table)) for table in body.get("RequestItems", {})]
+    if "TableName" in body:
+        return [(action, arn(body["TableName"], body.get("IndexName")))]
+    return [(action, "*")]
+
+
+@contextmanager
+def iam_as_aws() -> Iterator[None]:
+    """moto's IAM checks with IAM's resources for DynamoDB and SNS (see the module docstring)."""
+    from moto import settings as moto_settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.iam.access_control import IAMPolicy, IAMUserAccessKey, PermissionResult
+    from moto.s3 import responses as s3_responses
+    from moto.s3.exceptions import AccessDeniedByLock
+    from moto.s3.responses import S3Response
+    from moto.sns.responses import SNSResponse
+
+    get_action = DynamoHandler._get_action
+
+    def dynamodb_action(self: Any) -> str:
+        return getattr(self, "_iam_action", None) or get_action(self)
+
+    def authorize_dynamodb(self: Any, resource: str = "*") -> None:
+        for action, arn in _dynamodb_authorizations(self):
+            self._iam_action = action
+            try:
+                ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, arn)
+            finally:
+                del self._iam_action
+
+    def sns_resource(self: Any) -> str:
+        return str(self._get_param("TopicArn") or self._get_param("SubscriptionArn") or "*")
+
+    sns_get_action = SNSResponse._get_action
+
+    def sns_action(self: Any) -> str:
+        return getattr(self, "_iam_action", None) or sns_get_action(self)
+
+    def authorize_sns(self: Any, resource: str = "*") -> None:
+        """PublishBatch is authorized as sns:Publish (IAM has no sns:PublishBatch action)."""
+        if sns_get_action(self) == "PublishBatch":
+            self._iam_action = "Publish"
+        try:
+            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, resource)
+        finally:
+            self.__dict__.pop("_iam_action", None)
+
+    authorize_s3 = S3Response._authenticate_and_authorize_s3_action
+
+    def authorize_s3_presigned(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        """moto reads the signer only from an Authorization header; a presigned GET carries it in
+        the query (its signature is checked by the presigned-URL limit above)."""
+        query = dict(parse_qsl(urlsplit(self.uri).query))
+        if "X-Amz-Credential" not in query or \
+                ActionAuthenticatorMixin.request_count < moto_settings.INITIAL_NO_AUTH_ACTION_COUNT:
+            return authorize_s3(self, bucket_name, key_name)
+        signer = IAMUserAccessKey(self.current_account, "aws", query["X-Amz-Credential"].split("/")[0], {})
+        action = "s3:GetObjectVersion" if "versionId" in query else "s3:GetObject"
+        results = [IAMPolicy(p).is_action_permitted(action, f"arn:aws:s3:::{bucket_name}/{key_name}")
+                   for p in signer.collect_policies()]
+        if PermissionResult.DENIED in results or PermissionResult.PERMITTED not in results:
+            raise AccessDeniedByLock()  # S3's plain AccessDenied
+        return None
+
+    DynamoHandler._get_action = dynamodb_action  # type: ignore[method-assign]
+    DynamoHandler._authenticate_and_authorize_normal_action = authorize_dynamodb  # type: ignore[method-assign]
+    SNSResponse._determine_resource = sns_resource  # type: ignore[attr-defined]
+    SNSResponse._get_action = sns_action  # type: ignore[method-assign]
+    SNSResponse._authenticate_and_authorize_normal_action = authorize_sns  # type: ignore[method-assign]
+    S3Response._authenticate_and_authorize_s3_action = authorize_s3_presigned  # type: ignore[method-assign]
+    # moto names a legal hold or retention request PutObject/GetObject; IAM has actions of their own
+    key_actions = s3_responses.ACTION_MAP["KEY"]
+    saved = {method: dict(key_actions[method]) for method in ("GET", "PUT")}
+    key_actions["GET"].update({"legal-hold": "GetObjectLegalHold", "retention": "GetObjectRetention"})
+    key_actions["PUT"].update({"legal-hold": "PutObjectLegalHold", "retention": "PutObjectRetention"})
+    try:
+        yield
+    finally:
+        S3Response._authenticate_and_authorize_s3_action = authorize_s3  # type: ignore[method-assign]
+        key_actions.update(saved)
+        DynamoHandler._get_action = get_action  # type: ignore[method-assign]
+        del DynamoHandler._authenticate_and_authorize_normal_action
+        del SNSResponse._determine_resource  # type: ignore[attr-defined]
+        SNSResponse._get_action = sns_get_action  # type: ignore[method-assign]
+        del SNSResponse._authenticate_and_authorize_normal_action
 
 
 @contextmanager

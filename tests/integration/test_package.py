@@ -280,8 +280,12 @@ def _references(value: Any) -> set[str]:
 def test_every_policy_names_this_stacks_resources_and_no_hard_coded_stage(packaged: Path) -> None:
     resources = template(packaged)["Resources"]
     roles = of_type(resources, "AWS::IAM::Role")
-    assert len(roles) == 4
+    files = {"ApiHandlerRole": "api", "EscalateRole": "escalate", "ArchiveRole": "archive", "ReportsRole": "reports"}
+    assert set(roles) == set(files)
     for name, role in roles.items():
+        # the policy files are the packaged policies (tests/integration/test_least_privilege.py runs them)
+        [document] = [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
+        assert document == json.loads((ROOT / ".chalice" / f"policy-{files[name]}.json").read_text())
         for statement in _statements(role):
             names = _references(statement["Resource"])
             assert names and names <= set(resources), (name, statement)
