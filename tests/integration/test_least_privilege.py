@@ -83,7 +83,7 @@ def become(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
 
     variants = [(f, frozenset(), False) for f in FUNCTIONS]
     variants += [("api", frozenset({"dynamodb:UpdateItem"}), False), ("escalate", frozenset({"sns:Publish"}), False),
-                 ("api", frozenset(), True)]
+                 ("api", frozenset(), True), ("api", frozenset({"sns:Publish"}), False)]
     for variant in variants:
         users[variant] = user(*variant)
 
@@ -128,16 +128,20 @@ def _closed_case(api: Any) -> dict[str, Any]:
 
 
 def test_the_api_takes_a_case_through_its_life_and_the_archive_run_archives_it_each_with_its_own_policy(
-        api: Any, become: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> None:
+        api: Any, become: Callable[..., None], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
     import hashlib
 
     import requests
 
     import app
     from local.scheduler import scheduled_jobs
+    from tests.integration.test_cases_api import create
 
     monkeypatch.setenv("ARCHIVE_SETTLE_HOURS", "0")
     become("api")
+    create(api, channel="media")  # its notice to the managers is published at intake
+    assert "publish failed" not in caplog.text
     case = _closed_case(api)
     become("archive")
     assert scheduled_jobs(app)["archive"]()["archived"] == 1
@@ -174,15 +178,17 @@ def test_the_reports_run_sends_with_only_its_policy(api: Any, become: Callable[.
     assert sent["sent"] > 0 and sent["failed"] == 0, sent
 
 
-def test_a_call_the_policy_lacks_fails(api: Any, become: Callable[..., None]) -> None:
+def test_a_call_the_policy_lacks_fails(api: Any, become: Callable[..., None],
+                                       caplog: pytest.LogCaptureFixture) -> None:
     from tests.integration.test_cases_api import create
 
     become("api", other_table=True)  # the prod stage's table, not this one's
     assert _post(api, "/cases", complaint()).status_code >= 500
     become("api", without=frozenset({"dynamodb:UpdateItem"}))  # the intake transaction updates counters
     assert _post(api, "/cases", complaint()).status_code >= 500
-    become("api")
-    create(api)
+    become("api", without=frozenset({"sns:Publish"}))
+    create(api, channel="media")  # stored; the notice waits for the escalation run
+    assert "escalation publish failed" in caplog.text
     become("escalate", without=frozenset({"sns:Publish"}))
     later = FakeClock(datetime.now(UTC) + timedelta(days=3))
     report = bootstrap.build_escalation_service(get_settings(), now=later).run()
