@@ -27,6 +27,12 @@ check() {
   if [ -z "$artifacts" ]; then miss "an artifact bucket argument (aws s3 mb s3://NAME)"
   elif aws s3api head-bucket --bucket "$artifacts" >/dev/null 2>&1; then ok "artifact bucket $artifacts"
   else miss "artifact bucket $artifacts (aws s3 mb s3://$artifacts)"; fi
+  # The three scheduled functions reserve 1 each; Lambda keeps 100 unreserved, so the account needs 103.
+  local concurrency
+  concurrency=$(aws lambda get-account-settings --query AccountLimit.ConcurrentExecutions --output text \
+    2>/dev/null || echo 0)
+  if [ "${concurrency:-0}" -ge 103 ] 2>/dev/null; then ok "Lambda concurrency quota: $concurrency"
+  else miss "a Lambda concurrency quota of at least 103 (found ${concurrency:-none}; request an increase in Service Quotas)"; fi
   local sandbox spend
   sandbox=$(aws sns get-sms-sandbox-account-status --query IsInSandbox --output text 2>/dev/null || echo unknown)
   case "$sandbox" in

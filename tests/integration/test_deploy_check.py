@@ -16,6 +16,7 @@ case "$1 $2" in
   "sts get-caller-identity") [ "$FAKE_CREDENTIALS" = yes ] && echo "arn:aws:iam::123456789012:user/ops" || exit 255 ;;
   "configure get") echo "${FAKE_REGION:-}" ;;
   "s3api head-bucket") [ "$FAKE_BUCKET" = yes ] || exit 254 ;;
+  "lambda get-account-settings") echo "$FAKE_CONCURRENCY" ;;
   "sns get-sms-sandbox-account-status") echo "$FAKE_SANDBOX" ;;
   "sns get-sms-attributes") echo "$FAKE_SPEND" ;;
   "sesv2 get-email-identity") echo "$FAKE_SES_VERIFIED" ;;
@@ -34,7 +35,8 @@ def _check(tmp_path: Path, stage: str = "prod", bucket: str = "my-artifacts", **
     log = tmp_path / "calls.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({"PATH": f"{bin_dir}:{env['PATH']}", "FAKE_LOG": str(log), "FAKE_CREDENTIALS": "yes",
-                "FAKE_REGION": "ap-east-1", "FAKE_BUCKET": "yes", "FAKE_SANDBOX": "False", "FAKE_SPEND": "200",
+                "FAKE_REGION": "ap-east-1", "FAKE_BUCKET": "yes", "FAKE_CONCURRENCY": "1000",
+                "FAKE_SANDBOX": "False", "FAKE_SPEND": "200",
                 "FAKE_SES_VERIFIED": "True", "FAKE_SES_PRODUCTION": "True", "SES_IDENTITY": "desk@example.com",
                 **fake})
     run = subprocess.run(["infra/deploy.sh", "--check", stage, bucket], cwd=ROOT, env=env, capture_output=True,
@@ -51,10 +53,11 @@ def test_a_ready_account_is_reported_ready(tmp_path: Path) -> None:
 
 def test_what_is_missing_is_printed_and_nothing_is_deployed(tmp_path: Path) -> None:
     code, out, calls = _check(tmp_path, FAKE_CREDENTIALS="no", FAKE_REGION="", FAKE_SANDBOX="True",
-                              FAKE_SPEND="1", FAKE_SES_VERIFIED="Pending", FAKE_BUCKET="no")
+                              FAKE_SPEND="1", FAKE_SES_VERIFIED="Pending", FAKE_BUCKET="no", FAKE_CONCURRENCY="10")
     assert code == 1
     missing = [line for line in out.splitlines() if line.startswith("MISSING")]
-    for expected in ("credentials", "region", "artifact bucket", "SMS sandbox", "spend limit", "SES identity"):
+    for expected in ("credentials", "region", "artifact bucket", "Lambda concurrency", "SMS sandbox", "spend limit",
+                     "SES identity"):
         assert any(expected in line for line in missing), (expected, out)
     assert "cloudformation" not in calls
 
