@@ -227,7 +227,8 @@ def token_verifier() -> Any:
     from chalicelib.adapters.tokens import TokenVerifier
 
     settings = get_settings()
-    return TokenVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url())
+    return TokenVerifier(settings.auth_issuer, settings.auth_audience, settings.jwks_url(),
+                         max_lifetime_seconds=settings.auth_max_token_seconds)
 
 
 @lru_cache(maxsize=1)

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     auth_issuer: str = ""
     auth_audience: str = ""
     auth_jwks_url: str = ""
+    # The longest ID token the user pool issues (its app client's IdTokenValidity in
+    # infra/resources.yaml): a token that claims to live longer was not issued by the pool.
+    auth_max_token_seconds: int = Field(default=3600, ge=60)
     # Cognito's hosted sign-in page for the staff console (empty: the console asks for a token).
     auth_signin_url: str = ""
     max_body_bytes: int = 64 * 1024

@@ -10,6 +10,8 @@ Three behaviours of moto's DynamoDB would make the emulator unlike DynamoDB:
   puts exactly those back, which is all moto's own copy would restore;
 - a Query on the table's own key walks every item of the table to find one partition; here it
   reads that partition only, as DynamoDB does (GSI Queries still walk the table).
+Where moto is more lenient than AWS (SNS subjects, Object Lock, presigned URLs), local/aws_limits.py
+makes it refuse what AWS refuses.
 
     python -m local.emulator PORT
 """
@@ -127,6 +129,9 @@ def main() -> None:
     os.environ.setdefault("MOTO_PORT", str(port))
     install_narrow_transaction_snapshots()
     install_partition_queries()
+    from local.aws_limits import install_aws_limits
+
+    install_aws_limits()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple("127.0.0.1", port, app, threaded=False, request_handler=MotoRequestHandler)
 

@@ -80,7 +80,7 @@ def _wait_until_ready(process: subprocess.Popen[bytes], stack: RunningStack, sec
 
 
 def staff_token(stack: RunningStack, name: str, roles: list[str], unit_id: str, table: str = "complaint-desk-local",
-                minutes: float = 720) -> str:
+                minutes: float | None = None) -> str:
     """A token of a person enrolled in the running stack's staff directory with these roles on this
     unit (each (name, roles, unit) its own person, as an administrator would add them)."""
     import uuid

@@ -1,9 +1,11 @@
 """The local stack's token issuer: what Cognito is in AWS. It signs ID tokens of the same shape
 (issuer, audience, `cognito:groups`, `custom:unit_id`) with a key kept in `.local/`, and publishes
 the public key as a JWKS file the API reads. Like Cognito, it signs in only people of the staff
-directory, with the unit and roles the directory gives them.
+directory, with the unit and roles the directory gives them, and like the user pool it puts into a
+token only the attributes the template's app client may read, for at most the client's ID token
+validity.
 
-    ./dev token --name "Li Na"              # an agent of Xihu Store No. 1; prints a token for 12 h
+    ./dev token --name "Li Na"              # an agent of Xihu Store No. 1; prints a token for 1 h
     ./dev token --name "Sun Li"             # that store's manager
     ./dev token --id 6f1c…  --minutes 30    # by staff id
 """
@@ -61,17 +63,43 @@ def auth_environment(key_dir: Path = KEY_DIR) -> dict[str, str]:
             "AUTH_SIGNIN_URL": os.environ.get("AUTH_SIGNIN_URL", "")}
 
 
-def mint(name: str, roles: list[str], unit_id: str, minutes: float = 720, key_dir: Path = KEY_DIR,
-         issuer: str | None = None, audience: str | None = None, **overrides: Any) -> str:
-    """An ID token as Cognito would issue it; `overrides` replace claims (tests forge bad ones)."""
+# Claims Cognito puts into every ID token whatever the app client may read.
+COGNITO_CLAIMS = frozenset({"iss", "aud", "sub", "token_use", "iat", "exp", "auth_time", "cognito:username",
+                            "cognito:groups", "event_id", "origin_jti", "jti"})
+_VALIDITY_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+@functools.lru_cache(maxsize=1)
+def app_client() -> tuple[frozenset[str], int]:
+    """The attributes the template's staff app client may read, and its ID token validity in seconds
+    (Cognito's default unit for IdTokenValidity is hours)."""
+    from local.provision import load_template
+
+    resources = load_template()["Resources"]
+    [client] = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::Cognito::UserPoolClient"]
+    unit = client.get("TokenValidityUnits", {}).get("IdToken", "hours")
+    return frozenset(client["ReadAttributes"]), int(client["IdTokenValidity"]) * _VALIDITY_UNITS[unit]
+
+
+def mint(name: str, roles: list[str], unit_id: str, minutes: float | None = None, key_dir: Path = KEY_DIR,
+         issuer: str | None = None, audience: str | None = None, email: str | None = None,
+         **overrides: Any) -> str:
+    """An ID token as Cognito would issue it: for the client's validity (or `minutes`, not longer),
+    with only the attributes the client may read; `overrides` replace claims (tests forge bad ones)."""
     import jwt
 
+    readable, validity = app_client()
+    seconds = validity if minutes is None else int(minutes * 60)
+    if seconds > validity:
+        raise ValueError(f"the user pool issues ID tokens for at most {validity // 60} minutes")
     env = dict(auth_environment(key_dir))
     now = int(time.time())
+    attributes = {"name": name, "custom:unit_id": unit_id, "email": email}
     claims = {"iss": issuer or env["AUTH_ISSUER"], "aud": audience or env["AUTH_AUDIENCE"],
-              "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, name)), "token_use": "id", "name": name,
-              "cognito:groups": roles, "custom:unit_id": unit_id, "iat": now, "exp": now + int(minutes * 60),
-              **overrides}
+              "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, name)), "token_use": "id",
+              "cognito:groups": roles, "iat": now, "auth_time": now, "exp": now + seconds,
+              "cognito:username": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+              **{k: v for k, v in attributes.items() if k in readable and v is not None}, **overrides}
     return jwt.encode(claims, _key(key_dir), algorithm="RS256", headers={"kid": "local-1"})
 
 
@@ -100,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--name", help="the person's name in the staff directory, e.g. \"Sun Li\"")
     who.add_argument("--id", help="the person's staff id")
-    parser.add_argument("--minutes", type=float, default=720)
+    parser.add_argument("--minutes", type=float, help="at most the app client's ID token validity (the default)")
     parser.add_argument("--aws-endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
                         help="the running local stack's emulated AWS (default %(default)s)")
     parser.add_argument("--table", default="complaint-desk-local")
@@ -112,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the stack is not running, or not on that port
         raise SystemExit(f"cannot read the staff directory at {args.aws_endpoint} ({type(exc).__name__}); "
                          "is ./dev run running?") from exc
-    print(mint(member.name, sorted(member.roles), member.unit_id, args.minutes, sub=member.staff_id))
+    try:
+        print(mint(member.name, sorted(member.roles), member.unit_id, args.minutes, sub=member.staff_id))
+    except ValueError as exc:
+        parser.error(str(exc))
     return 0
 
 

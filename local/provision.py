@@ -26,6 +26,7 @@ AWS_ONLY: dict[str, tuple[str, str | None]] = {
     "AWS::Cognito::UserPoolGroup": ("roles are the local issuer's `cognito:groups` claim", None),
     "AWS::Cognito::UserPoolDomain": ("no hosted sign-in page: staff paste a token from ./dev token",
                                      "local-sign-in"),
+    "AWS::Logs::LogGroup": ("the local stack's functions log to its console", None),
     "AWS::SNS::Subscription": ("locally ops alarms stay in the emulator; managers' inboxes are SQS queues", None),
     "AWS::ApiGateway::ApiKey": ("the local server has no API Gateway; the app checks INTAKE_API_KEYS", None),
     "AWS::ApiGateway::UsagePlan": ("the local server has no API Gateway; the app checks INTAKE_API_KEYS", None),

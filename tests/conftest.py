@@ -150,7 +150,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
                         "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+    from local.aws_limits import aws_limits
+
+    with mock_aws(), aws_limits():
         from local.issuer import auth_environment
 
         env = {**stage_environment(provision(boto3.session.Session(region_name="us-east-1"), STAGE)),

@@ -13,6 +13,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.domain.escalation import OutgoingMessage, message_document
 
 PUBLISH_BATCH_SIZE = 10  # SNS PublishBatch limit
+SUBJECT_MAX_CHARS = 99  # SNS: "less than 100 characters", no line breaks or control characters
+
+
+def sns_subject(text: str) -> str:
+    """The subject as SNS accepts it: control characters become spaces, and a longer text is cut
+    with an ellipsis (a refused subject would fail the whole message, not just its e-mail line)."""
+    flat = "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in text).strip()
+    return flat if len(flat) <= SUBJECT_MAX_CHARS else flat[:SUBJECT_MAX_CHARS - 1] + "…"
 
 
 class SnsPublisher:
@@ -52,7 +60,7 @@ def _entry(entry_id: str, message: OutgoingMessage) -> dict[str, Any]:
     whole document as JSON for queues (machine subscribers and the local outbox)."""
     return {
         "Id": entry_id,
-        "Subject": message.subject,
+        "Subject": sns_subject(message.subject),
         "MessageStructure": "json",
         "Message": json.dumps({"default": message.body, "sms": message.sms, "email": message.body,
                                "sqs": json.dumps(message_document(message), ensure_ascii=False)},

@@ -13,11 +13,13 @@ UNIT_CLAIM = "custom:unit_id"
 
 
 class TokenVerifier:
-    def __init__(self, issuer: str, audience: str, jwks_url: str, leeway_seconds: int = 30) -> None:
+    def __init__(self, issuer: str, audience: str, jwks_url: str, leeway_seconds: int = 30,
+                 max_lifetime_seconds: int = 3600) -> None:
         self._issuer = issuer
         self._audience = audience
         self._jwks_url = jwks_url
         self._leeway = leeway_seconds
+        self._max_lifetime = max_lifetime_seconds
 
     @cached_property
     def _keys(self) -> Any:
@@ -31,8 +33,9 @@ class TokenVerifier:
 
     def principal(self, authorization: str | None) -> Principal:
         """The user an `Authorization: Bearer <ID token>` header proves. Anything wrong (missing, not
-        a JWT, bad signature, expired, other issuer or audience, not an ID token, no unit or role)
-        raises Unauthenticated, with the reason kept for the log, never for the caller."""
+        a JWT, bad signature, expired, other issuer or audience, not an ID token, no unit or role,
+        meant to live longer than the pool issues tokens for) raises Unauthenticated, with the
+        reason kept for the log, never for the caller."""
         import jwt
 
         if not self._issuer or not authorization or not authorization.startswith("Bearer "):
@@ -45,6 +48,8 @@ class TokenVerifier:
                                 options={"require": ["exp", "iat", "iss", "aud", "sub"]})
         except jwt.PyJWTError as exc:
             raise Unauthenticated(type(exc).__name__) from exc
+        if claims["exp"] - claims["iat"] > self._max_lifetime:  # PyJWT checked both are numbers
+            raise Unauthenticated("token lifetime longer than the user pool issues")
         roles = frozenset(Role(group) for group in claims.get(GROUPS_CLAIM, []) if group in Role._value2member_map_)
         unit_id = claims.get(UNIT_CLAIM)
         if claims.get("token_use") != "id" or not roles or not isinstance(unit_id, str):
