@@ -424,7 +424,9 @@ def escalate(event: CloudWatchEvent) -> dict:
     return escalation_service().run().as_dict()
 
 
-@app.on_sqs_message(queue="complaint-desk-notify", batch_size=10, name="notify")
+# The queue's name is written into the packaged template inside an Fn::Sub, so "${Stage}" there
+# is the stack's Stage parameter: each stage's notifier reads its own queue (infra/resources.yaml).
+@app.on_sqs_message(queue="complaint-desk-${Stage}-notify", batch_size=10, name="notify")
 def notify(event: SQSEvent) -> dict:
     """Escalations from the topic (its queue): each person told by SMS and email, in their language,
     one digest per window; SES's events on the same queue move email deliveries on."""

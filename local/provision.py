@@ -9,6 +9,7 @@ the reason given in AWS_ONLY.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,12 @@ AWS_ONLY: dict[str, tuple[str, str | None]] = {
     "AWS::Cognito::UserPoolDomain": ("no hosted sign-in page: staff paste a token from ./dev token",
                                      "local-sign-in"),
     "AWS::Logs::LogGroup": ("the local stack's functions log to its console", None),
-    "AWS::SNS::Subscription": ("locally ops alarms stay in the emulator; managers' inboxes are SQS queues", None),
+    "AWS::SNS::Subscription": ("an e-mail subscription waits for a person to confirm it (queues are subscribed)",
+                               None),
+    "AWS::SQS::QueuePolicy": ("the emulator delivers from SNS to a queue without one", None),
+    "AWS::SES::ConfigurationSetEventDestination": ("the emulator sends no delivery events", None),
+    "AWS::Logs::SubscriptionFilter": ("no SMS delivery logs locally", None),
+    "AWS::Lambda::Permission": ("the local stack calls its functions itself", None),
     "AWS::ApiGateway::ApiKey": ("the local server has no API Gateway; the app checks INTAKE_API_KEYS", None),
     "AWS::ApiGateway::UsagePlan": ("the local server has no API Gateway; the app checks INTAKE_API_KEYS", None),
     "AWS::ApiGateway::UsagePlanKey": ("the local server has no API Gateway; the app checks INTAKE_API_KEYS", None),
@@ -39,9 +45,12 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 
 def _resolve(value: Any, params: dict[str, str]) -> Any:
-    """`Fn::Sub` of parameters, and `Ref` of a parameter or of a resource created before."""
+    """`Fn::Sub` of parameters, `Ref` of a parameter or of a resource created before, and
+    `Fn::GetAtt` of an attribute such a resource has (a queue's Arn)."""
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return params[value["Ref"]]
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        return params[".".join(value["Fn::GetAtt"])]
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
         return re.sub(r"\$\{([\w:]+)\}", lambda m: params[m.group(1)], value["Fn::Sub"])
     if isinstance(value, dict):
@@ -143,8 +152,46 @@ def _alarm(session: Any, props: dict[str, Any]) -> str:
     return props["AlarmName"]
 
 
+def _queue(session: Any, props: dict[str, Any]) -> str:
+    _check_known("AWS::SQS::Queue", props, {"QueueName", "VisibilityTimeout", "MessageRetentionPeriod",
+                                            "RedrivePolicy"})
+    attributes = {k: str(props[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod") if k in props}
+    if "RedrivePolicy" in props:
+        attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+    return str(session.client("sqs").create_queue(QueueName=props["QueueName"], Attributes=attributes)["QueueUrl"])
+
+
+def _queue_attributes(session: Any, url: str) -> dict[str, str]:
+    arn = session.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return {"Arn": arn["QueueArn"], "QueueName": url.rsplit("/", 1)[-1]}
+
+
+def _queue_subscription(session: Any, props: dict[str, Any]) -> str:
+    """A queue's subscription to a topic (the notifier's); subscribing again changes nothing."""
+    _check_known("AWS::SNS::Subscription", props, {"TopicArn", "Protocol", "Endpoint", "RawMessageDelivery"})
+    sns = session.client("sns")
+    attributes = {"RawMessageDelivery": str(props.get("RawMessageDelivery", False)).lower()}
+    return str(sns.subscribe(TopicArn=props["TopicArn"], Protocol="sqs", Endpoint=props["Endpoint"],
+                             Attributes=attributes, ReturnSubscriptionArn=True)["SubscriptionArn"])
+
+
+def _mail_configuration_set(session: Any, props: dict[str, Any]) -> str:
+    _check_known("AWS::SES::ConfigurationSet", props, {"Name"})
+    from botocore.exceptions import ClientError
+
+    try:
+        session.client("sesv2").create_configuration_set(ConfigurationSetName=props["Name"])
+    except ClientError as exc:  # moto names it ConfigurationSetAlreadyExistsException, SES AlreadyExistsException
+        if "AlreadyExists" not in exc.response["Error"]["Code"]:
+            raise
+    return str(props["Name"])
+
+
 _CREATORS = {"AWS::DynamoDB::Table": _table, "AWS::SNS::Topic": _topic, "AWS::S3::Bucket": _bucket,
-             "AWS::CloudWatch::Alarm": _alarm}
+             "AWS::CloudWatch::Alarm": _alarm, "AWS::SQS::Queue": _queue,
+             "AWS::SES::ConfigurationSet": _mail_configuration_set}
+# Attributes (Fn::GetAtt) of what a creator made, from its Ref.
+_ATTRIBUTES = {"AWS::SQS::Queue": _queue_attributes}
 
 
 def chalice_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -176,6 +223,10 @@ def provision(session: Any, stage: str, template: dict[str, Any] | None = None) 
     created: dict[str, str] = {name: value for name, value in local_stand_ins(template).items()
                                if not name.startswith("AWS::")}
     for logical_id, resource in template["Resources"].items():
+        if resource.get("Type") == "AWS::SNS::Subscription" and resource["Properties"].get("Protocol") == "sqs":
+            props = _resolve(resource["Properties"], {**params, **created})
+            created[logical_id] = _queue_subscription(session, props)
+            continue
         if "Type" not in resource or resource["Type"] in AWS_ONLY:
             continue
         if "Condition" in resource:
@@ -184,6 +235,9 @@ def provision(session: Any, stage: str, template: dict[str, Any] | None = None) 
         if creator is None:
             raise ValueError(f"{logical_id}: no local provisioning for {resource['Type']}")
         created[logical_id] = creator(session, _resolve(resource.get("Properties", {}), {**params, **created}))
+        if resource["Type"] in _ATTRIBUTES:
+            created |= {f"{logical_id}.{k}": v
+                        for k, v in _ATTRIBUTES[resource["Type"]](session, created[logical_id]).items()}
     return created
 
 

@@ -10,17 +10,16 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.domain.escalation import OutgoingMessage, message_document
+from chalicelib.domain.escalation import SUBJECT_MAX_CHARS, OutgoingMessage, cut_at_word, message_document
 
 PUBLISH_BATCH_SIZE = 10  # SNS PublishBatch limit
-SUBJECT_MAX_CHARS = 99  # SNS: "less than 100 characters", no line breaks or control characters
 
 
 def sns_subject(text: str) -> str:
     """The subject as SNS accepts it: control characters become spaces, and a longer text is cut
     with an ellipsis (a refused subject would fail the whole message, not just its e-mail line)."""
     flat = "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in text).strip()
-    return flat if len(flat) <= SUBJECT_MAX_CHARS else flat[:SUBJECT_MAX_CHARS - 1] + "…"
+    return cut_at_word(flat, SUBJECT_MAX_CHARS)
 
 
 class SnsPublisher:

@@ -61,12 +61,13 @@ def test_failures_are_alarmed_to_the_ops_topic_on_metrics_the_code_emits(aws: di
     assert {action for a in alarms for action in a["AlarmActions"]} == {ops_topic}
     app_alarms = {a["MetricName"]: a for a in alarms if a["Namespace"] == "ComplaintDesk"}
     assert set(app_alarms) == {"EscalationsUnconfirmed", "EscalationPublishFailed", "EscalationUnreachable",
-                               "ArchiveFailed", "ArchiveVerificationFailed", "ReportPublishFailed"}
+                               "ArchiveFailed", "ArchiveVerificationFailed", "ReportPublishFailed",
+                               "NotificationsFailed", "NotificationsUnconfirmed", "NotificationsUndelivered"}
     emitted = {m for path in (ROOT / "chalicelib").rglob("*.py")
                for m in re.findall(r'count\("(\w+)"', path.read_text())}
     assert set(app_alarms) <= emitted  # an alarm on a metric nobody emits would never fire
     assert all(a["Dimensions"] == [{"Name": "service", "Value": "complaint-desk"}] for a in app_alarms.values())
     lambda_alarms = {(a["Dimensions"][0]["Value"], a["MetricName"]) for a in alarms if a["Namespace"] == "AWS/Lambda"}
-    functions = ("", "-escalate", "-archive", "-reports")
+    functions = ("", "-escalate", "-archive", "-reports", "-notify", "-deliver", "-smsreceipts")
     assert lambda_alarms == {(f"complaint-desk-test{suffix}", metric) for suffix in functions
                              for metric in ("Errors", "Throttles")}
