@@ -4,6 +4,8 @@ publishes the public key as a JWKS file the API reads.
 
     ./dev token --role agent --unit store-xh-01 --name "Li Na"        # prints a token for 12 h
     ./dev token --role auditor --role agent --unit branch-hz --name "Qian Yu" --minutes 30
+
+With a stack running, the token is signed for its issuer and audience (read from .local/stack.json).
 """
 
 from __future__ import annotations
@@ -81,8 +83,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", required=True, help="the user's name, recorded as the actor of each change")
     parser.add_argument("--minutes", type=float, default=720)
     args = parser.parse_args(argv)
-    print(mint(args.name, args.role, args.unit, args.minutes))
+    print(mint(args.name, args.role, args.unit, args.minutes, **_running_stack_issuer()))
     return 0
+
+
+def _running_stack_issuer() -> dict[str, Any]:
+    """The running stack's issuer, audience and key (from .local/stack.json), so the token is one it
+    accepts whichever checkout or stage started it; with no stack running, this issuer's defaults
+    (the token is still good for a stack started later, as the key is kept)."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    from local import stack_file
+
+    record = stack_file.read()
+    env = record.environment if record else {}
+    if not env.get("AUTH_JWKS_URL", "").startswith("file:"):
+        return {}
+    return {"key_dir": Path(url2pathname(urlparse(env["AUTH_JWKS_URL"]).path)).parent,
+            "issuer": env.get("AUTH_ISSUER"), "audience": env.get("AUTH_AUDIENCE")}
 
 
 if __name__ == "__main__":
