@@ -296,7 +296,7 @@ function input(action, name, schema, required, c) {
   let control;
   if (choices || s.enum) {
     control = el("select", null, { id, name });
-    if (!required || choices) control.appendChild(el("option", t("optional_none"), { value: "" }));
+    control.appendChild(el("option", t("optional_none"), { value: "" }));  // nothing chosen by accident
     for (const [value, text] of choices || s.enum.map((v) => [v, named(ENUM_PREFIX[name] || name, v)])) {
       control.appendChild(el("option", text, { value }));
     }
@@ -403,7 +403,7 @@ async function loadRegister() {
     tomorrow: body.due_tomorrow.length, breached: body.breached.length });
   for (const entry of body.cases) {
     const row = el("tr", null, { class: entry.breached.length ? "breached" : "", "data-case": entry.case_id });
-    const first = el("td", null, { "data-label": t("col_case") });
+    const first = el("td", null, { "data-label": t("col_case"), class: "nowrap" });
     first.appendChild(el("a", entry.case_id, { href: `#case/${encodeURIComponent(entry.case_id)}` }));
     if (entry.breached.length) first.append(" ", el("span", t("breached_badge"), { class: "state-breached" }));
     const received = el("td", null, { "data-label": t("col_received") });
@@ -411,14 +411,14 @@ async function loadRegister() {
     const next = el("td", null, { "data-label": t("col_next") });
     if (entry.next_deadline) next.append(`${named("clock", entry.next_clock)}: `, showTime(entry.next_deadline, unit));
     else next.textContent = t("optional_none");
-    const contact = el("td", null, { "data-label": t("col_contact") });
+    const contact = el("td", null, { "data-label": t("col_contact"), class: "nowrap" });
     if (entry.phone) {
       contact.append(`${entry.customer || ""} `, el("a", entry.phone, { href: `tel:${entry.phone.replace(/[^0-9+]/g, "")}` }));
     } else contact.textContent = t("optional_none");
     row.append(first, el("td", named("type", entry.type), { "data-label": t("col_type") }),
       el("td", named("status", entry.status), { "data-label": t("col_status") }), received, next,
       el("td", entry.handler || t("optional_none"), { "data-label": t("col_handler") }), contact,
-      el("td", entry.what, { "data-label": t("col_what") }));
+      el("td", entry.what, { "data-label": t("col_what"), class: "long" }));
     rows.appendChild(row);
   }
   $("register-empty").hidden = body.cases.length > 0;
@@ -480,8 +480,8 @@ function lineChart(id, title, weeks, series, { max = null, percent = false } = {
   figure.appendChild(caption);
   const all = series.flatMap((s) => s.values).filter((v) => v !== null && v !== undefined);
   if (!all.length) { figure.appendChild(el("p", t("no_data"), { class: "hint" })); return figure; }
-  const top = max ?? Math.max(1, ...all);
-  const W = 320, H = 180, L = 34, R = 8, T = 10, B = 28;
+  const top = max ?? Math.max(2, 2 * Math.ceil(Math.max(...all) / 2));  // counts: whole-number ticks
+  const W = 320, H = 180, L = 34, R = 18, T = 10, B = 28;
   const x = (i) => L + (weeks.length === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (weeks.length - 1));
   const y = (v) => T + (H - T - B) * (1 - v / top);
   const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${id}-title`, class: "chart-svg" });

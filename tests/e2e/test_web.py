@@ -408,6 +408,12 @@ def test_statistics_show_weekly_trends_as_charts_with_their_numbers(stack: Runni
     accepted = requests.post(f"{stack.api}/cases/{made['case_id']}/accept", headers={**staff, "If-Match": '"1"'},
                              json={}, timeout=10)
     assert accepted.status_code == 200, accepted.text
+    inquiry = requests.post(f"{stack.api}/cases", headers=staff, timeout=10, json=complaint(type="inquiry")).json()
+    for version, (action, body) in enumerate((("accept", {}), ("resolve", {"result": "Open 8:00-22:00 on 1 January."}),
+                                              ("record-feedback", {"satisfied": True, "satisfaction": 4})), start=1):
+        done = requests.post(f"{stack.api}/cases/{inquiry['case_id']}/{action}", json=body, timeout=10,
+                             headers={**staff, "If-Match": f'"{version}"'})
+        assert done.status_code == 200, done.text
     for language, locale in (("en", "en-GB"), ("zh", "zh-CN")):
         context = browser.new_context(locale=locale, timezone_id="Asia/Shanghai")
         page = context.new_page()
@@ -426,6 +432,9 @@ def test_statistics_show_weekly_trends_as_charts_with_their_numbers(stack: Runni
         expect(on_time.locator("path[data-series=acceptance]")).to_have_count(1)
         assert "%" in on_time.locator("table.numbers tbody tr").last.text_content()
         assert received.locator("svg").get_attribute("aria-labelledby") == "chart-received-title"
+        satisfaction = page.locator("#chart-satisfaction")
+        expect(satisfaction.locator("path[data-series=average]")).to_have_count(1)
+        assert "4" in satisfaction.locator("table.numbers tbody tr").last.text_content()
         page.screenshot(path=str(ARTIFACTS / f"console-statistics{'-zh' if language == 'zh' else ''}.png"),
                         full_page=True)
         context.close()
