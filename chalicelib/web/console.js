@@ -411,7 +411,7 @@ async function loadRegister() {
     const next = el("td", null, { "data-label": t("col_next") });
     if (entry.next_deadline) next.append(`${named("clock", entry.next_clock)}: `, showTime(entry.next_deadline, unit));
     else next.textContent = t("optional_none");
-    const contact = el("td", null, { "data-label": t("col_contact"), class: "nowrap" });
+    const contact = el("td", null, { "data-label": t("col_contact") });
     if (entry.phone) {
       contact.append(`${entry.customer || ""} `, el("a", entry.phone, { href: `tel:${entry.phone.replace(/[^0-9+]/g, "")}` }));
     } else contact.textContent = t("optional_none");
