@@ -64,6 +64,8 @@ const PAGE_TEXTS = {
     field_approver: "批准人", field_reply_by: "承诺答复日期", field_decision: "领导的决定", field_clock: "时限",
     field_level: "通知级别", field_category: "原因类别", field_code: "原因代码(如 cashier-double-scan)",
     field_corrective_action: "纠正措施", field_result_rectification: "整改结果",
+    role_agent: "客服", "role_unit-manager": "单位经理", "role_branch-supervisor": "分公司主管", role_auditor: "审计员",
+    role_admin: "管理员",
   },
   en: {
     title: "Complaint Desk · staff console", app_name: "Complaint Desk", language: "Language",
@@ -132,5 +134,7 @@ const PAGE_TEXTS = {
     field_reply_by: "Reply promised by", field_decision: "The leader's decision", field_clock: "Clock",
     field_level: "Escalation level", field_category: "Cause category", field_code: "Cause code (e.g. cashier-double-scan)",
     field_corrective_action: "Corrective action", field_result_rectification: "Rectification result",
+    role_agent: "agent", "role_unit-manager": "unit manager", "role_branch-supervisor": "branch supervisor",
+    role_auditor: "auditor", role_admin: "administrator",
   },
 };

@@ -129,7 +129,9 @@ function signOut() {
 }
 
 function showWho() {
-  $("who").textContent = user ? `${user.name} · ${(user["cognito:groups"] || []).join(", ")} · ${user["custom:unit_id"]}` : "";
+  const roles = user ? (user["cognito:groups"] || []).map((r) => named("role", r)).join(", ") : "";
+  const unit = user && units[user["custom:unit_id"]];
+  $("who").textContent = user ? `${user.name} · ${roles} · ${unit ? unit.name : user["custom:unit_id"]}` : "";
 }
 
 async function show() {
@@ -152,6 +154,7 @@ async function loadUnits() {
   const { status, body } = await api("units");
   if (status !== 200) return;
   units = Object.fromEntries(body.items.map((u) => [u.unit_id, u]));
+  showWho();
   for (const unit of body.items) $("unit").appendChild(el("option", `${unit.name} (${unit.unit_id})`, { value: unit.unit_id }));
   $("unit").value = user["custom:unit_id"];
 }
@@ -249,8 +252,10 @@ function renderCase(c) {
   const sent = $("escalations");
   sent.replaceChildren();
   for (const e of c.escalations || []) {
-    sent.appendChild(el("li", t("escalation_line", { clock: named("clock", e.clock), level: named("level", e.level),
-      unit: e.target_unit_id || "", state: named("esc", e.state) })));
+    const item = el("li", t("escalation_line", { clock: named("clock", e.clock), level: named("level", e.level),
+      unit: (units[e.target_unit_id] || {}).name || e.target_unit_id || t("optional_none"), state: named("esc", e.state) }));
+    if (e.sent_at || e.created_at) item.append(" · ", showTime(e.sent_at || e.created_at, c.unit_id));
+    sent.appendChild(item);
   }
   if (!(c.escalations || []).length) sent.appendChild(el("li", t("no_escalations"), { class: "hint" }));
   const timeline = $("history");
@@ -585,7 +590,7 @@ $("unit").addEventListener("change", () => { $("register-date").value = ""; rout
 $("register-date").addEventListener("change", loadRegister);
 $("register-download").addEventListener("click", downloadRegister);
 window.addEventListener("hashchange", route);
-document.addEventListener("languagechange", () => { if (user) route(); });
+document.addEventListener("languagechange", () => { showWho(); if (user) route(); });
 setInterval(tick, 1000);
 $("signin-button").addEventListener("click", startSignIn);
 Promise.all([fetch("openapi.json").then((r) => r.json()), fetch("public/sign-in").then((r) => r.json())])
