@@ -4,7 +4,7 @@
 "use strict";
 const PAGE_TEXTS = {
   zh: {
-    title: "客户投诉处理台 · 员工控制台", app_name: "客户投诉处理台", language: "语言",
+    title: "客户投诉处理台 · 员工控制台", sep: ":", app_name: "客户投诉处理台", language: "语言",
     sign_in: "登录", hosted_sign_in: "使用员工账号登录", token_label: "身份令牌(ID token)",
     paste_hint: "或粘贴一个身份令牌(本机:", paste_hint_end: ")。",
     not_a_token: "这不是有效的身份令牌。", signin_not_started: "这次登录不是从这里开始的,请重试。",
@@ -68,7 +68,7 @@ const PAGE_TEXTS = {
     role_admin: "管理员",
   },
   en: {
-    title: "Complaint Desk · staff console", app_name: "Complaint Desk", language: "Language",
+    title: "Complaint Desk · staff console", sep: ": ", app_name: "Complaint Desk", language: "Language",
     sign_in: "Sign in", hosted_sign_in: "Sign in with your staff account", token_label: "ID token",
     paste_hint: "Or paste an ID token (locally: ", paste_hint_end: ").",
     not_a_token: "That is not an ID token.", signin_not_started: "That sign-in was not started here; try again.",

@@ -198,7 +198,7 @@ async function loadCases() {
     first.appendChild(el("a", c.case_id, { href: `#case/${encodeURIComponent(c.case_id)}` }));
     if (breached) first.append(" ", el("span", t("breached_badge"), { class: "state-breached" }));
     const deadline = el("td", null, { "data-label": t("col_next") });
-    if (next) deadline.append(`${named("clock", next[0])}: `, showTime(next[1].deadline, c.unit_id));
+    if (next) deadline.append(`${named("clock", next[0])}${t("sep")}`, showTime(next[1].deadline, c.unit_id));
     else deadline.textContent = t("optional_none");
     row.append(first, el("td", named("type", c.type), { "data-label": t("col_type") }),
       el("td", named("status", c.status), { "data-label": t("col_status") }), deadline,
@@ -414,7 +414,7 @@ async function loadRegister() {
     const received = el("td", null, { "data-label": t("col_received") });
     received.appendChild(showTime(entry.received_at, unit));
     const next = el("td", null, { "data-label": t("col_next") });
-    if (entry.next_deadline) next.append(`${named("clock", entry.next_clock)}: `, showTime(entry.next_deadline, unit));
+    if (entry.next_deadline) next.append(`${named("clock", entry.next_clock)}${t("sep")}`, showTime(entry.next_deadline, unit));
     else next.textContent = t("optional_none");
     const contact = el("td", null, { "data-label": t("col_contact") });
     if (entry.phone) {
