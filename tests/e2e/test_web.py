@@ -278,6 +278,9 @@ def test_the_console_in_chinese_end_to_end_with_unit_times_in_a_browser_elsewher
     case = requests.post(f"{stack.api}/cases", headers=staff, timeout=10, json=complaint()).json()
     context = browser.new_context(locale="zh-CN", timezone_id="America/Los_Angeles")
     page = context.new_page()
+    page.goto(f"{stack.api}/console")
+    expect(page.get_by_role("heading", name="登录")).to_be_visible()  # Chinese from the browser's language
+    page.screenshot(path=str(ARTIFACTS / "console-zh-signin.png"), full_page=True)
     sign_in(page, stack, ["agent", "unit-manager"], label="身份令牌(ID token)", button="登录")
     expect(page.get_by_role("heading", name="未结案件(最近期限在前)")).to_be_visible()
     row = page.locator(f"#case-rows tr[data-case='{case['case_id']}']")
@@ -458,6 +461,11 @@ def test_the_console_fits_a_phone_and_the_keyboard_goes_through_it_in_order(stac
         if name == "case":
             expect(phone.locator("#case-title")).to_contain_text(case["case_id"])
             phone.locator("#actions details").first.locator("summary").click()
+        elif name == "register":
+            expect(phone.locator(f"#register-rows tr[data-case='{case['case_id']}']")).to_be_visible()
+        elif name == "statistics":
+            expect(phone.locator("#chart-received svg")).to_be_visible()
+            phone.locator("#chart-received summary").click()  # the numbers, too, fit the screen
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (name, width)
         unlabelled = phone.evaluate("[...document.querySelectorAll('input, select, textarea')]"
