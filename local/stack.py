@@ -174,6 +174,14 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"where managers' messages are kept (default {DEFAULT_OUTBOX.relative_to(ROOT)})")
     args = parser.parse_args(argv)
 
+    try:  # one stack per stack file: the tools would not know which one they talk to
+        running = stack_file.running()
+        print(f"a local stack is already running (API {running.api}, AWS {running.aws}, recorded in "
+              f"{_relative(stack_file.stack_file_path())}); stop it first, or set "
+              f"{stack_file.ENV_VARIABLE} to another file for a second one", file=sys.stderr)
+        return 1
+    except stack_file.NoRunningStack:
+        pass
     os.environ.update(emulated_aws_environment(args.aws_port))
     sys.path.insert(0, str(ROOT))
     emulator = start_emulator(args.aws_port)

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from local.harness import ROOT, RunningStack, running_stack
+from local.harness import ROOT, RunningStack, free_port, running_stack
 from tests.conftest import complaint
 
 
@@ -57,6 +57,10 @@ def test_the_stack_records_its_ports_and_the_tools_find_it_there(stack: RunningS
                             text=True, timeout=60, check=True)
     assert requests.get(f"{stack.api}/cases?unit_id=store-xh-01", timeout=10,
                         headers={"Authorization": f"Bearer {minted.stdout.strip()}"}).status_code == 200
+    second = subprocess.run([sys.executable, "-m", "local.stack", "--port", str(free_port()), "--aws-port",
+                             str(free_port())], cwd=ROOT, env=stack.job_environment(), capture_output=True,
+                            text=True, timeout=60)
+    assert second.returncode == 1 and "a local stack is already running" in second.stderr, second.stderr
     banner = stack.output()
     assert f"API            {stack.api}   (every route but the public form's needs a staff token" in banner
     assert "export COMPLAINT_DESK_TOKEN=$(./dev token --role auditor" in banner
