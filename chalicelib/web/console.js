@@ -411,6 +411,8 @@ async function loadRegister() {
     const first = el("td", null, { "data-label": t("col_case"), class: "nowrap" });
     first.appendChild(el("a", entry.case_id, { href: `#case/${encodeURIComponent(entry.case_id)}` }));
     if (entry.breached.length) first.append(" ", el("span", t("breached_badge"), { class: "state-breached" }));
+    else if (body.due_today.includes(entry.case_id)) first.append(" ", el("span", t("due_today"), { class: "badge-due" }));
+    else if (body.due_tomorrow.includes(entry.case_id)) first.append(" ", el("span", t("due_tomorrow"), { class: "badge-soon" }));
     const received = el("td", null, { "data-label": t("col_received") });
     received.appendChild(showTime(entry.received_at, unit));
     const next = el("td", null, { "data-label": t("col_next") });

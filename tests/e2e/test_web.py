@@ -381,6 +381,7 @@ def test_a_manager_reads_the_daily_register_and_downloads_it(stack: RunningStack
     expect(row).to_contain_text("Zhao Lei")
     expect(row.get_by_role("link", name="139 0000 5678")).to_have_attribute("href", "tel:13900005678")
     expect(row).to_contain_text("+08:00")
+    expect(row).to_contain_text("due tomorrow")  # its acceptance ends at this time tomorrow
     expect(page.locator("#register-summary")).to_contain_text(re.compile(r"\d+ open · due today \d+"))
     page.screenshot(path=str(ARTIFACTS / "console-register.png"), full_page=True)
 
