@@ -484,3 +484,21 @@ def test_the_console_fits_a_phone_and_the_keyboard_goes_through_it_in_order(stac
                          order[7]], order
     assert re.fullmatch(r"CD-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", order[7]), order  # then the first case
     context.close()
+
+
+def test_the_receipt_and_the_tracking_page_give_the_store_s_time_in_a_browser_elsewhere(
+        stack: RunningStack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="en-US", timezone_id="America/Los_Angeles")
+    page = context.new_page()
+    page.goto(f"{stack.api}/")
+    expect(page.get_by_label("Store or department").locator("option", has_text="Xihu")).not_to_have_count(0)
+    fill_complaint(page)
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#reply-by")).to_have_text(re.compile(r"^\w{3}, \d{1,2} \w{3} \d{4}, 23:59:59 \+08:00$"))
+    page.locator("#tracking-link").click()
+    handling = re.compile(r"handling: \w{3}, \d{1,2} \w{3} \d{4}, 23:59:59 \+08:00")
+    expect(page.locator("#status")).to_contain_text(handling)
+    assert "Invalid Date" not in page.inner_text("body")
+    context.close()
