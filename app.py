@@ -41,7 +41,7 @@ settings = get_settings()
 public_filings = http.RateLimiter(settings.public_requests_per_minute)
 local_api_keys = frozenset(key for key in settings.intake_api_keys.split(",") if key)
 REGISTER_COLUMNS = ("case_id", "type", "channel", "status", "received_at", "handler", "next_clock",
-                    "next_deadline", "breached", "what")
+                    "next_deadline", "breached", "what", "customer", "phone")
 COMPLAINT_COLUMNS = ("case_id", "unit_id", "status", "cause", "what", "finding", "result", "satisfaction",
                      "root_cause")
 

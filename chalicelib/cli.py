@@ -55,6 +55,10 @@ class Api:
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")
             raise ApiError(f"{method} {path}: {exc.code} {detail}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ApiError(f"cannot reach the API at {self._base} ({reason}); is it running? "
+                           "(locally: ./dev run, or --api URL)") from exc
 
     def entries(self, unit: str, closed_from: str, closed_to: str) -> Iterator[dict[str, Any]]:
         """Every archived file of the unit closed in the range, following the pages."""

@@ -31,7 +31,13 @@ class RunningStack:
     aws: str
     log: Path
     aws_port: int
+    stack_file: Path  # the stack's own .local/stack.json; jobs find it through COMPLAINT_DESK_STACK_FILE
     exit_code: int | None = None
+
+    def job_environment(self) -> dict[str, str]:
+        """The environment for `./dev job`, `./dev cli` or `./dev token` aimed at this stack."""
+        return {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+                "COMPLAINT_DESK_STACK_FILE": str(self.stack_file)}
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -42,14 +48,16 @@ def running_stack(startup_seconds: float = 60.0, extra_args: tuple[str, ...] = (
     """Yields once the API answers (401 to an anonymous GET /units); on exit sends Ctrl-C and records
     the exit code."""
     api_port, aws_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     log = Path(tempfile.mkstemp(prefix="complaint-desk-stack-", suffix=".log")[1])
+    stack_file = log.with_suffix(".json")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+           "COMPLAINT_DESK_STACK_FILE": str(stack_file)}
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "local.stack", "--port", str(api_port), "--aws-port", str(aws_port),
              *extra_args],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    stack = RunningStack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", log, aws_port)
+    stack = RunningStack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", log, aws_port, stack_file)
     try:
         _wait_until_ready(process, stack, startup_seconds)
         yield stack

@@ -8,6 +8,9 @@ validity.
     ./dev token --name "Li Na"              # an agent of Xihu Store No. 1; prints a token for 1 h
     ./dev token --name "Sun Li"             # that store's manager
     ./dev token --id 6f1c…  --minutes 30    # by staff id
+
+With a stack running, the person is looked up in its directory and the token is signed for its
+issuer and audience (both read from .local/stack.json).
 """
 
 from __future__ import annotations
@@ -129,22 +132,47 @@ def main(argv: list[str] | None = None) -> int:
     who.add_argument("--name", help="the person's name in the staff directory, e.g. \"Sun Li\"")
     who.add_argument("--id", help="the person's staff id")
     parser.add_argument("--minutes", type=float, help="at most the app client's ID token validity (the default)")
-    parser.add_argument("--aws-endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
-                        help="the running local stack's emulated AWS (default %(default)s)")
+    parser.add_argument("--aws-endpoint", help="the local stack's emulated AWS (default: the running stack's)")
     parser.add_argument("--table", default="complaint-desk-local")
     args = parser.parse_args(argv)
     try:
-        member = directory_member(args.name, args.id, args.aws_endpoint, args.table)
+        member = directory_member(args.name, args.id, args.aws_endpoint or _running_stack_aws(), args.table)
     except SystemExit:
         raise
     except Exception as exc:  # the stack is not running, or not on that port
-        raise SystemExit(f"cannot read the staff directory at {args.aws_endpoint} ({type(exc).__name__}); "
+        raise SystemExit(f"cannot read the staff directory of the local stack ({type(exc).__name__}); "
                          "is ./dev run running?") from exc
     try:
-        print(mint(member.name, sorted(member.roles), member.unit_id, args.minutes, sub=member.staff_id))
+        print(mint(member.name, sorted(member.roles), member.unit_id, args.minutes, sub=member.staff_id,
+                   **_running_stack_issuer()))
     except ValueError as exc:
         parser.error(str(exc))
     return 0
+
+
+def _running_stack_aws() -> str:
+    """The running stack's emulated AWS (from .local/stack.json), else the default port."""
+    from local import stack_file
+
+    record = stack_file.read()
+    return record.aws if record else os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+
+
+def _running_stack_issuer() -> dict[str, Any]:
+    """The running stack's issuer, audience and key (from .local/stack.json), so the token is one it
+    accepts whichever checkout or stage started it; with no stack running, this issuer's defaults
+    (the token is still good for a stack started later, as the key is kept)."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    from local import stack_file
+
+    record = stack_file.read()
+    env = record.environment if record else {}
+    if not env.get("AUTH_JWKS_URL", "").startswith("file:"):
+        return {}
+    return {"key_dir": Path(url2pathname(urlparse(env["AUTH_JWKS_URL"]).path)).parent,
+            "issuer": env.get("AUTH_ISSUER"), "audience": env.get("AUTH_AUDIENCE")}
 
 
 if __name__ == "__main__":

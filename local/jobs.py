@@ -1,9 +1,13 @@
-"""Run one scheduled function once against the running local stack.
+"""Run one scheduled function once against the running local stack (found through
+`.local/stack.json`, which `./dev run` writes; nothing is provisioned again).
 
     ./dev job escalate                                  # the Lambda handler, now
     ./dev job escalate --at 2026-11-25T09:00+08:00      # what the run would do at that moment
     ./dev job archive --at 2026-11-30T09:00+08:00       # archive what would be due by then
     ./dev job reports --at 2026-11-30T08:00+08:00       # registers and weekly reports due then
+
+A run with --at acts on the stack's real data: what it sends is recorded as sent, what it
+archives is archived and locked; a later run (timed or not) does not do it again.
 """
 
 from __future__ import annotations
@@ -21,21 +25,21 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("job", help="the scheduled function's name, e.g. escalate")
-    parser.add_argument("--aws-port", type=int, default=4566, help="the running stack's emulated AWS port")
-    parser.add_argument("--stage", default="local")
     parser.add_argument("--at", type=datetime.fromisoformat,
                         help="run as if it were this moment (ISO 8601 with offset)")
     args = parser.parse_args(argv)
 
+    from local import stack_file
     from local.stack import emulated_aws_environment
 
-    os.environ.update(emulated_aws_environment(args.aws_port))
+    try:
+        stack = stack_file.running()
+    except stack_file.NoRunningStack as none:
+        print(none, file=sys.stderr)
+        return 1
+    os.environ.update(emulated_aws_environment(stack.aws_port))
+    os.environ.update(stack.environment)  # the resources the stack provisioned, as its functions see them
     sys.path.insert(0, str(ROOT))
-    import boto3
-
-    from local.provision import provision, stage_environment
-
-    os.environ.update(stage_environment(provision(boto3.session.Session(region_name="us-east-1"), args.stage)))
     if args.at is not None:
         from chalicelib import bootstrap
         from chalicelib.config import get_settings

@@ -108,7 +108,9 @@ def _bucket(session: Any, props: dict[str, Any]) -> str:
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
     lock = props.get("ObjectLockConfiguration")
-    if lock:
+    if lock and _current_lock(s3, name) != _as_api_lock(lock):
+        # S3 refuses a lock change on a bucket that holds objects (and a locked file must never be
+        # touched anyway): an existing bucket with the template's lock is left alone.
         s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=lock)
     if "PublicAccessBlockConfiguration" in props:
         s3.put_public_access_block(
@@ -122,6 +124,20 @@ def _bucket(session: Any, props: dict[str, Any]) -> str:
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={
             "Rules": [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]})
     return name
+
+
+def _as_api_lock(lock: dict[str, Any]) -> dict[str, Any]:
+    rule = lock.get("Rule", {}).get("DefaultRetention", {})
+    return {"ObjectLockEnabled": lock.get("ObjectLockEnabled"),
+            "DefaultRetention": {k: rule[k] for k in ("Mode", "Days", "Years") if rule.get(k)}}  # moto adds Years: 0
+
+
+def _current_lock(s3: Any, bucket: str) -> dict[str, Any] | None:
+    try:
+        current = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    except s3.exceptions.ClientError:
+        return None  # a bucket without a lock configuration
+    return _as_api_lock(current)
 
 
 _LIFECYCLE_RULE_PROPERTIES = {"Id", "Status", "Prefix", "NoncurrentVersionExpiration",

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from local import stack_file
 from local.inbox import LocalInboxes
 from local.outbox import Outbox
 from local.scheduler import Scheduler, scheduled_jobs
@@ -143,6 +144,39 @@ def create_api_server(stage: str, host: str, port: int) -> Any:
     return factory.create_local_server(config.chalice_app, config, host, port)
 
 
+def banner(stack: stack_file.StackRecord, jobs: dict[str, Any], every: float, outbox: Path, written: Path) -> str:
+    """What a person needs to start using the stack, printed once it is up."""
+    api, env = stack.api, stack.environment
+    auditor = '$(./dev token --name "Qian Yu")'
+    return f"""
+Complaint Desk is running (stage {stack.stage!r}; ports recorded in {_relative(written)})
+  API            {api}   (every route but the public form's needs a staff token: see 'sign in')
+  emulated AWS   {stack.aws}   (AWS CLI: --endpoint-url {stack.aws}, any credentials)
+  table          {env["TABLE_NAME"]}
+  topic          {env["ESCALATION_TOPIC_ARN"]}
+  bucket         {env["ARCHIVE_BUCKET"]}
+  scheduled jobs {", ".join(jobs)} every {every:g} s   (run one now: ./dev job escalate)
+  outbox         {outbox}   (every SMS/email a manager would receive; also printed here)
+  sign in        export TOKEN=$(./dev token --name "Li Na")   (the sample staff: local/sample_staff.json)
+                 curl -H "Authorization: Bearer $TOKEN" "{api}/cases?unit_id=store-xh-01"
+  hotline        POST {api}/intake/hotline with header x-api-key: {LOCAL_HOTLINE_KEY}
+  web form       {api}/   (the public intake form, zh/en; API: POST /public/cases)
+  staff console  {api}/console   (sign in with a token from ./dev token ...)
+  reports        ./dev job reports --at 2026-11-30T08:00+08:00   (daily registers, Monday's weekly report)
+  API document   {api}/openapi.json
+  auditors       export COMPLAINT_DESK_TOKEN={auditor}
+                 ./dev cli archive list|fetch|download|verify ...   (./dev cli --help)
+Ctrl-C stops everything.
+"""
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
@@ -154,6 +188,14 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"where managers' messages are kept (default {DEFAULT_OUTBOX.relative_to(ROOT)})")
     args = parser.parse_args(argv)
 
+    try:  # one stack per stack file: the tools would not know which one they talk to
+        running = stack_file.running()
+        print(f"a local stack is already running (API {running.api}, AWS {running.aws}, recorded in "
+              f"{_relative(stack_file.stack_file_path())}); stop it first, or set "
+              f"{stack_file.ENV_VARIABLE} to another file for a second one", file=sys.stderr)
+        return 1
+    except stack_file.NoRunningStack:
+        pass
     os.environ.update(emulated_aws_environment(args.aws_port))
     sys.path.insert(0, str(ROOT))
     emulator = start_emulator(args.aws_port)
@@ -167,27 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         jobs = scheduled_jobs(sys.modules["app"])
         scheduler = Scheduler(jobs, args.schedule_seconds, report_job)
         scheduler.start()
-        endpoint = os.environ["AWS_ENDPOINT_URL"]
-        print(f"""
-Complaint Desk is running (stage {args.stage!r})
-  API            http://127.0.0.1:{args.port}   (every route but none needs a staff token, see 'sign in')
-  emulated AWS   {endpoint}   (AWS CLI: --endpoint-url {endpoint}, any credentials)
-  table          {env["TABLE_NAME"]}
-  topic          {env["ESCALATION_TOPIC_ARN"]}
-  bucket         {env["ARCHIVE_BUCKET"]}
-  scheduled jobs {", ".join(jobs)} every {args.schedule_seconds:g} s   (run one now: ./dev job escalate)
-  outbox         {outbox.path}   (every SMS/email a manager would receive; also printed here)
-  sign in        export TOKEN=$(./dev token --name "Li Na")   (people: ./dev cli staff list)
-                 curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{args.port}/cases?unit_id=store-xh-01
-  hotline        POST http://127.0.0.1:{args.port}/intake/hotline with header x-api-key: {LOCAL_HOTLINE_KEY}
-  web form       http://127.0.0.1:{args.port}/   (the public intake form, zh/en; API: POST /public/cases)
-  staff console  http://127.0.0.1:{args.port}/console   (sign in with a token from ./dev token ...)
-  reports        ./dev job reports --at 2026-11-30T08:00+08:00   (daily registers, Monday's weekly report)
-  API document   http://127.0.0.1:{args.port}/openapi.json
-  auditors       COMPLAINT_DESK_TOKEN=$(./dev token --name "Qian Yu") \
-                 ./dev cli archive list|fetch|download|verify ...   (./dev cli --help)
-Ctrl-C stops everything.
-""", flush=True)
+        record = stack_file.StackRecord(pid=os.getpid(), stage=args.stage, api_port=args.port,
+                                        aws_port=args.aws_port, environment=env)
+        written = stack_file.write(record)
+        print(banner(record, jobs, args.schedule_seconds, outbox.path, written), flush=True)
 
         def stop(*_: Any) -> None:
             threading.Thread(target=server.shutdown, daemon=True).start()
@@ -199,6 +224,7 @@ Ctrl-C stops everything.
         scheduler.stop()
         outbox.stop()
     finally:
+        stack_file.remove(os.getpid())
         stop_emulator(emulator)
         print("Complaint Desk stopped.", flush=True)
     return 0

@@ -22,7 +22,8 @@ REPORT_HOUR = 8
 
 
 def register_entry(case: Case, now: datetime, time_zone: str) -> dict[str, Any]:
-    """One open case as the register lists it: what, who, and its nearest running deadline."""
+    """One open case as the register lists it: what, who (with the customer to call back), and its
+    nearest running deadline."""
     running = sorted((c for c in case.clocks.values() if c.running), key=lambda c: c.due_at)
     nearest = running[0] if running else None
     tz = ZoneInfo(time_zone)
@@ -30,6 +31,7 @@ def register_entry(case: Case, now: datetime, time_zone: str) -> dict[str, Any]:
         "case_id": case.case_id, "type": case.type.value, "channel": case.channel.value,
         "status": case.status.value, "received_at": case.received_at.astimezone(tz).isoformat(),
         "handler": case.handler, "what": case.five_w.what[:120],
+        "customer": case.customer.name, "phone": case.customer.phone,  # the register's call-back contact (§2)
         "next_deadline": nearest.due_at.astimezone(tz).isoformat() if nearest else None,
         "next_clock": nearest.name if nearest else None,
         "breached": sorted(c.name for c in case.clocks.values() if c.state(now) is ClockState.BREACHED),

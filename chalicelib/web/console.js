@@ -1,13 +1,17 @@
 /* The staff console: a unit's open cases by nearest deadline with a live countdown, a case page
    with its clocks, history and the actions the signed-in user may take now (the service says
-   which, the OpenAPI document says what each needs), and the unit's statistics as charts. */
+   which, the OpenAPI document says what each needs; console-texts.js says what people call them),
+   the unit's daily register with its CSV, and the unit's trends as charts. Every time is shown in
+   the case's unit's time zone with its offset (times.js), every text in the chosen language. */
 "use strict";
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem("token");
 let user = null;
 let apiDoc = null;
-let cases = [];
+let units = {};  // unit_id → unit (name, time_zone)
 let signIn = {};
+let current = null;  // the case on the case page
+const TREND_WEEKS = 8;
 
 const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const consoleUrl = () => location.origin + location.pathname;
@@ -29,12 +33,12 @@ async function finishSignIn() {  // back from the hosted page with ?code=…&sta
   const saved = JSON.parse(sessionStorage.getItem("pkce") || "null");
   sessionStorage.removeItem("pkce");
   history.replaceState(null, "", location.pathname);
-  if (!saved || saved.state !== params.get("state")) { $("signin-error").textContent = "That sign-in was not started here; try again."; return; }
+  if (!saved || saved.state !== params.get("state")) { $("signin-error").textContent = t("signin_not_started"); return; }
   const answer = await fetch(signIn.token_url, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ grant_type: "authorization_code", client_id: signIn.client_id, code: params.get("code"),
       redirect_uri: consoleUrl(), code_verifier: saved.verifier }).toString() });
   const tokens = await answer.json().catch(() => ({}));
-  if (!answer.ok || !tokens.id_token) { $("signin-error").textContent = "Sign-in failed; try again."; return; }
+  if (!answer.ok || !tokens.id_token) { $("signin-error").textContent = t("signin_failed"); return; }
   token = tokens.id_token;
   sessionStorage.setItem("token", token);
 }
@@ -44,10 +48,17 @@ function claims(jwt) {
 }
 
 async function api(path, options = {}) {
-  const answer = await fetch(path, { ...options, headers: { ...(options.headers || {}), Authorization: `Bearer ${token}` } });
+  let answer;
+  try {
+    answer = await fetch(path, { ...options, headers: { ...(options.headers || {}), Authorization: `Bearer ${token}` } });
+  } catch {
+    return { status: 0, body: { error: "network" }, etag: null, text: "" };
+  }
   if (answer.status === 401) { signOut(); throw new Error("signed out"); }
-  const body = await answer.json().catch(() => ({}));
-  return { status: answer.status, body, etag: answer.headers.get("ETag") };
+  const text = await answer.text();
+  let body = {};
+  try { body = JSON.parse(text); } catch { body = {}; }
+  return { status: answer.status, body, etag: answer.headers.get("ETag"), text };
 }
 
 function el(tag, text, attrs = {}) {
@@ -57,19 +68,53 @@ function el(tag, text, attrs = {}) {
   return node;
 }
 
-function left(deadline) {
-  const ms = new Date(deadline) - Date.now();
-  const sign = ms < 0 ? "overdue " : "";
-  let s = Math.abs(Math.floor(ms / 1000));
-  const d = Math.floor(s / 86400); s -= d * 86400;
-  const h = Math.floor(s / 3600); s -= h * 3600;
-  const m = Math.floor(s / 60); s -= m * 60;
-  return `${sign}${d ? d + "d " : ""}${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+// The service's names in the reader's language (the raw name when there is no translation).
+function named(prefix, value) {
+  if (value === null || value === undefined || value === "") return t("optional_none");
+  for (const key of [`${prefix}_${value}`, `${prefix}_${String(value).replace(/-/g, "_")}`]) {
+    if (key in TEXTS.en) return t(key);
+  }
+  return String(value);
+}
+const actionName = (action) => named("action", action);
+const zoneOf = (unitId) => (units[unitId] || {}).time_zone;
+
+function errorText(status, body) {
+  /* A person's sentence for a failed call in the chosen language. The service explains in English
+     (which field, which status): shown as it is in English, after the sentence in Chinese. */
+  if (status === 0) return t("err_network");
+  const code = body && body.error;
+  const known = code && `err_${code}` in TEXTS.en ? t(`err_${code}`) : t("err_generic", { status });
+  const detail = body && body.message;
+  if (!detail) return known;
+  return lang === "zh" ? `${known}(${t("service_says")}${detail})` : detail;
+}
+
+function showTime(text, unitId) { return timeNode(text, zoneOf(unitId), lang); }
+
+function countdownCell(deadline, attrs = {}) {
+  const cell = el("td", null, attrs);
+  cell.dataset.deadline = deadline || "";
+  fillCountdown(cell);
+  return cell;
+}
+
+function fillCountdown(cell) {
+  if (!cell.dataset.deadline) { cell.textContent = t("optional_none"); return; }
+  const left = countdown(cell.dataset.deadline, lang);
+  if (!left) { cell.replaceChildren(unreadable(cell.dataset.deadline, lang)); return; }
+  cell.textContent = left.text;
+  cell.classList.toggle("overdue", left.overdue);
+}
+
+function tick() {  // the live countdown
+  document.querySelectorAll("[data-deadline]").forEach(fillCountdown);
 }
 
 function nearest(c) {
-  const running = Object.entries(c.deadlines).filter(([, d]) => !d.stopped_at)
-    .sort((a, b) => new Date(a[1].deadline) - new Date(b[1].deadline));
+  const running = Object.entries(c.deadlines || {}).filter(([, d]) => !d.stopped_at)
+    .map(([name, d]) => [name, d, parseInstant(d.deadline)])
+    .sort((a, b) => (a[2] ? a[2].date : Infinity) - (b[2] ? b[2].date : Infinity));
   return running[0] || null;
 }
 
@@ -83,6 +128,12 @@ function signOut() {
   show();
 }
 
+function showWho() {
+  const roles = user ? (user["cognito:groups"] || []).map((r) => named("role", r)).join(", ") : "";
+  const unit = user && units[user["custom:unit_id"]];
+  $("who").textContent = user ? `${user.name} · ${roles} · ${unit ? unit.name : user["custom:unit_id"]}` : "";
+}
+
 async function show() {
   if (location.hash.startsWith("#id_token=")) {  // back from the sign-in page (Cognito implicit grant)
     token = new URLSearchParams(location.hash.slice(1)).get("id_token");
@@ -93,7 +144,7 @@ async function show() {
   $("signin").hidden = !!user;
   $("hosted-signin").hidden = !signIn.authorize_url;
   $("app").hidden = !user;
-  $("who").textContent = user ? `${user.name} · ${(user["cognito:groups"] || []).join(", ")} · ${user["custom:unit_id"]}` : "";
+  showWho();
   if (!user) { $("token").focus(); return; }
   if (!$("unit").options.length) await loadUnits();
   route();
@@ -102,91 +153,118 @@ async function show() {
 async function loadUnits() {
   const { status, body } = await api("units");
   if (status !== 200) return;
+  units = Object.fromEntries(body.items.map((u) => [u.unit_id, u]));
+  showWho();
   for (const unit of body.items) $("unit").appendChild(el("option", `${unit.name} (${unit.unit_id})`, { value: unit.unit_id }));
   $("unit").value = user["custom:unit_id"];
 }
 
 function route() {
   const hash = location.hash;
-  $("cases-view").hidden = hash !== "" && hash !== "#";
-  $("case-view").hidden = !hash.startsWith("#case/");
-  $("reports-view").hidden = hash !== "#reports";
+  const view = hash.startsWith("#case/") ? "case" : hash === "#register" ? "register" : hash === "#reports" ? "reports" : "cases";
+  $("cases-view").hidden = view !== "cases";
+  $("case-view").hidden = view !== "case";
+  $("register-view").hidden = view !== "register";
+  $("reports-view").hidden = view !== "reports";
+  for (const [id, name] of [["tab-cases", "cases"], ["tab-register", "register"], ["tab-reports", "reports"]]) {
+    if (name === view) $(id).setAttribute("aria-current", "page"); else $(id).removeAttribute("aria-current");
+  }
   $("app-error").textContent = "";
-  if (hash.startsWith("#case/")) openCase(decodeURIComponent(hash.slice(6)));
-  else if (hash === "#reports") loadReports();
+  if (view === "case") openCase(decodeURIComponent(hash.slice(6)));
+  else if (view === "register") loadRegister();
+  else if (view === "reports") loadReports();
   else loadCases();
 }
 
 async function loadCases() {
   const unit = $("unit").value;
-  cases = [];
+  const cases = [];
   let cursor = null;
   do {
     const { status, body } = await api(`cases?unit_id=${encodeURIComponent(unit)}&limit=100${cursor ? "&cursor=" + cursor : ""}`);
-    if (status !== 200) { $("app-error").textContent = body.message || `error ${status}`; return; }
+    if (status !== 200) { $("app-error").textContent = errorText(status, body); return; }
     cases.push(...body.items.filter((c) => c.status !== "closed"));
     cursor = body.next_cursor;
   } while (cursor);
-  cases.sort((a, b) => {
-    const x = nearest(a), y = nearest(b);
-    return (x ? new Date(x[1].deadline) : Infinity) - (y ? new Date(y[1].deadline) : Infinity);
-  });
+  const at = (c) => { const n = nearest(c); return n && n[2] ? n[2].date.getTime() : Infinity; };
+  cases.sort((a, b) => at(a) - at(b));
   const rows = $("case-rows");
   rows.replaceChildren();
   for (const c of cases) {
     const next = nearest(c);
-    const breached = Object.values(c.deadlines).some((d) => d.state === "breached");
+    const breached = Object.values(c.deadlines || {}).some((d) => d.state === "breached");
     const row = el("tr", null, { class: breached ? "breached" : "", "data-case": c.case_id });
-    const link = el("a", c.case_id, { href: `#case/${encodeURIComponent(c.case_id)}` });
-    const first = el("td", null, { "data-label": "Case" }); first.appendChild(link);
-    if (breached) first.appendChild(el("span", " BREACHED", { class: "state-breached" }));
-    row.append(first, el("td", c.type, { "data-label": "Type" }), el("td", c.status, { "data-label": "Status" }),
-      el("td", next ? `${next[0]}: ${new Date(next[1].deadline).toLocaleString()}` : "—", { "data-label": "Next deadline" }),
-      el("td", next ? left(next[1].deadline) : "—", { "data-label": "Time left", "data-deadline": next ? next[1].deadline : "" }));
+    const first = el("td", null, { "data-label": t("col_case") });
+    first.appendChild(el("a", c.case_id, { href: `#case/${encodeURIComponent(c.case_id)}` }));
+    if (breached) first.append(" ", el("span", t("breached_badge"), { class: "state-breached" }));
+    const deadline = el("td", null, { "data-label": t("col_next") });
+    if (next) deadline.append(`${named("clock", next[0])}${t("sep")}`, showTime(next[1].deadline, c.unit_id));
+    else deadline.textContent = t("optional_none");
+    row.append(first, el("td", named("type", c.type), { "data-label": t("col_type") }),
+      el("td", named("status", c.status), { "data-label": t("col_status") }), deadline,
+      countdownCell(next ? next[1].deadline : "", { "data-label": t("col_left") }));
     rows.appendChild(row);
   }
   $("no-cases").hidden = cases.length > 0;
 }
 
-function tick() {  // the live countdown
-  document.querySelectorAll("[data-deadline]").forEach((cell) => {
-    if (cell.dataset.deadline) cell.textContent = left(cell.dataset.deadline);
-  });
-}
-
 async function openCase(caseId) {
   const { status, body } = await api(`cases/${encodeURIComponent(caseId)}`);
-  if (status !== 200) { $("app-error").textContent = body.message || `error ${status}`; return; }
+  if (status !== 200) { $("app-error").textContent = errorText(status, body); return; }
+  $("action-done").textContent = "";
+  $("action-error").textContent = "";
   renderCase(body);
 }
 
 function renderCase(c) {
-  $("case-title").textContent = `${c.case_id} · ${c.type} · ${c.status}`;
-  const fields = $("case-fields");
-  fields.replaceChildren();
-  const list = el("dl");
-  const facts = { Unit: c.unit_id, Channel: c.channel, Received: new Date(c.received_at).toLocaleString(),
-                  Customer: c.customer.name, "What happened": c.five_w.what, Cause: c.cause ? c.cause.category : "—",
-                  Expectation: c.expectation || "—", Handler: c.handler || "—", Version: c.version };
-  for (const [k, v] of Object.entries(facts)) list.append(el("dt", k), el("dd", String(v)));
-  fields.appendChild(list);
+  current = c;
+  $("case-title").textContent = `${c.case_id} · ${named("type", c.type)} · ${named("status", c.status)}`;
+  const list = el("dl", null, { class: "facts" });
+  const unit = units[c.unit_id];
+  const facts = [["fact_unit", unit ? unit.name : c.unit_id], ["fact_channel", named("channel", c.channel)],
+    ["fact_received", showTime(c.received_at, c.unit_id)], ["fact_receiver", c.receiver || t("optional_none")],
+    ["fact_customer", c.customer ? c.customer.name : t("optional_none")],
+    ["fact_phone", c.customer ? c.customer.phone : t("optional_none")],
+    ["fact_what", c.five_w ? c.five_w.what : t("optional_none")],
+    ["fact_cause", c.cause ? named("cause", c.cause.category) + (c.cause.detail ? ` · ${c.cause.detail}` : "") : t("optional_none")],
+    ["fact_expectation", c.expectation || t("optional_none")], ["fact_handler", c.handler || t("optional_none")],
+    ["fact_version", String(c.version)]];
+  for (const [key, value] of facts) {
+    const dd = el("dd");
+    if (value instanceof Node) dd.appendChild(value); else dd.textContent = String(value);
+    list.append(el("dt", t(key)), dd);
+  }
+  $("case-fields").replaceChildren(list);
   const clocks = $("clock-rows");
   clocks.replaceChildren();
-  for (const [name, d] of Object.entries(c.deadlines)) {
+  for (const [name, d] of Object.entries(c.deadlines || {})) {
     const row = el("tr", null, { class: d.state === "breached" ? "breached" : "" });
-    row.append(el("td", name), el("td", new Date(d.deadline).toLocaleString()),
-      el("td", d.state, { class: `state-${d.state}` }),
-      el("td", d.stopped_at ? "—" : left(d.deadline), { "data-deadline": d.stopped_at ? "" : d.deadline }));
+    const when = el("td", null, { "data-label": t("col_deadline") });
+    when.appendChild(showTime(d.deadline, c.unit_id));
+    row.append(el("td", named("clock", name), { "data-label": t("col_clock") }), when,
+      el("td", named("state", d.state), { class: `state-${d.state}`, "data-label": t("col_state") }),
+      countdownCell(d.stopped_at ? "" : d.deadline, { "data-label": t("col_left") }));
     clocks.appendChild(row);
   }
-  const sent = el("ul");
-  for (const e of c.escalations) sent.appendChild(el("li", `${e.clock} · ${e.level} → ${e.target_unit_id} (${e.state})`));
-  if (c.escalations.length) clocks.parentElement.after(sent);
+  if (!Object.keys(c.deadlines || {}).length) {
+    clocks.appendChild(el("tr")).appendChild(el("td", t("no_deadlines"), { colspan: "4", class: "hint" }));
+  }
+  const sent = $("escalations");
+  sent.replaceChildren();
+  for (const e of c.escalations || []) {
+    const item = el("li", t("escalation_line", { clock: named("clock", e.clock), level: named("level", e.level),
+      unit: (units[e.target_unit_id] || {}).name || e.target_unit_id || t("optional_none"), state: named("esc", e.state) }));
+    if (e.sent_at || e.created_at) item.append(" · ", showTime(e.sent_at || e.created_at, c.unit_id));
+    sent.appendChild(item);
+  }
+  if (!(c.escalations || []).length) sent.appendChild(el("li", t("no_escalations"), { class: "hint" }));
   const timeline = $("history");
   timeline.replaceChildren();
-  for (const e of c.history) {
+  for (const e of c.history || []) {
     const item = el("li");
-    item.append(el("strong", `${e.action}`), el("span", ` · ${new Date(e.at).toLocaleString()} · ${e.actor} · ${e.from_status || "—"} → ${e.to_status}`));
+    const line = el("span");
+    line.append(" · ", showTime(e.at, c.unit_id), ` · ${e.actor} · ${named("status", e.from_status)} → ${named("status", e.to_status)}`);
+    item.append(el("strong", actionName(e.action)), line);
     if (e.note) item.append(el("div", e.note, { class: "hint" }));
     timeline.appendChild(item);
   }
@@ -199,31 +277,50 @@ function resolveRef(schema) {
   return schema;
 }
 
-function input(name, schema, required) {
+function fieldLabel(action, name) {
+  const special = `field_${name}_${action.replace(/-/g, "_")}`;
+  return TEXTS.en[special] ? t(special) : named("field", name);
+}
+
+function choicesFor(name, c) {
+  /* Fields whose values the console knows better than a text box: units, the case's clocks, levels. */
+  if (name === "to_unit_id") return Object.values(units).filter((u) => u.unit_id !== c.unit_id).map((u) => [u.unit_id, u.name]);
+  if (name === "clock") return Object.keys(c.deadlines || {}).map((k) => [k, named("clock", k)]);
+  if (name === "level") return [...new Set((c.escalations || []).map((e) => e.level))].map((l) => [l, named("level", l)]);
+  return null;
+}
+
+const ENUM_PREFIX = { kind: "kind", remedies: "remedy", category: "cause" };
+
+function input(action, name, schema, required, c) {
   const s = resolveRef(schema);
-  const id = `f-${name}`;
+  const id = `f-${action}-${name}`;
   const wrap = el("div");
-  const label = el("label", name.replace(/_/g, " ") + (required ? " (required)" : ""), { for: id });
+  const label = el("label", fieldLabel(action, name) + (required ? t("required") : ""), { for: id });
+  const choices = choicesFor(name, c);
   let control;
-  if (s.enum) {
+  if (choices || s.enum) {
     control = el("select", null, { id, name });
-    if (!required) control.appendChild(el("option", "—", { value: "" }));
-    for (const v of s.enum) control.appendChild(el("option", v, { value: v }));
+    control.appendChild(el("option", t("optional_none"), { value: "" }));  // nothing chosen by accident
+    for (const [value, text] of choices || s.enum.map((v) => [v, named(ENUM_PREFIX[name] || name, v)])) {
+      control.appendChild(el("option", text, { value }));
+    }
   } else if (s.type === "boolean") {
     control = el("select", null, { id, name, "data-type": "boolean" });
-    control.append(el("option", "yes", { value: "true" }), el("option", "no", { value: "false" }));
+    control.append(el("option", t("yes"), { value: "true" }), el("option", t("no"), { value: "false" }));
   } else if (s.type === "integer") {
     control = el("input", null, { id, name, type: "number", "data-type": "integer", min: s.minimum ?? "", max: s.maximum ?? "" });
   } else if (s.type === "array") {
     control = el("select", null, { id, name, multiple: "", "data-type": "array" });
-    for (const v of resolveRef(s.items).enum || []) control.appendChild(el("option", v, { value: v }));
+    for (const v of resolveRef(s.items).enum || []) control.appendChild(el("option", named(ENUM_PREFIX[name] || name, v), { value: v }));
   } else if (s.format === "date") {
     control = el("input", null, { id, name, type: "date" });
   } else {
     control = el(s.maxLength > 200 ? "textarea" : "input", null, { id, name });
   }
   if (required) control.setAttribute("required", "");
-  wrap.append(label, control, el("p", null, { class: "error", id: `err-${name}` }));
+  control.setAttribute("aria-describedby", `err-${action}-${name}`);
+  wrap.append(label, control, el("p", null, { class: "error", id: `err-${action}-${name}`, "data-field": name }));
   return wrap;
 }
 
@@ -231,20 +328,22 @@ function renderActions(c) {
   const box = $("actions");
   box.replaceChildren();
   for (const action of c.available_actions || []) {
-    const op = apiDoc.paths[`/cases/{case_id}/${action}`].post;
-    const schema = resolveRef(op.requestBody.content["application/json"].schema);
+    const path = apiDoc.paths[`/cases/{case_id}/${action}`];
+    if (!path) continue;
+    const schema = resolveRef(path.post.requestBody.content["application/json"].schema);
     const details = el("details");
-    details.appendChild(el("summary", action.replace(/-/g, " ")));
-    const f = el("form", null, { "data-action": action });
-    for (const [name, prop] of Object.entries(schema.properties)) {
-      if (name === "version") continue;
-      f.appendChild(input(name, prop, (schema.required || []).includes(name)));
-    }
-    f.appendChild(el("button", action.replace(/-/g, " "), { type: "submit" }));
+    details.appendChild(el("summary", actionName(action)));
+    const f = el("form", null, { "data-action": action, novalidate: "" });
+    const required = schema.required || [];
+    const names = Object.keys(schema.properties).filter((n) => n !== "version");
+    names.sort((a, b) => (a === "note") - (b === "note") || required.includes(b) - required.includes(a));
+    for (const name of names) f.appendChild(input(action, name, schema.properties[name], required.includes(name), c));
+    f.appendChild(el("button", actionName(action), { type: "submit" }));
     f.addEventListener("submit", (event) => { event.preventDefault(); act(c, action, f); });
     details.appendChild(f);
     box.appendChild(details);
   }
+  if (!box.children.length) box.appendChild(el("p", t("no_actions"), { class: "hint" }));
 }
 
 async function act(c, action, f) {
@@ -257,65 +356,243 @@ async function act(c, action, f) {
     else data[control.name] = control.value;
   }
   f.querySelectorAll(".error").forEach((e) => { e.textContent = ""; });
+  f.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
   $("action-error").textContent = "";
+  $("action-done").textContent = "";
   const { status, body } = await api(`cases/${encodeURIComponent(c.case_id)}/${action}`, {
     method: "POST", headers: { "Content-Type": "application/json", "If-Match": `"${c.version}"` }, body: JSON.stringify(data) });
   if (status === 200) {
-    $("action-done").textContent = `${action.replace(/-/g, " ")}: done (version ${body.version}).`;
     renderCase(body);
+    $("action-done").textContent = t("done", { action: actionName(action), version: body.version });
     return;
   }
   for (const [path, message] of Object.entries(body.fields || {})) {
-    const box = f.querySelector(`#err-${CSS.escape(path.split(".")[0])}`);
-    if (box) box.textContent = message;
+    const box = f.querySelector(`[data-field="${CSS.escape(path.split(".")[0])}"]`);
+    if (!box) continue;
+    box.textContent = lang === "zh" ? t("field_problem_detail", { detail: message }) : message;
+    const control = f.querySelector(`[name="${CSS.escape(path.split(".")[0])}"]`);
+    if (control) control.setAttribute("aria-invalid", "true");
   }
-  $("action-error").textContent = body.message || `error ${status}`;
+  $("action-error").textContent = errorText(status, body);
+  if (status === 409 && body.error === "stale_version") { await openCase(c.case_id); $("action-error").textContent = errorText(status, body); }
   $("action-error").focus();
 }
 
-function bars(title, values, asPercent = false) {
-  const section = el("section");
-  section.appendChild(el("h3", title));
-  const max = Math.max(1, ...Object.values(values));
-  const entries = Object.entries(values);
-  if (!entries.length) section.appendChild(el("p", "nothing yet", { class: "hint" }));
-  for (const [label, v] of entries) {
-    const row = el("div", null, { class: "bar" });
-    const track = el("span", null, { "aria-hidden": "true" });
-    track.appendChild(el("span", null, { class: "fill", style: `width:${(asPercent ? v : v / max) * 100}%` }));
-    row.append(el("span", label), track, el("span", asPercent ? `${Math.round(v * 100)}%` : String(v)));
-    section.appendChild(row);
-  }
-  return section;
+// ---- the daily register -------------------------------------------------------------------
+
+function unitToday(unitId) {
+  /* Today's date at the unit (YYYY-MM-DD). */
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: zoneOf(unitId) || undefined, year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(new Date());
+  return parts;
 }
 
-async function loadReports() {
-  const today = new Date();
-  const from = new Date(today.getFullYear(), today.getMonth(), 1);
-  const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-  const { status, body } = await api(`reports/statistics?unit_id=${encodeURIComponent($("unit").value)}&from=${iso(from)}&to=${iso(today)}`);
-  const charts = $("charts");
-  charts.replaceChildren();
-  if (status !== 200) { $("app-error").textContent = status === 403 ? "Statistics are for managers." : body.message; return; }
-  const s = body.summary;
-  const onTime = Object.fromEntries(Object.entries(s.clocks).map(([k, v]) => [k, v.on_time_rate]));
-  charts.append(bars(`Received (${s.received})`, s.by_type), bars("By cause", s.by_cause), bars("By channel", s.by_channel),
-    bars("On time", onTime, true), bars("Findings", s.by_finding), bars("Satisfaction (1–5)", s.satisfaction.by_score));
+function registerQuery() {
+  const unit = $("unit").value;
+  if (!$("register-date").value) $("register-date").value = unitToday(unit);
+  return `reports/daily-register?unit_id=${encodeURIComponent(unit)}&date=${encodeURIComponent($("register-date").value)}`;
 }
+
+async function loadRegister() {
+  const { status, body } = await api(registerQuery());
+  const rows = $("register-rows");
+  rows.replaceChildren();
+  $("register-summary").textContent = "";
+  if (status !== 200) {
+    $("app-error").textContent = status === 403 ? t("err_reports_role") : errorText(status, body);
+    $("register-empty").hidden = true;
+    return;
+  }
+  const unit = body.unit_id;
+  $("register-summary").textContent = t("register_summary", { open: body.open, today: body.due_today.length,
+    tomorrow: body.due_tomorrow.length, breached: body.breached.length });
+  for (const entry of body.cases) {
+    const row = el("tr", null, { class: entry.breached.length ? "breached" : "", "data-case": entry.case_id });
+    const first = el("td", null, { "data-label": t("col_case"), class: "nowrap" });
+    first.appendChild(el("a", entry.case_id, { href: `#case/${encodeURIComponent(entry.case_id)}` }));
+    if (entry.breached.length) first.append(" ", el("span", t("breached_badge"), { class: "state-breached" }));
+    else if (body.due_today.includes(entry.case_id)) first.append(" ", el("span", t("due_today"), { class: "badge-due" }));
+    else if (body.due_tomorrow.includes(entry.case_id)) first.append(" ", el("span", t("due_tomorrow"), { class: "badge-soon" }));
+    const received = el("td", null, { "data-label": t("col_received") });
+    received.appendChild(showTime(entry.received_at, unit));
+    const next = el("td", null, { "data-label": t("col_next") });
+    if (entry.next_deadline) next.append(`${named("clock", entry.next_clock)}${t("sep")}`, showTime(entry.next_deadline, unit));
+    else next.textContent = t("optional_none");
+    const contact = el("td", null, { "data-label": t("col_contact") });
+    if (entry.phone) {
+      contact.append(`${entry.customer || ""} `, el("a", entry.phone, { href: `tel:${entry.phone.replace(/[^0-9+]/g, "")}` }));
+    } else contact.textContent = t("optional_none");
+    row.append(first, el("td", named("type", entry.type), { "data-label": t("col_type") }),
+      el("td", named("status", entry.status), { "data-label": t("col_status") }), received, next,
+      el("td", entry.handler || t("optional_none"), { "data-label": t("col_handler") }), contact,
+      el("td", entry.what, { "data-label": t("col_what"), class: "long" }));
+    rows.appendChild(row);
+  }
+  $("register-empty").hidden = body.cases.length > 0;
+}
+
+async function downloadRegister() {
+  /* The CSV needs the bearer token, so it is fetched here and handed to the browser as a file. */
+  const { status, body, text } = await api(`${registerQuery()}&format=csv`);
+  if (status !== 200) { $("app-error").textContent = status === 403 ? t("err_reports_role") : errorText(status, body); return; }
+  const name = `register-${$("unit").value}-${$("register-date").value}.csv`;
+  const link = el("a", null, { href: URL.createObjectURL(new Blob(["\ufeff" + text], { type: "text/csv;charset=utf-8" })),
+    download: name });
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  $("register-summary").textContent = t("register_csv_done", { name });
+}
+
+// ---- trends -------------------------------------------------------------------------------
+
+const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+
+function lastWeeks(count, unitId) {
+  /* The Monday-to-Sunday weeks ending with the unit's current week, oldest first. */
+  const [y, m, d] = unitToday(unitId).split("-").map(Number);
+  const today = new Date(y, m - 1, d);
+  const monday = new Date(today);
+  monday.setDate(today.getDate() - ((today.getDay() + 6) % 7));
+  const weeks = [];
+  for (let i = count - 1; i >= 0; i--) {
+    const from = new Date(monday); from.setDate(monday.getDate() - 7 * i);
+    const to = new Date(from); to.setDate(from.getDate() + 6);
+    weeks.push({ from: iso(from), to: iso(to) });
+  }
+  return weeks;
+}
+
+const PALETTE = ["#0b5cad", "#c2410c", "#15803d", "#7c3aed", "#b91c1c", "#0e7490"];
+const DASHES = ["", "6 3", "2 3", "8 3 2 3", "1 2", "4 4"];
+const SVG = "http://www.w3.org/2000/svg";
+
+function svgEl(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function weekLabel(week) {
+  return formatDay(week.from, undefined, lang) || week.from;
+}
+
+function lineChart(id, title, weeks, series, { max = null, percent = false } = {}) {
+  /* A line per series over the weeks as plain SVG, and the same numbers as a table. `series` is
+     [{name, values: [number|null per week]}]. */
+  const figure = el("figure", null, { class: "chart", id });
+  const caption = el("figcaption", title, { id: `${id}-title` });
+  figure.appendChild(caption);
+  const all = series.flatMap((s) => s.values).filter((v) => v !== null && v !== undefined);
+  if (!all.length) { figure.appendChild(el("p", t("no_data"), { class: "hint" })); return figure; }
+  const top = max ?? Math.max(2, 2 * Math.ceil(Math.max(...all) / 2));  // counts: whole-number ticks
+  const W = 320, H = 180, L = 34, R = 18, T = 10, B = 28;
+  const x = (i) => L + (weeks.length === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (weeks.length - 1));
+  const y = (v) => T + (H - T - B) * (1 - v / top);
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${id}-title`, class: "chart-svg" });
+  for (const tickValue of [0, top / 2, top]) {
+    svg.appendChild(svgEl("line", { x1: L, x2: W - R, y1: y(tickValue), y2: y(tickValue), class: "grid" }));
+    const shown = percent ? `${Math.round(tickValue * 100)}%` : (Number.isInteger(tickValue) ? tickValue : tickValue.toFixed(1));
+    svg.appendChild(svgEl("text", { x: L - 4, y: y(tickValue) + 4, "text-anchor": "end", class: "axis" }, String(shown)));
+  }
+  weeks.forEach((week, i) => {
+    if (i % 2 === (weeks.length - 1) % 2) {
+      svg.appendChild(svgEl("text", { x: x(i), y: H - 8, "text-anchor": "middle", class: "axis" }, week.from.slice(5)));
+    }
+  });
+  series.forEach((s, n) => {
+    const color = PALETTE[n % PALETTE.length];
+    const points = s.values.map((v, i) => (v === null || v === undefined ? null : [x(i), y(v)]));
+    let path = "";
+    points.forEach((p, i) => { if (p) path += `${path && points[i - 1] ? "L" : "M"}${p[0].toFixed(1)},${p[1].toFixed(1)} `; });
+    svg.appendChild(svgEl("path", { d: path.trim(), fill: "none", stroke: color, "stroke-width": 2,
+      "stroke-dasharray": DASHES[n % DASHES.length], "data-series": s.name }));
+    for (const p of points) if (p) svg.appendChild(svgEl("circle", { cx: p[0], cy: p[1], r: 3, fill: color }));
+  });
+  figure.appendChild(svg);
+  const legend = el("ul", null, { class: "legend", "aria-hidden": "true" });
+  series.forEach((s, n) => {
+    const item = el("li");
+    item.appendChild(el("span", null, { class: "swatch", style: `border-top: 3px ${DASHES[n % DASHES.length] ? "dashed" : "solid"} ${PALETTE[n % PALETTE.length]}` }));
+    item.append(s.label);
+    legend.appendChild(item);
+  });
+  figure.appendChild(legend);
+  const details = el("details");
+  details.appendChild(el("summary", t("chart_numbers")));
+  const table = el("table", null, { class: "numbers" });
+  table.appendChild(el("caption", title, { class: "sr-only" }));
+  const head = el("tr");
+  head.appendChild(el("th", t("week"), { scope: "col" }));
+  for (const s of series) head.appendChild(el("th", s.label, { scope: "col" }));
+  table.appendChild(el("thead")).appendChild(head);
+  const tbody = el("tbody");
+  weeks.forEach((week, i) => {
+    const row = el("tr");
+    row.appendChild(el("th", weekLabel(week), { scope: "row" }));
+    for (const s of series) {
+      const v = s.values[i];
+      row.appendChild(el("td", v === null || v === undefined ? t("optional_none") : percent ? `${Math.round(v * 100)}%` : String(s.format ? s.format(v, i) : v)));
+    }
+    tbody.appendChild(row);
+  });
+  table.appendChild(tbody);
+  details.appendChild(table);
+  figure.appendChild(details);
+  return figure;
+}
+
+let reportsRequest = 0;
+
+async function loadReports() {
+  const unit = $("unit").value;
+  const request = ++reportsRequest;
+  const weeks = lastWeeks(TREND_WEEKS, unit);
+  $("reports-title").textContent = t("reports_title", { weeks: TREND_WEEKS });
+  const charts = $("charts");
+  charts.replaceChildren(el("p", t("loading"), { class: "hint" }));
+  $("reports-total").textContent = "";
+  const answers = await Promise.all(weeks.map((w) =>
+    api(`reports/statistics?unit_id=${encodeURIComponent(unit)}&from=${w.from}&to=${w.to}`)));
+  if (request !== reportsRequest) return;  // a newer request (unit or language change) owns the view
+  const failed = answers.find((a) => a.status !== 200);
+  charts.replaceChildren();
+  if (failed) { $("app-error").textContent = failed.status === 403 ? t("err_reports_role") : errorText(failed.status, failed.body); return; }
+  const summaries = answers.map((a) => a.body.summary);
+  const causes = [...new Set(summaries.flatMap((s) => Object.keys(s.by_cause || {})))].sort();
+  const clocks = [...new Set(summaries.flatMap((s) => Object.keys(s.clocks || {})))].sort();
+  const received = summaries.reduce((n, s) => n + (s.received || 0), 0);
+  const resolved = summaries.reduce((n, s) => n + (s.resolved || 0), 0);
+  $("reports-total").textContent = t("this_period", { received, resolved });
+  charts.append(
+    lineChart("chart-received", t("chart_received"), weeks,
+      causes.map((c) => ({ name: c, label: named("cause", c), values: summaries.map((s) => (s.by_cause || {})[c] || 0) }))),
+    lineChart("chart-on-time", t("chart_on_time"), weeks,
+      clocks.map((c) => ({ name: c, label: named("clock", c),
+        values: summaries.map((s) => ((s.clocks || {})[c] ? s.clocks[c].on_time_rate : null)) })), { max: 1, percent: true }),
+    lineChart("chart-satisfaction", t("chart_satisfaction"), weeks, [
+      { name: "average", label: t("average"), values: summaries.map((s) => (s.satisfaction || {}).average ?? null),
+        format: (v, i) => `${v} (${t("responses")} ${summaries[i].satisfaction.responses})` }], { max: 5 }));
+}
+
+// ---- wiring -------------------------------------------------------------------------------
 
 $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const candidate = $("token").value.trim();
-  if (!claims(candidate)) { $("signin-error").textContent = "That is not an ID token."; return; }
+  if (!claims(candidate)) { $("signin-error").textContent = t("not_a_token"); return; }
   token = candidate;
   sessionStorage.setItem("token", token);
   show();
 });
-$("tab-cases").addEventListener("click", () => { location.hash = ""; route(); });
-$("tab-reports").addEventListener("click", () => { location.hash = "#reports"; });
 $("sign-out").addEventListener("click", signOut);
-$("unit").addEventListener("change", route);
+$("unit").addEventListener("change", () => { $("register-date").value = ""; route(); });
+$("register-date").addEventListener("change", loadRegister);
+$("register-download").addEventListener("click", downloadRegister);
 window.addEventListener("hashchange", route);
+document.addEventListener("languagechange", () => { showWho(); if (user) route(); });
 setInterval(tick, 1000);
 $("signin-button").addEventListener("click", startSignIn);
 Promise.all([fetch("openapi.json").then((r) => r.json()), fetch("public/sign-in").then((r) => r.json())])

@@ -4,6 +4,7 @@
 const form = document.getElementById("intake");
 const PHONE = /^\+?[0-9][0-9 ()\-]{4,22}[0-9]$/;
 let lastReceipt = null;
+const zones = {};  // unit_id → its time zone: the receipt's date is the unit's
 
 async function loadUnits() {
   const select = document.getElementById("unit_id");
@@ -13,6 +14,7 @@ async function loadUnits() {
     const option = document.createElement("option");
     option.value = unit.unit_id;
     option.textContent = unit.name;
+    zones[unit.unit_id] = unit.time_zone;
     select.appendChild(option);
   }
 }
@@ -67,9 +69,8 @@ function showProblems(problems, general) {
 function showReceipt(receipt) {
   lastReceipt = receipt;
   document.getElementById("case-number").textContent = receipt.case_number;
-  const replyBy = receipt.reply_by ? new Date(receipt.reply_by) : null;
-  document.getElementById("reply-by").textContent = replyBy
-    ? replyBy.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { dateStyle: "full", timeStyle: "short" }) : "—";
+  const replyBy = document.getElementById("reply-by");
+  replyBy.replaceChildren(receipt.reply_by ? timeNode(receipt.reply_by, zones[document.getElementById("unit_id").value], lang) : "—");
   document.getElementById("next-steps").textContent = receipt.next_steps[lang] || receipt.next_steps.en;
   const link = document.getElementById("tracking-link");
   link.href = "track#" + receipt.tracking_token;

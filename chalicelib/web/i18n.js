@@ -1,4 +1,5 @@
-/* Texts of the public pages in Chinese and English; the language is remembered per browser. */
+/* Texts of the pages in Chinese and English (a page may add its own in PAGE_TEXTS, loaded
+   before this file); the language is remembered per browser and defaults from its languages. */
 "use strict";
 const TEXTS = {
   zh: {
@@ -16,6 +17,8 @@ const TEXTS = {
     server_invalid: "有些内容需要修改,见下方提示。", server_busy: "系统繁忙,请稍后再试;您的内容尚未提交。",
     status_title: "案件进度", status: "状态", deadlines: "期限", not_found: "没有找到这个案件,请检查链接。",
     received: "已收到", accepted: "已受理", assigned: "处理中", investigating: "调查中", resolved: "已处理", closed: "已结案",
+    clock_acceptance: "受理", clock_answer: "答复", clock_handling: "处理", clock_reply: "答复建议", clock_rectification: "整改",
+    state_running: "进行中", state_met: "按时完成", state_breached: "已超时", state_stopped: "已停止",
   },
   en: {
     title: "Complaints and suggestions", intro: "Tell us what happened. You will get a case number and the date by which we will answer.",
@@ -34,13 +37,28 @@ const TEXTS = {
     status_title: "Your case", status: "Status", deadlines: "Deadlines", not_found: "No case for this link; please check it.",
     received: "Received", accepted: "Accepted", assigned: "Being handled", investigating: "Being investigated",
     resolved: "Handled", closed: "Closed",
+    clock_acceptance: "acceptance", clock_answer: "answer", clock_handling: "handling", clock_reply: "reply",
+    clock_rectification: "rectification", state_running: "running", state_met: "met", state_breached: "overdue",
+    state_stopped: "stopped",
   },
 };
-let lang = localStorage.getItem("lang") || ((navigator.language || "zh").startsWith("en") ? "en" : "zh");
-function t(key) { return (TEXTS[lang] && TEXTS[lang][key]) || TEXTS.en[key] || key; }
+if (typeof PAGE_TEXTS !== "undefined") for (const l of Object.keys(TEXTS)) Object.assign(TEXTS[l], PAGE_TEXTS[l]);
+function browserLanguage() {
+  for (const wanted of navigator.languages || [navigator.language || ""]) {
+    if (wanted.toLowerCase().startsWith("zh")) return "zh";
+    if (wanted.toLowerCase().startsWith("en")) return "en";
+  }
+  return "zh";
+}
+let lang = ["zh", "en"].includes(localStorage.getItem("lang")) ? localStorage.getItem("lang") : browserLanguage();
+function t(key, vars) {
+  const text = (TEXTS[lang] && TEXTS[lang][key]) ?? TEXTS.en[key] ?? key;
+  return vars ? text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole)) : text;
+}
 function applyTexts() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-label]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.i18nLabel)); });
   document.title = t("title");
   document.querySelectorAll("[data-lang]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.lang === lang)));
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from local.harness import ROOT, RunningStack, running_stack
+from local.harness import ROOT, RunningStack, free_port, running_stack
 from tests.conftest import complaint
 
 
@@ -46,6 +47,46 @@ def stack(outbox: Path) -> Iterator[RunningStack]:
         yield running
     assert running.exit_code == 0, running.output()
     assert "Complaint Desk stopped." in running.output()
+    assert not running.stack_file.exists()  # a stopped stack leaves no record of ports nobody listens on
+
+
+def test_the_stack_records_its_ports_and_the_tools_find_it_there(stack: RunningStack) -> None:
+    record = json.loads(stack.stack_file.read_text())
+    assert (record["api_port"], record["aws_port"]) == (int(stack.api.rsplit(":", 1)[1]), stack.aws_port)
+    assert record["environment"]["TABLE_NAME"] == "complaint-desk-local"
+    found = subprocess.run([sys.executable, "-m", "local.stack_file", "api"], cwd=ROOT, env=stack.job_environment(),
+                           capture_output=True, text=True, timeout=60, check=True)
+    assert found.stdout.strip() == stack.api
+    minted = subprocess.run([sys.executable, "-m", "local.issuer", "--name", "Chen Jie"], cwd=ROOT,
+                            env=stack.job_environment(), capture_output=True, text=True, timeout=60, check=True)
+    assert requests.get(f"{stack.api}/cases?unit_id=store-xh-01", timeout=10,
+                        headers={"Authorization": f"Bearer {minted.stdout.strip()}"}).status_code == 200
+    second = subprocess.run([sys.executable, "-m", "local.stack", "--port", str(free_port()), "--aws-port",
+                             str(free_port())], cwd=ROOT, env=stack.job_environment(), capture_output=True,
+                            text=True, timeout=60)
+    assert second.returncode == 1 and "a local stack is already running" in second.stderr, second.stderr
+    banner = stack.output()
+    assert f"API            {stack.api}   (every route but the public form's needs a staff token" in banner
+    assert "export COMPLAINT_DESK_TOKEN=$(./dev token --name \"Qian Yu\")" in banner
+
+
+def test_a_job_without_a_running_stack_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["COMPLAINT_DESK_STACK_FILE"] = str(tmp_path / "stack.json")
+    started = time.monotonic()
+    none = subprocess.run([sys.executable, "-m", "local.jobs", "escalate"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert none.returncode == 1 and none.stdout == ""
+    assert none.stderr.strip().splitlines() == [f"no local stack is running (no {tmp_path / 'stack.json'}): "
+                                                "start one with ./dev run"]
+    # A record left by a stack that died: still one line, and quickly (no retries against a dead port).
+    (tmp_path / "stack.json").write_text(json.dumps({"pid": 2 ** 22 + 7, "stage": "local", "api_port": 1,
+                                                     "aws_port": 2, "environment": {}}))
+    stale = subprocess.run([sys.executable, "-m", "local.jobs", "archive"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert stale.returncode == 1 and len(stale.stderr.strip().splitlines()) == 1
+    assert "has stopped): start one with ./dev run" in stale.stderr
+    assert time.monotonic() - started < 20
 
 
 def test_case_round_trip_over_http_and_visible_in_emulated_dynamodb(stack: RunningStack) -> None:
@@ -69,8 +110,8 @@ def test_case_round_trip_over_http_and_visible_in_emulated_dynamodb(stack: Runni
 def test_without_a_token_the_api_answers_401_and_a_minted_token_is_accepted(stack: RunningStack) -> None:
     anonymous = requests.get(f"{stack.api}/cases?unit_id=store-xh-01", timeout=10)
     assert anonymous.status_code == 401 and anonymous.json()["error"] == "unauthenticated"
-    minted = subprocess.run([sys.executable, "-m", "local.issuer", "--name", "Chen Jie", "--aws-endpoint", stack.aws],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    minted = subprocess.run([sys.executable, "-m", "local.issuer", "--name", "Chen Jie"], cwd=ROOT,
+                            env=stack.job_environment(), capture_output=True, text=True, timeout=60, check=True)
     signed_in = requests.get(f"{stack.api}/cases?unit_id=store-xh-01", timeout=10,
                              headers={"Authorization": f"Bearer {minted.stdout.strip()}"})
     assert signed_in.status_code == 200
@@ -102,8 +143,8 @@ def test_media_notice_and_a_breach_reach_the_outbox_a_person_reads(stack: Runnin
     assert "Wu Lan (regional specialist" in content and "Sun Li (store manager" in content
 
     later = (datetime.now(UTC) + timedelta(hours=25)).isoformat()
-    run = subprocess.run([sys.executable, "-m", "local.jobs", "escalate", "--aws-port", str(stack.aws_port),
-                          "--at", later], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    run = subprocess.run([sys.executable, "-m", "local.jobs", "escalate", "--at", later], cwd=ROOT,
+                         env=stack.job_environment(), capture_output=True, text=True, timeout=60, check=True)
     assert '"sent": ' in run.stdout
     content = wait_for(outbox, f"BREACHED complaint {case_id}")
     assert f"[outbox] to store-xh-01: [Complaint Desk] BREACHED complaint {case_id}" in stack.output()
@@ -116,9 +157,13 @@ def test_an_auditor_finds_downloads_and_verifies_a_closed_case_with_the_command_
     closed = staff.post(f"{stack.api}/cases/{created['case_id']}/close", timeout=10,
                            json={"actor": "Li Na", "version": 1, "reason": "withdrawn"}).json()
     after_settle = (datetime.now(UTC) + timedelta(hours=73)).isoformat()
-    run = subprocess.run([sys.executable, "-m", "local.jobs", "archive", "--aws-port", str(stack.aws_port),
-                          "--at", after_settle], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    run = subprocess.run([sys.executable, "-m", "local.jobs", "archive", "--at", after_settle], cwd=ROOT,
+                         env=stack.job_environment(), capture_output=True, text=True, timeout=60, check=True)
     assert '"archived": 1' in run.stdout, run.stdout + run.stderr
+    # With a locked file in the bucket every job still runs: none provisions the stack again.
+    again = subprocess.run([sys.executable, "-m", "local.jobs", "escalate"], cwd=ROOT, env=stack.job_environment(),
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and '"sent"' in again.stdout, again.stderr
 
     day = closed["closed_at"][:10]
 
@@ -191,11 +236,11 @@ def test_an_administrator_imports_staff_and_a_new_manager_gets_the_units_breach(
                              "staff", "list", "--unit", "store-xh-02"], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
     assert "Lu Ping" in listed.stdout and "+8613800138000" in listed.stdout
-    minted = subprocess.run([sys.executable, "-m", "local.issuer", "--name", "Lu Ping", "--aws-endpoint", stack.aws],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    minted = subprocess.run([sys.executable, "-m", "local.issuer", "--name", "Lu Ping"], cwd=ROOT,
+                            env=stack.job_environment(), capture_output=True, text=True, timeout=60)
     assert minted.returncode == 0, minted.stderr
     lu_ping = {"Authorization": f"Bearer {minted.stdout.strip()}"}
     assert requests.get(f"{stack.api}/cases?unit_id=store-xh-02", headers=lu_ping, timeout=10).status_code == 200
-    stranger = subprocess.run([sys.executable, "-m", "local.issuer", "--name", "Not Hired", "--aws-endpoint",
-                               stack.aws], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    stranger = subprocess.run([sys.executable, "-m", "local.issuer", "--name", "Not Hired"], cwd=ROOT,
+                              env=stack.job_environment(), capture_output=True, text=True, timeout=60)
     assert stranger.returncode != 0 and "no active member of staff" in stranger.stderr

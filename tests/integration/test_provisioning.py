@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import boto3
 import pytest
 
@@ -51,6 +53,26 @@ def test_a_property_local_provisioning_does_not_know_stops_it(aws: dict[str, str
 def test_provisioning_twice_is_harmless(aws: dict[str, str]) -> None:
     again = provision(boto3.session.Session(region_name="us-east-1"), "test")
     assert again["CasesTable"] == aws["TABLE_NAME"]
+
+
+def test_provisioning_again_after_a_case_file_was_archived_leaves_the_locked_bucket_alone(
+        aws: dict[str, str]) -> None:
+    """S3 refuses to set Object Lock on a bucket that holds objects; a second provisioning (a job,
+    a restarted stack) must not try, and the locked file and its retention stay as they were."""
+    s3 = boto3.client("s3")
+    bucket = aws["ARCHIVE_BUCKET"]
+    until = datetime.now(UTC) + timedelta(days=365)
+    put = s3.put_object(Bucket=bucket, Key="cases/store-xh-01/CD-TEST-0000-0001.json", Body=b"{}",
+                        ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until)
+
+    again = provision(boto3.session.Session(region_name="us-east-1"), "test")
+
+    assert again["ArchiveBucket"] == bucket
+    lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    retention = lock["Rule"]["DefaultRetention"]
+    assert (retention["Mode"], retention["Days"]) == ("COMPLIANCE", 365)
+    kept = s3.head_object(Bucket=bucket, Key="cases/store-xh-01/CD-TEST-0000-0001.json", VersionId=put["VersionId"])
+    assert kept["ObjectLockMode"] == "COMPLIANCE"
 
 
 def test_failures_are_alarmed_to_the_ops_topic_on_metrics_the_code_emits(aws: dict[str, str]) -> None:
