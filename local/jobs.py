@@ -5,6 +5,7 @@
     ./dev job escalate --at 2026-11-25T09:00+08:00      # what the run would do at that moment
     ./dev job archive --at 2026-11-30T09:00+08:00       # archive what would be due by then
     ./dev job reports --at 2026-11-30T08:00+08:00       # registers and weekly reports due then
+    ./dev job deliver --at 2026-11-25T09:20+08:00       # the digests due by then (SMS and email)
 
 A run with --at acts on the stack's real data: what it sends is recorded as sent, what it
 archives is archived and locked; a later run (timed or not) does not do it again.
@@ -47,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         settings, now = get_settings(), lambda: args.at
         runs = {"escalate": lambda: bootstrap.build_escalation_service(settings, now=now).run().as_dict(),
                 "archive": lambda: bootstrap.build_archive_service(settings, now=now).run().as_dict(),
-                "reports": lambda: bootstrap.build_report_service(settings, now=now).send_due()}
+                "reports": lambda: bootstrap.build_report_service(settings, now=now).send_due(),
+                "deliver": lambda: bootstrap.build_notifier_service(settings, now=now).flush().as_dict()}
         if args.job not in runs or args.at.tzinfo is None:
             parser.error(f"--at needs one of {', '.join(runs)} and a time with its offset")
         result = runs[args.job]()

@@ -1,41 +1,39 @@
-"""What managers would receive, on the console and in a text file a person can read."""
+"""What people were sent, on the console and in a text file a person can read: every SMS and email
+the notifier sent (to moto's SNS and SES), per person and channel, with its language, segment
+count and delivery state, read from each person's record of what was sent to them."""
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from local.inbox import Delivered, LocalInboxes
+
+def describe(name: str, message: dict[str, Any]) -> str:
+    """One outbox entry: to whom, how, in which language, what became of it, and the text."""
+    medium = "SMS" if message["medium"] == "sms" else "email"
+    segments = f", {message['segments']} segment{'s' if message['segments'] != 1 else ''}" if message.get(
+        "segments") else ""
+    state = message["state"] + (f" ({message['error']})" if message.get("error") else "")
+    return "\n".join([f"=== {message['at']}  {medium} to {name} <{message.get('to') or '-'}>  "
+                      f"[{message['language']}{segments}; {state}]", message["text"], ""])
 
 
-def describe(delivered: Delivered) -> str:
-    """One outbox entry: who gets it by SMS and email, the SMS text, the email subject and body."""
-    doc = delivered.document
-    recipients = []
-    for manager in delivered.unit.managers:
-        ways = [way for way in (f"SMS {manager.phone}" if manager.phone else "",
-                                f"email {manager.email}" if manager.email else "") if way]
-        recipients.append(f"{manager.name} ({manager.role}; {', '.join(ways)})")
-    at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return "\n".join([
-        f"=== {at}  to {delivered.unit.name} [{delivered.unit.unit_id}]",
-        *(f"    {r}" for r in recipients),
-        f"SMS:     {doc['sms']}",
-        f"Subject: {doc['subject']}",
-        "",
-        doc["body"],
-        "",
-    ])
+def headline(name: str, message: dict[str, Any]) -> str:
+    first = message["text"].splitlines()[0] if message["text"] else ""
+    return f"[outbox] {message['medium'].upper()} to {name} ({message['language']}, {message['state']}): {first}"
 
 
 class Outbox:
-    """Polls the managers' inboxes each second; prints each SMS line and appends the full entry."""
+    """Polls each person's sent list each second; prints one line per message and appends the
+    full entry to the file."""
 
-    def __init__(self, inboxes: LocalInboxes, path: Path, interval: float = 1.0) -> None:
-        self._inboxes = inboxes
+    def __init__(self, staff: Any, store: Any, path: Path, interval: float = 1.0) -> None:
+        self._staff = staff
+        self._store = store
         self.path = path
         self._interval = interval
+        self._seen: dict[str, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,10 +55,15 @@ class Outbox:
                 print(f"outbox: {exc}", flush=True)
 
     def flush(self) -> int:
-        delivered = self._inboxes.drain()
-        if delivered:
+        written = 0
+        for person in self._staff.all():
+            messages = self._store.sent_to(person.staff_id, self._seen.get(person.staff_id, ""))
+            if not messages:
+                continue
+            self._seen[person.staff_id] = messages[-1]["sk"]
             with self.path.open("a", encoding="utf-8") as out:
-                for item in delivered:
-                    out.write(describe(item) + "\n")
-                    print(f"[outbox] to {item.unit.unit_id}: {item.document['sms']}", flush=True)
-        return len(delivered)
+                for message in messages:
+                    out.write(describe(person.name, message) + "\n")
+                    print(headline(person.name, message), flush=True)
+                    written += 1
+        return written

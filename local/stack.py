@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from local import stack_file
-from local.inbox import LocalInboxes
+from local.notify_pump import NotifyPump
 from local.outbox import Outbox
 from local.scheduler import Scheduler, scheduled_jobs
 
@@ -100,26 +100,57 @@ def seed_sample_staff(settings: Any, ddb: Any, sns: Any) -> list[Any]:
     return [staff.update(existing[p.name], p) if p.name in existing else staff.add(p) for p in people]
 
 
-def start_outbox(env: dict[str, str], path: Path, stage: str) -> Outbox:
-    """Managers' inboxes (queues with their subscription filters) drained into the outbox file."""
+def delivery_environment(stage: str, api_port: int) -> dict[str, str]:
+    """The notifier's settings on the local stack: links to this console, the template's SES
+    configuration set and sender (verified in the emulator), and no gathering delay, so a person
+    running it sees the first message at once (the 10-minute window between SMS still holds)."""
+    import boto3
+    import yaml
+
+    from local.provision import TEMPLATE
+
+    sender = yaml.safe_load(TEMPLATE.read_text())["Parameters"]["SenderEmail"]["Default"]
+    ses = boto3.session.Session(region_name=REGION).client("sesv2")
+    ses.create_email_identity(EmailIdentity=sender)
+    return {"CONSOLE_LINK_BASE": f"http://127.0.0.1:{api_port}", "SES_SENDER": sender,
+            "SES_CONFIGURATION_SET": f"complaint-desk-{stage}", "DIGEST_GATHER_SECONDS": "0"}
+
+
+def start_outbox(env: dict[str, str], path: Path) -> Outbox:
+    """What each person was sent (SMS and email), drained into the outbox file and the console."""
     import boto3
 
-    from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+    from chalicelib.adapters.delivery_store import DynamoDeliveryStore
+    from chalicelib.adapters.staff_directory import DynamoStaffDirectory
 
-    session = boto3.session.Session(region_name=REGION)
-    units = DynamoUnitRegistry(session.client("dynamodb"), env["TABLE_NAME"]).all()
-    outbox = Outbox(LocalInboxes(session, env["ESCALATION_TOPIC_ARN"], units, f"complaint-desk-{stage}"), path)
+    ddb = boto3.session.Session(region_name=REGION).client("dynamodb")
+    outbox = Outbox(DynamoStaffDirectory(ddb, env["TABLE_NAME"], cache_seconds=5),
+                    DynamoDeliveryStore(ddb, env["TABLE_NAME"]), path)
     outbox.start()
     return outbox
+
+
+def start_notify_pump(stage: str, app_module: Any) -> NotifyPump:
+    """The notifier's queue, handed to its function as Lambda's SQS trigger would."""
+    import boto3
+
+    sqs = boto3.session.Session(region_name=REGION).client("sqs")
+    pump = NotifyPump(sqs, sqs.get_queue_url(QueueName=f"complaint-desk-{stage}-notify")["QueueUrl"],
+                      app_module.notify, report_job)
+    pump.start()
+    return pump
 
 
 def report_job(name: str, result: Any) -> None:
     """A line on the console when a scheduled run did something (or failed)."""
     if isinstance(result, Exception):
         print(f"[{name}] run failed: {result!r}; the next run tries again", flush=True)
-    elif isinstance(result, dict) and any(result.get(k) for k in ("sent", "failed", "unconfirmed")):
+    elif isinstance(result, dict) and "items_read" in result and any(
+            result.get(k) for k in ("sent", "failed", "unconfirmed")):
         print(f"[{name}] sent {result['sent']}, failed {result['failed']}, unconfirmed {result['unconfirmed']}, "
               f"read {result['items_read']} items in {result['seconds']} s", flush=True)
+    elif isinstance(result, dict) and any(result.get(k) for k in ("sms", "emails", "failed", "queued")):
+        print(f"[{name}] " + ", ".join(f"{k} {v}" for k, v in result.items() if v), flush=True)
 
 
 def _any_method(handler: Any, name: str) -> Any:
@@ -156,7 +187,7 @@ Complaint Desk is running (stage {stack.stage!r}; ports recorded in {_relative(w
   topic          {env["ESCALATION_TOPIC_ARN"]}
   bucket         {env["ARCHIVE_BUCKET"]}
   scheduled jobs {", ".join(jobs)} every {every:g} s   (run one now: ./dev job escalate)
-  outbox         {outbox}   (every SMS/email a manager would receive; also printed here)
+  outbox         {outbox}   (every SMS and email a person was sent, with language and state; also here)
   sign in        export TOKEN=$(./dev token --name "Li Na")   (the sample staff: local/sample_staff.json)
                  curl -H "Authorization: Bearer $TOKEN" "{api}/cases?unit_id=store-xh-01"
   hotline        POST {api}/intake/hotline with header x-api-key: {LOCAL_HOTLINE_KEY}
@@ -202,10 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from local.issuer import auth_environment
 
-        env = {**provision_and_seed(args.stage), **auth_environment(), "INTAKE_API_KEYS": LOCAL_HOTLINE_KEY}
+        env = {**provision_and_seed(args.stage), **auth_environment(), "INTAKE_API_KEYS": LOCAL_HOTLINE_KEY,
+               **delivery_environment(args.stage, args.port)}
         os.environ.update(env)  # the stage config names the same resources; this makes sure
         server = create_api_server(args.stage, "127.0.0.1", args.port)
-        outbox = start_outbox(env, args.outbox, args.stage)
+        outbox = start_outbox(env, args.outbox)
+        pump = start_notify_pump(args.stage, sys.modules["app"])
         jobs = scheduled_jobs(sys.modules["app"])
         scheduler = Scheduler(jobs, args.schedule_seconds, report_job)
         scheduler.start()
@@ -222,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, stop)
         server.serve_forever()
         scheduler.stop()
+        pump.stop()
         outbox.stop()
     finally:
         stack_file.remove(os.getpid())

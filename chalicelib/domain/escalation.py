@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from chalicelib.domain.models import Case, CaseType, Channel
 
 if TYPE_CHECKING:
-    from chalicelib.domain.models import Unit
+    from chalicelib.domain.models import ManagerContact, Unit
 
 class UnitLookup(Protocol):
     """A dict of units, or the unit registry: anything with `get(unit_id)`."""
@@ -247,10 +247,33 @@ class Decision:
     escalations: list[Escalation]
 
 
-def _recipients(unit_id: str | None, units: UnitLookup) -> tuple[str, ...]:
-    """The staff ids of the unit's managers (the directory's people with a notified role there)."""
+# A unit's contacts carry their roles (chalicelib/adapters/staff_directory.py); escalations are for
+# managers, media and regulator notices also for the regional specialist (rulebook §2, §4).
+MANAGER_ROLES = frozenset({"unit-manager", "branch-supervisor"})
+SPECIALIST_ROLE = "regional-specialist"
+
+
+def _roles(contact: ManagerContact) -> set[str]:
+    return {role.strip() for role in contact.role.split(",")}
+
+
+def managers(unit: Unit | None) -> list[ManagerContact]:
+    """The unit's people who act on its escalations (a contact of another kind, or a typed manager
+    contact of an old unit record, counts as a manager)."""
+    if unit is None:
+        return []
+    return [m for m in unit.managers if _roles(m) & MANAGER_ROLES or not _roles(m) & {SPECIALIST_ROLE}]
+
+
+def _recipients(unit_id: str | None, units: UnitLookup, level: str = "") -> tuple[str, ...]:
+    """The staff ids of the people an escalation at this level is for: the unit's managers, or
+    for a specialist notice its regional specialists."""
     unit = units.get(unit_id) if unit_id else None
-    return tuple(m.staff_id for m in unit.managers if m.staff_id) if unit else ()
+    if unit is None:
+        return ()
+    people = ([m for m in unit.managers if SPECIALIST_ROLE in _roles(m)] if level == "notice-specialist"
+              else managers(unit))
+    return tuple(m.staff_id for m in people if m.staff_id)
 
 
 def escalations_for(alarm: Alarm, take: list[Step], units: UnitLookup, now: datetime) -> list[Escalation]:
@@ -269,7 +292,7 @@ def escalations_for(alarm: Alarm, take: list[Step], units: UnitLookup, now: date
             deadline_version=alarm.deadline_version, case_type=alarm.case_type, case_unit_id=alarm.unit_id,
             target_unit_id=target, due_at=alarm.due_at, created_at=now,
             state=EscalationState.SENDING if target else EscalationState.UNREACHABLE,
-            recipients=_recipients(target, units),
+            recipients=_recipients(target, units, steps[-1].level),
             covers=tuple(step.level for step in steps[:-1]),
             taken_with=tuple(level for level in levels if level not in mine)))
     return made
@@ -296,7 +319,9 @@ def notices_at_intake(case: Case, units: UnitLookup, now: datetime) -> list[Esca
                        level="notice-owner" if target == case.unit_id else "notice-specialist",
                        deadline_version=1, case_type=case.type, case_unit_id=case.unit_id,
                        target_unit_id=target, due_at=None, created_at=now,
-                       state=EscalationState.PENDING, recipients=_recipients(target, units))
+                       state=EscalationState.PENDING,
+                       recipients=_recipients(target, units, "notice-owner" if target == case.unit_id
+                                              else "notice-specialist"))
             for target in targets]
 
 
@@ -304,7 +329,7 @@ def _specialist_unit(unit_id: str, units: UnitLookup) -> str | None:
     seen: set[str] = set()
     unit = units.get(unit_id)
     while unit is not None and unit.unit_id not in seen:
-        if any("specialist" in manager.role.lower() for manager in unit.managers):  # regional-specialist
+        if any("specialist" in manager.role.lower() for manager in unit.managers):
             return unit.unit_id
         seen.add(unit.unit_id)
         unit = units.get(unit.parent_id) if unit.parent_id else None
@@ -320,7 +345,7 @@ def unit_above(unit_id: str, hops: int, units: UnitLookup) -> str | None:
         if current is None or current.parent_id is None:
             return None
         current = units.get(current.parent_id)
-    while current is not None and not current.managers:
+    while current is not None and not managers(current):
         current = units.get(current.parent_id) if current.parent_id else None
     return current.unit_id if current else None
 

@@ -32,6 +32,16 @@ def sms_segments(text: str) -> int:
     return 1 if units <= 70 else -(-units // 67)
 
 
+def level_name(level: str, language: str) -> str:
+    """A rung as a person reads it: 超时 / breach, 上一级 / one level up, …"""
+    if level.startswith("up-") and level[3:].isdigit():
+        n = int(level[3:])
+        return f"上{'一两三四五六七八九'[n - 1] if n <= 9 else n}级" if language == "zh" else (
+            "one level up" if n == 1 else f"{n} levels up")
+    names = {"warning": ("预警", "warning"), "breach": ("超时", "breach")}
+    return names[level][0 if language == "zh" else 1] if level in names else level
+
+
 CLOCK_NAMES = {
     "zh": {"acceptance": "受理", "answer": "答复", "handling": "处理", "reply": "回复", "rectification": "整改",
            "notice": "通报"},
@@ -152,13 +162,15 @@ def render(items: list[Item], language: str, link_base: str) -> Rendered:
         v = _values(item, language, link_base, 1)
         line = TEMPLATES[kind_of(item.level)][language][2].format(**v)
         if item.late_levels:
-            told = ", ".join(item.late_levels)
+            told = ", ".join(level_name(level, language) for level in item.late_levels)
             line += (f"(发现较晚,同时已通知:{told})" if language == "zh" else f" (Noticed late; also told: {told}.)")
         blocks.append((line, v["link"]))
-    text = "\n".join([opening, "", *(f"{line}\n{open_words}: {link}\n" for line, link in blocks)])
+    lead = [opening, ""] if len(items) > 1 else []  # one case: its own line says it all
+    text = "\n".join([*lead, *(f"{line}\n{open_words}: {link}\n" for line, link in blocks)])
     body = "".join(f'<p>{html.escape(line)}<br><a href="{html.escape(link)}">{open_words}</a></p>'
                    for line, link in blocks)
-    page = f'<!doctype html><html lang="{language}"><body><p>{html.escape(opening)}</p>{body}</body></html>'
+    head = f"<p>{html.escape(opening)}</p>" if lead else ""
+    page = f'<!doctype html><html lang="{language}"><body>{head}{body}</body></html>'
     return Rendered(language, sms, subject, text, page)
 
 

@@ -41,10 +41,16 @@ def token(name: str, roles: list[str], unit_id: str = "branch-hz") -> str:
 
 @pytest.fixture(scope="module")
 def stack(outbox: Path) -> Iterator[RunningStack]:
-    with running_stack(extra_args=("--schedule-seconds", "1", "--outbox", str(outbox))) as running:
-        _running[:] = [running]
-        staff.headers["Authorization"] = f"Bearer {token('Li Na', ALL_ROLES)}"
-        yield running
+    # A window of about a second between one person's SMS, so each test sees its own messages
+    # (the 10-minute digest window itself is tested in tests/integration/test_notifier.py).
+    os.environ["DIGEST_WINDOW_MINUTES"] = "0.02"
+    try:
+        with running_stack(extra_args=("--schedule-seconds", "1", "--outbox", str(outbox))) as running:
+            _running[:] = [running]
+            staff.headers["Authorization"] = f"Bearer {token('Li Na', ALL_ROLES)}"
+            yield running
+    finally:
+        os.environ.pop("DIGEST_WINDOW_MINUTES", None)
     assert running.exit_code == 0, running.output()
     assert "Complaint Desk stopped." in running.output()
     assert not running.stack_file.exists()  # a stopped stack leaves no record of ports nobody listens on
@@ -126,6 +132,11 @@ def test_errors_over_http_have_one_shape(stack: RunningStack) -> None:
     assert "13800001234" not in stack.output()
 
 
+def entries(content: str, case_id: str) -> dict[str, str]:
+    """The outbox's entries about a case, by "<medium> to <name>" (e.g. "SMS to Sun Li")."""
+    return {entry.split("  ", 2)[1].split(" <")[0]: entry for entry in content.split("=== ")[1:] if case_id in entry}
+
+
 def wait_for(outbox: Path, text: str, seconds: float = 15) -> str:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -139,15 +150,19 @@ def wait_for(outbox: Path, text: str, seconds: float = 15) -> str:
 def test_media_notice_and_a_breach_reach_the_outbox_a_person_reads(stack: RunningStack, outbox: Path) -> None:
     created = staff.post(f"{stack.api}/cases", json=complaint(channel="media"), timeout=10)
     case_id = created.json()["case_id"]
-    content = wait_for(outbox, f"NOTICE complaint {case_id}")
-    assert "Wu Lan (regional specialist" in content and "Sun Li (store manager" in content
+    wait_for(outbox, f"媒体/监管来件:{case_id}")
+    content = wait_for(outbox, f"/c/{case_id}")
+    told = entries(content, case_id)
+    assert {"SMS to Wu Lan", "email to Wu Lan", "SMS to Sun Li", "email to Sun Li"} <= set(told), sorted(told)
+    assert "[zh, 1 segment; sent]" in told["SMS to Sun Li"]  # Sun Li reads Chinese; one SMS segment
 
     later = (datetime.now(UTC) + timedelta(hours=25)).isoformat()
     run = subprocess.run([sys.executable, "-m", "local.jobs", "escalate", "--at", later], cwd=ROOT,
                          env=stack.job_environment(), capture_output=True, text=True, timeout=60, check=True)
     assert '"sent": ' in run.stdout
-    content = wait_for(outbox, f"BREACHED complaint {case_id}")
-    assert f"[outbox] to store-xh-01: [Complaint Desk] BREACHED complaint {case_id}" in stack.output()
+    content = wait_for(outbox, f"已超时:{case_id}")
+    assert "email to Sun Li <sun.li@example.com>" in content
+    assert "[outbox] SMS to Sun Li (zh, sent): 【投诉台】" in stack.output()
     assert "13800001234" not in content
 
 
@@ -211,16 +226,19 @@ def test_a_back_dated_letter_reaches_the_store_managers_inbox_within_one_schedul
                                                               received_at=received), timeout=10)
     assert created.status_code == 201, created.text
     case_id = created.json()["case_id"]
-    wait_for(outbox, f"BREACHED complaint {case_id}", seconds=10)  # the scheduler ticks every second
-    content = wait_for(outbox, f"ESCALATED UP-1 complaint {case_id}", seconds=5)
-    entries = {entry.split("\n", 1)[0].split("[")[-1].rstrip("]"): entry
-               for entry in content.split("=== ") if case_id in entry}
-    assert f"BREACHED complaint {case_id}" in entries[unit_id]
-    assert "noticed late" in entries[unit_id].lower()
-    assert f"ESCALATED UP-1 complaint {case_id}" in entries[above]
+    manager, above_manager = {"store-xh-01": ("Sun Li", "Qian Hao"),
+                              "store-london-01": ("Alex Reed", "Zhao Min")}[unit_id]
+    content = wait_for(outbox, f"email to {manager} <", seconds=10)  # the scheduler ticks every second
+    content = wait_for(outbox, f"email to {above_manager} <", seconds=10)
+    told = entries(content, case_id)
+    store = told[f"email to {manager}"]
+    assert ("passed at" in store or "已于" in store) and ("noticed late" in store.lower() or "发现较晚" in store)
+    assert f"/c/{case_id}" in told[f"email to {above_manager}"]
+    if unit_id == "store-london-01":  # Alex Reed reads English and has no phone: email only
+        assert "[en; sent]" in store and f"SMS to {manager}" not in told
 
 
-def test_an_administrator_imports_staff_and_a_new_manager_gets_the_units_breach(
+def test_an_administrator_imports_staff_and_a_new_manager_signs_in_with_a_token_of_the_directory(
         stack: RunningStack, outbox: Path, tmp_path: Path) -> None:
     """./dev cli staff import as an administrator would run it, then ./dev token for a new person."""
     sheet = tmp_path / "staff.csv"
