@@ -109,7 +109,8 @@ def served_dynamodb(table: str) -> Iterator[Any]:
 def _clear_service_caches() -> None:
     get_settings.cache_clear()
     for built in (bootstrap.case_service, bootstrap.escalation_service, bootstrap.archive_service,
-                  bootstrap.organisation_service, bootstrap.unit_registry, bootstrap.token_verifier):
+                  bootstrap.organisation_service, bootstrap.unit_registry, bootstrap.token_verifier,
+                  bootstrap.staff_writes):
         built.cache_clear()
 
 

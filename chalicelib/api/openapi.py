@@ -46,7 +46,7 @@ _REASONS = {400: "invalid input: `fields` names each field and the reason", 401:
             409: "a stale version, a change the case's status does not allow, or the same request in progress",
             413: "the body is too large", 422: "the Idempotency-Key was used with another body",
             428: "send the case version (If-Match or `version`)",
-            429: "too many filings from this address; see Retry-After",
+            429: "too many requests from this address (web form) or user (staff changes); see Retry-After",
             503: "the store is busy or unreachable; nothing changed, retry the same request"}
 
 
