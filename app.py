@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent
 
@@ -49,7 +51,7 @@ def request_context(event, get_response):  # type: ignore[no-untyped-def]
     """A fresh log context per request, so one case's id never leaks into another's lines."""
     logger.thread_safe_clear_keys()
     logger.thread_safe_append_keys(path=event.path, method=event.method,
-                                   request_id=event.context.get("requestId"))
+                                   request_id=event.context.get("requestId") or uuid.uuid4().hex)
     return get_response(event)
 
 

@@ -65,7 +65,7 @@ def exports(api: Any) -> dict[str, Any]:
     }.items()}
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=10, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(name=visible_hostile, what=visible_hostile, handler=visible_hostile, result=visible_hostile)
 def test_hostile_text_from_customers_and_staff_leaves_every_export_as_text(api: Any, name: str, what: str,
