@@ -130,7 +130,7 @@ def put_unit(unit_id: str) -> dict:
 
 
 @app.route("/cases", methods=["POST"])
-@http.documented("CaseView", 201, IntakeRequest, headers=("Idempotency-Key",))
+@http.documented("CaseView", 201, IntakeRequest, headers=("Idempotency-Key",), rate_limited=True)
 @http.handles_errors
 def register_case() -> Response:
     request = app.current_request
@@ -195,7 +195,7 @@ def get_case(case_id: str) -> Response:
 
 def _action_route(action: str, command_type: type) -> None:
     @app.route(f"/cases/{{case_id}}/{action}", methods=["POST"], name=f"case_{action.replace('-', '_')}")
-    @http.documented("CaseView", request=command_type, headers=("If-Match",))
+    @http.documented("CaseView", request=command_type, headers=("If-Match",), rate_limited=True)
     @http.handles_errors
     def act(case_id: str) -> Response:
         request = app.current_request

@@ -93,13 +93,14 @@ class RouteDoc:
     headers: tuple[str, ...] = ()
     csv: bool = False  # also answers text/csv (`format=csv`)
     media: tuple[str, ...] = ()  # a page or asset: these content types, no JSON view
+    rate_limited: bool = False  # counts against the signed-in user's write allowance (429)
 
 
 def documented(response: str, status: int = 200, request: type[BaseModel] | None = None,
                query: tuple[str, ...] = (), headers: tuple[str, ...] = (), csv: bool = False,
-               media: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+               media: tuple[str, ...] = (), rate_limited: bool = False) -> Callable[[Any], Any]:
     def mark(view: Any) -> Any:
-        view.openapi = RouteDoc(response, status, request, query, headers, csv, media)
+        view.openapi = RouteDoc(response, status, request, query, headers, csv, media, rate_limited)
         return view
 
     return mark

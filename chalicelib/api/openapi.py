@@ -128,7 +128,7 @@ def _operation(method: str, path: str, entry: Any, doc: RouteDoc, schemas: Any,
         errors |= {409, 428}
     if "Idempotency-Key" in doc.headers:
         errors |= {409, 422}
-    if route in PUBLIC_ROUTES and method == "POST":
+    if (route in PUBLIC_ROUTES and method == "POST") or doc.rate_limited:
         errors.add(429)
     assert errors <= set(STATUS_BY_ERROR.values()) | {401, 403, 503}, errors
     content: dict[str, Any] = {"application/json": {"schema": _ref(view)}}
