@@ -52,7 +52,10 @@ def request_context(event, get_response):  # type: ignore[no-untyped-def]
     logger.thread_safe_clear_keys()
     logger.thread_safe_append_keys(path=event.path, method=event.method,
                                    request_id=event.context.get("requestId") or uuid.uuid4().hex)
-    return get_response(event)
+    try:
+        return get_response(event)
+    except Exception:  # raised outside a route's own error mapping (e.g. the token check)
+        return http.internal_error()
 
 
 @app.middleware("http")

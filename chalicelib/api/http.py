@@ -65,18 +65,23 @@ def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
         except (ClientError, BotoCoreError) as exc:
             code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
             if isinstance(exc, ClientError) and code not in _RETRYABLE_AWS_CODES:
-                raise
+                return internal_error()
             logger.warning("storage unavailable", extra={"aws_error": code})
             return error_response("temporarily_unavailable",
                                   "the case store is busy or unreachable; nothing was changed, "
                                   "retry the same request shortly", 503, headers={"Retry-After": "1"})
         except Exception:
-            # The operator needs the type and the traceback to debug a 500; the log filter masks
-            # phone numbers and names in it, and every line carries the request id.
-            logger.exception("unhandled error")
-            return error_response("internal_server", "An internal server error occurred.", 500)
+            return internal_error()
 
     return wrapper
+
+
+def internal_error() -> Response:
+    """A bug's 500, logged with what the operator needs to debug it: the exception's type and its
+    traceback (masked by the log filter, like every line) on a line with the request id. Call it
+    while the exception is being handled."""
+    logger.exception("unhandled error")
+    return error_response("internal_server", "An internal server error occurred.", 500)
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,21 @@ def test_a_500_logs_the_exception_type_and_a_masked_traceback_with_the_request_i
     assert error["exception_name"] == "KeyError" and "in broken" in error["exception"]
     assert "******00" in error["exception"] and "13800138000" not in written.getvalue()
     assert error["request_id"] and error["path"] == "/cases/{case_id}"
+
+
+def test_an_error_outside_a_route_such_as_the_token_check_is_a_logged_uniform_500(
+        api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import app as app_module
+
+    class Unreachable:
+        def principal(self, header: str | None) -> Any:
+            raise ConnectionError("JWKS endpoint unreachable")
+
+    written = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", written)
+    monkeypatch.setattr(app_module, "token_verifier", lambda: Unreachable())
+    response = api.get("/cases?unit_id=store-xh-01")
+    assert response.status_code == 500 and response.json_body["error"] == "internal_server"
+    assert response.headers["Cache-Control"] == "no-store"
+    error = next(json.loads(line) for line in written.getvalue().splitlines() if '"ERROR"' in line)
+    assert error["exception_name"] == "ConnectionError" and error["request_id"]
