@@ -323,7 +323,7 @@ def weekly_report() -> Response:
 
 
 @app.route("/spot-checks", methods=["POST"])
-@http.documented("SpotCheck", 201, StartSpotCheck)
+@http.documented("SpotCheck", 201, StartSpotCheck, conflicts=True)
 @http.handles_errors
 def start_spot_check() -> Response:
     """The branch samples a share of a unit's handled cases to verify (rulebook §6)."""

@@ -99,13 +99,15 @@ class RouteDoc:
     csv: bool = False  # also answers text/csv (`format=csv`)
     media: tuple[str, ...] = ()  # a page or asset: these content types, no JSON view
     rate_limited: bool = False  # counts against the signed-in user's write allowance (429)
+    conflicts: bool = False  # may answer 409 though it names no existing thing in its path
 
 
 def documented(response: str, status: int = 200, request: type[BaseModel] | None = None,
                query: tuple[str, ...] = (), headers: tuple[str, ...] = (), csv: bool = False,
-               media: tuple[str, ...] = (), rate_limited: bool = False) -> Callable[[Any], Any]:
+               media: tuple[str, ...] = (), rate_limited: bool = False,
+               conflicts: bool = False) -> Callable[[Any], Any]:
     def mark(view: Any) -> Any:
-        view.openapi = RouteDoc(response, status, request, query, headers, csv, media, rate_limited)
+        view.openapi = RouteDoc(response, status, request, query, headers, csv, media, rate_limited, conflicts)
         return view
 
     return mark

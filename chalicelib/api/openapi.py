@@ -122,7 +122,7 @@ def _operation(method: str, path: str, entry: Any, doc: RouteDoc, schemas: Any,
         errors.add(403)
     if _PATH_PARAM.search(path) or "case_id" in doc.query:
         errors.add(404)
-    if doc.request is not None and _PATH_PARAM.search(path):
+    if (doc.request is not None and _PATH_PARAM.search(path)) or doc.conflicts:
         errors.add(409)  # the thing's state does not allow this (now)
     if "If-Match" in doc.headers:
         errors |= {409, 428}
