@@ -157,6 +157,20 @@ def api(aws: dict[str, str]) -> Iterator[Any]:
         yield SignedInClient(client.http)
 
 
+@pytest.fixture
+def staff_writes_per_minute(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Sets the per-user write limit for one test (`staff_writes_per_minute(3)`): a test of roles
+    that sends hundreds of changes as one user lifts it, a test of the limit lowers it."""
+    def limit(per_minute: int) -> None:
+        monkeypatch.setenv("STAFF_WRITES_PER_MINUTE", str(per_minute))
+        get_settings.cache_clear()
+        bootstrap.staff_writes.cache_clear()
+
+    yield limit
+    get_settings.cache_clear()
+    bootstrap.staff_writes.cache_clear()
+
+
 def complaint(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": "complaint", "channel": "hotline", "unit_id": "store-xh-01",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -82,20 +81,9 @@ def test_every_api_answer_with_personal_data_is_no_store_and_nosniff(api: Any) -
 
 # --- rate limit ---------------------------------------------------------------------------------
 
-@pytest.fixture
-def three_writes_a_minute(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from chalicelib import bootstrap
-    from chalicelib.config import get_settings
-
-    monkeypatch.setenv("STAFF_WRITES_PER_MINUTE", "3")
-    get_settings.cache_clear()
-    bootstrap.staff_writes.cache_clear()
-    yield
-    get_settings.cache_clear()
-    bootstrap.staff_writes.cache_clear()
-
-
-def test_staff_intake_and_actions_are_limited_per_user_with_retry_after(api: Any, three_writes_a_minute: None) -> None:
+def test_staff_intake_and_actions_are_limited_per_user_with_retry_after(api: Any,
+                                                                       staff_writes_per_minute: Any) -> None:
+    staff_writes_per_minute(3)
     li_na = signed_in("Li Na")
     created = api.post("/cases", headers=li_na, body=json.dumps(complaint())).json_body
     api.post(f"/cases/{created['case_id']}/accept", headers=li_na, body=json.dumps({"version": 1}))
