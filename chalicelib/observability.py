@@ -41,8 +41,8 @@ class MaskingFormatterFilter(logging.Filter):
             # `exception` / `exception_name` keys (without them a 500's line had no traceback).
             masked = mask_phone_numbers(logging.Formatter().formatException(record.exc_info))
             record.exc_text = masked
-            record.exception = masked
-            record.exception_name = getattr(record.exc_info[0], "__name__", "unknown")
+            record.__dict__["exception"] = masked
+            record.__dict__["exception_name"] = getattr(record.exc_info[0], "__name__", "unknown")
             record.exc_info = None
         for key, value in list(record.__dict__.items()):
             if isinstance(value, str) and key not in ("msg", "levelname", "name", "pathname",

@@ -37,7 +37,9 @@ QUERY: dict[str, dict[str, Any]] = {
 }
 HEADERS: dict[str, dict[str, Any]] = {
     "Idempotency-Key": {"schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
-                        "description": "retries with the same key register the case once"},
+                        "description": "retries with the same key register the case once; keys are scoped to "
+                                       "the caller (signed-in user or API key), so another caller's key is "
+                                       "another request"},
     "If-Match": {"schema": {"type": "string", "pattern": r'^"?[0-9]{1,12}"?$'},
                  "description": "the case version the change is based on (or `version` in the body)"},
 }
