@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent, SQSEvent
 
@@ -14,6 +16,7 @@ from chalicelib.bootstrap import (
     report_service,
     signed_in,
     staff_service,
+    staff_writes,
 )
 from chalicelib.config import get_settings
 from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES
@@ -50,8 +53,12 @@ COMPLAINT_COLUMNS = ("case_id", "unit_id", "status", "cause", "what", "finding",
 def request_context(event, get_response):  # type: ignore[no-untyped-def]
     """A fresh log context per request, so one case's id never leaks into another's lines."""
     logger.thread_safe_clear_keys()
-    logger.thread_safe_append_keys(path=event.path, method=event.method)
-    return get_response(event)
+    logger.thread_safe_append_keys(path=event.path, method=event.method,
+                                   request_id=event.context.get("requestId") or uuid.uuid4().hex)
+    try:
+        return get_response(event)
+    except Exception:  # raised outside a route's own error mapping (e.g. the token check)
+        return http.internal_error()
 
 
 @app.middleware("http")
@@ -207,13 +214,15 @@ def deactivate_staff(staff_id: str) -> dict:
 
 
 @app.route("/cases", methods=["POST"])
-@http.documented("CaseView", 201, IntakeRequest, headers=("Idempotency-Key",))
+@http.documented("CaseView", 201, IntakeRequest, headers=("Idempotency-Key",), rate_limited=True)
 @http.handles_errors
 def register_case() -> Response:
     request = app.current_request
     intake = http.parse(IntakeRequest, http.json_body(request.raw_body, settings.max_body_bytes))
+    user = http.principal()
+    staff_writes().hit(user.subject)
     case_service().bind_lambda_context(app.lambda_context)
-    outcome = case_service().register(intake, http.idempotency_key(request.headers), http.principal())
+    outcome = case_service().register(intake, http.idempotency_key(request.headers, http.staff_caller(user)), user)
     return http.registered(outcome.case, outcome.replayed)
 
 
@@ -226,7 +235,8 @@ def hotline_intake() -> Response:
     request = app.current_request
     call = http.parse(HotlineIntakeRequest, http.json_body(request.raw_body, settings.max_body_bytes))
     case_service().bind_lambda_context(app.lambda_context)
-    outcome = case_service().register(call.as_intake(), http.idempotency_key(request.headers), "hotline system")
+    key = http.idempotency_key(request.headers, http.api_key_caller(request))
+    outcome = case_service().register(call.as_intake(), key, "hotline system")
     return http.registered(outcome.case, outcome.replayed)
 
 
@@ -269,11 +279,12 @@ def get_case(case_id: str) -> Response:
 
 def _action_route(action: str, command_type: type) -> None:
     @app.route(f"/cases/{{case_id}}/{action}", methods=["POST"], name=f"case_{action.replace('-', '_')}")
-    @http.documented("CaseView", request=command_type, headers=("If-Match",))
+    @http.documented("CaseView", request=command_type, headers=("If-Match",), rate_limited=True)
     @http.handles_errors
     def act(case_id: str) -> Response:
         request = app.current_request
         command = http.command(command_type, request.raw_body, settings.max_body_bytes)
+        staff_writes().hit(http.principal().subject)
         return http.case_response(case_service().act(case_id, action, command,
                                                      http.if_match_version(request.headers), http.principal()))
 
@@ -364,7 +375,8 @@ def statistics_report() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     report = report_service().statistics(query.get("unit_id"), query.get("from"), query.get("to"), http.principal())
-    return http.report_response(report, fmt, summary_rows, ("metric", "value"))
+    return http.report_response(report, fmt, summary_rows, ("metric", "value"),
+                                f"statistics-{report['unit_id']}-{report['from']}-{report['to']}")
 
 
 @app.route("/reports/daily-register", methods=["GET"])
@@ -375,7 +387,8 @@ def daily_register() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     register = report_service().daily_register(query.get("unit_id"), query.get("date"), http.principal())
-    return http.report_response(register, fmt, lambda r: r["cases"], REGISTER_COLUMNS)
+    return http.report_response(register, fmt, lambda r: r["cases"], REGISTER_COLUMNS,
+                                f"daily-register-{register['unit_id']}-{register['date']}")
 
 
 @app.route("/reports/weekly", methods=["GET"])
@@ -386,17 +399,18 @@ def weekly_report() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     report = report_service().weekly_report(query.get("unit_id"), query.get("week_of"), http.principal())
-    return http.report_response(report, fmt, lambda r: r["complaints"], COMPLAINT_COLUMNS)
+    return http.report_response(report, fmt, lambda r: r["complaints"], COMPLAINT_COLUMNS,
+                                f"weekly-report-{report['unit_id']}-{report['from']}")
 
 
 @app.route("/spot-checks", methods=["POST"])
-@http.documented("SpotCheck", 201, StartSpotCheck)
+@http.documented("SpotCheck", 201, StartSpotCheck, conflicts=True)
 @http.handles_errors
 def start_spot_check() -> Response:
     """The branch samples a share of a unit's handled cases to verify (rulebook §6)."""
     body = http.command(StartSpotCheck, app.current_request.raw_body, settings.max_body_bytes)
     check = report_service().start_spot_check(body.unit_id, body.from_date.isoformat(), body.to_date.isoformat(),
-                                              body.share, body.seed, body.actor, http.principal())
+                                              body.share, body.actor, http.principal())
     return Response(body=check, status_code=201, headers={"Location": f"/spot-checks/{check['check_id']}"})
 
 

@@ -281,3 +281,12 @@ def report_service() -> ReportService:
 @lru_cache(maxsize=1)
 def escalation_service() -> EscalationService:
     return build_escalation_service(get_settings(), units=unit_registry())
+
+
+@lru_cache(maxsize=1)
+def staff_writes() -> Any:
+    """Staff intake and case actions per user, counted in the table (every container sees it)."""
+    from chalicelib.adapters.rate_limits import DynamoRateLimit
+
+    settings = get_settings()
+    return DynamoRateLimit(dynamodb_client(), settings.table_name, settings.staff_writes_per_minute)

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # (the local stack, tests); empty in AWS.
     intake_api_keys: str = ""
     public_requests_per_minute: int = Field(default=10, ge=1)
+    # Each staff user may register cases and take case actions at most this many times a minute,
+    # counted in the table so every container sees the same count (429 with Retry-After beyond).
+    staff_writes_per_minute: int = Field(default=60, ge=1)
     idempotency_ttl_seconds: int = 24 * 3600
     default_page_size: int = 25
     max_page_size: int = 100

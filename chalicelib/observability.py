@@ -36,8 +36,13 @@ class MaskingFormatterFilter(logging.Filter):
             record.args = None
         if record.exc_info:
             # An exception's text can carry customer input (pydantic errors quote it): render it
-            # now, masked, and drop the raw exception so no formatter renders it again.
-            record.exc_text = mask_phone_numbers(logging.Formatter().formatException(record.exc_info))
+            # now, masked, and drop the raw exception so no formatter renders it again. Powertools'
+            # JSON formatter reads only exc_info, so the masked text also goes in as its own
+            # `exception` / `exception_name` keys (without them a 500's line had no traceback).
+            masked = mask_phone_numbers(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = masked
+            record.__dict__["exception"] = masked
+            record.__dict__["exception_name"] = getattr(record.exc_info[0], "__name__", "unknown")
             record.exc_info = None
         for key, value in list(record.__dict__.items()):
             if isinstance(value, str) and key not in ("msg", "levelname", "name", "pathname",

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from local import stack_file
+from local import access_log, stack_file
 from local.notify_pump import NotifyPump
 from local.outbox import Outbox
 from local.scheduler import Scheduler, scheduled_jobs
@@ -170,6 +170,10 @@ def create_api_server(stage: str, host: str, port: int) -> Any:
     # The dev server knows only the methods Chalice routes; any other (TRACE, QUERY, …) got an HTML
     # 501 from http.server. Route every method through the gateway emulation, which answers them.
     ChaliceRequestHandler.__getattr__ = _any_method
+    # Its access log names every path: tracking tokens and sign-in codes are masked first.
+    if not getattr(ChaliceRequestHandler, "masks_secrets", False):
+        access_log.install(ChaliceRequestHandler)
+        ChaliceRequestHandler.masks_secrets = True
     factory = CLIFactory(project_dir=str(ROOT), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
     return factory.create_local_server(config.chalice_app, config, host, port)

@@ -140,7 +140,7 @@ def _clear_service_caches() -> None:
     get_settings.cache_clear()
     for built in (bootstrap.case_service, bootstrap.escalation_service, bootstrap.archive_service,
                   bootstrap.organisation_service, bootstrap.unit_registry, bootstrap.token_verifier,
-                  bootstrap.staff_service, bootstrap.report_service):
+                  bootstrap.staff_service, bootstrap.report_service, bootstrap.staff_writes):
         built.cache_clear()
 
 
@@ -189,6 +189,20 @@ def api(aws: dict[str, str]) -> Iterator[Any]:
     app_module.local_api_keys = frozenset({HOTLINE_KEY})
     with Client(app_module.app) as client:
         yield SignedInClient(client.http)
+
+
+@pytest.fixture
+def staff_writes_per_minute(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Sets the per-user write limit for one test (`staff_writes_per_minute(3)`): a test of roles
+    that sends hundreds of changes as one user lifts it, a test of the limit lowers it."""
+    def limit(per_minute: int) -> None:
+        monkeypatch.setenv("STAFF_WRITES_PER_MINUTE", str(per_minute))
+        get_settings.cache_clear()
+        bootstrap.staff_writes.cache_clear()
+
+    yield limit
+    get_settings.cache_clear()
+    bootstrap.staff_writes.cache_clear()
 
 
 def complaint(**overrides: Any) -> dict[str, Any]:

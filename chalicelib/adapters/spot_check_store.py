@@ -1,6 +1,7 @@
 """DynamoDB: spot checks (issue 7). One partition per check: the check itself (`CHECK`: unit,
 period, share, seed, the sample) and one item per recorded outcome (`RESULT#<case_id>`, written
-once: a case's outcome cannot be recorded twice)."""
+once: a case's outcome cannot be recorded twice). A marker per unit and period
+(`SPOTCHECK-PERIOD#<unit>#<from>#<to>`) names the check that holds it: one open check at a time."""
 
 from __future__ import annotations
 
@@ -16,10 +17,29 @@ class DynamoSpotChecks:
         self._client = client
         self._table = table_name
 
-    def create(self, check: dict[str, Any]) -> None:
-        self._client.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(pk)",
-                              Item=to_item({"pk": f"SPOTCHECK#{check['check_id']}", "sk": "CHECK",
-                                            "entity": "spot-check", "doc": check}))
+    def create(self, check: dict[str, Any], replaces: str | None = None) -> bool:
+        """The check and its unit-and-period marker in one transaction; False if another check
+        holds the marker (`replaces` names the finished check whose marker may be taken over)."""
+        marker = {"pk": f"SPOTCHECK-PERIOD#{check['unit_id']}#{check['from']}#{check['to']}", "sk": "OPEN",
+                  "entity": "spot-check-period", "check_id": check["check_id"]}
+        claim: dict[str, Any] = {"TableName": self._table, "Item": to_item(marker)}
+        if replaces is None:
+            claim["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            claim.update(ConditionExpression="check_id = :finished",
+                         ExpressionAttributeValues={":finished": {"S": replaces}})
+        return transact(self._client, [
+            {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
+                     "Item": to_item({"pk": f"SPOTCHECK#{check['check_id']}", "sk": "CHECK",
+                                      "entity": "spot-check", "doc": check})}},
+            {"Put": claim}])
+
+    def holder(self, unit_id: str, date_from: str, date_to: str) -> str | None:
+        """The check that last claimed this unit and period, if any."""
+        found = self._client.get_item(TableName=self._table, ConsistentRead=True,
+                                      Key={"pk": {"S": f"SPOTCHECK-PERIOD#{unit_id}#{date_from}#{date_to}"},
+                                           "sk": {"S": "OPEN"}}).get("Item")
+        return found["check_id"]["S"] if found else None
 
     def get(self, check_id: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
         """The check and its recorded outcomes by case id; None for an unknown check."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -60,18 +61,28 @@ def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
         except err.DomainError as exc:
             status = next(code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls))
             logger.info("request refused", extra={"error": exc.code, "status": status})
-            headers = {"Retry-After": "60"} if status == 429 else None
+            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, err.TooManyRequests) else None
             return error_response(exc.code, exc.message, status, exc.fields, headers)
         except (ClientError, BotoCoreError) as exc:
             code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
             if isinstance(exc, ClientError) and code not in _RETRYABLE_AWS_CODES:
-                raise
+                return internal_error()
             logger.warning("storage unavailable", extra={"aws_error": code})
             return error_response("temporarily_unavailable",
                                   "the case store is busy or unreachable; nothing was changed, "
                                   "retry the same request shortly", 503, headers={"Retry-After": "1"})
+        except Exception:
+            return internal_error()
 
     return wrapper
+
+
+def internal_error() -> Response:
+    """A bug's 500, logged with what the operator needs to debug it: the exception's type and its
+    traceback (masked by the log filter, like every line) on a line with the request id. Call it
+    while the exception is being handled."""
+    logger.exception("unhandled error")
+    return error_response("internal_server", "An internal server error occurred.", 500)
 
 
 @dataclass(frozen=True)
@@ -88,13 +99,16 @@ class RouteDoc:
     headers: tuple[str, ...] = ()
     csv: bool = False  # also answers text/csv (`format=csv`)
     media: tuple[str, ...] = ()  # a page or asset: these content types, no JSON view
+    rate_limited: bool = False  # counts against the signed-in user's write allowance (429)
+    conflicts: bool = False  # may answer 409 though it names no existing thing in its path
 
 
 def documented(response: str, status: int = 200, request: type[BaseModel] | None = None,
                query: tuple[str, ...] = (), headers: tuple[str, ...] = (), csv: bool = False,
-               media: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+               media: tuple[str, ...] = (), rate_limited: bool = False,
+               conflicts: bool = False) -> Callable[[Any], Any]:
     def mark(view: Any) -> Any:
-        view.openapi = RouteDoc(response, status, request, query, headers, csv, media)
+        view.openapi = RouteDoc(response, status, request, query, headers, csv, media, rate_limited, conflicts)
         return view
 
     return mark
@@ -116,7 +130,7 @@ def json_body(raw: bytes | None, max_bytes: int) -> dict[str, Any]:
     if not raw.strip():
         raise err.InvalidInput("the body is empty; send a JSON object", {"body": "required"})
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_int=_bounded_int)
     except UnicodeDecodeError as exc:
         raise err.InvalidInput("the body is not UTF-8", {"body": str(exc.reason)}) from exc
     except json.JSONDecodeError as exc:
@@ -126,7 +140,34 @@ def json_body(raw: bytes | None, max_bytes: int) -> dict[str, Any]:
         raise err.InvalidInput("the body nests too deeply", {"body": "too deeply nested"}) from exc
     if not isinstance(data, dict):
         raise err.InvalidInput("the body must be a JSON object", {"body": "expected an object"})
+    too_long = dict.fromkeys(_paths_of(data, _TooLongInteger), f"a number of at most {MAX_INTEGER_DIGITS} digits")
+    if too_long:
+        raise err.InvalidInput("some numbers are too long", too_long)
     return data
+
+
+# No field takes a number anywhere near this long; Python refuses to convert past 4,300 digits
+# (sys.get_int_max_str_digits), which would otherwise surface as a 500.
+MAX_INTEGER_DIGITS = 20
+
+
+class _TooLongInteger:
+    """Stands in for an integer literal too long to convert, so the 400 can name its field."""
+
+
+def _bounded_int(literal: str) -> int | _TooLongInteger:
+    return _TooLongInteger() if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS else int(literal)
+
+
+def _paths_of(value: Any, kind: type, path: str = "") -> list[str]:
+    """Dotted paths (as validation errors name fields) of every value of `kind` in a parsed body."""
+    if isinstance(value, kind):
+        return [path or "body"]
+    if isinstance(value, dict):
+        return [p for key, inner in value.items() for p in _paths_of(inner, kind, f"{path}.{key}".lstrip("."))]
+    if isinstance(value, list):
+        return [p for i, inner in enumerate(value) for p in _paths_of(inner, kind, f"{path}.{i}".lstrip("."))]
+    return []
 
 
 def parse(model: type[M], data: dict[str, Any]) -> M:
@@ -155,14 +196,30 @@ def if_match_version(headers: Any) -> int | None:
     return int(match.group(1))
 
 
-def idempotency_key(headers: Any) -> str | None:
+def idempotency_key(headers: Any, caller: str) -> str | None:
+    """The Idempotency-Key scoped to its `caller` (staff_caller / api_key_caller): the same key
+    from two callers is two requests, so nobody can replay, block or probe another's key."""
     value = headers.get("idempotency-key")
     if value is None:
         return None
     if not _IDEMPOTENCY_KEY.match(value):
         raise err.InvalidInput("Idempotency-Key must be 1–255 visible ASCII characters",
                                {"Idempotency-Key": "invalid"})
-    return value
+    return f"{caller} {value}"
+
+
+def staff_caller(user: Principal) -> str:
+    return f"user:{user.subject}"
+
+
+def api_key_caller(event: Any) -> str:
+    """The hotline system's API key: API Gateway's key id, or (where the app checks keys itself)
+    a digest of the key, never the key."""
+    key_id = (event.context.get("identity") or {}).get("apiKeyId")
+    if key_id:
+        return f"api-key:{key_id}"
+    digest = hashlib.sha256(str(event.headers.get("x-api-key", "")).encode()).hexdigest()[:32]
+    return f"api-key:sha256:{digest}"
 
 
 def case_response(body: dict[str, Any], status: int = 200,
@@ -180,12 +237,22 @@ def registered(case: dict[str, Any], replayed: bool) -> Response:
 
 
 def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Chalice's own errors (415, 405, 500, …) get the same shape as ours."""
+    """Chalice's own errors (415, 405, 500, …) get the same shape as ours; every API answer gets
+    the headers that keep personal data out of caches and content sniffing."""
     response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")
         response.body = {"error": code, "message": body.get("Message", ""), "fields": {}}
+    return with_safe_headers(response)
+
+
+def with_safe_headers(response: Response) -> Response:
+    """`nosniff` on everything, and `no-store` on every answer that does not set its own caching
+    (API answers carry cases, names and phones; pages and assets say `no-cache` themselves)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if not any(name.lower() == "cache-control" for name in response.headers):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -273,14 +340,17 @@ def report_format(query: dict[str, str]) -> str:
 
 
 def report_response(report: dict[str, Any], fmt: str, rows: Callable[[dict[str, Any]], list[dict[str, Any]]],
-                    columns: tuple[str, ...]) -> Response:
-    """A report as JSON, or its `rows(report)` as CSV (a spreadsheet opens it as it is)."""
+                    columns: tuple[str, ...], file_name: str) -> Response:
+    """A report as JSON, or its `rows(report)` as a CSV download named `file_name` (.csv added);
+    the CSV writer neutralises every cell, so a spreadsheet opens it as text, never as formulas."""
     if fmt == "json":
         return Response(body=report, status_code=200)
     from chalicelib.domain.reports import as_csv
 
+    safe_name = re.sub(r"[^A-Za-z0-9._-]+", "-", file_name).strip("-")[:120] or "report"
     return Response(body=as_csv(rows(report), columns), status_code=200,
-                    headers={"Content-Type": "text/csv; charset=utf-8"})
+                    headers={"Content-Type": "text/csv; charset=utf-8",
+                             "Content-Disposition": f'attachment; filename="{safe_name}.csv"'})
 
 
 def country_code(value: str) -> str:

@@ -38,7 +38,9 @@ QUERY: dict[str, dict[str, Any]] = {
 }
 HEADERS: dict[str, dict[str, Any]] = {
     "Idempotency-Key": {"schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
-                        "description": "retries with the same key register the case once"},
+                        "description": "retries with the same key register the case once; keys are scoped to "
+                                       "the caller (signed-in user or API key), so another caller's key is "
+                                       "another request"},
     "If-Match": {"schema": {"type": "string", "pattern": r'^"?[0-9]{1,12}"?$'},
                  "description": "the case version the change is based on (or `version` in the body)"},
 }
@@ -47,7 +49,7 @@ _REASONS = {400: "invalid input: `fields` names each field and the reason", 401:
             409: "a stale version, a change the case's status does not allow, or the same request in progress",
             413: "the body is too large", 422: "the Idempotency-Key was used with another body",
             428: "send the case version (If-Match or `version`)",
-            429: "too many filings from this address; see Retry-After",
+            429: "too many requests from this address (web form) or user (staff changes); see Retry-After",
             503: "the store is busy or unreachable; nothing changed, retry the same request"}
 
 
@@ -123,13 +125,13 @@ def _operation(method: str, path: str, entry: Any, doc: RouteDoc, schemas: Any,
         errors.add(403)
     if _PATH_PARAM.search(path) or "case_id" in doc.query:
         errors.add(404)
-    if doc.request is not None and _PATH_PARAM.search(path):
+    if (doc.request is not None and _PATH_PARAM.search(path)) or doc.conflicts:
         errors.add(409)  # the thing's state does not allow this (now)
     if "If-Match" in doc.headers:
         errors |= {409, 428}
     if "Idempotency-Key" in doc.headers:
         errors |= {409, 422}
-    if route in PUBLIC_ROUTES and method == "POST":
+    if (route in PUBLIC_ROUTES and method == "POST") or doc.rate_limited:
         errors.add(429)
     assert errors <= set(STATUS_BY_ERROR.values()) | {401, 403, 503}, errors
     content: dict[str, Any] = {"application/json": {"schema": _ref(view)}}

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.models import (
     STAFF_CHANNELS,
@@ -164,9 +164,21 @@ class RecordFinding(ActionCommand):
     investigator: ShortText | None = None
 
 
+def _distinct(remedies: tuple[Remedy, ...]) -> tuple[Remedy, ...]:
+    if len(set(remedies)) != len(remedies):
+        raise ValueError("each remedy at most once")
+    return remedies
+
+
+# Rulebook §5 lists the remedies; a resolution names each it used once, at most MAX_REMEDIES.
+MAX_REMEDIES = 10
+Remedies = Annotated[tuple[Remedy, ...], Field(max_length=MAX_REMEDIES, json_schema_extra={"uniqueItems": True}),
+                     AfterValidator(_distinct)]
+
+
 class Resolve(ActionCommand):
     result: LongText
-    remedies: tuple[Remedy, ...] = ()
+    remedies: Remedies = ()
 
 
 class RecordFeedback(ActionCommand):
@@ -263,7 +275,6 @@ class StartSpotCheck(Strict):
     from_date: date
     to_date: date
     share: Annotated[float, Field(gt=0, le=1)]
-    seed: ShortText | None = None
 
 
 class SpotCheckResult(Strict):
@@ -271,7 +282,7 @@ class SpotCheckResult(Strict):
     rectification within `rectify_within_working_days` (default: the service's setting)."""
 
     actor: ShortText
-    case_id: Annotated[str, StringConstraints(pattern=r"^CD-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$")]
+    case_id: Annotated[str, StringConstraints(max_length=17, pattern=r"^CD-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$")]
     matches: bool
     note: LongText
     rectify_within_working_days: Annotated[int, Field(ge=1, le=30)] | None = None

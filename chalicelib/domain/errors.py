@@ -63,9 +63,13 @@ class RequestInProgress(DomainError):
 
 
 class TooManyRequests(DomainError):
-    """A public caller sent more than the rate allows (HTTP 429, retry after a minute)."""
+    """A caller sent more than the rate allows (HTTP 429 with Retry-After: `retry_after` seconds)."""
 
     code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
 
 
 class StaffNotFound(DomainError):

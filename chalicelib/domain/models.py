@@ -15,9 +15,9 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 PhoneNumber = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()\-]{4,22}[0-9]$"),
+    StringConstraints(strip_whitespace=True, max_length=25, pattern=r"^\+?[0-9][0-9 ()\-]{4,22}[0-9]$"),
 ]
-UnitId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9\-]{0,62}$")]
+UnitId = Annotated[str, StringConstraints(max_length=63, pattern=r"^[a-z0-9][a-z0-9\-]{0,62}$")]
 
 
 class CaseType(StrEnum):
@@ -178,7 +178,7 @@ class Importance(Strict):
     at: datetime
 
 
-RootCauseCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9\-]{1,39}$")]
+RootCauseCode = Annotated[str, StringConstraints(max_length=40, pattern=r"^[a-z0-9][a-z0-9\-]{1,39}$")]
 
 
 class RootCause(Strict):
@@ -299,9 +299,13 @@ class ManagerContact(Strict):
     name: ShortText
     role: ShortText
     phone: PhoneNumber | None = None
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     staff_id: str | None = None
     language: str = "zh"
+
+
+# The people of one unit its escalations are for (drawn from the staff directory).
+MAX_MANAGERS = 20
 
 
 class Unit(Strict):
@@ -311,9 +315,9 @@ class Unit(Strict):
     name: ShortText
     kind: UnitKind
     parent_id: UnitId | None = None
-    time_zone: Annotated[str, AfterValidator(_known_time_zone)]
-    calendar: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-    managers: tuple[ManagerContact, ...] = ()
+    time_zone: Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_time_zone)]
+    calendar: Annotated[str, StringConstraints(max_length=2, pattern=r"^[A-Z]{2}$")]
+    managers: Annotated[tuple[ManagerContact, ...], Field(max_length=MAX_MANAGERS)] = ()
 
     def public_view(self) -> dict[str, Any]:
         """What GET /units shows: no manager phone numbers or emails."""

@@ -111,12 +111,33 @@ def sample(case_ids: Sequence[str], share: float, seed: str) -> list[str]:
     return sorted(ranked[:size])
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP CSV injection, ASVS 1.2.10): these as
+# the first character, including the full-width forms a Chinese input method types.
+FORMULA_STARTS = frozenset("=+-@\t\r\n\0＝＋－＠")
+# Excel opens UTF-8 CSV as the local code page unless the file starts with a byte order mark.
+UTF8_BOM = "\ufeff"
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell as a spreadsheet may open it: text starting like a formula gets a leading `'`, so it
+    stays text. Numbers the service computed are left as numbers (a negative count is not a formula)."""
+    if isinstance(value, list | tuple):
+        value = ";".join(str(v) for v in value)
+    if isinstance(value, str) and value.lstrip(" ")[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
 def as_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
+    """The one CSV writer every export goes through: UTF-8 with a byte order mark, every cell quoted
+    and neutralised, whatever the rows hold."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+    out.write(UTF8_BOM)
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n",
+                            quoting=csv.QUOTE_ALL)
+    writer.writerow({column: spreadsheet_safe(column) for column in columns})
     for row in rows:
-        writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in row.items()})
+        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
     return out.getvalue()
 
 

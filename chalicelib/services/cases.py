@@ -481,7 +481,9 @@ def _already_acknowledged(case: Case, command: cmd.Acknowledge) -> bool:
 
 def page_size_param(limit: str | None, default_limit: int, max_limit: int, problems: dict[str, str]) -> int:
     """A list's `limit` query parameter; an unusable one is noted in `problems` for the 400."""
-    page_size = default_limit if limit is None else int(limit) if limit.isdigit() else 0
+    # ASCII digits only, and few of them: int() of a 5,000-digit (or a superscript) string raises.
+    usable = limit is not None and limit.isascii() and limit.isdigit() and len(limit) <= 6
+    page_size = default_limit if limit is None else int(limit) if usable else 0
     if not 1 <= page_size <= max_limit:
         problems["limit"] = f"between 1 and {max_limit}"
     return page_size

@@ -159,21 +159,29 @@ class ReportService:
         return {"sent": sent, "failed": failed}
 
     # --- spot checks ----------------------------------------------------------------
-    def start_spot_check(self, unit_id: str, date_from: str, date_to: str, share: float, seed: str | None,
+    def start_spot_check(self, unit_id: str, date_from: str, date_to: str, share: float,
                          actor: str, by: Principal | None = None) -> dict[str, Any]:
-        """Rulebook §6 抽查验证: a reproducible sample of the unit's handled (resolved or closed)
-        cases received in the period."""
+        """Rulebook §6 抽查验证: a sample of the unit's handled (resolved or closed) cases received in
+        the period. The service draws the seed and records it (anyone can re-derive the sample, nobody
+        can choose it), and a unit and period has one open check at a time: the sample cannot be
+        drawn again, to leave a case out, until every sampled case has its outcome."""
         unit, start, end = self._scope(unit_id, date_from, date_to, by)
+        holder = self._spot_checks.holder(unit.unit_id, start.isoformat(), end.isoformat())
+        if holder is not None and self.spot_check(holder)["pending"]:
+            raise IllegalTransition(f"spot check {holder} of this unit and period is still open; "
+                                    "record its outcomes first", {"unit_id": f"open spot check {holder}"})
         tz = ZoneInfo(unit.time_zone)
         begin = datetime.combine(start, time(), tzinfo=tz).astimezone(UTC)
         until = datetime.combine(end + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
         handled = [c.case_id for c in self._cases.received_between(unit.unit_id, begin, until, HANDLED)]
-        seed = seed or f"{unit.unit_id}:{start.isoformat()}:{end.isoformat()}"
+        seed = secrets.token_hex(16)
         check = {"check_id": f"SC-{secrets.token_hex(5).upper()}", "unit_id": unit.unit_id,
                  "from": start.isoformat(), "to": end.isoformat(), "share": share, "seed": seed,
                  "handled_cases": len(handled), "sample": rpt.sample(handled, share, seed),
                  "started_by": actor, "started_at": self._now().isoformat()}
-        self._spot_checks.create(check)
+        if not self._spot_checks.create(check, replaces=holder):
+            raise IllegalTransition("another spot check of this unit and period was started meanwhile",
+                                    {"unit_id": "open spot check"})
         logger.info("spot check started", extra={"check_id": check["check_id"], "sampled": len(check["sample"])})
         return {**check, "results": {}}
 

@@ -135,11 +135,6 @@ function showWho() {
 }
 
 async function show() {
-  if (location.hash.startsWith("#id_token=")) {  // back from the sign-in page (Cognito implicit grant)
-    token = new URLSearchParams(location.hash.slice(1)).get("id_token");
-    sessionStorage.setItem("token", token);
-    history.replaceState(null, "", location.pathname);
-  }
   user = token ? claims(token) : null;
   $("signin").hidden = !!user;
   $("hosted-signin").hidden = !signIn.authorize_url;

@@ -39,12 +39,14 @@ lifecycle_answers: list[tuple[str, int]] = []
 def fuzzed_stack() -> Iterator[RunningStack]:
     # The public form's per-address limit would answer most fuzzed filings 429; lift it so the
     # form's own validation is what gets fuzzed (429 is still a documented answer).
-    os.environ["PUBLIC_REQUESTS_PER_MINUTE"] = "1000000"
+    # The same for the per-user limit on staff writes: one fuzzing user sends thousands.
+    os.environ["PUBLIC_REQUESTS_PER_MINUTE"] = os.environ["STAFF_WRITES_PER_MINUTE"] = "1000000"
     try:
         with running_stack() as running:
             yield running
     finally:
         os.environ.pop("PUBLIC_REQUESTS_PER_MINUTE", None)
+        os.environ.pop("STAFF_WRITES_PER_MINUTE", None)
     assert running.exit_code == 0, running.output()[-3000:]
 
 

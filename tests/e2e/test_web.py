@@ -181,6 +181,40 @@ def test_staff_open_the_filed_complaint_accept_it_and_resolve_it(stack: RunningS
     assert [e["action"] for e in stored["history"]] == ["receive", "accept", "assign", "record-finding", "resolve"]
 
 
+def test_a_token_in_the_console_address_signs_nobody_in(stack: RunningStack, page: Any) -> None:
+    """Tokens reach the console by the code flow (AWS) or the paste box (local), never by a link."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{stack.api}/console#id_token={token(['agent', 'unit-manager'])}")
+    expect(page.get_by_label("ID token")).to_be_visible()
+    expect(page.locator("#app")).to_be_hidden()
+    assert page.evaluate("sessionStorage.getItem('token')") is None
+
+
+def test_the_access_log_of_a_browser_session_holds_no_tracking_or_staff_token(stack: RunningStack,
+                                                                              page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{stack.api}/")
+    fill_complaint(page)
+    with page.expect_response(f"{stack.api}/public/cases") as filed:
+        page.get_by_role("button", name="Send").click()
+    receipt = filed.value.json()
+    page.locator("#tracking-link").click()
+    expect(page.locator("#status")).to_contain_text(receipt["case_number"])
+    staff = token(["agent", "unit-manager"])
+    page.goto(f"{stack.api}/console?code=one-time-sign-in-code&state=some-state")
+    page.get_by_label("ID token").fill(staff)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{stack.api}/console#case/{receipt['case_number']}")
+    expect(page.locator("#case-title")).to_contain_text("received")
+
+    log = stack.output()
+    assert "/public/track/*** HTTP/1.1\" 200" in log  # the status page's request was logged, masked
+    for secret in (receipt["tracking_token"], staff, staff.split(".")[1], "one-time-sign-in-code"):
+        assert secret not in log
+
+
 def test_pages_work_on_a_phone_sized_screen_and_every_control_has_a_label(browser: Any, stack: RunningStack) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB", is_mobile=True)
     phone = context.new_page()

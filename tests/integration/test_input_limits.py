@@ -91,3 +91,104 @@ def test_refused_input_leaves_no_customer_data_in_the_log(api: Any, monkeypatch:
     logged = written.getvalue() + caplog.text
     assert "request refused" in logged
     assert name not in logged and phone not in logged
+
+
+HUGE_NUMBER = "9" * 5000  # past Python's 4,300-digit limit on int(str)
+
+
+def _openapi() -> dict[str, Any]:
+    from app import app
+    from chalicelib.api.openapi import document
+
+    return document(app)
+
+
+def _fields(schema: dict[str, Any], components: dict[str, Any], path: str = "",
+            seen: frozenset[str] = frozenset()) -> list[tuple[str, dict[str, Any]]]:
+    """Every (dotted path, schema) a request body may hold, references followed."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return [] if name in seen else _fields(components[name], components, path, seen | {name})
+    found = [(path, schema)] if path else []
+    for alternative in schema.get("anyOf", []) + schema.get("allOf", []):
+        found += _fields(alternative, components, path, seen)
+    if isinstance(schema.get("items"), dict):
+        found += _fields(schema["items"], components, f"{path}.0".lstrip("."), seen)
+    for name, inner in schema.get("properties", {}).items():
+        found += _fields(inner, components, f"{path}.{name}".lstrip("."), seen)
+    if isinstance(schema.get("additionalProperties"), dict):
+        found += _fields(schema["additionalProperties"], components, f"{path}.x".lstrip("."), seen)
+    return found
+
+
+def _bodies() -> list[tuple[str, str, list[tuple[str, dict[str, Any]]]]]:
+    document = _openapi()
+    filled = {"{case_id}": CASE_ID, "{unit_id}": "store-xh-01", "{country}": "CN", "{check_id}": "SC-0000000000"}
+    found = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if schema:
+                concrete = path
+                for name, value in filled.items():
+                    concrete = concrete.replace(name, value)
+                found.append((method.upper(), concrete, _fields(schema, document["components"]["schemas"])))
+    return found
+
+
+def _nest(path: str, literal: str) -> str:
+    """A JSON body holding `literal` (raw JSON text) at the dotted `path`."""
+    for part in reversed(path.split(".")):
+        literal = f"[{literal}]" if part == "0" else f'{{"{part}": {literal}}}'
+    return literal
+
+
+def test_a_5000_digit_number_is_400_naming_its_field_on_every_route_that_takes_a_number(api: Any) -> None:
+    refused: dict[str, Any] = {}
+    numeric = 0
+    for method, path, fields in _bodies():
+        targets = [p for p, schema in fields if schema.get("type") in ("integer", "number")] or ["anything"]
+        for field in targets:
+            for literal in (HUGE_NUMBER, "-" + HUGE_NUMBER):
+                numeric += field != "anything"
+                response = api.request(method, path, headers={**JSON, "x-api-key": "test-hotline-key"},
+                                       body=_nest(field, literal).encode())
+                if response.status_code != 400 or field not in response.json_body["fields"]:
+                    refused[f"{method} {path} {field}"] = (response.status_code, response.body[:200])
+    assert numeric >= 10 and not refused, refused
+    document = _openapi()
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["schema"].get("type") == "integer":
+                    response = api.get(f"{path}?{parameter['name']}={HUGE_NUMBER}&unit_id=store-xh-01")
+                    assert response.status_code == 400, (path, response.status_code)
+                    assert parameter["name"] in response.json_body["fields"]
+    assert api.get("/cases?unit_id=store-xh-01&limit=²").status_code == 400  # a digit int() cannot read
+
+
+def test_every_string_list_and_map_a_client_sends_is_bounded_in_the_openapi_document() -> None:
+    unbounded = []
+    for method, path, fields in _bodies():
+        for field, schema in fields:
+            kind = schema.get("type")
+            if kind == "string" and not {"maxLength", "enum", "format", "const"} & set(schema):
+                unbounded.append(f"{method} {path} {field}: string without maxLength")
+            if kind == "array" and "maxItems" not in schema:
+                unbounded.append(f"{method} {path} {field}: list without maxItems")
+            if kind == "object" and isinstance(schema.get("additionalProperties"), dict) \
+                    and "maxProperties" not in schema:
+                unbounded.append(f"{method} {path} {field}: map without maxProperties")
+    assert not unbounded, unbounded
+    remedies = _openapi()["components"]["schemas"]["Resolve"]["properties"]["remedies"]
+    assert remedies["maxItems"] == 10 and remedies["uniqueItems"] is True
+
+
+@pytest.mark.parametrize("remedies, reason", [(["apology"] * 2, "each remedy at most once"),
+                                              (["apology"] * 5000, "at most 10 items")])
+def test_remedies_are_distinct_and_at_most_ten(api: Any, remedies: list[str], reason: str) -> None:
+    created = api.post("/cases", headers=JSON, body=json.dumps(complaint(type="inquiry"))).json_body
+    api.post(f"/cases/{created['case_id']}/accept", headers=JSON, body=json.dumps({"version": 1}))
+    response = api.post(f"/cases/{created['case_id']}/resolve", headers=JSON,
+                        body=json.dumps({"version": 2, "result": "explained", "remedies": remedies}))
+    assert response.status_code == 400 and reason in response.json_body["fields"]["remedies"]

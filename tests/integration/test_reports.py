@@ -17,6 +17,7 @@ from chalicelib.adapters.dynamodb import DynamoUnitRegistry
 from chalicelib.bootstrap import build_case_service, build_escalation_service, build_report_service
 from chalicelib.config import Settings
 from chalicelib.domain import commands as cmd
+from chalicelib.domain import reports as rpt
 from chalicelib.domain.auth import Principal, Role
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
 from chalicelib.services.cases import CaseService
@@ -185,11 +186,10 @@ def test_scheduled_reports_go_to_managers_once_at_eight_local(desk: Desk, week: 
 
 
 def test_spot_check_samples_reproducibly_and_a_mismatch_orders_rectification(desk: Desk, week: dict[str, str]) -> None:
-    check = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 0.5, None, "Zhao Min",
-                                          SUPERVISOR)
+    check = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 0.5, "Zhao Min", SUPERVISOR)
     assert check["handled_cases"] == 3 and len(check["sample"]) == 2  # A, B, D closed; ceil(1.5)
-    again = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 0.5, None, "Zhao Min")
-    assert again["sample"] == check["sample"] and again["check_id"] != check["check_id"]
+    # anyone can re-derive the sample from the recorded seed
+    assert rpt.sample([week["A"], week["B"], week["D"]], 0.5, check["seed"]) == check["sample"]
 
     desk.clock.now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 10:00
     first, second = check["sample"]
@@ -230,9 +230,9 @@ def test_report_routes_answer_csv_and_keep_to_roles_and_territory(api: Any) -> N
     manager = {"Authorization": f"Bearer {staff_token('Sun Li', ['unit-manager'], 'store-xh-01')}"}
     csv = api.get(f"/reports/statistics?unit_id=store-xh-01&from={today}&to={today}&format=csv", headers=manager)
     assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
-    assert "received,1" in csv.body.decode() and "by_channel.hotline,1" in csv.body.decode()
+    assert '"received","1"' in csv.body.decode() and '"by_channel.hotline","1"' in csv.body.decode()
     register = api.get("/reports/daily-register?unit_id=store-xh-01&format=csv", headers=manager)
-    assert register.body.decode().splitlines()[0].startswith("case_id,type,channel,status")
+    assert register.body.decode().splitlines()[0].startswith('\ufeff"case_id","type","channel","status"')
     assert created["case_id"] in register.body.decode()
     sibling = api.get(f"/reports/statistics?unit_id=store-xh-02&from={today}&to={today}", headers=manager)
     assert sibling.status_code == 400 and "unit_id" in sibling.json_body["fields"]
@@ -261,3 +261,27 @@ def test_a_report_sns_refuses_is_counted_and_sent_by_the_next_run(desk: Desk, we
     desk.clock.now = datetime(2026, 11, 25, 0, 45, tzinfo=UTC)
     assert desk.reports.send_due() == {"sent": 2, "failed": 0}
     assert {m["attributes"]["unit"] for m in desk.delivered()} == {"store-xh-01", "store-xh-02"}
+
+
+def test_the_service_draws_the_seed_and_a_unit_and_period_has_one_open_check(desk: Desk, week: dict[str, str]) -> None:
+    check = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 0.5, "Zhao Min", SUPERVISOR)
+    with pytest.raises(IllegalTransition, match=check["check_id"]):  # no second draw to leave a case out
+        desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 1.0, "Zhao Min", SUPERVISOR)
+    other_period = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-28", 0.5, "Zhao Min")
+    assert other_period["seed"] != check["seed"] and len(check["seed"]) == 32
+
+    for case_id in check["sample"]:
+        desk.reports.record_result(check["check_id"], case_id, True, "confirmed with the customer", "Zhao Min", None)
+    later = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 0.5, "Zhao Min", SUPERVISOR)
+    assert later["check_id"] != check["check_id"] and later["seed"] != check["seed"]
+
+
+def test_a_supervisor_cannot_choose_the_seed(api: Any) -> None:
+    today = datetime.now(UTC).date().isoformat()
+    body = {"unit_id": "store-xh-01", "from_date": today, "to_date": today, "share": 0.5, "seed": "pick-me"}
+    response = api.post("/spot-checks", headers=JSON, body=json.dumps(body))
+    assert response.status_code == 400 and response.json_body["fields"] == {"seed": "not a field you can set"}
+    del body["seed"]
+    assert api.post("/spot-checks", headers=JSON, body=json.dumps(body)).status_code == 201
+    again = api.post("/spot-checks", headers=JSON, body=json.dumps(body))
+    assert again.status_code == 201  # no handled case in the period: the first check has nothing pending
