@@ -55,7 +55,7 @@ check() {
     if [ "$production" = "True" ] || [ "$production" = "true" ]; then ok "SES: production access"
     else miss "SES: production access (the SES sandbox only sends to verified addresses)"; fi
   else
-    note "SES_IDENTITY not set: Cognito mails staff from its own address (50 mails a day)"
+    miss "SES_IDENTITY=<the verified sender of escalation e-mails> (also the stack's SenderEmail)"
   fi
   [ "$missing" = 0 ] && echo "ready to deploy $stage" || echo "not ready: fix the MISSING lines above"
   return "$missing"
@@ -89,7 +89,10 @@ deploy() {
   aws cloudformation deploy --template-file "$out/packaged.yaml" --stack-name "$stack" \
     --s3-bucket "$artifacts" --s3-prefix "$stack" \
     --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
-    --parameter-overrides "Stage=$stage" "OpsAlarmEmail=$ops_email" "ConsoleUrl=$1"
+    --parameter-overrides "Stage=$stage" "OpsAlarmEmail=$ops_email" "ConsoleUrl=$1" \
+      ${SES_IDENTITY:+"SenderEmail=$SES_IDENTITY"} ${CONSOLE_LINK_BASE:+"ConsoleLinkBase=$CONSOLE_LINK_BASE"} \
+      ${SMS_MONTHLY_SPEND_LIMIT:+"SmsMonthlySpendLimit=$SMS_MONTHLY_SPEND_LIMIT"} \
+      ${SMS_SENDER_IDS:+"SmsSenderIds=$SMS_SENDER_IDS"}
 }
 # The console's address (Cognito sends staff back there after sign-in) is known once the API
 # exists: an existing stage keeps it; a new one is deployed, then told its own address.
@@ -98,4 +101,11 @@ deploy "${console:+${console%/}/console}${console:-https://localhost/console}"
 console="$(output EndpointURL)"
 console="${console%/}/console"
 [ "$(output ConsoleUrl)" = "$console" ] || deploy "$console"
+# SMS settings are the account's, not a stack's: transactional by default, and the monthly spend
+# limit the stack's spend alarm is set against (AWS stops sending SMS past it).
+if [ -n "${SMS_MONTHLY_SPEND_LIMIT:-}" ]; then
+  aws sns set-sms-attributes --attributes "DefaultSMSType=Transactional,MonthlySpendLimit=$SMS_MONTHLY_SPEND_LIMIT"
+else
+  aws sns set-sms-attributes --attributes "DefaultSMSType=Transactional"
+fi
 aws cloudformation describe-stacks --stack-name "$stack" --query "Stacks[0].Outputs" --output table
