@@ -64,3 +64,29 @@ def test_without_an_email_nobody_can_sign_in_so_the_person_is_refused_and_nothin
         service.add(StaffDetails(name="No Mail", unit_id="store-xh-01", roles=frozenset({"agent"})))
     assert "email" in refused.value.fields
     assert directory.all() == [] and cognito.list_users(UserPoolId=pool_id)["Users"] == []
+
+
+def test_the_first_administrator_is_in_the_directory_and_the_pool_and_can_sign_in(
+        pool: tuple[Any, str], aws: dict[str, str]) -> None:
+    """infra/first_admin.py on a fresh stage: the top unit and one administrator, nothing else."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("first_admin", Path(__file__).parents[2] / "infra" / "first_admin.py")
+    assert spec and spec.loader
+    first_admin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(first_admin)
+    cognito, pool_id = pool
+    outputs = {"TableName": aws["TABLE_NAME"], "EscalationTopicArn": aws["ESCALATION_TOPIC_ARN"], "UserPoolId": pool_id}
+    top = {"unit_id": "branch-new", "name": "New Branch", "kind": "branch", "time_zone": "Asia/Shanghai",
+           "calendar": "CN"}
+    admin = first_admin.enrol_first_admin(outputs, boto3.client("dynamodb"), cognito, "Gao Min",
+                                          "gao.min@example.com", "branch-new", top)
+    user = cognito.admin_get_user(UserPoolId=pool_id, Username="gao.min@example.com")
+    assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["sub"] == admin.staff_id
+    assert groups(cognito, pool_id, "gao.min@example.com") == {"admin"}
+    from chalicelib.bootstrap import signed_in
+    from tests.conftest import staff_token
+
+    token = staff_token("Gao Min", ["admin"], "branch-new", enrol=False, sub=admin.staff_id)
+    assert signed_in(f"Bearer {token}").roles == {"admin"}
