@@ -3,7 +3,8 @@
 1. 500 breaches at one unit within one minute: SMS per manager per window (target 1), emails per
    manager (target 1), and every one of the 500 escalations recorded with its deliveries.
 2. 10 public web filings left unattended for 3 days, the escalation run and the notifier every
-   minute: SMS and emails sent in all (before the digest, every escalation was its own SMS and
+   5 minutes (rungs are hours apart; moto's index queries make a per-minute run slow here): SMS
+   and emails sent in all (before the digest, every escalation was its own SMS and
    email to every manager subscribed: 100 of each).
 """
 
@@ -34,6 +35,12 @@ class Clock:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--breaches", type=int, default=500)
+    parser.add_argument("--days", type=float, default=3.0)
+    args = parser.parse_args()
     import boto3
     from moto import mock_aws
     from moto.core import DEFAULT_ACCOUNT_ID
@@ -79,16 +86,19 @@ def main() -> None:
         notifier = build_notifier_service(settings, ddb, sns, ses, now=clock)
         letter = {"type": "praise", "channel": "letter", "unit_id": "store-xh-01", "cause": None,
                   "customer": {"name": "Bench", "phone": "13800001234"}, "five_w": {"what": "kind cashier"}}
-        for n in range(500):
-            received = START - timedelta(hours=25) + timedelta(seconds=n * 60 / 500)
+        for n in range(args.breaches):
+            received = START - timedelta(hours=25) + timedelta(seconds=n * 60 / args.breaches)
             cases.register(cmd.IntakeRequest.model_validate({**letter, "received_at": received.isoformat()}), None,
                            "bench")
         began = time.perf_counter()
         run = build_escalation_service(settings, ddb, sns, now=clock).run()
+        ran = time.perf_counter()
         queued = notifier.accept(drain(queue))
+        accepted = time.perf_counter()
         clock.now += timedelta(seconds=61)
         flushed = notifier.flush()
         seconds = time.perf_counter() - began
+        phases = f"run {ran - began:.1f} s, queue {accepted - ran:.1f} s, digest {time.perf_counter() - accepted:.1f} s"
         per_phone: dict[str, int] = {}
         for phone, _text in sms_log.values():
             per_phone[phone] = per_phone.get(phone, 0) + 1
@@ -96,13 +106,13 @@ def main() -> None:
         for mail in mail_log:
             for to in mail.destinations["ToAddresses"]:
                 per_mail[to] = per_mail.get(to, 0) + 1
-        recorded = sum(1 for item in ddb.scan(TableName=settings.table_name, Select="ALL_ATTRIBUTES")["Items"]
-                       if item.get("entity", {}).get("S") == "escalation")
-        print("500 breaches at store-xh-01 within one minute")
+        recorded = sum(1 for page in ddb.get_paginator("scan").paginate(TableName=settings.table_name)
+                       for item in page["Items"] if item.get("entity", {}).get("S") == "escalation")
+        print(f"{args.breaches} breaches at store-xh-01 within one minute")
         print(f"  escalations sent by the run  {run.sent}   recorded {recorded}   queued for people {queued.queued}")
         print(f"  SMS per manager per window   {per_phone}   (target 1 each)")
         print(f"  emails per manager           {per_mail}   (target 1 each)")
-        print(f"  digest of                    {flushed.people} person(s); run + notifier {seconds:.1f} s (moto)")
+        print(f"  digest of                    {flushed.people} person(s); {seconds:.1f} s in moto ({phases})")
 
         # 2. 10 unattended public filings over three days
         sms_log.clear()
@@ -117,11 +127,11 @@ def main() -> None:
             clock.now = START + timedelta(minutes=6 * n)
             cases.register_public(cmd.PublicIntakeRequest.model_validate(web))
         escalations = 0
-        while clock.now < START + timedelta(days=3):
-            clock.now += timedelta(minutes=1)
+        while clock.now < START + timedelta(days=args.days):
+            clock.now += timedelta(minutes=5)
             escalations += build_escalation_service(settings, ddb, sns, now=clock).run().sent
             notifier.accept(drain(queue))
-        print("10 public filings at store-xh-01, unattended for 3 days (runs every minute)")
+        print(f"10 public filings at store-xh-01, unattended for {args.days:g} days (runs every 5 minutes)")
         print(f"  escalations {escalations}; SMS sent {len(sms_log)}; emails sent {len(mail_log)} "
               "(before the digest: 100 SMS and 100 emails)")
 

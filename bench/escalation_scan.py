@@ -65,18 +65,21 @@ def seed(ddb: object, table: str, total: int, due: int, first_id: int, unit_id: 
 
 def deep_tree(settings: object, ddb: object, sns: object) -> str:
     """A 5-level chain under the sample branch (branch → region → county → district → store), each
-    with a manager; returns the store's id."""
-    from chalicelib.bootstrap import build_organisation_service
+    with a manager in the staff directory; returns the store's id."""
+    from chalicelib.adapters.staff_directory import NamedIdentityProvider
+    from chalicelib.bootstrap import build_organisation_service, build_staff_service
     from chalicelib.domain.models import Unit
+    from chalicelib.domain.staff import StaffDetails
 
     organisation = build_organisation_service(settings, ddb, sns)  # type: ignore[arg-type]
+    staff = build_staff_service(settings, ddb, sns, identity=NamedIdentityProvider())  # type: ignore[arg-type]
     parent = "branch-hz"
     for level, kind in enumerate(("county", "county", "department", "store"), start=1):
         unit_id = f"deep-{level}"
-        organisation.put_unit(unit_id, Unit(
-            unit_id=unit_id, name=f"Deep level {level}", kind=kind, parent_id=parent, time_zone="Asia/Shanghai",
-            calendar="CN", managers=({"name": f"Manager {level}", "role": "manager",
-                                      "email": f"m{level}@example.com"},)))
+        organisation.put_unit(unit_id, Unit(unit_id=unit_id, name=f"Deep level {level}", kind=kind, parent_id=parent,
+                                            time_zone="Asia/Shanghai", calendar="CN"))
+        staff.add(StaffDetails(name=f"Manager {level}", unit_id=unit_id, roles=frozenset({"unit-manager"}),
+                               email=f"m{level}@example.com"))
         parent = unit_id
     return parent
 

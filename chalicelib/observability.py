@@ -9,8 +9,10 @@ from aws_lambda_powertools import Logger, Metrics
 
 SERVICE = "complaint-desk"
 # Runs of 7+ digits, optionally broken by spaces, dashes, dots or brackets, as phone numbers are;
-# an ISO 8601 date or time (not followed by another digit) is matched first and kept as it is.
-_PHONE_LIKE = re.compile(r"(?P<iso>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?!\d))"
+# an ISO 8601 date or time (not followed by another digit), or a UUID (a staff id), is matched
+# first and kept as it is.
+_PHONE_LIKE = re.compile(r"(?P<iso>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?!\d)"
+                         r"|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b)"
                          r"|\+?\d(?:[\s\-.()]*\d){6,}")
 
 

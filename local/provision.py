@@ -264,4 +264,10 @@ def stage_environment(created: dict[str, str], template: dict[str, Any] | None =
     template = template or load_template()
     variables = chalice_resources(template)["APIHandler"]["Properties"]["Environment"]["Variables"]
     known = {**local_stand_ins(template), **created}
-    return {name: str(_resolve(value, known)) for name, value in variables.items() if only is None or name in only}
+    return {name: "" if name in NOT_LOCAL else str(_resolve(value, known))
+            for name, value in variables.items() if only is None or name in only}
+
+
+# Variables left empty locally, and why: the app then uses its local stand-in.
+NOT_LOCAL = {"USER_POOL_ID": "no user pool: the staff directory gives new people ids of its own and the "
+                             "local issuer signs their tokens"}

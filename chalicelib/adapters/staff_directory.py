@@ -24,12 +24,14 @@ class DynamoStaffDirectory:
         self._table = table_name
         self._cache_seconds = cache_seconds
         self._staff: dict[str, StaffMember] = {}
+        self._by_unit: dict[str, list[StaffMember]] | None = None
         self._loaded_at = float("-inf")
 
     def put(self, member: StaffMember) -> None:
         self._client.put_item(TableName=self._table, Item=to_item({
             "pk": STAFF_PK, "sk": member.staff_id, "entity": "staff", "doc": member.model_dump(mode="json")}))
         self._staff[member.staff_id] = member
+        self._by_unit = None
 
     def _refresh(self) -> None:
         staff: dict[str, StaffMember] = {}
@@ -43,7 +45,7 @@ class DynamoStaffDirectory:
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        self._staff, self._loaded_at = staff, time.monotonic()
+        self._staff, self._loaded_at, self._by_unit = staff, time.monotonic(), None
 
     def all(self) -> list[StaffMember]:
         if time.monotonic() - self._loaded_at > self._cache_seconds:
@@ -56,6 +58,16 @@ class DynamoStaffDirectory:
         if staff_id not in self._staff:
             self._refresh()
         return self._staff.get(staff_id)
+
+    def of_unit(self, unit_id: str) -> list[StaffMember]:
+        """The unit's people (indexed once per read of the directory: units are looked up often)."""
+        members = self.all()
+        if self._by_unit is None:
+            by_unit: dict[str, list[StaffMember]] = {}
+            for member in members:
+                by_unit.setdefault(member.unit_id, []).append(member)
+            self._by_unit = by_unit
+        return self._by_unit.get(unit_id, [])
 
     def named(self, name: str) -> list[StaffMember]:
         return [member for member in self.all() if member.name == name]
@@ -81,7 +93,7 @@ class StaffedUnits:
         unit = self._units.get(unit_id)
         if unit is None:
             return None
-        managers = tuple(_contact(m) for m in self._staff.all() if m.unit_id == unit_id and m.notified)
+        managers = tuple(_contact(m) for m in self._staff.of_unit(unit_id) if m.notified)
         return unit.model_copy(update={"managers": managers})
 
     def lineage(self, unit_id: str) -> list[str]:

@@ -47,3 +47,10 @@ def test_logger_masks_messages_and_extra_keys(monkeypatch: pytest.MonkeyPatch) -
 def test_names_quoted_from_a_record_are_hidden(text: str) -> None:
     masked = mask_phone_numbers(text)
     assert "Ouyang" not in masked and "13912345678" not in masked and "***" in masked
+
+
+def test_a_staff_id_stays_readable_in_the_log_while_a_phone_beside_it_is_masked() -> None:
+    from chalicelib.observability import mask_phone_numbers
+
+    line = mask_phone_numbers("staff 173564af-3e0f-5b1c-97a6-b6ca91e4aaa4 phone +86 138 0000 0003")
+    assert "173564af-3e0f-5b1c-97a6-b6ca91e4aaa4" in line and "138" not in line
