@@ -37,10 +37,6 @@ mask_logger(app.log)
 settings = get_settings()
 public_filings = http.RateLimiter(settings.public_requests_per_minute)
 local_api_keys = frozenset(key for key in settings.intake_api_keys.split(",") if key)
-REGISTER_COLUMNS = ("case_id", "type", "channel", "status", "received_at", "handler", "next_clock",
-                    "next_deadline", "breached", "what")
-COMPLAINT_COLUMNS = ("case_id", "unit_id", "status", "cause", "what", "finding", "result", "satisfaction",
-                     "root_cause")
 
 
 @app.middleware("http")
@@ -294,6 +290,8 @@ def daily_register() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     register = report_service().daily_register(query.get("unit_id"), query.get("date"), http.principal())
+    from chalicelib.domain.reports import REGISTER_COLUMNS
+
     return http.report_response(register, fmt, lambda r: r["cases"], REGISTER_COLUMNS)
 
 
@@ -305,6 +303,8 @@ def weekly_report() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     report = report_service().weekly_report(query.get("unit_id"), query.get("week_of"), http.principal())
+    from chalicelib.domain.reports import COMPLAINT_COLUMNS
+
     return http.report_response(report, fmt, lambda r: r["complaints"], COMPLAINT_COLUMNS)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -26,6 +27,15 @@ from chalicelib.adapters.dynamodb import (
 from chalicelib.domain.archive import sha256_base64
 from chalicelib.domain.archive_records import ArchiveEntry, AuditRecord, LegalHold
 from chalicelib.domain.errors import DomainError
+
+
+@dataclass(frozen=True)
+class FileLock:
+    """What S3 says protects one object version."""
+
+    mode: str | None
+    retain_until: datetime | None
+    legal_hold: str
 
 
 class ArchiveConflict(DomainError):
@@ -69,13 +79,12 @@ class S3ArchiveStore:
                                      ChecksumMode="ENABLED")
         return got["Body"].read(), got.get("ChecksumSHA256")
 
-    def lock(self, key: str, version_id: str) -> dict[str, Any]:
+    def lock(self, key: str, version_id: str) -> FileLock:
         """The version's lock as S3 reports it: mode, retain-until date, legal hold."""
         found = self.client.head_object(Bucket=self._bucket, Key=key, VersionId=version_id)
         until = found.get("ObjectLockRetainUntilDate")
-        return {"lock_mode": found.get("ObjectLockMode"),
-                "retain_until": until.astimezone(UTC).isoformat() if until else None,
-                "legal_hold": found.get("ObjectLockLegalHoldStatus", "OFF")}
+        return FileLock(found.get("ObjectLockMode"), until.astimezone(UTC) if until else None,
+                        found.get("ObjectLockLegalHoldStatus", "OFF"))
 
     def presign(self, key: str, version_id: str, seconds: int) -> str:
         return str(self.client.generate_presigned_url(

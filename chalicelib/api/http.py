@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
@@ -16,6 +16,9 @@ from pydantic import BaseModel, ValidationError
 from chalicelib.domain import errors as err
 from chalicelib.domain.auth import Principal, Unauthenticated, may_call
 from chalicelib.observability import logger
+
+if TYPE_CHECKING:
+    from chalicelib.domain.case_document import CaseDocument
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -164,15 +167,16 @@ def idempotency_key(headers: Any) -> str | None:
     return value
 
 
-def case_response(body: dict[str, Any], status: int = 200,
+def case_response(case: CaseDocument, status: int = 200,
                   extra_headers: dict[str, str] | None = None) -> Response:
-    headers = {"ETag": f'"{body["version"]}"', **(extra_headers or {})}
-    return Response(body=body, status_code=status, headers=headers)
+    """The case document as JSON, its version as the ETag a change sends back in If-Match."""
+    headers = {"ETag": f'"{case.version}"', **(extra_headers or {})}
+    return Response(body=case.model_dump(mode="json"), status_code=status, headers=headers)
 
 
-def registered(case: dict[str, Any], replayed: bool) -> Response:
+def registered(case: CaseDocument, replayed: bool) -> Response:
     """201 with the case's address; a replayed Idempotency-Key says so."""
-    headers = {"Location": f"/cases/{case['case_id']}"}
+    headers = {"Location": f"/cases/{case.case_id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return case_response(case, 201, headers)

@@ -15,20 +15,23 @@ from chalicelib.domain import lifecycle
 from chalicelib.domain.archive import (
     ArchivePolicy,
     archive_due_at,
+    case_file_document,
     case_file_html,
     case_file_json,
     file_keys,
+    lock_problems,
     retain_until,
     sha256_base64,
     sha256_hex,
 )
 from chalicelib.domain.archive_records import ArchiveEntry, AuditAction, AuditRecord, LegalHold
 from chalicelib.domain.auth import Principal, in_territory
+from chalicelib.domain.case_document import case_document
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.identifiers import is_case_id
 from chalicelib.domain.models import ArchivedFile
 from chalicelib.observability import count, logger
-from chalicelib.services.cases import case_view, date_param, page_size_param
+from chalicelib.services.cases import date_param, page_size_param
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -100,11 +103,11 @@ class ArchiveService:
             return 1 + len(record.item_sks)
         assert case.closed_at is not None
         unit = self._units.get(case.unit_id)
-        view = case_view(case, record.history, case.closed_at, unit.time_zone if unit else "UTC",
-                         record.escalations)
-        body = case_file_json(view)
+        document = case_file_document(case_document(case, record.history, record.escalations, case.closed_at,
+                                                    unit.time_zone if unit else "UTC"))
+        body = case_file_json(document)
         digest = sha256_hex(body)
-        page = case_file_html(view, digest)
+        page = case_file_html(document, digest)
         json_key, html_key = file_keys(case, digest)
         until = retain_until(case, self._policy, now)
         archived = ArchivedFile(
@@ -164,7 +167,8 @@ class ArchiveService:
 
     def verify(self, case_id: str, actor: str, by: Principal | None = None) -> dict[str, Any]:
         """Reads every archived file of the case back, recomputes SHA-256 and compares it with the
-        index and with the checksum S3 stored at upload; the outcome is logged."""
+        index and with the checksum S3 stored at upload, and checks that each file is still locked
+        in compliance mode at least until the index's retain-until (rulebook §7); the outcome is logged."""
         results = []
         entries = self._entries(case_id, by)
         for entry in entries:
@@ -173,17 +177,26 @@ class ArchiveService:
                                               (archived.html_key, archived.html_version_id, archived.html_sha256)):
                 body, s3_checksum = self._files.read(key, version_id)
                 computed = sha256_hex(body)
+                lock = self._files.lock(key, version_id)
+                weakened = lock_problems(lock.mode, lock.retain_until, archived.retain_until)
+                checksums_ok = computed == expected and s3_checksum == sha256_base64(body)
+                until = lock.retain_until.isoformat() if lock.retain_until else None
                 results.append({
                     "key": key, "version_id": version_id, "expected_sha256": expected,
                     "computed_sha256": computed, "s3_checksum_matches": s3_checksum == sha256_base64(body),
-                    "ok": computed == expected and s3_checksum == sha256_base64(body),
-                    **self._files.lock(key, version_id)})
+                    "checksum_ok": checksums_ok, "lock_mode": lock.mode, "retain_until": until,
+                    "expected_retain_until": archived.retain_until.isoformat(), "legal_hold": lock.legal_hold,
+                    "lock_ok": not weakened, "problems": weakened, "ok": checksums_ok and not weakened})
         ok = all(r["ok"] for r in results)
-        self._audit(actor, AuditAction.VERIFY, entries[-1], [(r["key"], r["version_id"]) for r in results],
-                    "intact" if ok else "MISMATCH")
+        weakened_files = sum(1 for r in results if not r["lock_ok"])
+        outcome = ("MISMATCH" if not all(r["checksum_ok"] for r in results)
+                   else "LOCK WEAKENED" if weakened_files else "intact")
+        self._audit(actor, AuditAction.VERIFY, entries[-1], [(r["key"], r["version_id"]) for r in results], outcome)
         if not ok:
-            logger.error("archived file failed verification", extra={"case_id": case_id})
+            logger.error("archived file failed verification", extra={"case_id": case_id, "outcome": outcome})
             count("ArchiveVerificationFailed")
+        if weakened_files:
+            count("ArchiveLockWeakened", weakened_files)
         return {"case_id": case_id, "ok": ok, "files": results}
 
     def legal_hold(self, case_id: str, on: bool, actor: str, reason: str,

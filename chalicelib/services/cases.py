@@ -23,6 +23,7 @@ from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.auth import Principal, in_territory, may_call
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
+from chalicelib.domain.case_document import CaseDocument, Deadline, case_document
 from chalicelib.domain.errors import (
     CaseNotFound,
     IdempotencyConflict,
@@ -44,22 +45,8 @@ _created: ContextVar[tuple[Case, HistoryEvent, list[Escalation]] | None] = Conte
 
 @dataclass(frozen=True)
 class IntakeOutcome:
-    case: dict[str, Any]
+    case: CaseDocument
     replayed: bool
-
-
-def case_view(case: Case, history: list[HistoryEvent], now: datetime, time_zone: str,
-              escalations: Sequence[Escalation] = ()) -> dict[str, Any]:
-    """The API shape of a case: its fields, its clocks as `deadlines`, its history and the
-    escalations sent about it."""
-    body = case.model_dump(mode="json", exclude={"clocks"})
-    body["deadlines"] = {name: clock.view(now, time_zone) for name, clock in case.clocks.items()}
-    body["history"] = [event.model_dump(mode="json") for event in history]
-    body["escalations"] = [
-        esc.model_dump(mode="json", include={"clock", "level", "deadline_version", "target_unit_id",
-                                             "state", "created_at", "sent_at", "attempts"})
-        for esc in sorted(escalations, key=lambda e: (e.created_at, e.clock, e.level))]
-    return body
 
 
 class CalendarOverrides(Protocol):
@@ -148,7 +135,7 @@ class CaseService:
     def _public_view(self, case: Case) -> dict[str, Any]:
         tz = self._time_zone(case.unit_id)
         unit = self._units.get(case.unit_id)
-        deadlines = {name: {k: v for k, v in clock.view(self._now(), tz).items() if k in ("deadline", "state")}
+        deadlines = {name: Deadline.of(clock, self._now(), tz).model_dump(mode="json", include={"deadline", "state"})
                      for name, clock in case.clocks.items()}
         reply_by = max((clock.due_at for clock in case.clocks.values()), default=None)
         return {"case_number": case.case_id, "type": case.type.value, "status": case.status.value,
@@ -165,11 +152,21 @@ class CaseService:
         if problems:
             raise InvalidInput("the case cannot be registered as sent", problems)
 
-    def _created_view(self, by: Principal | None) -> dict[str, Any]:
+    def _created_view(self, by: Principal | None) -> CaseDocument:
         created = _created.get()
         assert created is not None, "_register_new ran in this call"
         case, event, notices = created
-        return _with_actions(case_view(case, [event], self._now(), self._time_zone(case.unit_id), notices), case, by)
+        return self._document(case, [event], notices, by)
+
+    def _document(self, case: Case, history: Sequence[HistoryEvent], escalations: Sequence[Escalation],
+                  by: Principal | None) -> CaseDocument:
+        """The case as the user reads it, offering the actions the case allows now and the user's
+        role may call (a console offers exactly those); without a user, every action the case allows."""
+        def actions(current: Case, escalated: bool) -> list[str]:
+            return [action for action in lifecycle.applicable_actions(current, escalated=escalated)
+                    if by is None or may_call(by, "POST", f"/cases/{{case_id}}/{action}")]
+
+        return case_document(case, history, escalations, self._now(), self._time_zone(case.unit_id), actions)
 
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
@@ -219,7 +216,7 @@ class CaseService:
             count("EscalationPublishFailed", len(notices))
 
     # --- reading ----------------------------------------------------------------------
-    def get(self, case_id: str, by: Principal | None = None) -> dict[str, Any]:
+    def get(self, case_id: str, by: Principal | None = None) -> CaseDocument:
         return self._view(case_id, by)
 
     def _visible(self, by: Principal | None, unit_id: str) -> bool:
@@ -236,11 +233,9 @@ class CaseService:
             raise CaseNotFound(f"no case {case_id}")
         return record
 
-    def _view(self, case_id: str, by: Principal | None = None) -> dict[str, Any]:
+    def _view(self, case_id: str, by: Principal | None = None) -> CaseDocument:
         record = self._load(case_id, by)
-        view = case_view(record.case, record.history, self._now(), self._time_zone(record.case.unit_id),
-                         record.escalations)
-        return _with_actions(view, record.case, by)
+        return self._document(record.case, record.history, record.escalations, by)
 
     def unit_clock(self, unit_id: str) -> UnitClock | None:
         return unit_clock(self._units, self._calendars, unit_id)
@@ -277,14 +272,14 @@ class CaseService:
         items = [
             {**c.model_dump(mode="json", include={"case_id", "type", "channel", "unit_id", "status",
                                                   "received_at", "version", "handler"}),
-             "deadlines": {n: clock.view(now, tz) for n, clock in c.clocks.items()}}
+             "deadlines": {n: Deadline.of(clock, now, tz).model_dump(mode="json") for n, clock in c.clocks.items()}}
             for c in cases
         ]
         return {"items": items, "next_cursor": next_cursor}
 
     # --- lifecycle --------------------------------------------------------------------
     def act(self, case_id: str, action: str, command: cmd.ActionCommand,
-            if_match: int | None, by: Principal | None = None) -> dict[str, Any]:
+            if_match: int | None, by: Principal | None = None) -> CaseDocument:
         """One lifecycle action under optimistic locking; the version check is the conditional write."""
         expected = _expected_version(command.version, if_match)
         record = self._load(case_id, by)
@@ -311,8 +306,7 @@ class CaseService:
                                            "to_status": updated.status.value,
                                            "version": updated.version})
         count("CaseTransitions", action=action)
-        view = case_view(updated, [*history, event], self._now(), self._time_zone(updated.unit_id), escalations)
-        return _with_actions(view, updated, by)
+        return self._document(updated, [*history, event], escalations, by)
 
     def _check_acknowledgement(self, case: Case, command: cmd.Acknowledge,
                                escalations: Sequence[Escalation]) -> None:
@@ -401,14 +395,6 @@ def unit_clock(units: DynamoUnitRegistry, calendars: CalendarOverrides | None, u
         return None
     overrides = calendars.get(unit.calendar) if calendars else None
     return UnitClock(unit.time_zone, WorkingCalendar(unit.calendar, overrides))
-
-
-def _with_actions(view: dict[str, Any], case: Case, by: Principal | None) -> dict[str, Any]:
-    """The actions the case allows now and the signed-in user's role may call, so a client (the
-    console) offers exactly those; without a user, every action the case allows."""
-    allowed = [action for action in lifecycle.applicable_actions(case, escalated=bool(view["escalations"]))
-               if by is None or may_call(by, "POST", f"/cases/{{case_id}}/{action}")]
-    return {**view, "available_actions": allowed}
 
 
 def page_size_param(limit: str | None, default_limit: int, max_limit: int, problems: dict[str, str]) -> int:
