@@ -15,7 +15,7 @@ from chalicelib.bootstrap import (
     token_verifier,
 )
 from chalicelib.config import get_settings
-from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES
+from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES, Principal
 from chalicelib.domain.commands import (
     ACTION_COMMANDS,
     CalendarOverridesRequest,
@@ -51,7 +51,16 @@ def request_context(event, get_response):  # type: ignore[no-untyped-def]
 def authenticate(event, get_response):  # type: ignore[no-untyped-def]
     """Issue 5: a staff token and a role the route allows (chalicelib/domain/auth.py: ROUTE_ROLES)."""
     return http.authenticated(event, get_response, token_verifier().principal, PUBLIC_ROUTES, API_KEY_ROUTES,
-                              local_api_keys)
+                              local_api_keys, archive_refusal)
+
+
+def archive_refusal(route: tuple[str, str], principal: Principal, params: dict[str, str], request_id: str) -> None:
+    """A refused attempt on an archive route is in the audit log like any access (rulebook §7)."""
+    from chalicelib.domain.archive_records import ARCHIVE_ROUTE_ACTIONS
+
+    if route in ARCHIVE_ROUTE_ACTIONS:
+        archive_service().refused(ARCHIVE_ROUTE_ACTIONS[route], params.get("case_id", "")[:40], principal,
+                                  request_id, 403)
 
 
 @app.route("/", methods=["GET"])
@@ -228,7 +237,7 @@ def list_archive() -> dict:
 @http.documented("ArchivedFiles")
 @http.handles_errors
 def archived_files(case_id: str) -> dict:
-    return archive_service().files(case_id, http.principal())
+    return archive_service().files(case_id, http.principal(), http.request_id())
 
 
 @app.route("/archive/{case_id}/retrieve", methods=["POST"])
@@ -236,7 +245,7 @@ def archived_files(case_id: str) -> dict:
 @http.handles_errors
 def retrieve_archived_file(case_id: str) -> dict:
     body = http.command(RetrieveArchivedFile, app.current_request.raw_body, settings.max_body_bytes)
-    return archive_service().retrieve(case_id, body.format.value, body.actor, http.principal())
+    return archive_service().retrieve(case_id, body.format.value, body.actor, http.principal(), http.request_id())
 
 
 @app.route("/archive/{case_id}/verify", methods=["POST"])
@@ -244,7 +253,7 @@ def retrieve_archived_file(case_id: str) -> dict:
 @http.handles_errors
 def verify_archived_files(case_id: str) -> dict:
     body = http.command(VerifyArchivedFiles, app.current_request.raw_body, settings.max_body_bytes)
-    return archive_service().verify(case_id, body.actor, http.principal())
+    return archive_service().verify(case_id, body.actor, http.principal(), http.request_id())
 
 
 @app.route("/archive/{case_id}/legal-hold", methods=["PUT"])
@@ -252,7 +261,8 @@ def verify_archived_files(case_id: str) -> dict:
 @http.handles_errors
 def set_legal_hold(case_id: str) -> dict:
     body = http.command(SetLegalHold, app.current_request.raw_body, settings.max_body_bytes)
-    return archive_service().legal_hold(case_id, body.hold, body.actor, body.reason, http.principal())
+    return archive_service().legal_hold(case_id, body.hold, body.actor, body.reason, http.principal(),
+                                        http.request_id())
 
 
 @app.route("/audit-log", methods=["GET"])
@@ -261,7 +271,7 @@ def set_legal_hold(case_id: str) -> dict:
 def audit_log() -> dict:
     """Every retrieval, verification and legal hold of an archived file: by case or by day."""
     query = app.current_request.query_params or {}
-    return archive_service().audit_log(query.get("case_id"), query.get("date"), http.principal())
+    return archive_service().audit_log(query.get("case_id"), query.get("date"), http.principal(), http.request_id())
 
 
 def summary_rows(report: dict) -> list[dict]:

@@ -23,7 +23,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +66,60 @@ class Api:
 
 
 def fetch(api: Api, case_id: str, out: Path, formats: list[str]) -> list[Path]:
-    """Downloads the case's latest files through presigned links and checks each SHA-256 locally."""
+    """Downloads the case's files (the original and every addendum) through presigned links and
+    checks each SHA-256 locally."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for file_format in formats:
-        link = api.call("POST", f"/archive/{case_id}/retrieve", {"format": file_format})
-        with urllib.request.urlopen(link["url"], timeout=60) as response:
-            body = response.read()
-        computed = hashlib.sha256(body).hexdigest()
-        if computed != link["sha256"]:
-            raise ApiError(f"{case_id} {file_format}: SHA-256 {computed} does not match the archive's {link['sha256']}")
-        target = out / Path(link["key"]).name
-        target.write_bytes(body)
-        written.append(target)
+        retrieved = api.call("POST", f"/archive/{case_id}/retrieve", {"format": file_format})
+        for link in retrieved.get("files") or [retrieved]:
+            with urllib.request.urlopen(link["url"], timeout=60) as response:
+                body = response.read()
+            computed = hashlib.sha256(body).hexdigest()
+            if computed != link["sha256"]:
+                raise ApiError(f"{case_id} {file_format}: SHA-256 {computed} does not match the archive's "
+                               f"{link['sha256']}")
+            target = out / Path(link["key"]).name
+            target.write_bytes(body)
+            written.append(target)
     return written
+
+
+def archive_lines(entries: Iterable[dict[str, Any]]) -> list[str]:
+    """One line per archived case: closing date, how long it is kept, whether it is important or
+    under a legal hold, how many addenda followed the original file, and the latest file's key."""
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        by_case.setdefault(entry["case_id"], []).append(entry)
+    lines = []
+    for case_id, files in by_case.items():
+        files.sort(key=lambda e: e.get("sequence", 0))
+        first, latest = files[0], files[-1]
+        flags = [flag for flag, on in (("IMPORTANT", any(e.get("important") for e in files)),
+                                       ("LEGAL HOLD", any((e.get("legal_hold") or {}).get("on") for e in files)))
+                 if on]
+        addenda = len(files) - 1
+        lines.append(f"{case_id}  closed {first['file']['closed_at'][:10]}  "
+                     f"kept until {max(e['file']['retain_until'] for e in files)[:10]}  "
+                     f"{' '.join(flags) or '-'}  addenda {addenda}  {latest['file']['json_key']}")
+    return lines
+
+
+def audit_lines(records: Iterable[dict[str, Any]]) -> list[str]:
+    """The audit log, each record once (a record seen twice, e.g. on two pages, is one access):
+    when, who (staff id and name, roles, unit), what, which format, which case, the outcome."""
+    seen: set[str] = set()
+    lines = []
+    for record in records:
+        identity = record.get("record_id") or json.dumps(record, sort_keys=True)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        who = f"{record.get('staff_id') or '-'} ({record['actor']}; {','.join(record.get('roles') or []) or '-'}; " \
+              f"{record.get('staff_unit_id') or '-'})"
+        lines.append(f"{record['at']}  {who:<50} {record['action']:<15} {record.get('format') or '-':<4} "
+                     f"{record['case_id'] or '-'}  {record['outcome']}  request {record.get('request_id') or '-'}")
+    return lines
 
 
 def _progress(items: list[Any], label: str) -> Any:
@@ -126,10 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     api = Api(args.api, args.token)
     try:
         if args.command == "audit-log":
+            if not (args.case or args.date):
+                parser.error("audit-log needs --case or --date")
             query = {"case_id": args.case} if args.case else {"date": args.date}
-            for record in api.call("GET", "/audit-log?" + urllib.parse.urlencode(query))["items"]:
-                print(f"{record['at']}  {record['actor']:<20} {record['action']:<15} {record['case_id']}  "
-                      f"{record['outcome']}")
+            for line in audit_lines(api.call("GET", "/audit-log?" + urllib.parse.urlencode(query))["items"]):
+                print(line)
             return 0
         if args.command == "org":
             for unit in _parents_first(json.loads(args.file.read_text(encoding="utf-8"))):
@@ -138,10 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{stored['subscriptions_changed']} subscription(s) changed")
             return 0
         if args.action == "list":
-            for entry in api.entries(args.unit, args.closed_from, args.closed_to):
-                hold = " LEGAL HOLD" if (entry.get("legal_hold") or {}).get("on") else ""
-                print(f"{entry['case_id']}  closed {entry['file']['closed_at'][:10]}  "
-                      f"kept until {entry['file']['retain_until'][:10]}{hold}  {entry['file']['json_key']}")
+            for line in archive_lines(api.entries(args.unit, args.closed_from, args.closed_to)):
+                print(line)
             return 0
         return _act(api, args)
     except ApiError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -218,16 +219,21 @@ def source_ip(event: Any) -> str:
 
 
 _principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
+_request_id: ContextVar[str] = ContextVar("request_id", default="")
 
 
 def authenticated(event: Any, get_response: Callable[[Any], Response], verify: Callable[[str | None], Principal],
                   public: frozenset[tuple[str, str]], keyed: frozenset[tuple[str, str]],
-                  local_api_keys: frozenset[str]) -> Response:
+                  local_api_keys: frozenset[str],
+                  on_refused: Callable[[tuple[str, str], Principal, dict[str, str], str], None] | None = None,
+                  ) -> Response:
     """Every route but the public and API-key ones needs a valid staff token (401, with no detail
-    of what was wrong) and a role the route allows (403). The principal is then available to the
+    of what was wrong) and a role the route allows (403; `on_refused` hears of it with the route,
+    the user, the path parameters and the request id). The principal is then available to the
     route. API keys are API Gateway's to check; `local_api_keys` stands in where there is none."""
     route = (event.method, event.context.get("resourcePath", event.path))
     _principal.set(None)
+    _request_id.set(str(event.context.get("requestId") or f"local-{uuid.uuid4()}"))
     if route in keyed:
         if local_api_keys and event.headers.get("x-api-key") not in local_api_keys:
             return error_response("forbidden", "Forbidden", 403)  # what API Gateway answers
@@ -242,10 +248,17 @@ def authenticated(event: Any, get_response: Callable[[Any], Response], verify: C
                               headers={"WWW-Authenticate": 'Bearer realm="complaint-desk"'})
     if not may_call(principal, *route):
         logger.info("role refused", extra={"roles": sorted(principal.roles)})
+        if on_refused is not None:
+            on_refused(route, principal, dict(event.uri_params or {}), _request_id.get())
         return error_response("forbidden", "your role does not allow this", 403)
     _principal.set(principal)
     logger.thread_safe_append_keys(user=principal.subject)
     return get_response(event)
+
+
+def request_id() -> str:
+    """API Gateway's id of this request, so an audit record can be matched with its logs."""
+    return _request_id.get()
 
 
 def principal() -> Principal:

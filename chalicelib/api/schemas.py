@@ -125,6 +125,7 @@ class Retrieval(View):
     key: str
     version_id: str
     sha256: str
+    files: list[dict[str, Any]]
 
 
 class Verification(View):

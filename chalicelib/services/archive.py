@@ -4,6 +4,7 @@ what auditors do with the files: find, retrieve, verify, hold. Every access is i
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -24,7 +25,7 @@ from chalicelib.domain.archive import (
     sha256_base64,
     sha256_hex,
 )
-from chalicelib.domain.archive_records import ArchiveEntry, AuditAction, AuditRecord, LegalHold
+from chalicelib.domain.archive_records import REFUSED, ArchiveEntry, AuditAction, AuditRecord, LegalHold
 from chalicelib.domain.auth import Principal, in_territory
 from chalicelib.domain.case_document import case_document
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
@@ -150,27 +151,36 @@ class ArchiveService:
         entries, next_cursor = self._index.by_unit(unit_id, start, end, page_size, cursor)
         return {"items": [entry.model_dump(mode="json") for entry in entries], "next_cursor": next_cursor}
 
-    def files(self, case_id: str, by: Principal | None = None) -> dict[str, Any]:
-        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in self._entries(case_id, by)]}
+    def files(self, case_id: str, by: Principal | None = None, request_id: str = "") -> dict[str, Any]:
+        entries = self._entries(case_id, by, AuditAction.FILES, request_id)
+        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in entries]}
 
-    def retrieve(self, case_id: str, file_format: str, actor: str, by: Principal | None = None) -> dict[str, Any]:
-        """A short-lived link to the latest archived file of the case, logged with who asked."""
-        latest = self._entries(case_id, by)[-1]
-        archived = latest.file
-        key, version_id = ((archived.json_key, archived.json_version_id) if file_format == "json"
-                           else (archived.html_key, archived.html_version_id))
-        url = self._files.presign(key, version_id, self._url_seconds)
-        self._audit(actor, AuditAction.RETRIEVE, latest, [(key, version_id)], f"link valid {self._url_seconds} s")
-        sha = archived.json_sha256 if file_format == "json" else archived.html_sha256
-        return {"case_id": case_id, "format": file_format, "url": url, "expires_in": self._url_seconds,
-                "key": key, "version_id": version_id, "sha256": sha}
+    def retrieve(self, case_id: str, file_format: str, actor: str, by: Principal | None = None,
+                 request_id: str = "") -> dict[str, Any]:
+        """Short-lived links to the case's archived files, the original and each addendum in order
+        (the answer's own `url` is the latest), logged with who asked."""
+        entries = self._entries(case_id, by, AuditAction.RETRIEVE, request_id, actor)
+        links = []
+        for entry in entries:
+            archived = entry.file
+            key, version_id, sha = ((archived.json_key, archived.json_version_id, archived.json_sha256)
+                                    if file_format == "json" else
+                                    (archived.html_key, archived.html_version_id, archived.html_sha256))
+            links.append({"sequence": entry.sequence, "key": key, "version_id": version_id, "sha256": sha,
+                          "url": self._files.presign(key, version_id, self._url_seconds)})
+        self._audit(actor, AuditAction.RETRIEVE, entries[-1], [(link["key"], link["version_id"]) for link in links],
+                    f"link valid {self._url_seconds} s", by, request_id, file_format)
+        latest = links[-1]
+        return {"case_id": case_id, "format": file_format, "url": latest["url"], "expires_in": self._url_seconds,
+                "key": latest["key"], "version_id": latest["version_id"], "sha256": latest["sha256"],
+                "files": links}
 
-    def verify(self, case_id: str, actor: str, by: Principal | None = None) -> dict[str, Any]:
+    def verify(self, case_id: str, actor: str, by: Principal | None = None, request_id: str = "") -> dict[str, Any]:
         """Reads every archived file of the case back, recomputes SHA-256 and compares it with the
         index and with the checksum S3 stored at upload, and checks that each file is still locked
         in compliance mode at least until the index's retain-until (rulebook §7); the outcome is logged."""
         results = []
-        entries = self._entries(case_id, by)
+        entries = self._entries(case_id, by, AuditAction.VERIFY, request_id, actor)
         for entry in entries:
             archived = entry.file
             for key, version_id, expected in ((archived.json_key, archived.json_version_id, archived.json_sha256),
@@ -191,7 +201,8 @@ class ArchiveService:
         weakened_files = sum(1 for r in results if not r["lock_ok"])
         outcome = ("MISMATCH" if not all(r["checksum_ok"] for r in results)
                    else "LOCK WEAKENED" if weakened_files else "intact")
-        self._audit(actor, AuditAction.VERIFY, entries[-1], [(r["key"], r["version_id"]) for r in results], outcome)
+        self._audit(actor, AuditAction.VERIFY, entries[-1], [(r["key"], r["version_id"]) for r in results], outcome,
+                    by, request_id)
         if not ok:
             logger.error("archived file failed verification", extra={"case_id": case_id, "outcome": outcome})
             count("ArchiveVerificationFailed")
@@ -200,9 +211,10 @@ class ArchiveService:
         return {"case_id": case_id, "ok": ok, "files": results}
 
     def legal_hold(self, case_id: str, on: bool, actor: str, reason: str,
-                   by: Principal | None = None) -> dict[str, Any]:
+                   by: Principal | None = None, request_id: str = "") -> dict[str, Any]:
         """Places (or lifts) a legal hold on every archived file of the case, S3 first, then the index."""
-        entries = self._entries(case_id, by)
+        entries = self._entries(case_id, by, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF,
+                                request_id, actor)
         hold = LegalHold(on=on, by=actor, at=self._now(), reason=reason)
         targets = [pair for e in entries for pair in ((e.file.json_key, e.file.json_version_id),
                                                       (e.file.html_key, e.file.html_version_id))]
@@ -210,10 +222,11 @@ class ArchiveService:
             self._files.set_legal_hold(key, version_id, on)
         updated = [self._index.hold(entry, hold) for entry in entries]
         self._audit(actor, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF, entries[-1],
-                    targets, reason)
+                    targets, reason, by, request_id)
         return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in updated]}
 
-    def audit_log(self, case_id: str | None, on_day: str | None, by: Principal | None = None) -> dict[str, Any]:
+    def audit_log(self, case_id: str | None, on_day: str | None, by: Principal | None = None,
+                  request_id: str = "") -> dict[str, Any]:
         problems: dict[str, str] = {}
         if (case_id is None) == (on_day is None):
             problems["case_id"] = "give either case_id or date"
@@ -221,24 +234,39 @@ class ArchiveService:
         if problems:
             raise InvalidInput("the audit log cannot be read as asked", problems)
         if case_id is not None:
-            self._entries(case_id, by)
+            self._entries(case_id, by, AuditAction.READ_AUDIT_LOG, request_id)
         records = [r for r in self._index.audit_log(case_id=case_id, day=day) if self._visible(by, r.unit_id)]
         return {"items": [r.model_dump(mode="json") for r in records]}
 
     def _visible(self, by: Principal | None, unit_id: str) -> bool:
         return by is None or in_territory(by, unit_id, self._units.lineage)
 
-    def _entries(self, case_id: str, by: Principal | None = None) -> list[ArchiveEntry]:
-        """The case's archived files; a case outside the user's territory has none, as far as they know."""
+    def _entries(self, case_id: str, by: Principal | None, action: AuditAction, request_id: str,
+                 actor: str = "") -> list[ArchiveEntry]:
+        """The case's archived files; a case outside the user's territory has none, as far as they
+        know. A user's attempt on a case they get no files for is in the audit log, as refused."""
         entries = self._index.entries(case_id) if is_case_id(case_id) else []
         if not entries or not self._visible(by, entries[0].unit_id):
+            if by is not None:
+                self.refused(action, case_id[:40], by, request_id, 404, entries[0].unit_id if entries else "")
             raise CaseNotFound(f"no archived case file for {case_id[:40]!r}")
         return entries
 
-    def _audit(self, actor: str, action: AuditAction, entry: ArchiveEntry, files: list[tuple[str, str]],
-               outcome: str) -> None:
-        self._index.log(AuditRecord(at=self._now(), actor=actor, action=action, case_id=entry.case_id,
-                                    unit_id=entry.unit_id, keys=tuple(k for k, _ in files),
-                                    version_ids=tuple(v for _, v in files), outcome=outcome))
-        logger.info("archive accessed", extra={"actor": actor, "action": action.value, "case_id": entry.case_id})
+    def refused(self, action: AuditAction, case_id: str, by: Principal, request_id: str, status: int,
+                unit_id: str = "") -> None:
+        """An attempt the API refused (403: the role does not allow it; 404: no such file in the
+        user's territory), recorded like any access."""
+        self._index.log(AuditRecord(
+            at=self._now(), actor=by.name, action=action, case_id=case_id, unit_id=unit_id or by.unit_id,
+            keys=(), version_ids=(), outcome=f"{REFUSED} {status}", record_id=uuid.uuid4().hex,
+            staff_id=by.subject, roles=tuple(sorted(by.roles)), staff_unit_id=by.unit_id, request_id=request_id))
+        logger.info("archive access refused", extra={"actor": by.subject, "action": action.value, "status": status})
 
+    def _audit(self, actor: str, action: AuditAction, entry: ArchiveEntry, files: list[tuple[str, str]],
+               outcome: str, by: Principal | None = None, request_id: str = "", file_format: str | None = None) -> None:
+        self._index.log(AuditRecord(
+            at=self._now(), actor=actor, action=action, case_id=entry.case_id, unit_id=entry.unit_id,
+            keys=tuple(k for k, _ in files), version_ids=tuple(v for _, v in files), outcome=outcome,
+            record_id=uuid.uuid4().hex, staff_id=by.subject if by else "", roles=tuple(sorted(by.roles)) if by else (),
+            staff_unit_id=by.unit_id if by else "", request_id=request_id, format=file_format))
+        logger.info("archive accessed", extra={"actor": actor, "action": action.value, "case_id": entry.case_id})

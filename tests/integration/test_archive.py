@@ -466,3 +466,40 @@ def test_verification_reports_a_weakened_lock_as_a_failure(desk: Desk, capsys: p
     assert desk.archiver().audit_log(case["case_id"], None)["items"][-1]["outcome"] == "LOCK WEAKENED"
     metrics = capsys.readouterr().out
     assert '"ArchiveLockWeakened"' in metrics and '"ArchiveVerificationFailed"' in metrics
+
+
+def test_refused_attempts_on_archive_routes_are_in_the_audit_log_with_who_tried(
+        api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    import app
+    from chalicelib.config import get_settings
+    from local.scheduler import scheduled_jobs
+    from tests.conftest import JSON, staff_token
+    from tests.integration.test_cases_api import create, post
+
+    monkeypatch.setenv("ARCHIVE_SETTLE_HOURS", "0")
+    get_settings.cache_clear()
+    case = create(api)
+    post(api, f"/cases/{case['case_id']}/close", {"actor": "Li Na", "version": 1, "reason": "withdrawn"})
+    assert scheduled_jobs(app)["archive"]()["archived"] == 1
+
+    agent = {**JSON, "Authorization": f"Bearer {staff_token('Li Na', ['agent'], 'store-xh-01')}"}
+    assert api.post(f"/archive/{case['case_id']}/retrieve", headers=agent,
+                    body=json.dumps({"format": "json"})).status_code == 403
+    elsewhere = {**JSON, "Authorization": f"Bearer {staff_token('Auditor Wu', ['auditor'], 'store-xh-02')}"}
+    assert api.post(f"/archive/{case['case_id']}/verify", headers=elsewhere, body="{}").status_code == 404
+    assert post(api, f"/archive/{case['case_id']}/retrieve", {"actor": "Auditor Qian", "format": "html"}
+                ).status_code == 200
+
+    log = api.get(f"/audit-log?case_id={case['case_id']}").json_body["items"]
+    by_action = {(r["action"], r["outcome"]): r for r in log}
+    forbidden = by_action[("retrieve", "refused 403")]
+    assert (forbidden["staff_id"], forbidden["roles"], forbidden["staff_unit_id"]) == (
+        str(uuid.uuid5(uuid.NAMESPACE_URL, "Li Na")), ["agent"], "store-xh-01")
+    not_found = by_action[("verify", "refused 404")]
+    assert (not_found["actor"], not_found["staff_unit_id"], not_found["keys"]) == ("Auditor Wu", "store-xh-02", [])
+    retrieved = by_action[("retrieve", "link valid 300 s")]
+    assert retrieved["format"] == "html" and retrieved["staff_id"] and retrieved["roles"]
+    assert all(r["record_id"] and r["request_id"] for r in log)
+    assert len({r["record_id"] for r in log}) == len(log) == 3
