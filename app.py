@@ -274,6 +274,15 @@ def audit_log() -> dict:
     return archive_service().audit_log(query.get("case_id"), query.get("date"), http.principal(), http.request_id())
 
 
+@app.route("/audit-log/chain", methods=["GET"])
+@http.documented("AuditChain", query=("from", "to"))
+@http.handles_errors
+def audit_chain() -> dict:
+    """The audit log's daily exported files, each read back, hashed and linked to the day before."""
+    query = app.current_request.query_params or {}
+    return archive_service().audit_chain(query.get("from"), query.get("to"), http.principal(), http.request_id())
+
+
 def summary_rows(report: dict) -> list[dict]:
     """The statistics summary as `metric,value` rows."""
     from chalicelib.domain.reports import flat_rows

@@ -6,11 +6,12 @@ through the API, so every retrieval is in the audit log like any other.
     python -m chalicelib.cli archive download --unit store-xh-01 --from 2026-11-01 --to 2026-11-30 --out files/
     python -m chalicelib.cli archive verify --unit store-xh-01 --from 2026-11-01 --to 2026-11-30
     python -m chalicelib.cli audit-log --case CD-XXXX-XXXX-XXXX
+    python -m chalicelib.cli audit verify-chain --from 2026-11-01 --to 2026-11-30
     python -m chalicelib.cli org load organisation.json        # units (with managers) into a stage
 
 The API is `--api` (or COMPLAINT_DESK_API, default the local stack); the signed-in user is
 `--token` (or COMPLAINT_DESK_TOKEN): an auditor's for the archive, an admin's for `org load`.
-Exit status 1 when any file fails verification.
+Exit status 1 when any file fails verification or the audit chain is broken.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,37 @@ def audit_lines(records: Iterable[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return bytes(response.read())
+
+
+def verify_chain(days: list[dict[str, Any]], download: Callable[[str], bytes]) -> tuple[list[str], str | None]:
+    """Recomputes the chain here, not trusting the service's word: each day's file downloaded and
+    hashed, its header's link to the day before's hash; the service's own check (which also
+    compares the table's records with each file) is reported beside it. The first day either
+    finds broken is the break."""
+    lines, first_break, before = [], None, None
+    for position, day in enumerate(days):
+        problem = day.get("problem")
+        if day.get("url"):
+            body = download(day["url"])
+            computed = hashlib.sha256(body).hexdigest()
+            header = json.loads(body.decode().partition("\n")[0])
+            if computed != day["sha256"]:
+                problem = f"the file's SHA-256 is {computed}, the index says {day['sha256']}"
+            elif position and header.get("previous_sha256") != before:
+                problem = f"the file names {header.get('previous_sha256')} as the day before's, which is {before}"
+            before = computed
+        else:
+            before = None
+        if problem and first_break is None:
+            first_break = day["day"]
+        lines.append(f"{day['day']}  {day['records']:>6} record(s)  {(day.get('sha256') or '-')[:16]}  "
+                     f"{'ok' if not problem else 'BROKEN: ' + problem}")
+    return lines, first_break
+
+
 def _progress(items: list[Any], label: str) -> Any:
     from tqdm import tqdm
 
@@ -159,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     audit = commands.add_parser("audit-log", help="who retrieved, verified or held which file")
     audit.add_argument("--case")
     audit.add_argument("--date")
+    chain = commands.add_parser("audit").add_subparsers(dest="action", required=True).add_parser(
+        "verify-chain", help="recompute the audit log's daily hash chain and report the first break")
+    chain.add_argument("--from", dest="date_from", required=True, help="first UTC day, YYYY-MM-DD")
+    chain.add_argument("--to", dest="date_to", required=True, help="last UTC day, YYYY-MM-DD")
     args = parser.parse_args(argv)
 
     if not args.token:
@@ -172,6 +208,15 @@ def main(argv: list[str] | None = None) -> int:
             for line in audit_lines(api.call("GET", "/audit-log?" + urllib.parse.urlencode(query))["items"]):
                 print(line)
             return 0
+        if args.command == "audit":
+            checked = api.call("GET", "/audit-log/chain?" + urllib.parse.urlencode(
+                {"from": args.date_from, "to": args.date_to}))
+            lines, first_break = verify_chain(checked["days"], _download)
+            for line in lines:
+                print(line)
+            print(f"chain intact from {args.date_from} to {args.date_to}" if first_break is None
+                  else f"chain BROKEN at {first_break}")
+            return 0 if first_break is None else 1
         if args.command == "org":
             for unit in _parents_first(json.loads(args.file.read_text(encoding="utf-8"))):
                 stored = api.call("PUT", f"/units/{unit['unit_id']}", unit)

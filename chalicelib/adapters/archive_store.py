@@ -25,7 +25,7 @@ from chalicelib.adapters.dynamodb import (
     to_item,
 )
 from chalicelib.domain.archive import sha256_base64
-from chalicelib.domain.archive_records import ArchiveEntry, AuditRecord, LegalHold
+from chalicelib.domain.archive_records import ArchiveEntry, AuditExport, AuditRecord, LegalHold
 from chalicelib.domain.errors import DomainError
 
 
@@ -117,6 +117,7 @@ class DynamoArchiveIndex:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
+        self.items_read = 0  # audit records read, for the export's cost figure
 
     # --- the run's side -------------------------------------------------------------------
     def due(self, now: datetime, limit: int) -> tuple[list[str], int]:
@@ -199,6 +200,25 @@ class DynamoArchiveIndex:
             "gsi1pk": f"AUDIT#CASE#{record.case_id}", "gsi1sk": at,
             "doc": record.model_dump(mode="json")}))
 
+    # --- the audit log's daily export ------------------------------------------------------
+    def export_marker(self, day: date) -> AuditExport | None:
+        """Which file holds `day`'s audit records, once it is exported."""
+        found = self._client.get_item(TableName=self._table, ConsistentRead=True,
+                                      Key=to_item({"pk": f"AUDIT-EXPORT#{day.isoformat()}", "sk": "FILE"}))
+        return AuditExport.model_validate(from_item(found["Item"])["doc"]) if "Item" in found else None
+
+    def record_export(self, export: AuditExport) -> bool:
+        """Records the day's file once; False when a run before this one already did."""
+        try:
+            self._client.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(pk)",
+                                  Item=to_item({"pk": f"AUDIT-EXPORT#{export.day.isoformat()}", "sk": "FILE",
+                                                "entity": "audit-export", "doc": export.model_dump(mode="json")}))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def audit_log(self, case_id: str | None = None, day: date | None = None) -> list[AuditRecord]:
         """A case's accesses (any day) or one day's accesses (any case), oldest first."""
         if case_id is not None:
@@ -208,8 +228,11 @@ class DynamoArchiveIndex:
             assert day is not None
             kwargs = {"ConsistentRead": True, "KeyConditionExpression": "pk = :k",
                       "ExpressionAttributeValues": {":k": {"S": f"AUDIT#{day.isoformat()}"}}}
-        return [AuditRecord.model_validate(from_item(raw)["doc"])
-                for raw in _all_pages(self._client, {"TableName": self._table, **kwargs})]
+        records = []
+        for raw in _all_pages(self._client, {"TableName": self._table, **kwargs}):
+            self.items_read += 1
+            records.append(AuditRecord.model_validate(from_item(raw)["doc"]))
+        return records
 
 
 def _all_pages(client: Any, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -22,7 +22,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.statistics_store import stats_updates
-from chalicelib.domain.archive import archive_due_at
+from chalicelib.domain.archive import archive_due_at, keeps_hot_copy_until
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.escalation import Alarm, Escalation
 from chalicelib.domain.models import Case, HistoryEvent, Status, Unit
@@ -233,8 +233,8 @@ class DynamoCaseRepository:
         archive_at = archive_due_at(case, self._archive_settle)
         if archive_at is not None:
             extra = {"due_pk": archive_shard(case.case_id), "due_at": due_key(archive_at)}
-        if case.archive is not None:
-            extra = {"expires_at": epoch_seconds(case.archive.hot_copy_expires_at)}
+        elif (expires := keeps_hot_copy_until(case)) is not None:
+            extra = {"expires_at": epoch_seconds(expires)}
         return to_item({**extra,
             "pk": case_pk(case.case_id), "sk": CASE_SK, "entity": "case",
             "case_id": case.case_id, "version": case.version, "unit_id": case.unit_id,
@@ -245,7 +245,8 @@ class DynamoCaseRepository:
         })
 
     def _event_put(self, case: Case, event: HistoryEvent) -> dict[str, Any]:
-        expiry = {"expires_at": epoch_seconds(case.archive.hot_copy_expires_at)} if case.archive else {}
+        expires = keeps_hot_copy_until(case)
+        expiry = {"expires_at": epoch_seconds(expires)} if expires else {}
         return {"Put": {
             "TableName": self._table,
             "Item": to_item({"pk": case_pk(case.case_id), "sk": event_sk(event.seq), "entity": "event",

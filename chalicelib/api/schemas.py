@@ -138,6 +138,27 @@ class AuditLog(View):
     items: list[AuditRecord]
 
 
+class AuditChainDay(View):
+    day: str
+    sha256: str | None
+    previous_sha256: str | None
+    records: int
+    ok: bool
+    problem: str | None
+    key: str | None
+    version_id: str | None
+    url: str | None
+
+
+class AuditChain(View):
+    """The audit log's daily files from `from` to `to`, each checked against the day before's and
+    against the table's records of its day; `first_break` is the first day that does not hold."""
+
+    ok: bool
+    first_break: str | None
+    days: list[AuditChainDay]
+
+
 class OpenApiDocument(View):
     openapi: str
     info: dict[str, Any]

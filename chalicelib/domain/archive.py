@@ -30,14 +30,43 @@ class ArchivePolicy:
     hot_copy: timedelta = timedelta(days=90)
 
 
+def changed_since_archived(case: Case) -> bool:
+    """An archived case that changed after its latest file (a spot check's rectification, a root
+    cause): recording the archive is the version after the file, so any later one is a change."""
+    return case.archive is not None and case.version > case.archive.case_version + 1
+
+
 def archive_due_at(case: Case, settle: timedelta) -> datetime | None:
-    """When a closed, not yet archived case should be archived; None for any other case, and while
-    a spot check's rectification order on it is open (its file is archived once that is done)."""
-    if case.status is not Status.CLOSED or case.archive is not None or case.closed_at is None:
+    """When a closed case's next file is due: its settle period after closing for the first, at
+    once for an addendum (rulebook §7: nothing recorded after archiving is lost with the hot copy);
+    None for any other case, and while a spot check's rectification order on it is open (its file
+    is archived once that is done)."""
+    if case.status is not Status.CLOSED or case.closed_at is None:
         return None
     if case.rectification is not None and case.rectification.completed_at is None:
         return None
-    return case.closed_at + settle
+    if case.archive is None:
+        return case.closed_at + settle
+    return case.updated_at if changed_since_archived(case) else None
+
+
+def keeps_hot_copy_until(case: Case) -> datetime | None:
+    """The hot copy's expiry: set once the latest file is confirmed, and not while a change made
+    since waits for its addendum."""
+    if case.archive is None or changed_since_archived(case):
+        return None
+    return case.archive.hot_copy_expires_at
+
+
+@dataclass(frozen=True)
+class Addendum:
+    """A later file of an archived case: its number and the file before it, which it names by the
+    SHA-256 of its JSON, so the files of a case form a chain that verify walks."""
+
+    sequence: int
+    previous_sha256: str
+    previous_key: str
+    previous_version_id: str
 
 
 def _add_years(moment: datetime, years: int) -> datetime:
@@ -51,6 +80,12 @@ def _up_to_the_second(moment: datetime) -> datetime:
     """S3 keeps a lock's date to the second; cutting the fraction would end the lock early."""
     whole = moment.replace(microsecond=0)
     return whole if whole == moment else whole + timedelta(seconds=1)
+
+
+def retain_until_from(moment: datetime, years: int) -> datetime:
+    """Rulebook §7 for a record that is not a case (the audit log's daily file, kept as long as the
+    longest-kept case file it speaks of): `years` from `moment`, rounded up to the second."""
+    return _up_to_the_second(_add_years(moment.astimezone(UTC), years))
 
 
 def retain_until(case: Case, policy: ArchivePolicy, now: datetime) -> datetime:
@@ -79,6 +114,26 @@ def lock_problems(mode: str | None, until: datetime | None, expected_until: date
     return problems
 
 
+def chain_problems(sequence: int, previous_sha256: str | None, position: int, before: str | None,
+                   json_body: bytes | None) -> list[str]:
+    """Rulebook §7: a case's files are the original and its addenda in order, each addendum naming
+    the SHA-256 of the JSON file before it, in the index and in its own body."""
+    problems = []
+    if sequence != position:
+        problems.append(f"file {position} of the case says it is number {sequence}")
+    if previous_sha256 != before:
+        problems.append(f"the index links it to {previous_sha256 or 'nothing'}, "
+                        f"not the file before ({before or 'none'})")
+    if json_body is not None:
+        try:
+            named = (json.loads(json_body).get("addendum") or {}).get("previous_sha256")
+        except ValueError:
+            named = "unreadable"
+        if named != before:
+            problems.append(f"the file names {named or 'no'} previous file, not {before or 'none'}")
+    return problems
+
+
 def file_keys(case: Case, json_sha256: str) -> tuple[str, str]:
     """Object keys of the JSON file and its HTML rendering, named by closing month, unit, case,
     version and content: a retried upload of the same content finds its own key already there."""
@@ -88,10 +143,16 @@ def file_keys(case: Case, json_sha256: str) -> tuple[str, str]:
     return f"{stem}.json", f"{stem}.html"
 
 
-def case_file_document(case: CaseDocument) -> dict[str, Any]:
+def case_file_document(case: CaseDocument, addendum: Addendum | None = None) -> dict[str, Any]:
     """What the JSON file holds: the case document as the API shows it, without the actions it
-    allowed (an archived file offers none), under the file format's name."""
-    return {"format": FORMAT, **case.model_dump(mode="json", exclude={"available_actions"})}
+    allowed (an archived file offers none), under the file format's name; an addendum also names
+    the file it follows."""
+    document = {"format": FORMAT, **case.model_dump(mode="json", exclude={"available_actions"})}
+    if addendum is not None:
+        document["addendum"] = {"sequence": addendum.sequence, "previous_sha256": addendum.previous_sha256,
+                                "previous_key": addendum.previous_key,
+                                "previous_version_id": addendum.previous_version_id}
+    return document
 
 
 def case_file_json(document: dict[str, Any]) -> bytes:

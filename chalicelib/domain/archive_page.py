@@ -47,7 +47,8 @@ LABELS: dict[str, str] = {
     "html_sha256": "HTML SHA-256", "retain_until": "保存至 Retained until", "archived_at": "归档时间 Archived",
     "hot_copy_expires_at": "在线副本到期 Hot copy expires",
     "addendum": "补充归档 Addendum", "sequence": "补充序号 Addendum number",
-    "previous_sha256": "前一文件 SHA-256 Previous file's SHA-256",
+    "previous_sha256": "前一文件 SHA-256 Previous file's SHA-256", "previous_key": "前一文件 Previous file",
+    "previous_version_id": "前一文件版本 Previous file's version",
     "available_actions": "可执行操作 Available actions", "format": "格式 Format",
 }
 

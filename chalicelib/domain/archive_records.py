@@ -3,7 +3,7 @@ Apart from archive.py so that code which only decides when to archive loads no m
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -66,6 +66,7 @@ ARCHIVE_ROUTE_ACTIONS: dict[tuple[str, str], AuditAction] = {
     ("POST", "/archive/{case_id}/verify"): AuditAction.VERIFY,
     ("PUT", "/archive/{case_id}/legal-hold"): AuditAction.LEGAL_HOLD,
     ("GET", "/audit-log"): AuditAction.READ_AUDIT_LOG,
+    ("GET", "/audit-log/chain"): AuditAction.READ_AUDIT_LOG,
 }
 REFUSED = "refused"
 
@@ -91,3 +92,18 @@ class AuditRecord(BaseModel):
     staff_unit_id: str = ""
     request_id: str = ""
     format: str | None = None
+
+
+class AuditExport(BaseModel):
+    """One day's audit records, exported to the locked bucket (audit_chain.py): where, its SHA-256
+    and the SHA-256 of the day before's file, which its header names."""
+
+    model_config = ConfigDict(frozen=True)
+
+    day: date
+    key: str
+    version_id: str
+    sha256: str
+    previous_sha256: str | None
+    records: int
+    exported_at: datetime

@@ -7,25 +7,35 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
 from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
-from chalicelib.domain import lifecycle
+from chalicelib.domain import audit_chain, lifecycle
 from chalicelib.domain.archive import (
+    Addendum,
     ArchivePolicy,
     archive_due_at,
     case_file_document,
     case_file_html,
     case_file_json,
+    chain_problems,
     file_keys,
     lock_problems,
     retain_until,
+    retain_until_from,
     sha256_base64,
     sha256_hex,
 )
-from chalicelib.domain.archive_records import REFUSED, ArchiveEntry, AuditAction, AuditRecord, LegalHold
+from chalicelib.domain.archive_records import (
+    REFUSED,
+    ArchiveEntry,
+    AuditAction,
+    AuditExport,
+    AuditRecord,
+    LegalHold,
+)
 from chalicelib.domain.auth import Principal, in_territory
 from chalicelib.domain.case_document import case_document
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
@@ -48,6 +58,7 @@ class ArchiveRunReport:
     archived: int = 0
     failed: int = 0
     skipped: int = 0
+    audit_days_exported: int = 0
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,8 +82,9 @@ class ArchiveService:
 
     # --- the scheduled run ----------------------------------------------------------------
     def run(self) -> ArchiveRunReport:
-        """Archives every closed case whose settle period is over. A case that fails stays in the
-        queue for the next run; it is logged and counted (ArchiveFailed), never dropped."""
+        """Archives every closed case whose settle period is over (and every addendum due), then
+        exports the audit log of each day that is over. A case that fails stays in the queue for the
+        next run; it is logged and counted (ArchiveFailed), never dropped; so does a day's export."""
         started = time.monotonic()
         report = ArchiveRunReport()
         case_ids, report.items_read = self._index.due(self._now(), self._max_cases)
@@ -88,6 +100,11 @@ class ArchiveService:
                 logger.exception("case not archived; it stays due and the next run retries it")
                 count("ArchiveFailed")
         logger.thread_safe_remove_keys(["case_id"])
+        try:
+            report.audit_days_exported = len(self.export_audit_log())
+        except Exception:
+            logger.exception("audit log not exported; the next run tries again")
+            count("AuditExportFailed")
         report.seconds = round(time.monotonic() - started, 3)
         logger.info("archive run", extra=report.as_dict())
         return report
@@ -103,14 +120,25 @@ class ArchiveService:
             report.skipped += 1
             return 1 + len(record.item_sks)
         assert case.closed_at is not None
+        read = 1 + len(record.item_sks)
+        addendum, previous = None, None
+        if case.archive is not None:  # changed since it was archived: the next file of its chain
+            entries = self._index.entries(case_id)
+            read += len(entries)
+            previous = entries[-1]
+            addendum = Addendum(previous.sequence + 1, previous.file.json_sha256, previous.file.json_key,
+                                previous.file.json_version_id)
         unit = self._units.get(case.unit_id)
-        document = case_file_document(case_document(case, record.history, record.escalations, case.closed_at,
-                                                    unit.time_zone if unit else "UTC"))
+        document = case_file_document(case_document(case, record.history, record.escalations,
+                                                    case.updated_at if addendum else case.closed_at,
+                                                    unit.time_zone if unit else "UTC"), addendum)
         body = case_file_json(document)
         digest = sha256_hex(body)
         page = case_file_html(document, digest)
         json_key, html_key = file_keys(case, digest)
         until = retain_until(case, self._policy, now)
+        if previous is not None:
+            until = max(until, previous.file.retain_until)  # an addendum is kept as long as the file it adds to
         archived = ArchivedFile(
             case_version=case.version, closed_at=case.closed_at,
             json_key=json_key, json_version_id=self._files.put_once(json_key, body, JSON_TYPE, until),
@@ -122,15 +150,94 @@ class ArchiveService:
         inline, overflow = record.item_sks[:TTL_IN_TRANSACTION], record.item_sks[TTL_IN_TRANSACTION:]
         self._index.set_expiry(case_id, overflow, archived.hot_copy_expires_at)
         try:
-            self._cases.save(updated, event, case.version,
-                             also_write=self._index.confirmation(ArchiveEntry.of(updated), inline))
+            entry = ArchiveEntry.of(updated, addendum.sequence if addendum else 0,
+                                    addendum.previous_sha256 if addendum else None)
+            self._cases.save(updated, event, case.version, also_write=self._index.confirmation(entry, inline))
         except StaleVersion:
             self._index.set_expiry(case_id, overflow, None)  # changed meanwhile: the case stays hot
             raise
         report.archived += 1
-        logger.info("case archived", extra={"key": json_key, "retain_until": until.isoformat()})
+        logger.info("case archived", extra={"key": json_key, "retain_until": until.isoformat(),
+                                            "addendum": addendum.sequence if addendum else 0})
         count("CasesArchived")
-        return 1 + len(record.item_sks)
+        return read
+
+    # --- the audit log's daily export ----------------------------------------------------
+    def export_audit_log(self) -> list[AuditExport]:
+        """Writes each UTC day's audit records that is over and not yet exported to the locked
+        bucket, oldest first, each file naming the SHA-256 of the day before's (a hash chain).
+        Exactly once per day: the file's key is the day's and S3 refuses a second write of it, and
+        the day's record in the table is written only if absent. One read when nothing is due."""
+        last = audit_chain.day_to_export(self._now())
+        if self._index.export_marker(last) is not None:
+            return []
+        previous: AuditExport | None = None
+        first = last
+        for back in range(1, audit_chain.LOOK_BACK_DAYS + 1):
+            previous = self._index.export_marker(last - timedelta(days=back))
+            if previous is not None:
+                first = previous.day + timedelta(days=1)
+                break
+        exported = []
+        day = first
+        while day <= last:
+            previous = self._export_day(day, previous)
+            exported.append(previous)
+            day += timedelta(days=1)
+        return exported
+
+    def _export_day(self, day: date, previous: AuditExport | None) -> AuditExport:
+        records = self._index.audit_log(day=day)
+        body = audit_chain.export_file(day, records, previous.sha256 if previous else None)
+        key = audit_chain.export_key(day)
+        until = retain_until_from(self._now(), self._policy.important_retention_years)
+        version_id = self._files.put_once(key, body, "application/x-ndjson", until)
+        export = AuditExport(day=day, key=key, version_id=version_id, sha256=sha256_hex(body),
+                             previous_sha256=previous.sha256 if previous else None, records=len(records),
+                             exported_at=self._now())
+        if not self._index.record_export(export):
+            found = self._index.export_marker(day)
+            assert found is not None
+            return found
+        logger.info("audit log exported", extra={"day": day.isoformat(), "records": len(records), "key": key})
+        count("AuditLogExported")
+        return export
+
+    def audit_chain(self, date_from: str | None, date_to: str | None, by: Principal | None = None,
+                    request_id: str = "") -> dict[str, Any]:
+        """Recomputes the chain of exported days from `date_from` to `date_to`: each file read back
+        and hashed, each header's link to the day before, and each day's records in the table
+        against its file. Reports every day and the first break. The organisation-wide log is for
+        auditors of a top-level unit."""
+        problems: dict[str, str] = {}
+        start, end = date_param(date_from, "from", problems), date_param(date_to, "to", problems)
+        if start and end and not 0 <= (end - start).days <= 366:
+            problems["to"] = "on or after `from`, at most 366 days later"
+        if by is not None and self._units.lineage(by.unit_id)[1:]:
+            problems["from"] = "the audit chain covers the whole organisation: for auditors of its top unit"
+        if problems:
+            raise InvalidInput("the audit chain cannot be checked as asked", problems)
+        assert start and end
+        before = self._index.export_marker(start - timedelta(days=1))
+        before_sha = before.sha256 if before else None
+        days: list[dict[str, Any]] = []
+        day = start
+        while day <= end:
+            marker = self._index.export_marker(day)
+            body = self._files.read(marker.key, marker.version_id)[0] if marker else None
+            checked = audit_chain.check_day(day, body, before_sha, self._index.audit_log(day=day),
+                                            link_known=day > start or before is not None)
+            link = self._files.presign(marker.key, marker.version_id, self._url_seconds) if marker else None
+            days.append({**checked.as_dict(), "key": marker.key if marker else None,
+                         "version_id": marker.version_id if marker else None, "url": link})
+            before_sha = checked.sha256
+            day += timedelta(days=1)
+        first_break = next((d["day"] for d in days if not d["ok"]), None)
+        if first_break:
+            logger.error("audit chain broken", extra={"day": first_break})
+            count("AuditChainBroken")
+        return {"from": start.isoformat(), "to": end.isoformat(), "ok": first_break is None,
+                "first_break": first_break, "days": days}
 
     # --- auditors -------------------------------------------------------------------------
     def list(self, unit_id: str | None, closed_from: str | None, closed_to: str | None,
@@ -181,25 +288,29 @@ class ArchiveService:
         in compliance mode at least until the index's retain-until (rulebook §7); the outcome is logged."""
         results = []
         entries = self._entries(case_id, by, AuditAction.VERIFY, request_id, actor)
-        for entry in entries:
+        for position, entry in enumerate(entries):
             archived = entry.file
+            before = entries[position - 1].file.json_sha256 if position else None
             for key, version_id, expected in ((archived.json_key, archived.json_version_id, archived.json_sha256),
                                               (archived.html_key, archived.html_version_id, archived.html_sha256)):
                 body, s3_checksum = self._files.read(key, version_id)
                 computed = sha256_hex(body)
                 lock = self._files.lock(key, version_id)
                 weakened = lock_problems(lock.mode, lock.retain_until, archived.retain_until)
+                broken = chain_problems(entry.sequence, entry.previous_sha256, position, before,
+                                        body if key == archived.json_key else None)
                 checksums_ok = computed == expected and s3_checksum == sha256_base64(body)
                 until = lock.retain_until.isoformat() if lock.retain_until else None
                 results.append({
-                    "key": key, "version_id": version_id, "expected_sha256": expected,
+                    "key": key, "version_id": version_id, "sequence": entry.sequence, "expected_sha256": expected,
                     "computed_sha256": computed, "s3_checksum_matches": s3_checksum == sha256_base64(body),
                     "checksum_ok": checksums_ok, "lock_mode": lock.mode, "retain_until": until,
                     "expected_retain_until": archived.retain_until.isoformat(), "legal_hold": lock.legal_hold,
-                    "lock_ok": not weakened, "problems": weakened, "ok": checksums_ok and not weakened})
+                    "lock_ok": not weakened, "chain_ok": not broken, "problems": weakened + broken,
+                    "ok": checksums_ok and not weakened and not broken})
         ok = all(r["ok"] for r in results)
         weakened_files = sum(1 for r in results if not r["lock_ok"])
-        outcome = ("MISMATCH" if not all(r["checksum_ok"] for r in results)
+        outcome = ("MISMATCH" if not all(r["checksum_ok"] and r["chain_ok"] for r in results)
                    else "LOCK WEAKENED" if weakened_files else "intact")
         self._audit(actor, AuditAction.VERIFY, entries[-1], [(r["key"], r["version_id"]) for r in results], outcome,
                     by, request_id)

@@ -79,8 +79,8 @@ class Desk:
         listed = self.s3.list_object_versions(Bucket=self.settings.archive_bucket, Prefix=key)
         return [v for v in listed.get("Versions", []) if v["Key"] == key]
 
-    def all_objects(self) -> list[dict[str, Any]]:
-        return self.s3.list_object_versions(Bucket=self.settings.archive_bucket).get("Versions", [])
+    def all_objects(self, prefix: str = "case-files/") -> list[dict[str, Any]]:
+        return self.s3.list_object_versions(Bucket=self.settings.archive_bucket, Prefix=prefix).get("Versions", [])
 
 
 @pytest.fixture
@@ -503,3 +503,103 @@ def test_refused_attempts_on_archive_routes_are_in_the_audit_log_with_who_tried(
     assert retrieved["format"] == "html" and retrieved["staff_id"] and retrieved["roles"]
     assert all(r["record_id"] and r["request_id"] for r in log)
     assert len({r["record_id"] for r in log}) == len(log) == 3
+
+
+def test_a_change_after_archiving_is_archived_as_an_addendum_chained_to_the_file_before(desk: Desk) -> None:
+    """Rulebook §6/§7: a spot check's mismatch and its rectification, recorded after the case was
+    archived, reach the archive as a second locked file naming the first; the hot copy's TTL is
+    set again only once that file is confirmed."""
+    from chalicelib.bootstrap import build_report_service
+
+    reports = build_report_service(desk.settings, desk.ddb, boto3.client("sns", region_name="us-east-1"),
+                                   now=desk.clock)
+    case = desk.closed_complaint()
+    case_id = case["case_id"]
+    desk.clock.advance(hours=73)
+    desk.run()
+    first = desk.read(case_id)["archive"]
+
+    check = reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-23", 1.0, None, "Zhao Min")
+    assert check["sample"] == [case_id]
+    desk.clock.advance(hours=1)
+    reports.record_result(check["check_id"], case_id, False, "the refund was never paid", "Zhao Min", None)
+    assert all("expires_at" not in item for item in desk.partition(case_id) if item["sk"] == "CASE")
+    assert desk.run().archived == 0  # not while the rectification runs
+    desk.clock.advance(hours=2)
+    desk.act(desk.read(case_id), "complete-rectification", result="refund paid on 26 November")
+    assert all("expires_at" not in item for item in desk.partition(case_id)
+               if item["sk"] == "CASE" or item.get("doc", {}).get("action") == "complete-rectification")
+
+    desk.clock.advance(minutes=15)
+    assert desk.run().archived == 1
+    stored = desk.read(case_id)
+    second = stored["archive"]
+    assert stored["history"][-1]["action"] == "archive-addendum" and second["json_key"] != first["json_key"]
+    entries = desk.archiver().files(case_id)["files"]
+    assert [(e["sequence"], e["previous_sha256"]) for e in entries] == [(0, None), (1, first["json_sha256"])]
+
+    bucket = desk.settings.archive_bucket
+    got = desk.s3.get_object(Bucket=bucket, Key=second["json_key"], VersionId=second["json_version_id"])
+    assert (got["ObjectLockMode"], got["ObjectLockRetainUntilDate"]) == (
+        "COMPLIANCE", datetime.fromisoformat(first["retain_until"]))
+    addendum = json.loads(got["Body"].read())
+    assert addendum["addendum"]["previous_sha256"] == first["json_sha256"]
+    assert addendum["rectification"]["result"] == "refund paid on 26 November"
+    assert {"order-rectification", "complete-rectification"} <= {e["action"] for e in addendum["history"]}
+    page = desk.s3.get_object(Bucket=bucket, Key=second["html_key"])["Body"].read().decode()
+    assert "补充归档 Addendum 1" in page and first["json_sha256"] in page and "refund paid on 26 November" in page
+
+    verified = desk.archiver().verify(case_id, "Auditor Qian")
+    assert verified["ok"] and [f["sequence"] for f in verified["files"]] == [0, 0, 1, 1]
+    links = desk.archiver().retrieve(case_id, "json", "Auditor Qian")["files"]
+    assert [link["key"] for link in links] == [first["json_key"], second["json_key"]]
+
+    expiry = int((datetime.fromisoformat(second["archived_at"]) + timedelta(days=90)).timestamp())
+    assert {item["expires_at"] for item in desk.partition(case_id)} == {expiry}
+    assert desk.run().due == 0
+
+
+
+def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_record_breaks_it(desk: Desk) -> None:
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)  # 2026-11-26, 05:00 UTC
+    assert desk.run().audit_days_exported == 1  # the chain starts with the day before: no accesses
+    first_day = desk.clock.now.date()
+    desk.archiver().verify(case["case_id"], "Auditor Qian")
+    desk.archiver().retrieve(case["case_id"], "json", "Auditor Zhou")
+
+    desk.clock.now = datetime.combine(first_day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=5)
+    assert desk.run().audit_days_exported == 0  # the day is over, but not its grace period
+    desk.clock.advance(minutes=10)
+    assert desk.run().audit_days_exported == 1
+    assert desk.run().audit_days_exported == 0  # exactly once
+    desk.archiver().legal_hold(case["case_id"], True, "Auditor Qian", "tax audit")
+    desk.clock.advance(days=1)
+    assert desk.run().audit_days_exported == 1
+    second_day = first_day + timedelta(days=1)
+
+    bucket = desk.settings.archive_bucket
+    files = desk.all_objects("audit-log/")
+    assert sorted(v["Key"] for v in files) == [f"audit-log/{d:%Y/%m/%d}.jsonl"
+                                               for d in (first_day - timedelta(days=1), first_day, second_day)]
+    first_body = desk.s3.get_object(Bucket=bucket, Key=f"audit-log/{first_day:%Y/%m/%d}.jsonl")
+    assert first_body["ObjectLockMode"] == "COMPLIANCE"
+    first_sha = hashlib.sha256(first_body["Body"].read()).hexdigest()
+    second = desk.s3.get_object(Bucket=bucket, Key=f"audit-log/{second_day:%Y/%m/%d}.jsonl")["Body"].read()
+    header, *lines = second.decode().splitlines()
+    assert json.loads(header)["previous_sha256"] == first_sha and len(lines) == 1
+
+    checked = desk.archiver().audit_chain(first_day.isoformat(), second_day.isoformat())
+    assert (checked["ok"], [d["records"] for d in checked["days"]]) == (True, [2, 1])
+
+    # an operator with table access rewrites an outcome: the chain shows the day
+    [item] = [raw for raw in desk.ddb.query(
+        TableName=desk.settings.table_name, KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"AUDIT#{first_day.isoformat()}"}})["Items"]
+        if from_item(raw)["doc"]["action"] == "verify"]
+    desk.ddb.update_item(TableName=desk.settings.table_name, Key={"pk": item["pk"], "sk": item["sk"]},
+                         UpdateExpression="SET #d.#o = :o", ExpressionAttributeNames={"#d": "doc", "#o": "outcome"},
+                         ExpressionAttributeValues={":o": {"S": "intact (edited)"}})
+    broken = desk.archiver().audit_chain(first_day.isoformat(), second_day.isoformat())
+    assert (broken["ok"], broken["first_break"]) == (False, first_day.isoformat())
+    assert "differ" in broken["days"][0]["problem"] and broken["days"][1]["ok"]

@@ -198,3 +198,33 @@ def test_retention_rounds_up_to_the_second_and_is_never_short() -> None:
     long_ago = plain.model_copy(update={"closed_at": datetime(2020, 1, 1, tzinfo=UTC)})
     now = datetime(2026, 11, 20, 8, 0, 0, 1, tzinfo=UTC)
     assert retain_until(long_ago, policy, now) == datetime(2026, 11, 21, 8, 0, 1, tzinfo=UTC)
+
+
+def test_verify_reports_a_broken_chain_of_addenda() -> None:
+    """Rulebook §7: each addendum names the file before it, in the index and in its own body."""
+    from chalicelib.domain.archive import chain_problems
+
+    assert chain_problems(0, None, 0, None, b'{"case_id": "x"}') == []
+    assert chain_problems(1, "a" * 64, 1, "a" * 64, b'{"addendum": {"previous_sha256": "' + b"a" * 64 + b'"}}') == []
+    assert len(chain_problems(1, "b" * 64, 1, "a" * 64, b'{"addendum": {"previous_sha256": "b"}}')) == 2
+    assert len(chain_problems(2, "a" * 64, 1, "a" * 64, None)) == 1
+
+
+def test_an_audit_export_holds_each_record_and_names_the_day_before() -> None:
+    """Rulebook §7: the audit log's daily file; any edit to a record or a file breaks the chain."""
+    from chalicelib.domain.archive_records import AuditRecord
+    from chalicelib.domain.audit_chain import check_day, export_file
+
+    day = date(2026, 11, 26)
+    records = [AuditRecord(at=datetime(2026, 11, 26, h, tzinfo=UTC), actor="Auditor Qian", action="verify",
+                           case_id="CD-AAAA-BBBB-CCCC", keys=("k",), version_ids=("v",), outcome="intact",
+                           record_id=f"r{h}", staff_id="s-1") for h in (9, 3)]
+    body = export_file(day, records, "f" * 64)
+    assert body.decode().splitlines()[1].startswith('{"action":"verify","actor":"Auditor Qian","at":"2026-11-26T03')
+    assert check_day(day, body, "f" * 64, records).problem is None
+    assert "previous" in (check_day(day, body, "e" * 64, records).problem or "")
+    assert check_day(day, body, None, records, link_known=False).problem is None
+    edited = [records[0].model_copy(update={"outcome": "MISMATCH"}), records[1]]
+    assert "differ" in (check_day(day, body, "f" * 64, edited).problem or "")
+    assert "header" in (check_day(day, body.replace(b"intact", b"intakt"), "f" * 64, None).problem or "")
+    assert check_day(day, None, "f" * 64, None).problem == "no export file for this day"

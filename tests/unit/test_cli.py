@@ -3,6 +3,8 @@ addenda, and the audit log with each access once. No API."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from chalicelib.cli import archive_lines, audit_lines
 
 
@@ -31,3 +33,23 @@ def test_audit_log_lines_show_format_and_outcome_and_each_record_once() -> None:
     assert "s-1 (Auditor Qian; auditor; branch-hz)" in lines[0] and " html " in lines[0]
     assert lines[0].endswith("link valid 300 s  request req-1")
     assert "refused 404" in lines[1]
+
+
+def test_verify_chain_recomputes_hashes_and_links_itself_and_reports_the_first_break() -> None:
+    import hashlib
+
+    from chalicelib.cli import verify_chain
+    from chalicelib.domain.audit_chain import export_file
+
+    first = export_file(date(2026, 11, 26), [], None)
+    second = export_file(date(2026, 11, 27), [], hashlib.sha256(first).hexdigest())
+    files = {"u1": first, "u2": second}
+
+    def day(name: str, body: bytes, url: str) -> dict:
+        return {"day": name, "records": 0, "sha256": hashlib.sha256(body).hexdigest(), "url": url, "problem": None}
+
+    days = [day("2026-11-26", first, "u1"), day("2026-11-27", second, "u2")]
+    assert verify_chain(days, files.__getitem__)[1] is None
+    files["u1"] = first.replace(b'"records": 0', b'"records": 1')  # a file changed behind the index's back
+    lines, first_break = verify_chain(days, files.__getitem__)
+    assert first_break == "2026-11-26" and "BROKEN" in lines[0]
