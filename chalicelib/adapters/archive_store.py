@@ -192,13 +192,7 @@ class DynamoArchiveIndex:
         return updated
 
     def log(self, record: AuditRecord) -> None:
-        """One item per access: by day (`AUDIT#<date>`) and by case (GSI `by_unit`, own partition)."""
-        at = due_key(record.at)
-        self._client.put_item(TableName=self._table, Item=to_item({
-            "pk": f"AUDIT#{record.at.astimezone(UTC).date().isoformat()}",
-            "sk": f"{at}#{uuid.uuid4().hex[:8]}", "entity": "audit",
-            "gsi1pk": f"AUDIT#CASE#{record.case_id}", "gsi1sk": at,
-            "doc": record.model_dump(mode="json")}))
+        self._client.put_item(TableName=self._table, Item=audit_item(record))
 
     # --- the audit log's daily export ------------------------------------------------------
     def export_marker(self, day: date) -> AuditExport | None:
@@ -233,6 +227,16 @@ class DynamoArchiveIndex:
             self.items_read += 1
             records.append(AuditRecord.model_validate(from_item(raw)["doc"]))
         return records
+
+
+def audit_item(record: AuditRecord) -> dict[str, Any]:
+    """One item per access: by day (`AUDIT#<date>`) and by case (GSI `by_unit`, own partition)."""
+    at = due_key(record.at)
+    return to_item({
+        "pk": f"AUDIT#{record.at.astimezone(UTC).date().isoformat()}",
+        "sk": f"{at}#{(record.record_id or uuid.uuid4().hex)[:8]}", "entity": "audit",
+        "gsi1pk": f"AUDIT#CASE#{record.case_id}", "gsi1sk": at,
+        "doc": record.model_dump(mode="json")})
 
 
 def _all_pages(client: Any, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
