@@ -75,10 +75,11 @@ def audit_export(settings: Any, ddb: Any, s3: Any, total: int) -> None:
     from chalicelib.bootstrap import build_archive_service
     from chalicelib.domain.archive_records import AuditAction, AuditRecord
 
-    day_start = CLOSED_AT + timedelta(days=10)
+    day_start = datetime.combine((CLOSED_AT + timedelta(days=10)).date(), datetime.min.time(), UTC)
+    spacing = timedelta(days=1) / (total + 1)
     batch: list[dict[str, Any]] = []
     for n in range(total):
-        record = AuditRecord(at=day_start + timedelta(seconds=n * 8), actor="Auditor Qian",
+        record = AuditRecord(at=day_start + spacing * (n + 1), actor="Auditor Qian",
                              action=AuditAction.RETRIEVE, case_id=f"CD-B{n % 5000:07d}", unit_id="store-xh-01",
                              keys=(f"case-files/2026/11/store-xh-01/CD-B{n % 5000:07d}-v3-0123456789abcdef.json",),
                              version_ids=("v",), outcome="link valid 300 s", record_id=f"{n:032x}",
