@@ -69,13 +69,16 @@ class ArchiveService:
     def __init__(self, cases: DynamoCaseRepository, index: DynamoArchiveIndex, files: S3ArchiveStore,
                  units: DynamoUnitRegistry, policy: ArchivePolicy, now: Callable[[], datetime],
                  url_seconds: int = 300, max_cases_per_run: int = 2_000,
-                 time_budget_seconds: float = 600.0) -> None:
+                 time_budget_seconds: float = 600.0, export_now: Callable[[], datetime] | None = None) -> None:
+        """`export_now` says which days are over for the audit export (default `now`): a run made
+        "as if" at a later moment (`./dev job archive --at`) must not export a day still going on."""
         self._cases = cases
         self._index = index
         self._files = files
         self._units = units
         self._policy = policy
         self._now = now
+        self._export_now = export_now or now
         self._url_seconds = url_seconds
         self._max_cases = max_cases_per_run
         self._budget = time_budget_seconds
@@ -168,7 +171,7 @@ class ArchiveService:
         bucket, oldest first, each file naming the SHA-256 of the day before's (a hash chain).
         Exactly once per day: the file's key is the day's and S3 refuses a second write of it, and
         the day's record in the table is written only if absent. One read when nothing is due."""
-        last = audit_chain.day_to_export(self._now())
+        last = audit_chain.day_to_export(self._export_now())
         if self._index.export_marker(last) is not None:
             return []
         previous: AuditExport | None = None
