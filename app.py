@@ -19,7 +19,7 @@ from chalicelib.bootstrap import (
     staff_writes,
 )
 from chalicelib.config import get_settings
-from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES
+from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES, Principal
 from chalicelib.domain.commands import (
     ACTION_COMMANDS,
     CalendarOverridesRequest,
@@ -43,10 +43,6 @@ mask_logger(app.log)
 settings = get_settings()
 public_filings = http.RateLimiter(settings.public_requests_per_minute)
 local_api_keys = frozenset(key for key in settings.intake_api_keys.split(",") if key)
-REGISTER_COLUMNS = ("case_id", "type", "channel", "status", "received_at", "handler", "next_clock",
-                    "next_deadline", "breached", "what", "customer", "phone")
-COMPLAINT_COLUMNS = ("case_id", "unit_id", "status", "cause", "what", "finding", "result", "satisfaction",
-                     "root_cause")
 
 
 @app.middleware("http")
@@ -64,7 +60,17 @@ def request_context(event, get_response):  # type: ignore[no-untyped-def]
 @app.middleware("http")
 def authenticate(event, get_response):  # type: ignore[no-untyped-def]
     """Issue 5: a staff token and a role the route allows (chalicelib/domain/auth.py: ROUTE_ROLES)."""
-    return http.authenticated(event, get_response, signed_in, PUBLIC_ROUTES, API_KEY_ROUTES, local_api_keys)
+    return http.authenticated(event, get_response, signed_in, PUBLIC_ROUTES, API_KEY_ROUTES, local_api_keys,
+                              archive_refusal)
+
+
+def archive_refusal(route: tuple[str, str], principal: Principal, params: dict[str, str], request_id: str) -> None:
+    """A refused attempt on an archive route is in the audit log like any access (rulebook §7)."""
+    from chalicelib.domain.archive_records import ARCHIVE_ROUTE_ACTIONS
+
+    if route in ARCHIVE_ROUTE_ACTIONS:
+        archive_service().refused(ARCHIVE_ROUTE_ACTIONS[route], params.get("case_id", "")[:40], principal,
+                                  request_id, 403)
 
 
 @app.route("/", methods=["GET"])
@@ -324,7 +330,7 @@ def list_archive() -> dict:
 @http.documented("ArchivedFiles")
 @http.handles_errors
 def archived_files(case_id: str) -> dict:
-    return archive_service().files(case_id, http.principal())
+    return archive_service().files(case_id, http.principal(), http.request_id())
 
 
 @app.route("/archive/{case_id}/retrieve", methods=["POST"])
@@ -332,7 +338,7 @@ def archived_files(case_id: str) -> dict:
 @http.handles_errors
 def retrieve_archived_file(case_id: str) -> dict:
     body = http.command(RetrieveArchivedFile, app.current_request.raw_body, settings.max_body_bytes)
-    return archive_service().retrieve(case_id, body.format.value, body.actor, http.principal())
+    return archive_service().retrieve(case_id, body.format.value, body.actor, http.principal(), http.request_id())
 
 
 @app.route("/archive/{case_id}/verify", methods=["POST"])
@@ -340,7 +346,7 @@ def retrieve_archived_file(case_id: str) -> dict:
 @http.handles_errors
 def verify_archived_files(case_id: str) -> dict:
     body = http.command(VerifyArchivedFiles, app.current_request.raw_body, settings.max_body_bytes)
-    return archive_service().verify(case_id, body.actor, http.principal())
+    return archive_service().verify(case_id, body.actor, http.principal(), http.request_id())
 
 
 @app.route("/archive/{case_id}/legal-hold", methods=["PUT"])
@@ -348,7 +354,8 @@ def verify_archived_files(case_id: str) -> dict:
 @http.handles_errors
 def set_legal_hold(case_id: str) -> dict:
     body = http.command(SetLegalHold, app.current_request.raw_body, settings.max_body_bytes)
-    return archive_service().legal_hold(case_id, body.hold, body.actor, body.reason, http.principal())
+    return archive_service().legal_hold(case_id, body.hold, body.actor, body.reason, http.principal(),
+                                        http.request_id())
 
 
 @app.route("/audit-log", methods=["GET"])
@@ -357,7 +364,16 @@ def set_legal_hold(case_id: str) -> dict:
 def audit_log() -> dict:
     """Every retrieval, verification and legal hold of an archived file: by case or by day."""
     query = app.current_request.query_params or {}
-    return archive_service().audit_log(query.get("case_id"), query.get("date"), http.principal())
+    return archive_service().audit_log(query.get("case_id"), query.get("date"), http.principal(), http.request_id())
+
+
+@app.route("/audit-log/chain", methods=["GET"])
+@http.documented("AuditChain", query=("from", "to"))
+@http.handles_errors
+def audit_chain() -> dict:
+    """The audit log's daily exported files, each read back, hashed and linked to the day before."""
+    query = app.current_request.query_params or {}
+    return archive_service().audit_chain(query.get("from"), query.get("to"), http.principal(), http.request_id())
 
 
 def summary_rows(report: dict) -> list[dict]:
@@ -387,6 +403,8 @@ def daily_register() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     register = report_service().daily_register(query.get("unit_id"), query.get("date"), http.principal())
+    from chalicelib.domain.reports import REGISTER_COLUMNS
+
     return http.report_response(register, fmt, lambda r: r["cases"], REGISTER_COLUMNS,
                                 f"daily-register-{register['unit_id']}-{register['date']}")
 
@@ -399,6 +417,8 @@ def weekly_report() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     report = report_service().weekly_report(query.get("unit_id"), query.get("week_of"), http.principal())
+    from chalicelib.domain.reports import COMPLAINT_COLUMNS
+
     return http.report_response(report, fmt, lambda r: r["complaints"], COMPLAINT_COLUMNS,
                                 f"weekly-report-{report['unit_id']}-{report['from']}")
 

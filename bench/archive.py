@@ -6,6 +6,9 @@ settle period and prints archived cases per second and the DynamoDB items read p
 counted at the client from every Query/GetItem response (not taken from the service's report).
 A second run must find nothing due, and S3 must hold exactly two objects per case.
 
+Then the audit log's daily export: N audit records (default 10,000) on one day, exported once the
+day is over: items read, seconds, the file's size, and that a second run exports nothing.
+
 The time is the emulator's (moto serving S3 and DynamoDB over HTTP on loopback, one request at a
 time); the items read per case carries over to AWS.
 """
@@ -65,9 +68,49 @@ def _write(ddb: Any, table: str, requests: list[dict[str, Any]]) -> None:
         pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
 
+def audit_export(settings: Any, ddb: Any, s3: Any, total: int) -> None:
+    """The daily export of `total` audit records of one day: what it reads, how long it takes,
+    how large the file is, and that a second run does not export the day again."""
+    from chalicelib.adapters.archive_store import audit_item
+    from chalicelib.bootstrap import build_archive_service
+    from chalicelib.domain.archive_records import AuditAction, AuditRecord
+
+    day_start = datetime.combine((CLOSED_AT + timedelta(days=10)).date(), datetime.min.time(), UTC)
+    spacing = timedelta(days=1) / (total + 1)
+    batch: list[dict[str, Any]] = []
+    for n in range(total):
+        record = AuditRecord(at=day_start + spacing * (n + 1), actor="Auditor Qian",
+                             action=AuditAction.RETRIEVE, case_id=f"CD-B{n % 5000:07d}", unit_id="store-xh-01",
+                             keys=(f"case-files/2026/11/store-xh-01/CD-B{n % 5000:07d}-v3-0123456789abcdef.json",),
+                             version_ids=("v",), outcome="link valid 300 s", record_id=f"{n:032x}",
+                             staff_id="4d6f2c1e-0000-0000-0000-000000000000", roles=("auditor",),
+                             staff_unit_id="branch-hz", request_id=f"req-{n}", format="json")
+        batch.append({"PutRequest": {"Item": audit_item(record)}})
+        if len(batch) == 25:
+            _write(ddb, settings.table_name, batch)
+            batch = []
+    if batch:
+        _write(ddb, settings.table_name, batch)
+    next_day = datetime.combine(day_start.date() + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=1)
+    counting = CountingClient(ddb)
+    service = build_archive_service(settings, counting, s3, now=lambda: next_day)
+    began = time.perf_counter()
+    exported = service.export_audit_log()
+    seconds = time.perf_counter() - began
+    again = build_archive_service(settings, ddb, s3, now=lambda: next_day).export_audit_log()
+    mine = [e for e in exported if e.day == day_start.date()]
+    size = s3.head_object(Bucket=settings.archive_bucket, Key=mine[0].key)["ContentLength"] if mine else 0
+    print(f"audit export: {total} records of {day_start.date()}, {len(exported)} day file(s) written, "
+          f"{counting.items_read} items read ({counting.items_read / max(total, 1):.2f} per record), "
+          f"{seconds:.1f} s, file {size / 1_000_000:.2f} MB (1 PUT), second run wrote {len(again)}")
+    if not mine or mine[0].records != total or again:
+        raise SystemExit(f"expected the day's {total} records exported once: {exported}, then {again}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=5_000)
+    parser.add_argument("--audit-records", type=int, default=10_000)
     args = parser.parse_args()
 
     port = free_port()
@@ -96,7 +139,7 @@ def main() -> None:
         seconds = time.perf_counter() - began
         again = build_archive_service(settings, ddb, s3, now=lambda: after_settle).run()
         objects = sum(len(page.get("Versions", [])) for page in s3.get_paginator("list_object_versions")
-                      .paginate(Bucket=settings.archive_bucket))
+                      .paginate(Bucket=settings.archive_bucket, Prefix="case-files/"))
 
         print(f"{'cases':>7} {'archived':>8} {'failed':>6} {'seconds':>8} {'cases/s':>8} {'items read':>10} "
               f"{'read/case':>9} {'objects':>8} {'again':>6}")
@@ -107,6 +150,7 @@ def main() -> None:
             raise SystemExit(f"expected {args.cases} archived once: {report.as_dict()}, then {again.as_dict()}, "
                              f"{objects} objects")
         print("every case archived once (JSON + HTML); a second run found nothing due")
+        audit_export(settings, ddb, s3, args.audit_records)
     finally:
         stop_emulator(emulator)
 

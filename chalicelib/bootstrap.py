@@ -111,7 +111,7 @@ def s3_client() -> Any:
 
 
 def build_archive_service(settings: Settings, client: Any | None = None, s3: Any | None = None,
-                          now: Any = utc_now, units: Any | None = None) -> ArchiveService:
+                          now: Any = utc_now, units: Any | None = None, export_now: Any = None) -> ArchiveService:
     from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
     from chalicelib.adapters.dynamodb import DynamoCaseRepository
     from chalicelib.services.archive import ArchiveService
@@ -125,7 +125,7 @@ def build_archive_service(settings: Settings, client: Any | None = None, s3: Any
         units=units or staffed_units(settings, client),
         policy=policy, now=now, url_seconds=settings.archive_url_seconds,
         max_cases_per_run=settings.archive_max_cases_per_run,
-        time_budget_seconds=settings.archive_time_budget_seconds,
+        time_budget_seconds=settings.archive_time_budget_seconds, export_now=export_now,
     )
 
 

@@ -12,10 +12,11 @@ through the API, so every retrieval is in the audit log like any other.
     python -m chalicelib.cli staff update STAFF_ID --role agent --role unit-manager
     python -m chalicelib.cli staff deactivate STAFF_ID
     python -m chalicelib.cli staff import staff.csv              # or .json; bad rows reported by line
+    python -m chalicelib.cli audit verify-chain --from 2026-11-01 --to 2026-11-30
 
 The API is `--api` (or COMPLAINT_DESK_API, default the local stack); the signed-in user is
 `--token` (or COMPLAINT_DESK_TOKEN): an auditor's for the archive, an admin's for `org load`.
-Exit status 1 when any file fails verification.
+Exit status 1 when any file fails verification or the audit chain is broken.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,20 +76,91 @@ class Api:
 
 
 def fetch(api: Api, case_id: str, out: Path, formats: list[str]) -> list[Path]:
-    """Downloads the case's latest files through presigned links and checks each SHA-256 locally."""
+    """Downloads the case's files (the original and every addendum) through presigned links and
+    checks each SHA-256 locally."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for file_format in formats:
-        link = api.call("POST", f"/archive/{case_id}/retrieve", {"format": file_format})
-        with urllib.request.urlopen(link["url"], timeout=60) as response:
-            body = response.read()
-        computed = hashlib.sha256(body).hexdigest()
-        if computed != link["sha256"]:
-            raise ApiError(f"{case_id} {file_format}: SHA-256 {computed} does not match the archive's {link['sha256']}")
-        target = out / Path(link["key"]).name
-        target.write_bytes(body)
-        written.append(target)
+        retrieved = api.call("POST", f"/archive/{case_id}/retrieve", {"format": file_format})
+        for link in retrieved.get("files") or [retrieved]:
+            with urllib.request.urlopen(link["url"], timeout=60) as response:
+                body = response.read()
+            computed = hashlib.sha256(body).hexdigest()
+            if computed != link["sha256"]:
+                raise ApiError(f"{case_id} {file_format}: SHA-256 {computed} does not match the archive's "
+                               f"{link['sha256']}")
+            target = out / Path(link["key"]).name
+            target.write_bytes(body)
+            written.append(target)
     return written
+
+
+def archive_lines(entries: Iterable[dict[str, Any]]) -> list[str]:
+    """One line per archived case: closing date, how long it is kept, whether it is important or
+    under a legal hold, how many addenda followed the original file, and the latest file's key."""
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        by_case.setdefault(entry["case_id"], []).append(entry)
+    lines = []
+    for case_id, files in by_case.items():
+        files.sort(key=lambda e: e.get("sequence", 0))
+        first, latest = files[0], files[-1]
+        flags = [flag for flag, on in (("IMPORTANT", any(e.get("important") for e in files)),
+                                       ("LEGAL HOLD", any((e.get("legal_hold") or {}).get("on") for e in files)))
+                 if on]
+        addenda = len(files) - 1
+        lines.append(f"{case_id}  closed {first['file']['closed_at'][:10]}  "
+                     f"kept until {max(e['file']['retain_until'] for e in files)[:10]}  "
+                     f"{' '.join(flags) or '-'}  addenda {addenda}  {latest['file']['json_key']}")
+    return lines
+
+
+def audit_lines(records: Iterable[dict[str, Any]]) -> list[str]:
+    """The audit log, each record once (a record seen twice, e.g. on two pages, is one access):
+    when, who (staff id and name, roles, unit), what, which format, which case, the outcome."""
+    seen: set[str] = set()
+    lines = []
+    for record in records:
+        identity = record.get("record_id") or json.dumps(record, sort_keys=True)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        who = f"{record.get('staff_id') or '-'} ({record['actor']}; {','.join(record.get('roles') or []) or '-'}; " \
+              f"{record.get('staff_unit_id') or '-'})"
+        lines.append(f"{record['at']}  {who:<50} {record['action']:<15} {record.get('format') or '-':<4} "
+                     f"{record['case_id'] or '-'}  {record['outcome']}  request {record.get('request_id') or '-'}")
+    return lines
+
+
+def _download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return bytes(response.read())
+
+
+def verify_chain(days: list[dict[str, Any]], download: Callable[[str], bytes]) -> tuple[list[str], str | None]:
+    """Recomputes the chain here, not trusting the service's word: each day's file downloaded and
+    hashed, its header's link to the day before's hash; the service's own check (which also
+    compares the table's records with each file) is reported beside it. The first day either
+    finds broken is the break."""
+    lines, first_break, before = [], None, None
+    for position, day in enumerate(days):
+        problem = day.get("problem")
+        if day.get("url"):
+            body = download(day["url"])
+            computed = hashlib.sha256(body).hexdigest()
+            header = json.loads(body.decode().partition("\n")[0])
+            if computed != day["sha256"]:
+                problem = f"the file's SHA-256 is {computed}, the index says {day['sha256']}"
+            elif position and header.get("previous_sha256") != before:
+                problem = f"the file names {header.get('previous_sha256')} as the day before's, which is {before}"
+            before = computed
+        else:
+            before = None
+        if problem and first_break is None:
+            first_break = day["day"]
+        lines.append(f"{day['day']}  {day['records']:>6} record(s)  {(day.get('sha256') or '-')[:16]}  "
+                     f"{'ok' if not problem else 'BROKEN: ' + problem}")
+    return lines, first_break
 
 
 def _progress(items: list[Any], label: str) -> Any:
@@ -129,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     audit = commands.add_parser("audit-log", help="who retrieved, verified or held which file")
     audit.add_argument("--case")
     audit.add_argument("--date")
+    chain = commands.add_parser("audit").add_subparsers(dest="action", required=True).add_parser(
+        "verify-chain", help="recompute the audit log's daily hash chain and report the first break")
+    chain.add_argument("--from", dest="date_from", required=True, help="first UTC day, YYYY-MM-DD")
+    chain.add_argument("--to", dest="date_to", required=True, help="last UTC day, YYYY-MM-DD")
     args = parser.parse_args(argv)
 
     if not args.token:
@@ -136,23 +212,31 @@ def main(argv: list[str] | None = None) -> int:
     api = Api(args.api, args.token)
     try:
         if args.command == "audit-log":
+            if not (args.case or args.date):
+                parser.error("audit-log needs --case or --date")
             query = {"case_id": args.case} if args.case else {"date": args.date}
-            for record in api.call("GET", "/audit-log?" + urllib.parse.urlencode(query))["items"]:
-                print(f"{record['at']}  {record['actor']:<20} {record['action']:<15} {record['case_id']}  "
-                      f"{record['outcome']}")
+            for line in audit_lines(api.call("GET", "/audit-log?" + urllib.parse.urlencode(query))["items"]):
+                print(line)
             return 0
         if args.command == "staff":
             return _staff(api, args)
+        if args.command == "audit":
+            checked = api.call("GET", "/audit-log/chain?" + urllib.parse.urlencode(
+                {"from": args.date_from, "to": args.date_to}))
+            lines, first_break = verify_chain(checked["days"], _download)
+            for line in lines:
+                print(line)
+            print(f"chain intact from {args.date_from} to {args.date_to}" if first_break is None
+                  else f"chain BROKEN at {first_break}")
+            return 0 if first_break is None else 1
         if args.command == "org":
             for unit in _parents_first(json.loads(args.file.read_text(encoding="utf-8"))):
                 stored = api.call("PUT", f"/units/{unit['unit_id']}", unit)
                 print(f"{unit['unit_id']:<20} stored; {stored['managers']} manager(s) in the staff directory")
             return 0
         if args.action == "list":
-            for entry in api.entries(args.unit, args.closed_from, args.closed_to):
-                hold = " LEGAL HOLD" if (entry.get("legal_hold") or {}).get("on") else ""
-                print(f"{entry['case_id']}  closed {entry['file']['closed_at'][:10]}  "
-                      f"kept until {entry['file']['retain_until'][:10]}{hold}  {entry['file']['json_key']}")
+            for line in archive_lines(api.entries(args.unit, args.closed_from, args.closed_to)):
+                print(line)
             return 0
         return _act(api, args)
     except ApiError as exc:

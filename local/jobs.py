@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
 
         settings, now = get_settings(), lambda: args.at
         runs = {"escalate": lambda: bootstrap.build_escalation_service(settings, now=now).run().as_dict(),
-                "archive": lambda: bootstrap.build_archive_service(settings, now=now).run().as_dict(),
+                # the audit log's days are over by the wall clock, not by --at
+                "archive": lambda: bootstrap.build_archive_service(settings, now=now,
+                                                                   export_now=bootstrap.utc_now).run().as_dict(),
                 "reports": lambda: bootstrap.build_report_service(settings, now=now).send_due(),
                 "deliver": lambda: bootstrap.build_notifier_service(settings, now=now).flush().as_dict()}
         if args.job not in runs or args.at.tzinfo is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -24,8 +25,17 @@ from chalicelib.adapters.dynamodb import (
     to_item,
 )
 from chalicelib.domain.archive import sha256_base64
-from chalicelib.domain.archive_records import ArchiveEntry, AuditRecord, LegalHold
+from chalicelib.domain.archive_records import ArchiveEntry, AuditExport, AuditRecord, LegalHold
 from chalicelib.domain.errors import DomainError
+
+
+@dataclass(frozen=True)
+class FileLock:
+    """What S3 says protects one object version."""
+
+    mode: str | None
+    retain_until: datetime | None
+    legal_hold: str
 
 
 class ArchiveConflict(DomainError):
@@ -69,13 +79,12 @@ class S3ArchiveStore:
                                      ChecksumMode="ENABLED")
         return got["Body"].read(), got.get("ChecksumSHA256")
 
-    def lock(self, key: str, version_id: str) -> dict[str, Any]:
+    def lock(self, key: str, version_id: str) -> FileLock:
         """The version's lock as S3 reports it: mode, retain-until date, legal hold."""
         found = self.client.head_object(Bucket=self._bucket, Key=key, VersionId=version_id)
         until = found.get("ObjectLockRetainUntilDate")
-        return {"lock_mode": found.get("ObjectLockMode"),
-                "retain_until": until.astimezone(UTC).isoformat() if until else None,
-                "legal_hold": found.get("ObjectLockLegalHoldStatus", "OFF")}
+        return FileLock(found.get("ObjectLockMode"), until.astimezone(UTC) if until else None,
+                        found.get("ObjectLockLegalHoldStatus", "OFF"))
 
     def presign(self, key: str, version_id: str, seconds: int) -> str:
         return str(self.client.generate_presigned_url(
@@ -108,6 +117,7 @@ class DynamoArchiveIndex:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
+        self.items_read = 0  # audit records read, for the export's cost figure
 
     # --- the run's side -------------------------------------------------------------------
     def due(self, now: datetime, limit: int) -> tuple[list[str], int]:
@@ -182,13 +192,26 @@ class DynamoArchiveIndex:
         return updated
 
     def log(self, record: AuditRecord) -> None:
-        """One item per access: by day (`AUDIT#<date>`) and by case (GSI `by_unit`, own partition)."""
-        at = due_key(record.at)
-        self._client.put_item(TableName=self._table, Item=to_item({
-            "pk": f"AUDIT#{record.at.astimezone(UTC).date().isoformat()}",
-            "sk": f"{at}#{uuid.uuid4().hex[:8]}", "entity": "audit",
-            "gsi1pk": f"AUDIT#CASE#{record.case_id}", "gsi1sk": at,
-            "doc": record.model_dump(mode="json")}))
+        self._client.put_item(TableName=self._table, Item=audit_item(record))
+
+    # --- the audit log's daily export ------------------------------------------------------
+    def export_marker(self, day: date) -> AuditExport | None:
+        """Which file holds `day`'s audit records, once it is exported."""
+        found = self._client.get_item(TableName=self._table, ConsistentRead=True,
+                                      Key=to_item({"pk": f"AUDIT-EXPORT#{day.isoformat()}", "sk": "FILE"}))
+        return AuditExport.model_validate(from_item(found["Item"])["doc"]) if "Item" in found else None
+
+    def record_export(self, export: AuditExport) -> bool:
+        """Records the day's file once; False when a run before this one already did."""
+        try:
+            self._client.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(pk)",
+                                  Item=to_item({"pk": f"AUDIT-EXPORT#{export.day.isoformat()}", "sk": "FILE",
+                                                "entity": "audit-export", "doc": export.model_dump(mode="json")}))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def audit_log(self, case_id: str | None = None, day: date | None = None) -> list[AuditRecord]:
         """A case's accesses (any day) or one day's accesses (any case), oldest first."""
@@ -199,8 +222,21 @@ class DynamoArchiveIndex:
             assert day is not None
             kwargs = {"ConsistentRead": True, "KeyConditionExpression": "pk = :k",
                       "ExpressionAttributeValues": {":k": {"S": f"AUDIT#{day.isoformat()}"}}}
-        return [AuditRecord.model_validate(from_item(raw)["doc"])
-                for raw in _all_pages(self._client, {"TableName": self._table, **kwargs})]
+        records = []
+        for raw in _all_pages(self._client, {"TableName": self._table, **kwargs}):
+            self.items_read += 1
+            records.append(AuditRecord.model_validate(from_item(raw)["doc"]))
+        return records
+
+
+def audit_item(record: AuditRecord) -> dict[str, Any]:
+    """One item per access: by day (`AUDIT#<date>`) and by case (GSI `by_unit`, own partition)."""
+    at = due_key(record.at)
+    return to_item({
+        "pk": f"AUDIT#{record.at.astimezone(UTC).date().isoformat()}",
+        "sk": f"{at}#{(record.record_id or uuid.uuid4().hex)[:8]}", "entity": "audit",
+        "gsi1pk": f"AUDIT#CASE#{record.case_id}", "gsi1sk": at,
+        "doc": record.model_dump(mode="json")})
 
 
 def _all_pages(client: Any, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -22,7 +22,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.statistics_store import stats_updates
-from chalicelib.domain.archive import archive_due_at
+from chalicelib.domain.archive import archive_due_at, keeps_hot_copy_until
+from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.escalation import Alarm, Escalation
 from chalicelib.domain.models import Case, HistoryEvent, Status, Unit
@@ -220,7 +221,7 @@ class CaseRecord:
     # Sort keys of every other item in the partition (events, escalations, alarms), e.g. for TTL.
     item_sks: list[str] = field(default_factory=list)
     # What became of each escalation's SMS and email to each person (chalicelib/domain/delivery.py).
-    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
 
 
 class CaseRepository(Protocol):
@@ -257,8 +258,8 @@ class DynamoCaseRepository:
         archive_at = archive_due_at(case, self._archive_settle)
         if archive_at is not None:
             extra = {"due_pk": archive_shard(case.case_id), "due_at": due_key(archive_at)}
-        if case.archive is not None:
-            extra = {"expires_at": epoch_seconds(case.archive.hot_copy_expires_at)}
+        elif (expires := keeps_hot_copy_until(case)) is not None:
+            extra = {"expires_at": epoch_seconds(expires)}
         return to_item({**extra,
             "pk": case_pk(case.case_id), "sk": CASE_SK, "entity": "case",
             "case_id": case.case_id, "version": case.version, "unit_id": case.unit_id,
@@ -269,7 +270,8 @@ class DynamoCaseRepository:
         })
 
     def _event_put(self, case: Case, event: HistoryEvent) -> dict[str, Any]:
-        expiry = {"expires_at": epoch_seconds(case.archive.hot_copy_expires_at)} if case.archive else {}
+        expires = keeps_hot_copy_until(case)
+        expiry = {"expires_at": epoch_seconds(expires)} if expires else {}
         return {"Put": {
             "TableName": self._table,
             "Item": to_item({"pk": case_pk(case.case_id), "sk": event_sk(event.seq), "entity": "event",
@@ -361,7 +363,7 @@ class DynamoCaseRepository:
         case: Case | None = None
         events: list[HistoryEvent] = []
         escalations: list[Escalation] = []
-        deliveries: list[dict[str, Any]] = []
+        deliveries: list[Delivery] = []
         item_sks: list[str] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table, "ConsistentRead": True,
@@ -381,7 +383,7 @@ class DynamoCaseRepository:
                 elif item["sk"].startswith(ESCALATION_PREFIX):
                     escalations.append(Escalation.model_validate(item["doc"]))
                 elif item["sk"].startswith("DELIVERY#"):
-                    deliveries.append(item["doc"])
+                    deliveries.append(Delivery.model_validate(item["doc"]))
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

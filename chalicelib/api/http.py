@@ -6,10 +6,11 @@ import functools
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
@@ -17,6 +18,9 @@ from pydantic import BaseModel, ValidationError
 from chalicelib.domain import errors as err
 from chalicelib.domain.auth import Principal, Unauthenticated, may_call
 from chalicelib.observability import logger
+
+if TYPE_CHECKING:
+    from chalicelib.domain.case_document import CaseDocument
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -222,15 +226,16 @@ def api_key_caller(event: Any) -> str:
     return f"api-key:sha256:{digest}"
 
 
-def case_response(body: dict[str, Any], status: int = 200,
+def case_response(case: CaseDocument, status: int = 200,
                   extra_headers: dict[str, str] | None = None) -> Response:
-    headers = {"ETag": f'"{body["version"]}"', **(extra_headers or {})}
-    return Response(body=body, status_code=status, headers=headers)
+    """The case document as JSON, its version as the ETag a change sends back in If-Match."""
+    headers = {"ETag": f'"{case.version}"', **(extra_headers or {})}
+    return Response(body=case.model_dump(mode="json"), status_code=status, headers=headers)
 
 
-def registered(case: dict[str, Any], replayed: bool) -> Response:
+def registered(case: CaseDocument, replayed: bool) -> Response:
     """201 with the case's address; a replayed Idempotency-Key says so."""
-    headers = {"Location": f"/cases/{case['case_id']}"}
+    headers = {"Location": f"/cases/{case.case_id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return case_response(case, 201, headers)
@@ -282,16 +287,21 @@ def source_ip(event: Any) -> str:
 
 
 _principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
+_request_id: ContextVar[str] = ContextVar("request_id", default="")
 
 
 def authenticated(event: Any, get_response: Callable[[Any], Response], verify: Callable[[str | None], Principal],
                   public: frozenset[tuple[str, str]], keyed: frozenset[tuple[str, str]],
-                  local_api_keys: frozenset[str]) -> Response:
+                  local_api_keys: frozenset[str],
+                  on_refused: Callable[[tuple[str, str], Principal, dict[str, str], str], None] | None = None,
+                  ) -> Response:
     """Every route but the public and API-key ones needs a valid staff token (401, with no detail
-    of what was wrong) and a role the route allows (403). The principal is then available to the
+    of what was wrong) and a role the route allows (403; `on_refused` hears of it with the route,
+    the user, the path parameters and the request id). The principal is then available to the
     route. API keys are API Gateway's to check; `local_api_keys` stands in where there is none."""
     route = (event.method, event.context.get("resourcePath", event.path))
     _principal.set(None)
+    _request_id.set(str(event.context.get("requestId") or f"local-{uuid.uuid4()}"))
     if route in keyed:
         if local_api_keys and event.headers.get("x-api-key") not in local_api_keys:
             return error_response("forbidden", "Forbidden", 403)  # what API Gateway answers
@@ -306,10 +316,17 @@ def authenticated(event: Any, get_response: Callable[[Any], Response], verify: C
                               headers={"WWW-Authenticate": 'Bearer realm="complaint-desk"'})
     if not may_call(principal, *route):
         logger.info("role refused", extra={"roles": sorted(principal.roles)})
+        if on_refused is not None:
+            on_refused(route, principal, dict(event.uri_params or {}), _request_id.get())
         return error_response("forbidden", "your role does not allow this", 403)
     _principal.set(principal)
     logger.thread_safe_append_keys(user=principal.subject)
     return get_response(event)
+
+
+def request_id() -> str:
+    """API Gateway's id of this request, so an audit record can be matched with its logs."""
+    return _request_id.get()
 
 
 def principal() -> Principal:

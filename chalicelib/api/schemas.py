@@ -1,9 +1,9 @@
-"""What the API answers, as pydantic models, for the OpenAPI document only (issue 9).
+"""What the API answers, as pydantic models, for the OpenAPI document (issue 9).
 
-The services build their answers from the domain models; these views describe those answers so
-that the document (and schemathesis, which checks every response against it) knows their shape.
-They allow extra keys: a field added to an answer is not a breaking change. Imported only when
-/openapi.json is built, never on the request path.
+A case answer is the domain's case document itself (chalicelib/domain/case_document.py), so the
+document, the API and the archived files cannot drift apart; the other views describe answers
+the services still build as dicts. They allow extra keys: a field added to an answer is not a
+breaking change. Imported only when /openapi.json is built, never on the request path.
 """
 
 from __future__ import annotations
@@ -11,16 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.archive_records import ArchiveEntry, AuditRecord
-from chalicelib.domain.models import (
-    Case,
-    CaseType,
-    Channel,
-    HistoryEvent,
-    Status,
-)
+from chalicelib.domain.case_document import CaseDocument, Deadline
+from chalicelib.domain.models import CaseType, Channel, Status
 
 
 class View(BaseModel):
@@ -35,29 +30,10 @@ class ErrorBody(View):
     fields: dict[str, str]
 
 
-class Deadline(View):
-    deadline: datetime
-    state: str
-    stopped_at: datetime | None = None
-    provisional: bool
-    deadline_version: int
+class CaseView(CaseDocument):
+    """A case as staff see it: the case document, exactly what GET /cases/{case_id} answers."""
 
-
-class EscalationSent(View):
-    clock: str
-    level: str
-    state: str
-
-
-# A case as staff see it: every field of the case but its clocks, which are shown as `deadlines`,
-# plus its history and the escalations sent about it.
-CaseView = create_model(
-    "CaseView", __base__=View,
-    **{name: (field.annotation, field) for name, field in Case.model_fields.items() if name != "clocks"},
-    deadlines=(dict[str, Deadline], ...), history=(list[HistoryEvent], ...),
-    escalations=(list[EscalationSent], ...),
-    available_actions=(list[str], []),
-)
+    model_config = ConfigDict(extra="allow")
 
 
 class CaseSummary(View):
@@ -148,6 +124,7 @@ class Retrieval(View):
     key: str
     version_id: str
     sha256: str
+    files: list[dict[str, Any]]
 
 
 class Verification(View):
@@ -158,6 +135,27 @@ class Verification(View):
 
 class AuditLog(View):
     items: list[AuditRecord]
+
+
+class AuditChainDay(View):
+    day: str
+    sha256: str | None
+    previous_sha256: str | None
+    records: int
+    ok: bool
+    problem: str | None
+    key: str | None
+    version_id: str | None
+    url: str | None
+
+
+class AuditChain(View):
+    """The audit log's daily files from `from` to `to`, each checked against the day before's and
+    against the table's records of its day; `first_break` is the first day that does not hold."""
+
+    ok: bool
+    first_break: str | None
+    days: list[AuditChainDay]
 
 
 class OpenApiDocument(View):

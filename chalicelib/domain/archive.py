@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.models import Case, Status
+
+if TYPE_CHECKING:
+    from chalicelib.domain.case_document import CaseDocument
 
 FORMAT = "complaint-desk.case-file/1"
 
@@ -28,14 +30,43 @@ class ArchivePolicy:
     hot_copy: timedelta = timedelta(days=90)
 
 
+def changed_since_archived(case: Case) -> bool:
+    """An archived case that changed after its latest file (a spot check's rectification, a root
+    cause): recording the archive is the version after the file, so any later one is a change."""
+    return case.archive is not None and case.version > case.archive.case_version + 1
+
+
 def archive_due_at(case: Case, settle: timedelta) -> datetime | None:
-    """When a closed, not yet archived case should be archived; None for any other case, and while
-    a spot check's rectification order on it is open (its file is archived once that is done)."""
-    if case.status is not Status.CLOSED or case.archive is not None or case.closed_at is None:
+    """When a closed case's next file is due: its settle period after closing for the first, at
+    once for an addendum (rulebook §7: nothing recorded after archiving is lost with the hot copy);
+    None for any other case, and while a spot check's rectification order on it is open (its file
+    is archived once that is done)."""
+    if case.status is not Status.CLOSED or case.closed_at is None:
         return None
     if case.rectification is not None and case.rectification.completed_at is None:
         return None
-    return case.closed_at + settle
+    if case.archive is None:
+        return case.closed_at + settle
+    return case.updated_at if changed_since_archived(case) else None
+
+
+def keeps_hot_copy_until(case: Case) -> datetime | None:
+    """The hot copy's expiry: set once the latest file is confirmed, and not while a change made
+    since waits for its addendum."""
+    if case.archive is None or changed_since_archived(case):
+        return None
+    return case.archive.hot_copy_expires_at
+
+
+@dataclass(frozen=True)
+class Addendum:
+    """A later file of an archived case: its number and the file before it, which it names by the
+    SHA-256 of its JSON, so the files of a case form a chain that verify walks."""
+
+    sequence: int
+    previous_sha256: str
+    previous_key: str
+    previous_version_id: str
 
 
 def _add_years(moment: datetime, years: int) -> datetime:
@@ -45,13 +76,62 @@ def _add_years(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
+def _up_to_the_second(moment: datetime) -> datetime:
+    """S3 keeps a lock's date to the second; cutting the fraction would end the lock early."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
+def retain_until_from(moment: datetime, years: int) -> datetime:
+    """Rulebook §7 for a record that is not a case (the audit log's daily file, kept as long as the
+    longest-kept case file it speaks of): `years` from `moment`, rounded up to the second."""
+    return _up_to_the_second(_add_years(moment.astimezone(UTC), years))
+
+
 def retain_until(case: Case, policy: ArchivePolicy, now: datetime) -> datetime:
-    """Rulebook §7: one year from closing, longer for important records; never already past, because
-    S3 refuses a lock that has run out (a case closed long ago is kept at least a day)."""
+    """Rulebook §7: one year from closing, ten for important records (a legal hold is apart from
+    both), rounded up to the second so retention is never short; never already past, because S3
+    refuses a lock that has run out (a case closed long ago is kept at least a day)."""
     assert case.closed_at is not None, "only closed cases are archived"
     years = policy.important_retention_years if case.important else policy.retention_years
-    until = _add_years(case.closed_at.astimezone(UTC), years).replace(microsecond=0)
-    return max(until, (now + timedelta(days=1)).astimezone(UTC).replace(microsecond=0))
+    until = _up_to_the_second(_add_years(case.closed_at.astimezone(UTC), years))
+    return max(until, _up_to_the_second((now + timedelta(days=1)).astimezone(UTC)))
+
+
+LOCK_MODE = "COMPLIANCE"
+
+
+def lock_problems(mode: str | None, until: datetime | None, expected_until: datetime) -> list[str]:
+    """Rulebook §7: a file is kept as long as the index says, under a lock nobody can lift. A mode
+    other than COMPLIANCE, or a retain-until earlier than the index's, is a weakened lock (a later
+    one is an extension S3 allows, and is fine)."""
+    problems = []
+    if mode != LOCK_MODE:
+        problems.append(f"lock mode is {mode or 'none'}, not {LOCK_MODE}")
+    if until is None or until < expected_until:
+        problems.append(f"retained until {until.astimezone(UTC).isoformat() if until else 'never'}, "
+                        f"earlier than the index's {expected_until.astimezone(UTC).isoformat()}")
+    return problems
+
+
+def chain_problems(sequence: int, previous_sha256: str | None, position: int, before: str | None,
+                   json_body: bytes | None) -> list[str]:
+    """Rulebook §7: a case's files are the original and its addenda in order, each addendum naming
+    the SHA-256 of the JSON file before it, in the index and in its own body."""
+    problems = []
+    if sequence != position:
+        problems.append(f"file {position} of the case says it is number {sequence}")
+    if previous_sha256 != before:
+        problems.append(f"the index links it to {previous_sha256 or 'nothing'}, "
+                        f"not the file before ({before or 'none'})")
+    if json_body is not None:
+        try:
+            named = (json.loads(json_body).get("addendum") or {}).get("previous_sha256")
+        except ValueError:
+            named = "unreadable"
+        if named != before:
+            problems.append(f"the file names {named or 'no'} previous file, not {before or 'none'}")
+    return problems
 
 
 def file_keys(case: Case, json_sha256: str) -> tuple[str, str]:
@@ -63,9 +143,20 @@ def file_keys(case: Case, json_sha256: str) -> tuple[str, str]:
     return f"{stem}.json", f"{stem}.html"
 
 
-def case_file_json(view: dict[str, Any]) -> bytes:
-    """The case as the API shows it (fields, deadlines, history, escalations), canonical JSON."""
-    document = {"format": FORMAT, **view}
+def case_file_document(case: CaseDocument, addendum: Addendum | None = None) -> dict[str, Any]:
+    """What the JSON file holds: the case document as the API shows it, without the actions it
+    allowed (an archived file offers none), under the file format's name; an addendum also names
+    the file it follows."""
+    document = {"format": FORMAT, **case.model_dump(mode="json", exclude={"available_actions"})}
+    if addendum is not None:
+        document["addendum"] = {"sequence": addendum.sequence, "previous_sha256": addendum.previous_sha256,
+                                "previous_key": addendum.previous_key,
+                                "previous_version_id": addendum.previous_version_id}
+    return document
+
+
+def case_file_json(document: dict[str, Any]) -> bytes:
+    """Canonical JSON: the same document always gives the same bytes."""
     return (json.dumps(document, sort_keys=True, ensure_ascii=False, indent=1) + "\n").encode()
 
 
@@ -78,57 +169,8 @@ def sha256_base64(body: bytes) -> str:
     return base64.b64encode(hashlib.sha256(body).digest()).decode()
 
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111}
-h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;
-vertical-align:top}th{background:#f3f3f3;width:14rem}pre{white-space:pre-wrap;margin:0}
-.meta{color:#555}"""
+def case_file_html(document: dict[str, Any], json_sha256: str) -> bytes:
+    """The page an auditor opens or prints, rendered from the JSON file's own content."""
+    from chalicelib.domain.archive_page import page
 
-
-def _cell(value: Any) -> str:
-    if value is None or value == "" or value == [] or value == {}:
-        return "—"
-    if isinstance(value, dict | list):
-        return "<pre>" + html.escape(json.dumps(value, sort_keys=True, ensure_ascii=False, indent=1)) + "</pre>"
-    return html.escape(str(value))
-
-
-def _fields_table(values: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><th scope=\"row\">{html.escape(k)}</th><td>{_cell(v)}</td></tr>"
-                   for k, v in values.items())
-    return f"<table>{rows}</table>"
-
-
-def _rows_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    if not rows:
-        return "<p>none</p>"
-    head = "".join(f"<th scope=\"col\">{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(row.get(c))}</td>" for c in columns) + "</tr>"
-                   for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def case_file_html(view: dict[str, Any], json_sha256: str) -> bytes:
-    """A page an auditor opens in any browser: no scripts, no external resources."""
-    case_id = html.escape(view["case_id"])
-    summary_keys = ["case_id", "type", "channel", "unit_id", "status", "received_at", "receiver",
-                    "handler", "closed_at", "closed_reason", "important", "special", "forwarded_from"]
-    detail_keys = ["customer", "five_w", "cause", "expectation", "finding", "resolution", "feedback",
-                   "reply_promised_by", "acknowledgements"]
-    deadlines = [{"clock": name, **clock} for name, clock in sorted(view.get("deadlines", {}).items())]
-    parts = [
-        "<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
-        f"<title>Case file {case_id}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Case file {case_id} (version {view['version']})</h1>",
-        f'<p class="meta">Format {FORMAT}. SHA-256 of the JSON case file: <code>{json_sha256}</code></p>',
-        "<h2>Summary</h2>", _fields_table({k: view.get(k) for k in summary_keys}),
-        "<h2>Details</h2>", _fields_table({k: view.get(k) for k in detail_keys}),
-        "<h2>Deadlines</h2>", _rows_table(deadlines, ["clock", "due_at", "state", "stopped_at", "goal_met",
-                                                      "deadline_version", "provisional"]),
-        "<h2>History</h2>", _rows_table(view.get("history", []), ["seq", "at", "actor", "action",
-                                                                    "from_status", "to_status", "changes", "note"]),
-        "<h2>Escalations</h2>", _rows_table(view.get("escalations", []),
-                                            ["clock", "level", "target_unit_id", "state", "sent_at"]),
-        "</body></html>", "",
-    ]
-    return "\n".join(parts).encode()
+    return page(document, json_sha256, FORMAT)

@@ -3,7 +3,7 @@ Apart from archive.py so that code which only decides when to archive loads no m
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -33,12 +33,17 @@ class ArchiveEntry(BaseModel):
     important: bool
     file: ArchivedFile
     legal_hold: LegalHold | None = None
+    # 0 for the file archived at closing; 1, 2, … for each addendum, which names the SHA-256 of the
+    # JSON file before it, so the files of a case form a chain.
+    sequence: int = 0
+    previous_sha256: str | None = None
 
     @classmethod
-    def of(cls, case: Case) -> ArchiveEntry:
+    def of(cls, case: Case, sequence: int = 0, previous_sha256: str | None = None) -> ArchiveEntry:
         assert case.archive is not None
         return cls(case_id=case.case_id, unit_id=case.unit_id, type=case.type.value,
-                   important=case.important is not None, file=case.archive)
+                   important=case.important is not None, file=case.archive, sequence=sequence,
+                   previous_sha256=previous_sha256)
 
 
 class AuditAction(StrEnum):
@@ -46,10 +51,30 @@ class AuditAction(StrEnum):
     VERIFY = "verify"
     LEGAL_HOLD_ON = "legal-hold-on"
     LEGAL_HOLD_OFF = "legal-hold-off"
+    # attempted only: recorded when refused
+    LEGAL_HOLD = "legal-hold"
+    LIST = "list"
+    FILES = "files"
+    READ_AUDIT_LOG = "read-audit-log"
+
+
+# The archive's routes and what an attempt on each is called in the audit log.
+ARCHIVE_ROUTE_ACTIONS: dict[tuple[str, str], AuditAction] = {
+    ("GET", "/archive"): AuditAction.LIST,
+    ("GET", "/archive/{case_id}"): AuditAction.FILES,
+    ("POST", "/archive/{case_id}/retrieve"): AuditAction.RETRIEVE,
+    ("POST", "/archive/{case_id}/verify"): AuditAction.VERIFY,
+    ("PUT", "/archive/{case_id}/legal-hold"): AuditAction.LEGAL_HOLD,
+    ("GET", "/audit-log"): AuditAction.READ_AUDIT_LOG,
+    ("GET", "/audit-log/chain"): AuditAction.READ_AUDIT_LOG,
+}
+REFUSED = "refused"
 
 
 class AuditRecord(BaseModel):
-    """Who touched which archived file, when, and with what outcome (itself listable)."""
+    """Who touched which archived file, when, and with what outcome (itself listable): the staff
+    member's id, roles and unit from their verified token, the request it was, and refused attempts
+    too (rulebook §7: auditors retrieve archived files, and who did is on record)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -61,3 +86,24 @@ class AuditRecord(BaseModel):
     keys: tuple[str, ...]
     version_ids: tuple[str, ...]
     outcome: str
+    record_id: str = ""
+    staff_id: str = ""
+    roles: tuple[str, ...] = ()
+    staff_unit_id: str = ""
+    request_id: str = ""
+    format: str | None = None
+
+
+class AuditExport(BaseModel):
+    """One day's audit records, exported to the locked bucket (audit_chain.py): where, its SHA-256
+    and the SHA-256 of the day before's file, which its header names."""
+
+    model_config = ConfigDict(frozen=True)
+
+    day: date
+    key: str
+    version_id: str
+    sha256: str
+    previous_sha256: str | None
+    records: int
+    exported_at: datetime

@@ -73,6 +73,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/archive/{case_id}/verify"): AUDITORS,
     ("PUT", "/archive/{case_id}/legal-hold"): AUDITORS,
     ("GET", "/audit-log"): AUDITORS,
+    ("GET", "/audit-log/chain"): AUDITORS,
     ("GET", "/reports/statistics"): MANAGERS | AUDITORS,
     ("GET", "/reports/daily-register"): MANAGERS | AUDITORS,
     ("GET", "/reports/weekly"): MANAGERS | AUDITORS,

@@ -65,15 +65,10 @@ class Clock(BaseModel):
         return ClockState.MET if self.stopped_at <= self.due_at else ClockState.BREACHED
 
     def view(self, now: datetime, time_zone: str) -> dict[str, Any]:
-        """The API shape: deadline as ISO 8601 with the unit's offset, and the current state."""
-        tz = ZoneInfo(time_zone)
-        return {
-            "deadline": self.due_at.astimezone(tz).isoformat(),
-            "state": self.state(now).value,
-            "stopped_at": self.stopped_at.astimezone(tz).isoformat() if self.stopped_at else None,
-            "provisional": self.provisional,
-            "deadline_version": self.deadline_version,
-        }
+        """The clock as a case document shows it (case_document.Deadline), as JSON."""
+        from chalicelib.domain.case_document import Deadline
+
+        return Deadline.of(self, now, time_zone).model_dump(mode="json")
 
 
 def end_of_local_day(day: date, time_zone: str) -> datetime:

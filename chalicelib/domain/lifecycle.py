@@ -409,10 +409,14 @@ def _complete_rectification(case: Case, command: cmd.CompleteRectification, now:
 
 
 def record_archive(case: Case, archived: ArchivedFile, now: datetime) -> tuple[Case, HistoryEvent]:
-    """Issue 4: the closed case's file is in the archive; the case and its history say where."""
-    if case.status is not Status.CLOSED or case.archive is not None:
+    """Issue 4: the closed case's file is in the archive; the case and its history say where. A
+    change after archiving is archived as an addendum, recorded the same way."""
+    from chalicelib.domain.archive import changed_since_archived
+
+    addendum = changed_since_archived(case)
+    if case.status is not Status.CLOSED or (case.archive is not None and not addendum):
         raise IllegalTransition(f"only a closed, unarchived case is archived (this one is {case.status.value})")
-    return _recorded(case, {"archive": archived}, now, "archive", "archive",
+    return _recorded(case, {"archive": archived}, now, "archive", "archive-addendum" if addendum else "archive",
                      f"retained until {archived.retain_until.date().isoformat()}")
 
 

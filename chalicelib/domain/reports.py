@@ -12,6 +12,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict
+
+from chalicelib.domain.case_document import CaseDocument, LocalTime, case_document
 from chalicelib.domain.clocks import ClockState
 from chalicelib.domain.escalation import SMS_MAX_CHARS, SUBJECT_MAX_CHARS, OutgoingMessage, cut_at_word
 from chalicelib.domain.models import Case, Unit
@@ -21,21 +24,71 @@ from chalicelib.domain.models import Case, Unit
 REPORT_HOUR = 8
 
 
+class RegisterRow(BaseModel):
+    """One open case as the register lists it (rulebook §4): what, who, and its nearest running
+    deadline, read from the case document; also the register's CSV columns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    type: str
+    channel: str
+    status: str
+    received_at: LocalTime
+    handler: str | None
+    next_clock: str | None
+    next_deadline: LocalTime | None
+    breached: list[str]
+    what: str
+    customer: str  # the register's call-back contact (rulebook §2: customer name and phone)
+    phone: str
+
+    @classmethod
+    def of(cls, case: CaseDocument, time_zone: str) -> RegisterRow:
+        running = sorted((item for item in case.deadlines.items() if item[1].stopped_at is None),
+                         key=lambda item: item[1].deadline)
+        nearest = running[0] if running else None
+        return cls(case_id=case.case_id, type=case.type.value, channel=case.channel.value,
+                   status=case.status.value, received_at=case.received_at.astimezone(ZoneInfo(time_zone)),
+                   handler=case.handler, what=case.five_w.what[:120],
+                   customer=case.customer.name, phone=case.customer.phone,
+                   next_clock=nearest[0] if nearest else None, next_deadline=nearest[1].deadline if nearest else None,
+                   breached=sorted(name for name, d in case.deadlines.items() if d.state is ClockState.BREACHED))
+
+
+class ComplaintRow(BaseModel):
+    """One complaint in the weekly report (rulebook §4): what it was about and how it was handled,
+    read from the case document; also the weekly report's CSV columns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    unit_id: str
+    status: str
+    cause: str | None
+    what: str
+    finding: str | None
+    result: str | None
+    satisfaction: int | None
+    root_cause: str | None
+
+    @classmethod
+    def of(cls, case: CaseDocument) -> ComplaintRow:
+        return cls(case_id=case.case_id, unit_id=case.unit_id, status=case.status.value,
+                   cause=case.cause.category.value if case.cause else None, what=case.five_w.what[:200],
+                   finding=case.finding.kind.value if case.finding else None,
+                   result=case.resolution.result[:200] if case.resolution else None,
+                   satisfaction=case.feedback.satisfaction if case.feedback else None,
+                   root_cause=case.root_cause.code if case.root_cause else None)
+
+
+REGISTER_COLUMNS = tuple(RegisterRow.model_fields)
+COMPLAINT_COLUMNS = tuple(ComplaintRow.model_fields)
+
+
 def register_entry(case: Case, now: datetime, time_zone: str) -> dict[str, Any]:
-    """One open case as the register lists it: what, who (with the customer to call back), and its
-    nearest running deadline."""
-    running = sorted((c for c in case.clocks.values() if c.running), key=lambda c: c.due_at)
-    nearest = running[0] if running else None
-    tz = ZoneInfo(time_zone)
-    return {
-        "case_id": case.case_id, "type": case.type.value, "channel": case.channel.value,
-        "status": case.status.value, "received_at": case.received_at.astimezone(tz).isoformat(),
-        "handler": case.handler, "what": case.five_w.what[:120],
-        "customer": case.customer.name, "phone": case.customer.phone,  # the register's call-back contact (§2)
-        "next_deadline": nearest.due_at.astimezone(tz).isoformat() if nearest else None,
-        "next_clock": nearest.name if nearest else None,
-        "breached": sorted(c.name for c in case.clocks.values() if c.state(now) is ClockState.BREACHED),
-    }
+    """One open case as the register lists it, as JSON (its history is not needed for the row)."""
+    return RegisterRow.of(case_document(case, (), (), now, time_zone), time_zone).model_dump(mode="json")
 
 
 def daily_register(unit: Unit, day: date, cases: Iterable[Case], now: datetime) -> dict[str, Any]:
@@ -88,16 +141,9 @@ def repeated_causes(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"root_cause": code, "count": n} for code, n in summary["root_causes"].items() if n > 1]
 
 
-def complaint_entry(case: Case) -> dict[str, Any]:
-    """One complaint in the weekly report: what it was about and how it was handled."""
-    return {
-        "case_id": case.case_id, "unit_id": case.unit_id, "status": case.status.value,
-        "cause": case.cause.category.value if case.cause else None, "what": case.five_w.what[:200],
-        "finding": case.finding.kind.value if case.finding else None,
-        "result": case.resolution.result[:200] if case.resolution else None,
-        "satisfaction": case.feedback.satisfaction if case.feedback else None,
-        "root_cause": case.root_cause.code if case.root_cause else None,
-    }
+def complaint_entry(case: Case, now: datetime, time_zone: str) -> dict[str, Any]:
+    """One complaint in the weekly report, as JSON."""
+    return ComplaintRow.of(case_document(case, (), (), now, time_zone)).model_dump(mode="json")
 
 
 def sample(case_ids: Sequence[str], share: float, seed: str) -> list[str]:

@@ -4,31 +4,45 @@ what auditors do with the files: find, retrieve, verify, hold. Every access is i
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
 from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
-from chalicelib.domain import lifecycle
+from chalicelib.domain import audit_chain, lifecycle
 from chalicelib.domain.archive import (
+    Addendum,
     ArchivePolicy,
     archive_due_at,
+    case_file_document,
     case_file_html,
     case_file_json,
+    chain_problems,
     file_keys,
+    lock_problems,
     retain_until,
+    retain_until_from,
     sha256_base64,
     sha256_hex,
 )
-from chalicelib.domain.archive_records import ArchiveEntry, AuditAction, AuditRecord, LegalHold
+from chalicelib.domain.archive_records import (
+    REFUSED,
+    ArchiveEntry,
+    AuditAction,
+    AuditExport,
+    AuditRecord,
+    LegalHold,
+)
 from chalicelib.domain.auth import Principal, in_territory
+from chalicelib.domain.case_document import case_document
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.identifiers import is_case_id
 from chalicelib.domain.models import ArchivedFile
 from chalicelib.observability import count, logger
-from chalicelib.services.cases import case_view, date_param, page_size_param
+from chalicelib.services.cases import date_param, page_size_param
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -44,6 +58,7 @@ class ArchiveRunReport:
     archived: int = 0
     failed: int = 0
     skipped: int = 0
+    audit_days_exported: int = 0
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -54,21 +69,25 @@ class ArchiveService:
     def __init__(self, cases: DynamoCaseRepository, index: DynamoArchiveIndex, files: S3ArchiveStore,
                  units: DynamoUnitRegistry, policy: ArchivePolicy, now: Callable[[], datetime],
                  url_seconds: int = 300, max_cases_per_run: int = 2_000,
-                 time_budget_seconds: float = 600.0) -> None:
+                 time_budget_seconds: float = 600.0, export_now: Callable[[], datetime] | None = None) -> None:
+        """`export_now` says which days are over for the audit export (default `now`): a run made
+        "as if" at a later moment (`./dev job archive --at`) must not export a day still going on."""
         self._cases = cases
         self._index = index
         self._files = files
         self._units = units
         self._policy = policy
         self._now = now
+        self._export_now = export_now or now
         self._url_seconds = url_seconds
         self._max_cases = max_cases_per_run
         self._budget = time_budget_seconds
 
     # --- the scheduled run ----------------------------------------------------------------
     def run(self) -> ArchiveRunReport:
-        """Archives every closed case whose settle period is over. A case that fails stays in the
-        queue for the next run; it is logged and counted (ArchiveFailed), never dropped."""
+        """Archives every closed case whose settle period is over (and every addendum due), then
+        exports the audit log of each day that is over. A case that fails stays in the queue for the
+        next run; it is logged and counted (ArchiveFailed), never dropped; so does a day's export."""
         started = time.monotonic()
         report = ArchiveRunReport()
         case_ids, report.items_read = self._index.due(self._now(), self._max_cases)
@@ -84,6 +103,11 @@ class ArchiveService:
                 logger.exception("case not archived; it stays due and the next run retries it")
                 count("ArchiveFailed")
         logger.thread_safe_remove_keys(["case_id"])
+        try:
+            report.audit_days_exported = len(self.export_audit_log())
+        except Exception:
+            logger.exception("audit log not exported; the next run tries again")
+            count("AuditExportFailed")
         report.seconds = round(time.monotonic() - started, 3)
         logger.info("archive run", extra=report.as_dict())
         return report
@@ -99,14 +123,26 @@ class ArchiveService:
             report.skipped += 1
             return 1 + len(record.item_sks)
         assert case.closed_at is not None
+        read = 1 + len(record.item_sks)
+        addendum, previous = None, None
+        if case.archive is not None:  # changed since it was archived: the next file of its chain
+            entries = self._index.entries(case_id)
+            read += len(entries)
+            previous = entries[-1]
+            addendum = Addendum(previous.sequence + 1, previous.file.json_sha256, previous.file.json_key,
+                                previous.file.json_version_id)
         unit = self._units.get(case.unit_id)
-        view = case_view(case, record.history, case.closed_at, unit.time_zone if unit else "UTC",
-                         record.escalations, record.deliveries)
-        body = case_file_json(view)
+        document = case_file_document(case_document(case, record.history, record.escalations,
+                                                    case.updated_at if addendum else case.closed_at,
+                                                    unit.time_zone if unit else "UTC",
+                                                    deliveries=record.deliveries), addendum)
+        body = case_file_json(document)
         digest = sha256_hex(body)
-        page = case_file_html(view, digest)
+        page = case_file_html(document, digest)
         json_key, html_key = file_keys(case, digest)
         until = retain_until(case, self._policy, now)
+        if previous is not None:
+            until = max(until, previous.file.retain_until)  # an addendum is kept as long as the file it adds to
         archived = ArchivedFile(
             case_version=case.version, closed_at=case.closed_at,
             json_key=json_key, json_version_id=self._files.put_once(json_key, body, JSON_TYPE, until),
@@ -118,15 +154,94 @@ class ArchiveService:
         inline, overflow = record.item_sks[:TTL_IN_TRANSACTION], record.item_sks[TTL_IN_TRANSACTION:]
         self._index.set_expiry(case_id, overflow, archived.hot_copy_expires_at)
         try:
-            self._cases.save(updated, event, case.version,
-                             also_write=self._index.confirmation(ArchiveEntry.of(updated), inline))
+            entry = ArchiveEntry.of(updated, addendum.sequence if addendum else 0,
+                                    addendum.previous_sha256 if addendum else None)
+            self._cases.save(updated, event, case.version, also_write=self._index.confirmation(entry, inline))
         except StaleVersion:
             self._index.set_expiry(case_id, overflow, None)  # changed meanwhile: the case stays hot
             raise
         report.archived += 1
-        logger.info("case archived", extra={"key": json_key, "retain_until": until.isoformat()})
+        logger.info("case archived", extra={"key": json_key, "retain_until": until.isoformat(),
+                                            "addendum": addendum.sequence if addendum else 0})
         count("CasesArchived")
-        return 1 + len(record.item_sks)
+        return read
+
+    # --- the audit log's daily export ----------------------------------------------------
+    def export_audit_log(self) -> list[AuditExport]:
+        """Writes each UTC day's audit records that is over and not yet exported to the locked
+        bucket, oldest first, each file naming the SHA-256 of the day before's (a hash chain).
+        Exactly once per day: the file's key is the day's and S3 refuses a second write of it, and
+        the day's record in the table is written only if absent. One read when nothing is due."""
+        last = audit_chain.day_to_export(self._export_now())
+        if self._index.export_marker(last) is not None:
+            return []
+        previous: AuditExport | None = None
+        first = last
+        for back in range(1, audit_chain.LOOK_BACK_DAYS + 1):
+            previous = self._index.export_marker(last - timedelta(days=back))
+            if previous is not None:
+                first = previous.day + timedelta(days=1)
+                break
+        exported = []
+        day = first
+        while day <= last:
+            previous = self._export_day(day, previous)
+            exported.append(previous)
+            day += timedelta(days=1)
+        return exported
+
+    def _export_day(self, day: date, previous: AuditExport | None) -> AuditExport:
+        records = self._index.audit_log(day=day)
+        body = audit_chain.export_file(day, records, previous.sha256 if previous else None)
+        key = audit_chain.export_key(day)
+        until = retain_until_from(self._now(), self._policy.important_retention_years)
+        version_id = self._files.put_once(key, body, "application/x-ndjson", until)
+        export = AuditExport(day=day, key=key, version_id=version_id, sha256=sha256_hex(body),
+                             previous_sha256=previous.sha256 if previous else None, records=len(records),
+                             exported_at=self._now())
+        if not self._index.record_export(export):
+            found = self._index.export_marker(day)
+            assert found is not None
+            return found
+        logger.info("audit log exported", extra={"day": day.isoformat(), "records": len(records), "key": key})
+        count("AuditLogExported")
+        return export
+
+    def audit_chain(self, date_from: str | None, date_to: str | None, by: Principal | None = None,
+                    request_id: str = "") -> dict[str, Any]:
+        """Recomputes the chain of exported days from `date_from` to `date_to`: each file read back
+        and hashed, each header's link to the day before, and each day's records in the table
+        against its file. Reports every day and the first break. The organisation-wide log is for
+        auditors of a top-level unit."""
+        problems: dict[str, str] = {}
+        start, end = date_param(date_from, "from", problems), date_param(date_to, "to", problems)
+        if start and end and not 0 <= (end - start).days <= 366:
+            problems["to"] = "on or after `from`, at most 366 days later"
+        if by is not None and self._units.lineage(by.unit_id)[1:]:
+            problems["from"] = "the audit chain covers the whole organisation: for auditors of its top unit"
+        if problems:
+            raise InvalidInput("the audit chain cannot be checked as asked", problems)
+        assert start and end
+        before = self._index.export_marker(start - timedelta(days=1))
+        before_sha = before.sha256 if before else None
+        days: list[dict[str, Any]] = []
+        day = start
+        while day <= end:
+            marker = self._index.export_marker(day)
+            body = self._files.read(marker.key, marker.version_id)[0] if marker else None
+            checked = audit_chain.check_day(day, body, before_sha, self._index.audit_log(day=day),
+                                            link_known=day > start or before is not None)
+            link = self._files.presign(marker.key, marker.version_id, self._url_seconds) if marker else None
+            days.append({**checked.as_dict(), "key": marker.key if marker else None,
+                         "version_id": marker.version_id if marker else None, "url": link})
+            before_sha = checked.sha256
+            day += timedelta(days=1)
+        first_break = next((d["day"] for d in days if not d["ok"]), None)
+        if first_break:
+            logger.error("audit chain broken", extra={"day": first_break})
+            count("AuditChainBroken")
+        return {"from": start.isoformat(), "to": end.isoformat(), "ok": first_break is None,
+                "first_break": first_break, "days": days}
 
     # --- auditors -------------------------------------------------------------------------
     def list(self, unit_id: str | None, closed_from: str | None, closed_to: str | None,
@@ -147,49 +262,74 @@ class ArchiveService:
         entries, next_cursor = self._index.by_unit(unit_id, start, end, page_size, cursor)
         return {"items": [entry.model_dump(mode="json") for entry in entries], "next_cursor": next_cursor}
 
-    def files(self, case_id: str, by: Principal | None = None) -> dict[str, Any]:
-        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in self._entries(case_id, by)]}
+    def files(self, case_id: str, by: Principal | None = None, request_id: str = "") -> dict[str, Any]:
+        entries = self._entries(case_id, by, AuditAction.FILES, request_id)
+        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in entries]}
 
-    def retrieve(self, case_id: str, file_format: str, actor: str, by: Principal | None = None) -> dict[str, Any]:
-        """A short-lived link to the latest archived file of the case, logged with who asked."""
-        latest = self._entries(case_id, by)[-1]
-        archived = latest.file
-        key, version_id = ((archived.json_key, archived.json_version_id) if file_format == "json"
-                           else (archived.html_key, archived.html_version_id))
-        url = self._files.presign(key, version_id, self._url_seconds)
-        self._audit(actor, AuditAction.RETRIEVE, latest, [(key, version_id)], f"link valid {self._url_seconds} s")
-        sha = archived.json_sha256 if file_format == "json" else archived.html_sha256
-        return {"case_id": case_id, "format": file_format, "url": url, "expires_in": self._url_seconds,
-                "key": key, "version_id": version_id, "sha256": sha}
-
-    def verify(self, case_id: str, actor: str, by: Principal | None = None) -> dict[str, Any]:
-        """Reads every archived file of the case back, recomputes SHA-256 and compares it with the
-        index and with the checksum S3 stored at upload; the outcome is logged."""
-        results = []
-        entries = self._entries(case_id, by)
+    def retrieve(self, case_id: str, file_format: str, actor: str, by: Principal | None = None,
+                 request_id: str = "") -> dict[str, Any]:
+        """Short-lived links to the case's archived files, the original and each addendum in order
+        (the answer's own `url` is the latest), logged with who asked."""
+        entries = self._entries(case_id, by, AuditAction.RETRIEVE, request_id, actor)
+        links = []
         for entry in entries:
             archived = entry.file
+            key, version_id, sha = ((archived.json_key, archived.json_version_id, archived.json_sha256)
+                                    if file_format == "json" else
+                                    (archived.html_key, archived.html_version_id, archived.html_sha256))
+            links.append({"sequence": entry.sequence, "key": key, "version_id": version_id, "sha256": sha,
+                          "url": self._files.presign(key, version_id, self._url_seconds)})
+        self._audit(actor, AuditAction.RETRIEVE, entries[-1], [(link["key"], link["version_id"]) for link in links],
+                    f"link valid {self._url_seconds} s", by, request_id, file_format)
+        latest = links[-1]
+        return {"case_id": case_id, "format": file_format, "url": latest["url"], "expires_in": self._url_seconds,
+                "key": latest["key"], "version_id": latest["version_id"], "sha256": latest["sha256"],
+                "files": links}
+
+    def verify(self, case_id: str, actor: str, by: Principal | None = None, request_id: str = "") -> dict[str, Any]:
+        """Reads every archived file of the case back, recomputes SHA-256 and compares it with the
+        index and with the checksum S3 stored at upload, and checks that each file is still locked
+        in compliance mode at least until the index's retain-until (rulebook §7); the outcome is logged."""
+        results = []
+        entries = self._entries(case_id, by, AuditAction.VERIFY, request_id, actor)
+        for position, entry in enumerate(entries):
+            archived = entry.file
+            before = entries[position - 1].file.json_sha256 if position else None
             for key, version_id, expected in ((archived.json_key, archived.json_version_id, archived.json_sha256),
                                               (archived.html_key, archived.html_version_id, archived.html_sha256)):
                 body, s3_checksum = self._files.read(key, version_id)
                 computed = sha256_hex(body)
+                lock = self._files.lock(key, version_id)
+                weakened = lock_problems(lock.mode, lock.retain_until, archived.retain_until)
+                broken = chain_problems(entry.sequence, entry.previous_sha256, position, before,
+                                        body if key == archived.json_key else None)
+                checksums_ok = computed == expected and s3_checksum == sha256_base64(body)
+                until = lock.retain_until.isoformat() if lock.retain_until else None
                 results.append({
-                    "key": key, "version_id": version_id, "expected_sha256": expected,
+                    "key": key, "version_id": version_id, "sequence": entry.sequence, "expected_sha256": expected,
                     "computed_sha256": computed, "s3_checksum_matches": s3_checksum == sha256_base64(body),
-                    "ok": computed == expected and s3_checksum == sha256_base64(body),
-                    **self._files.lock(key, version_id)})
+                    "checksum_ok": checksums_ok, "lock_mode": lock.mode, "retain_until": until,
+                    "expected_retain_until": archived.retain_until.isoformat(), "legal_hold": lock.legal_hold,
+                    "lock_ok": not weakened, "chain_ok": not broken, "problems": weakened + broken,
+                    "ok": checksums_ok and not weakened and not broken})
         ok = all(r["ok"] for r in results)
-        self._audit(actor, AuditAction.VERIFY, entries[-1], [(r["key"], r["version_id"]) for r in results],
-                    "intact" if ok else "MISMATCH")
+        weakened_files = sum(1 for r in results if not r["lock_ok"])
+        outcome = ("MISMATCH" if not all(r["checksum_ok"] and r["chain_ok"] for r in results)
+                   else "LOCK WEAKENED" if weakened_files else "intact")
+        self._audit(actor, AuditAction.VERIFY, entries[-1], [(r["key"], r["version_id"]) for r in results], outcome,
+                    by, request_id)
         if not ok:
-            logger.error("archived file failed verification", extra={"case_id": case_id})
+            logger.error("archived file failed verification", extra={"case_id": case_id, "outcome": outcome})
             count("ArchiveVerificationFailed")
+        if weakened_files:
+            count("ArchiveLockWeakened", weakened_files)
         return {"case_id": case_id, "ok": ok, "files": results}
 
     def legal_hold(self, case_id: str, on: bool, actor: str, reason: str,
-                   by: Principal | None = None) -> dict[str, Any]:
+                   by: Principal | None = None, request_id: str = "") -> dict[str, Any]:
         """Places (or lifts) a legal hold on every archived file of the case, S3 first, then the index."""
-        entries = self._entries(case_id, by)
+        entries = self._entries(case_id, by, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF,
+                                request_id, actor)
         hold = LegalHold(on=on, by=actor, at=self._now(), reason=reason)
         targets = [pair for e in entries for pair in ((e.file.json_key, e.file.json_version_id),
                                                       (e.file.html_key, e.file.html_version_id))]
@@ -197,10 +337,11 @@ class ArchiveService:
             self._files.set_legal_hold(key, version_id, on)
         updated = [self._index.hold(entry, hold) for entry in entries]
         self._audit(actor, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF, entries[-1],
-                    targets, reason)
+                    targets, reason, by, request_id)
         return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in updated]}
 
-    def audit_log(self, case_id: str | None, on_day: str | None, by: Principal | None = None) -> dict[str, Any]:
+    def audit_log(self, case_id: str | None, on_day: str | None, by: Principal | None = None,
+                  request_id: str = "") -> dict[str, Any]:
         problems: dict[str, str] = {}
         if (case_id is None) == (on_day is None):
             problems["case_id"] = "give either case_id or date"
@@ -208,24 +349,39 @@ class ArchiveService:
         if problems:
             raise InvalidInput("the audit log cannot be read as asked", problems)
         if case_id is not None:
-            self._entries(case_id, by)
+            self._entries(case_id, by, AuditAction.READ_AUDIT_LOG, request_id)
         records = [r for r in self._index.audit_log(case_id=case_id, day=day) if self._visible(by, r.unit_id)]
         return {"items": [r.model_dump(mode="json") for r in records]}
 
     def _visible(self, by: Principal | None, unit_id: str) -> bool:
         return by is None or in_territory(by, unit_id, self._units.lineage)
 
-    def _entries(self, case_id: str, by: Principal | None = None) -> list[ArchiveEntry]:
-        """The case's archived files; a case outside the user's territory has none, as far as they know."""
+    def _entries(self, case_id: str, by: Principal | None, action: AuditAction, request_id: str,
+                 actor: str = "") -> list[ArchiveEntry]:
+        """The case's archived files; a case outside the user's territory has none, as far as they
+        know. A user's attempt on a case they get no files for is in the audit log, as refused."""
         entries = self._index.entries(case_id) if is_case_id(case_id) else []
         if not entries or not self._visible(by, entries[0].unit_id):
+            if by is not None:
+                self.refused(action, case_id[:40], by, request_id, 404, entries[0].unit_id if entries else "")
             raise CaseNotFound(f"no archived case file for {case_id[:40]!r}")
         return entries
 
-    def _audit(self, actor: str, action: AuditAction, entry: ArchiveEntry, files: list[tuple[str, str]],
-               outcome: str) -> None:
-        self._index.log(AuditRecord(at=self._now(), actor=actor, action=action, case_id=entry.case_id,
-                                    unit_id=entry.unit_id, keys=tuple(k for k, _ in files),
-                                    version_ids=tuple(v for _, v in files), outcome=outcome))
-        logger.info("archive accessed", extra={"actor": actor, "action": action.value, "case_id": entry.case_id})
+    def refused(self, action: AuditAction, case_id: str, by: Principal, request_id: str, status: int,
+                unit_id: str = "") -> None:
+        """An attempt the API refused (403: the role does not allow it; 404: no such file in the
+        user's territory), recorded like any access."""
+        self._index.log(AuditRecord(
+            at=self._now(), actor=by.name, action=action, case_id=case_id, unit_id=unit_id or by.unit_id,
+            keys=(), version_ids=(), outcome=f"{REFUSED} {status}", record_id=uuid.uuid4().hex,
+            staff_id=by.subject, roles=tuple(sorted(by.roles)), staff_unit_id=by.unit_id, request_id=request_id))
+        logger.info("archive access refused", extra={"actor": by.subject, "action": action.value, "status": status})
 
+    def _audit(self, actor: str, action: AuditAction, entry: ArchiveEntry, files: list[tuple[str, str]],
+               outcome: str, by: Principal | None = None, request_id: str = "", file_format: str | None = None) -> None:
+        self._index.log(AuditRecord(
+            at=self._now(), actor=actor, action=action, case_id=entry.case_id, unit_id=entry.unit_id,
+            keys=tuple(k for k, _ in files), version_ids=tuple(v for _, v in files), outcome=outcome,
+            record_id=uuid.uuid4().hex, staff_id=by.subject if by else "", roles=tuple(sorted(by.roles)) if by else (),
+            staff_unit_id=by.unit_id if by else "", request_id=request_id, format=file_format))
+        logger.info("archive accessed", extra={"actor": actor, "action": action.value, "case_id": entry.case_id})

@@ -23,6 +23,8 @@ from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_call
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
+from chalicelib.domain.case_document import CaseDocument, Deadline, case_document
+from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import (
     CaseNotFound,
     IdempotencyConflict,
@@ -45,29 +47,8 @@ _created: ContextVar[tuple[Case, HistoryEvent, list[Escalation]] | None] = Conte
 
 @dataclass(frozen=True)
 class IntakeOutcome:
-    case: dict[str, Any]
+    case: CaseDocument
     replayed: bool
-
-
-def case_view(case: Case, history: list[HistoryEvent], now: datetime, time_zone: str,
-              escalations: Sequence[Escalation] = (), deliveries: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    """The API shape of a case: its fields, its clocks as `deadlines`, its history and the
-    escalations sent about it, each with what became of its SMS and email to each person."""
-    body = case.model_dump(mode="json", exclude={"clocks"})
-    body["deadlines"] = {name: clock.view(now, time_zone) for name, clock in case.clocks.items()}
-    body["history"] = [event.model_dump(mode="json") for event in history]
-    told: dict[str, list[dict[str, Any]]] = {}
-    for delivery in deliveries:
-        told.setdefault(delivery["escalation_key"], []).append(
-            {k: delivery.get(k) for k in ("staff_id", "name", "medium", "state", "at", "language", "segments",
-                                          "fallback_from", "error", "digest_of")})
-    body["escalations"] = [
-        {**esc.model_dump(mode="json", include={"clock", "level", "deadline_version", "target_unit_id",
-                                                "state", "created_at", "sent_at", "attempts", "recipients",
-                                                "covers", "taken_with"}),
-         "deliveries": sorted(told.get(esc.key, []), key=lambda d: (d["name"] or "", d["medium"]))}
-        for esc in sorted(escalations, key=lambda e: (e.created_at, e.clock, e.level))]
-    return body
 
 
 class StaffLookup(Protocol):
@@ -165,7 +146,7 @@ class CaseService:
     def _public_view(self, case: Case) -> dict[str, Any]:
         tz = self._time_zone(case.unit_id)
         unit = self._units.get(case.unit_id)
-        deadlines = {name: {k: v for k, v in clock.view(self._now(), tz).items() if k in ("deadline", "state")}
+        deadlines = {name: Deadline.of(clock, self._now(), tz).model_dump(mode="json", include={"deadline", "state"})
                      for name, clock in case.clocks.items()}
         reply_by = max((clock.due_at for clock in case.clocks.values()), default=None)
         return {"case_number": case.case_id, "type": case.type.value, "status": case.status.value,
@@ -182,12 +163,23 @@ class CaseService:
         if problems:
             raise InvalidInput("the case cannot be registered as sent", problems)
 
-    def _created_view(self, by: Principal | None) -> dict[str, Any]:
+    def _created_view(self, by: Principal | None) -> CaseDocument:
         created = _created.get()
         assert created is not None, "_register_new ran in this call"
         case, event, notices = created
+        return self._document(case, [event], notices, by)
+
+    def _document(self, case: Case, history: Sequence[HistoryEvent], escalations: Sequence[Escalation],
+                  by: Principal | None, deliveries: Sequence[Delivery] = ()) -> CaseDocument:
+        """The case as the user reads it, offering the actions the case allows now and the user's
+        role may call (a console offers exactly those); without a user, every action the case allows."""
         now = self._now()
-        return _with_actions(case_view(case, [event], now, self._time_zone(case.unit_id), notices), case, by, now)
+
+        def actions(current: Case, escalated: bool) -> list[str]:
+            return [action for action in lifecycle.applicable_actions(current, escalated, now)
+                    if by is None or may_call(by, "POST", f"/cases/{{case_id}}/{action}")]
+
+        return case_document(case, history, escalations, now, self._time_zone(case.unit_id), actions, deliveries)
 
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
@@ -237,7 +229,7 @@ class CaseService:
             count("EscalationPublishFailed", len(notices))
 
     # --- reading ----------------------------------------------------------------------
-    def get(self, case_id: str, by: Principal | None = None) -> dict[str, Any]:
+    def get(self, case_id: str, by: Principal | None = None) -> CaseDocument:
         return self._view(case_id, by)
 
     def _visible(self, by: Principal | None, unit_id: str) -> bool:
@@ -254,12 +246,9 @@ class CaseService:
             raise CaseNotFound(f"no case {case_id}")
         return record
 
-    def _view(self, case_id: str, by: Principal | None = None) -> dict[str, Any]:
+    def _view(self, case_id: str, by: Principal | None = None) -> CaseDocument:
         record = self._load(case_id, by)
-        now = self._now()
-        view = case_view(record.case, record.history, now, self._time_zone(record.case.unit_id),
-                         record.escalations, record.deliveries)
-        return _with_actions(view, record.case, by, now)
+        return self._document(record.case, record.history, record.escalations, by, record.deliveries)
 
     def unit_clock(self, unit_id: str) -> UnitClock | None:
         return unit_clock(self._units, self._calendars, unit_id)
@@ -314,14 +303,14 @@ class CaseService:
         items = [
             {**c.model_dump(mode="json", include={"case_id", "type", "channel", "unit_id", "status",
                                                   "received_at", "version", "handler"}),
-             "deadlines": {n: clock.view(now, tz) for n, clock in c.clocks.items()}}
+             "deadlines": {n: Deadline.of(clock, now, tz).model_dump(mode="json") for n, clock in c.clocks.items()}}
             for c in cases
         ]
         return {"items": items, "next_cursor": next_cursor}
 
     # --- lifecycle --------------------------------------------------------------------
     def act(self, case_id: str, action: str, command: cmd.ActionCommand,
-            if_match: int | None, by: Principal | None = None) -> dict[str, Any]:
+            if_match: int | None, by: Principal | None = None) -> CaseDocument:
         """One lifecycle action under optimistic locking; the version check is the conditional write."""
         expected = _expected_version(command.version, if_match)
         record = self._load(case_id, by)
@@ -346,10 +335,7 @@ class CaseService:
         if isinstance(command, cmd.Acknowledge):
             self._check_acknowledgement(case, command, escalations, by)
             if _already_acknowledged(case, command):  # the same manager's second click: nothing new
-                now = self._now()
-                view = case_view(case, history, now, self._time_zone(case.unit_id), escalations,
-                                 record.deliveries)
-                return _with_actions(view, case, by, now)
+                return self._document(case, history, escalations, by, record.deliveries)
             also_write = self._acknowledged_alarm(case, command)
         target_unit = command.to_unit_id if isinstance(command, cmd.Forward) else case.unit_id
         now, unit_clock = self._now(), self.unit_clock(target_unit)
@@ -362,9 +348,7 @@ class CaseService:
                                            "to_status": updated.status.value,
                                            "version": updated.version})
         count("CaseTransitions", action=action)
-        view = case_view(updated, [*history, event], now, self._time_zone(updated.unit_id), escalations,
-                         record.deliveries)
-        return _with_actions(view, updated, by, now)
+        return self._document(updated, [*history, event], escalations, by, record.deliveries)
 
     def _check_acknowledgement(self, case: Case, command: cmd.Acknowledge,
                                escalations: Sequence[Escalation], by: Principal | None) -> None:
@@ -461,14 +445,6 @@ def unit_clock(units: DynamoUnitRegistry, calendars: CalendarOverrides | None, u
         return None
     overrides = calendars.get(unit.calendar) if calendars else None
     return UnitClock(unit.time_zone, WorkingCalendar(unit.calendar, overrides))
-
-
-def _with_actions(view: dict[str, Any], case: Case, by: Principal | None, now: datetime) -> dict[str, Any]:
-    """The actions the case allows now and the signed-in user's role may call, so a client (the
-    console) offers exactly those; without a user, every action the case allows."""
-    allowed = [action for action in lifecycle.applicable_actions(case, bool(view["escalations"]), now)
-               if by is None or may_call(by, "POST", f"/cases/{{case_id}}/{action}")]
-    return {**view, "available_actions": allowed}
 
 
 def _already_acknowledged(case: Case, command: cmd.Acknowledge) -> bool:

@@ -117,7 +117,8 @@ class ReportService:
                                    (monday - timedelta(days=1)).isoformat())
         tz = ZoneInfo(unit.time_zone)
         start = datetime.combine(monday, time(), tzinfo=tz).astimezone(UTC)
-        complaints = [rpt.complaint_entry(c) for u in this["units"]
+        now = self._now()
+        complaints = [rpt.complaint_entry(c, now, unit.time_zone) for u in this["units"]
                       for c in self._cases.received_between(u, start, start + timedelta(days=7))
                       if c.type.value == "complaint"]
         return {"unit_id": unit.unit_id, "unit": unit.name, "from": monday.isoformat(), "to": sunday.isoformat(),

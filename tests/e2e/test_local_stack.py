@@ -199,6 +199,14 @@ def test_an_auditor_finds_downloads_and_verifies_a_closed_case_with_the_command_
     log = cli("audit-log", "--case", created["case_id"])
     assert log.stdout.count("Auditor Qian") == 3  # retrieve json, retrieve html, verify
 
+    # the archive run also exported the audit log of yesterday (by the wall clock, whatever --at said)
+    # to the locked bucket; the CLI downloads that day's file and recomputes its hash itself
+    from chalicelib.domain.audit_chain import day_to_export
+
+    day = day_to_export(datetime.now(UTC)).isoformat()
+    chain = cli("audit", "verify-chain", "--from", day, "--to", day)
+    assert chain.returncode == 0 and f"chain intact from {day}" in chain.stdout, chain.stdout + chain.stderr
+
 
 def test_an_administrator_loads_the_organisation_with_the_command_line(stack: RunningStack, tmp_path: Path) -> None:
     units = [{"unit_id": "store-xh-21", "name": "Xihu store 21", "kind": "store", "parent_id": "county-xh-2",

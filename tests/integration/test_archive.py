@@ -36,6 +36,10 @@ class Desk:
     ddb: Any
     s3: Any
 
+    def read(self, case_id: str) -> dict[str, Any]:
+        """The case document as the API answers it."""
+        return self.cases.get(case_id).model_dump(mode="json")
+
     def archiver(self, s3: Any | None = None, ddb: Any | None = None) -> ArchiveService:
         return build_archive_service(self.settings, ddb or self.ddb, s3 or self.s3, now=self.clock)
 
@@ -45,12 +49,12 @@ class Desk:
     def act(self, case: dict[str, Any], action: str, **fields: Any) -> dict[str, Any]:
         command = cmd.ACTION_COMMANDS[action].model_validate(
             {"actor": "Li Na", "version": case["version"], **fields})
-        return self.cases.act(case["case_id"], action, command, None)
+        return self.cases.act(case["case_id"], action, command, None).model_dump(mode="json")
 
     def closed_complaint(self, **overrides: Any) -> dict[str, Any]:
         """A complaint taken through the whole rulebook flow and closed by the customer's feedback."""
         request = cmd.IntakeRequest.model_validate(complaint(**overrides))
-        case = self.cases.register(request, None, "hotline intake").case
+        case = self.cases.register(request, None, "hotline intake").case.model_dump(mode="json")
         for action, fields in [("accept", {}), ("assign", {"handler": "Chen Jie"}),
                                ("record-finding", {"kind": "ordinary_mistake", "detail": "scanned twice",
                                                    "corrective_plan": "retrain on the scanner"}),
@@ -75,8 +79,8 @@ class Desk:
         listed = self.s3.list_object_versions(Bucket=self.settings.archive_bucket, Prefix=key)
         return [v for v in listed.get("Versions", []) if v["Key"] == key]
 
-    def all_objects(self) -> list[dict[str, Any]]:
-        return self.s3.list_object_versions(Bucket=self.settings.archive_bucket).get("Versions", [])
+    def all_objects(self, prefix: str = "case-files/") -> list[dict[str, Any]]:
+        return self.s3.list_object_versions(Bucket=self.settings.archive_bucket, Prefix=prefix).get("Versions", [])
 
 
 @pytest.fixture
@@ -98,7 +102,7 @@ def test_a_closed_case_is_archived_after_the_settle_period_as_locked_json_and_ht
     report = desk.run()
     assert (report.due, report.archived, report.failed) == (1, 1, 0)
 
-    stored = desk.cases.get(case["case_id"])
+    stored = desk.read(case["case_id"])
     archived = stored["archive"]
     assert stored["status"] == "closed" and stored["history"][-1]["action"] == "archive"
     assert archived["case_version"] == case["version"]
@@ -146,7 +150,7 @@ def test_a_case_reopened_within_the_settle_period_waits_until_it_is_closed_again
     case = desk.act(case, "close", reason="refund confirmed by the customer")
     desk.clock.advance(hours=72, minutes=1)
     assert desk.run().archived == 1
-    archived = desk.cases.get(case["case_id"])["archive"]
+    archived = desk.read(case["case_id"])["archive"]
     assert archived["case_version"] == case["version"]
     assert json.loads(desk.s3.get_object(Bucket=desk.settings.archive_bucket, Key=archived["json_key"])
                       ["Body"].read())["closed_reason"] == "refund confirmed by the customer"
@@ -154,13 +158,13 @@ def test_a_case_reopened_within_the_settle_period_waits_until_it_is_closed_again
 
 def test_an_important_case_is_retained_longer_and_an_archived_file_is_final(desk: Desk) -> None:
     request = cmd.IntakeRequest.model_validate(complaint(channel="regulator"))
-    case = desk.cases.register(request, None, "hotline intake").case
+    case = desk.cases.register(request, None, "hotline intake").case.model_dump(mode="json")
     case = desk.act(case, "mark-important", reason="market regulator inquiry; keep for the inspection")
     assert case["important"]["by"] == "Li Na"
     case = desk.act(case, "close", reason="handled by the regulator")
     desk.clock.advance(hours=73)
     desk.run()
-    stored = desk.cases.get(case["case_id"])
+    stored = desk.read(case["case_id"])
     closed_at = datetime.fromisoformat(case["closed_at"])
     assert datetime.fromisoformat(stored["archive"]["retain_until"]) == closed_at.replace(
         year=closed_at.year + 10, microsecond=0)
@@ -174,7 +178,7 @@ def test_archived_files_cannot_be_deleted_or_overwritten_before_their_retain_unt
     case = desk.closed_complaint()
     desk.clock.advance(hours=73)
     desk.run()
-    archived = desk.cases.get(case["case_id"])["archive"]
+    archived = desk.read(case["case_id"])["archive"]
     bucket = desk.settings.archive_bucket
     for key, version_id in ((archived["json_key"], archived["json_version_id"]),
                             (archived["html_key"], archived["html_version_id"])):
@@ -209,7 +213,7 @@ def test_auditors_hold_verify_and_see_every_access_in_the_audit_log(desk: Desk) 
     archiver = desk.archiver()
     held = archiver.legal_hold(case["case_id"], True, "Auditor Qian", "audit 2026-Q4 sample")
     assert held["files"][0]["legal_hold"]["on"] is True
-    archived = desk.cases.get(case["case_id"])["archive"]
+    archived = desk.read(case["case_id"])["archive"]
     head = desk.s3.head_object(Bucket=desk.settings.archive_bucket, Key=archived["json_key"],
                                VersionId=archived["json_version_id"])
     assert head["ObjectLockLegalHoldStatus"] == "ON"
@@ -247,7 +251,7 @@ def test_verification_reports_a_file_whose_checksum_does_not_match_the_index(des
 
 def test_unknown_cases_are_not_found_in_the_archive(desk: Desk) -> None:
     open_case = desk.cases.register(cmd.IntakeRequest.model_validate(complaint()), None, "x").case
-    for case_id in (open_case["case_id"], "CD-AAAA-BBBB-CCCC", "../../etc/passwd"):
+    for case_id in (open_case.case_id, "CD-AAAA-BBBB-CCCC", "../../etc/passwd"):
         with pytest.raises(CaseNotFound):
             desk.archiver().retrieve(case_id, "json", "Auditor Qian")
 
@@ -281,14 +285,14 @@ def test_an_s3_failure_leaves_the_case_due_and_the_next_run_archives_it_once(
     desk.clock.advance(hours=73)
     report = desk.run(s3=FlakyS3(desk.s3, failures=10, after=after, timeout=timeout))
     assert (report.archived, report.failed) == (0, 1)
-    assert desk.cases.get(case["case_id"])["archive"] is None
+    assert desk.read(case["case_id"])["archive"] is None
     assert any(r.levelname == "ERROR" and "stays due" in r.getMessage() for r in caplog.records)
     assert '"ArchiveFailed"' in capsys.readouterr().out
     assert all("expires_at" not in item for item in desk.partition(case["case_id"]))
 
     desk.clock.advance(minutes=15)
     assert desk.run().archived == 1
-    archived = desk.cases.get(case["case_id"])["archive"]
+    archived = desk.read(case["case_id"])["archive"]
     assert [v["VersionId"] for v in desk.versions(archived["json_key"])] == [archived["json_version_id"]]
     assert len(desk.all_objects()) == 2
 
@@ -306,12 +310,12 @@ def test_a_crash_after_the_upload_does_not_make_a_second_file_version(
     with pytest.raises(SystemExit):
         desk.run()
     monkeypatch.setattr(desk.ddb, "transact_write_items", real)
-    assert len(desk.all_objects()) == 2 and desk.cases.get(case["case_id"])["archive"] is None
+    assert len(desk.all_objects()) == 2 and desk.read(case["case_id"])["archive"] is None
     assert all("expires_at" not in item for item in desk.partition(case["case_id"]))
 
     desk.clock.advance(minutes=15)
     assert desk.run().archived == 1
-    archived = desk.cases.get(case["case_id"])["archive"]
+    archived = desk.read(case["case_id"])["archive"]
     assert len(desk.all_objects()) == 2
     assert [v["VersionId"] for v in desk.versions(archived["html_key"])] == [archived["html_version_id"]]
     assert desk.archiver().verify(case["case_id"], "Auditor Qian")["ok"]
@@ -333,7 +337,7 @@ def test_a_dynamodb_throttle_while_confirming_loses_nothing(
     desk.clock.advance(minutes=15)
     assert desk.run().archived == 1
     assert len(desk.all_objects()) == 2
-    assert desk.cases.get(case["case_id"])["archive"]["case_version"] == case["version"]
+    assert desk.read(case["case_id"])["archive"]["case_version"] == case["version"]
 
 
 def test_a_case_reopened_while_it_is_being_archived_stays_hot(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -352,7 +356,7 @@ def test_a_case_reopened_while_it_is_being_archived_stays_hot(desk: Desk, monkey
 
     monkeypatch.setattr(archiver._files, "put_once", put_then_reopen)
     assert archiver.run().failed == 1
-    stored = desk.cases.get(case["case_id"])
+    stored = desk.read(case["case_id"])
     assert (stored["status"], stored["archive"]) == ("assigned", None)
     assert all("expires_at" not in item for item in desk.partition(case["case_id"]))
 
@@ -434,3 +438,168 @@ def test_a_case_with_more_items_than_a_transaction_holds_gets_its_ttl_on_every_i
     items = desk.partition(case["case_id"])
     assert len(items) > 8
     assert {item.get("expires_at") for item in items} == {int((desk.clock.now + timedelta(days=90)).timestamp())}
+
+
+def test_verification_reports_a_weakened_lock_as_a_failure(desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
+    """moto lets a compliance lock be changed (AWS does not): the file's bytes are intact, but it is
+    no longer kept as long, or as firmly, as the index says, and verify must say so."""
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)
+    desk.run()
+    archived = desk.read(case["case_id"])["archive"]
+    assert desk.archiver().verify(case["case_id"], "Auditor Qian")["ok"] is True
+    desk.s3.put_object_retention(
+        Bucket=desk.settings.archive_bucket, Key=archived["json_key"], VersionId=archived["json_version_id"],
+        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": desk.clock.now + timedelta(days=30)},
+        BypassGovernanceRetention=True)
+    capsys.readouterr()
+    desk.clock.advance(minutes=1)
+
+    result = desk.archiver().verify(case["case_id"], "Auditor Qian")
+    assert result["ok"] is False
+    json_file, html_file = result["files"]
+    assert (json_file["checksum_ok"], json_file["lock_ok"], html_file["ok"]) == (True, False, True)
+    assert json_file["lock_mode"] == "GOVERNANCE"
+    expected = datetime.fromisoformat(archived["retain_until"])
+    assert datetime.fromisoformat(json_file["expected_retain_until"]) == expected
+    assert [p.split(" ")[0] for p in json_file["problems"]] == ["lock", "retained"]
+    assert desk.archiver().audit_log(case["case_id"], None)["items"][-1]["outcome"] == "LOCK WEAKENED"
+    metrics = capsys.readouterr().out
+    assert '"ArchiveLockWeakened"' in metrics and '"ArchiveVerificationFailed"' in metrics
+
+
+def test_refused_attempts_on_archive_routes_are_in_the_audit_log_with_who_tried(
+        api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    import app
+    from chalicelib.config import get_settings
+    from local.scheduler import scheduled_jobs
+    from tests.conftest import JSON, staff_token
+    from tests.integration.test_cases_api import create, post
+
+    monkeypatch.setenv("ARCHIVE_SETTLE_HOURS", "0")
+    get_settings.cache_clear()
+    case = create(api)
+    post(api, f"/cases/{case['case_id']}/close", {"actor": "Li Na", "version": 1, "reason": "withdrawn"})
+    assert scheduled_jobs(app)["archive"]()["archived"] == 1
+
+    agent = {**JSON, "Authorization": f"Bearer {staff_token('Li Na', ['agent'], 'store-xh-01')}"}
+    assert api.post(f"/archive/{case['case_id']}/retrieve", headers=agent,
+                    body=json.dumps({"format": "json"})).status_code == 403
+    elsewhere = {**JSON, "Authorization": f"Bearer {staff_token('Auditor Wu', ['auditor'], 'store-xh-02')}"}
+    assert api.post(f"/archive/{case['case_id']}/verify", headers=elsewhere, body="{}").status_code == 404
+    assert post(api, f"/archive/{case['case_id']}/retrieve", {"actor": "Auditor Qian", "format": "html"}
+                ).status_code == 200
+
+    log = api.get(f"/audit-log?case_id={case['case_id']}").json_body["items"]
+    by_action = {(r["action"], r["outcome"]): r for r in log}
+    forbidden = by_action[("retrieve", "refused 403")]
+    assert (forbidden["staff_id"], forbidden["roles"], forbidden["staff_unit_id"]) == (
+        str(uuid.uuid5(uuid.NAMESPACE_URL, "Li Na")), ["agent"], "store-xh-01")
+    not_found = by_action[("verify", "refused 404")]
+    assert (not_found["actor"], not_found["staff_unit_id"], not_found["keys"]) == ("Auditor Wu", "store-xh-02", [])
+    retrieved = by_action[("retrieve", "link valid 300 s")]
+    assert retrieved["format"] == "html" and retrieved["staff_id"] and retrieved["roles"]
+    assert all(r["record_id"] and r["request_id"] for r in log)
+    assert len({r["record_id"] for r in log}) == len(log) == 3
+
+
+def test_a_change_after_archiving_is_archived_as_an_addendum_chained_to_the_file_before(desk: Desk) -> None:
+    """Rulebook §6/§7: a spot check's mismatch and its rectification, recorded after the case was
+    archived, reach the archive as a second locked file naming the first; the hot copy's TTL is
+    set again only once that file is confirmed."""
+    from chalicelib.bootstrap import build_report_service
+
+    reports = build_report_service(desk.settings, desk.ddb, boto3.client("sns", region_name="us-east-1"),
+                                   now=desk.clock)
+    case = desk.closed_complaint()
+    case_id = case["case_id"]
+    desk.clock.advance(hours=73)
+    desk.run()
+    first = desk.read(case_id)["archive"]
+
+    check = reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-23", 1.0, None, "Zhao Min")
+    assert check["sample"] == [case_id]
+    desk.clock.advance(hours=1)
+    reports.record_result(check["check_id"], case_id, False, "the refund was never paid", "Zhao Min", None)
+    assert all("expires_at" not in item for item in desk.partition(case_id) if item["sk"] == "CASE")
+    assert desk.run().archived == 0  # not while the rectification runs
+    desk.clock.advance(hours=2)
+    desk.act(desk.read(case_id), "complete-rectification", result="refund paid on 26 November")
+    assert all("expires_at" not in item for item in desk.partition(case_id)
+               if item["sk"] == "CASE" or item.get("doc", {}).get("action") == "complete-rectification")
+
+    desk.clock.advance(minutes=15)
+    assert desk.run().archived == 1
+    stored = desk.read(case_id)
+    second = stored["archive"]
+    assert stored["history"][-1]["action"] == "archive-addendum" and second["json_key"] != first["json_key"]
+    entries = desk.archiver().files(case_id)["files"]
+    assert [(e["sequence"], e["previous_sha256"]) for e in entries] == [(0, None), (1, first["json_sha256"])]
+
+    bucket = desk.settings.archive_bucket
+    got = desk.s3.get_object(Bucket=bucket, Key=second["json_key"], VersionId=second["json_version_id"])
+    assert (got["ObjectLockMode"], got["ObjectLockRetainUntilDate"]) == (
+        "COMPLIANCE", datetime.fromisoformat(first["retain_until"]))
+    addendum = json.loads(got["Body"].read())
+    assert addendum["addendum"]["previous_sha256"] == first["json_sha256"]
+    assert addendum["rectification"]["result"] == "refund paid on 26 November"
+    assert {"order-rectification", "complete-rectification"} <= {e["action"] for e in addendum["history"]}
+    page = desk.s3.get_object(Bucket=bucket, Key=second["html_key"])["Body"].read().decode()
+    assert "补充归档 Addendum 1" in page and first["json_sha256"] in page and "refund paid on 26 November" in page
+
+    verified = desk.archiver().verify(case_id, "Auditor Qian")
+    assert verified["ok"] and [f["sequence"] for f in verified["files"]] == [0, 0, 1, 1]
+    links = desk.archiver().retrieve(case_id, "json", "Auditor Qian")["files"]
+    assert [link["key"] for link in links] == [first["json_key"], second["json_key"]]
+
+    expiry = int((datetime.fromisoformat(second["archived_at"]) + timedelta(days=90)).timestamp())
+    assert {item["expires_at"] for item in desk.partition(case_id)} == {expiry}
+    assert desk.run().due == 0
+
+
+
+def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_record_breaks_it(desk: Desk) -> None:
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)  # 2026-11-26, 05:00 UTC
+    assert desk.run().audit_days_exported == 1  # the chain starts with the day before: no accesses
+    first_day = desk.clock.now.date()
+    desk.archiver().verify(case["case_id"], "Auditor Qian")
+    desk.archiver().retrieve(case["case_id"], "json", "Auditor Zhou")
+
+    desk.clock.now = datetime.combine(first_day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=5)
+    assert desk.run().audit_days_exported == 0  # the day is over, but not its grace period
+    desk.clock.advance(minutes=10)
+    assert desk.run().audit_days_exported == 1
+    assert desk.run().audit_days_exported == 0  # exactly once
+    desk.archiver().legal_hold(case["case_id"], True, "Auditor Qian", "tax audit")
+    desk.clock.advance(days=1)
+    assert desk.run().audit_days_exported == 1
+    second_day = first_day + timedelta(days=1)
+
+    bucket = desk.settings.archive_bucket
+    files = desk.all_objects("audit-log/")
+    assert sorted(v["Key"] for v in files) == [f"audit-log/{d:%Y/%m/%d}.jsonl"
+                                               for d in (first_day - timedelta(days=1), first_day, second_day)]
+    first_body = desk.s3.get_object(Bucket=bucket, Key=f"audit-log/{first_day:%Y/%m/%d}.jsonl")
+    assert first_body["ObjectLockMode"] == "COMPLIANCE"
+    first_sha = hashlib.sha256(first_body["Body"].read()).hexdigest()
+    second = desk.s3.get_object(Bucket=bucket, Key=f"audit-log/{second_day:%Y/%m/%d}.jsonl")["Body"].read()
+    header, *lines = second.decode().splitlines()
+    assert json.loads(header)["previous_sha256"] == first_sha and len(lines) == 1
+
+    checked = desk.archiver().audit_chain(first_day.isoformat(), second_day.isoformat())
+    assert (checked["ok"], [d["records"] for d in checked["days"]]) == (True, [2, 1])
+
+    # an operator with table access rewrites an outcome: the chain shows the day
+    [item] = [raw for raw in desk.ddb.query(
+        TableName=desk.settings.table_name, KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"AUDIT#{first_day.isoformat()}"}})["Items"]
+        if from_item(raw)["doc"]["action"] == "verify"]
+    desk.ddb.update_item(TableName=desk.settings.table_name, Key={"pk": item["pk"], "sk": item["sk"]},
+                         UpdateExpression="SET #d.#o = :o", ExpressionAttributeNames={"#d": "doc", "#o": "outcome"},
+                         ExpressionAttributeValues={":o": {"S": "intact (edited)"}})
+    broken = desk.archiver().audit_chain(first_day.isoformat(), second_day.isoformat())
+    assert (broken["ok"], broken["first_break"]) == (False, first_day.isoformat())
+    assert "differ" in broken["days"][0]["problem"] and broken["days"][1]["ok"]

@@ -83,8 +83,9 @@ def test_failures_are_alarmed_to_the_ops_topic_on_metrics_the_code_emits(aws: di
     assert {action for a in alarms for action in a["AlarmActions"]} == {ops_topic}
     app_alarms = {a["MetricName"]: a for a in alarms if a["Namespace"] == "ComplaintDesk"}
     assert set(app_alarms) == {"EscalationsUnconfirmed", "EscalationPublishFailed", "EscalationUnreachable",
-                               "ArchiveFailed", "ArchiveVerificationFailed", "ReportPublishFailed",
-                               "NotificationsFailed", "NotificationsUnconfirmed", "NotificationsUndelivered"}
+                               "ArchiveFailed", "ArchiveVerificationFailed", "ArchiveLockWeakened",
+                               "ReportPublishFailed", "NotificationsFailed", "NotificationsUnconfirmed",
+                               "NotificationsUndelivered"}
     emitted = {m for path in (ROOT / "chalicelib").rglob("*.py")
                for m in re.findall(r'count\("(\w+)"', path.read_text())}
     assert set(app_alarms) <= emitted  # an alarm on a metric nobody emits would never fire

@@ -39,17 +39,21 @@ class Desk:
     sns: Any
     inbox: LocalInboxes
 
+    def read(self, case_id: str) -> dict[str, Any]:
+        """The case document as the API answers it."""
+        return self.cases.get(case_id).model_dump(mode="json")
+
     def at(self, hours: float) -> None:
         self.clock.now = MONDAY_9AM_SHANGHAI + timedelta(hours=hours)
 
     def register(self, **overrides: Any) -> str:
         return self.cases.register(cmd.IntakeRequest.model_validate(complaint(**overrides)), None,
-                                   "test intake").case["case_id"]
+                                   "test intake").case.case_id
 
     def act(self, case_id: str, action: str, **fields: Any) -> dict[str, Any]:
-        version = self.cases.get(case_id)["version"]
+        version = self.cases.get(case_id).version
         command = cmd.ACTION_COMMANDS[action].model_validate({"actor": "Li Na", "version": version, **fields})
-        return self.cases.act(case_id, action, command, None)
+        return self.cases.act(case_id, action, command, None).model_dump(mode="json")
 
     def delivered(self) -> list[dict[str, Any]]:
         return [d.document for d in self.inbox.drain()]
@@ -202,7 +206,7 @@ def test_spot_check_samples_reproducibly_and_a_mismatch_orders_rectification(des
     with pytest.raises(InvalidInput):
         desk.reports.record_result(check["check_id"], week["E"], True, "not sampled", "Zhao Min", None)
 
-    case = desk.cases.get(second)
+    case = desk.read(second)
     assert case["rectification"]["reason"] == "the refund was never paid"
     assert case["deadlines"]["rectification"]["deadline"] == "2026-12-03T23:59:59+08:00"
     assert case["history"][-1]["action"] == "order-rectification"
@@ -217,7 +221,7 @@ def test_spot_check_samples_reproducibly_and_a_mismatch_orders_rectification(des
     assert [(m["attributes"]["unit"], m["attributes"]["level"]) for m in desk.delivered()
             if m["attributes"]["clock"] == "rectification"] == [("store-xh-01", "breach")]
     desk.act(second, "complete-rectification", result="refund paid on 4 December")
-    assert desk.cases.get(second)["deadlines"]["rectification"]["state"] == "breached"  # done, but late
+    assert desk.read(second)["deadlines"]["rectification"]["state"] == "breached"  # done, but late
     late = desk.reports.statistics("store-xh-01", "2026-11-30", "2026-12-04")["summary"]
     assert late["clocks"]["rectification"] == {"met": 0, "breached": 1, "on_time_rate": 0.0}
     assert late["spot_checks"]["rectifications_done"] == 1

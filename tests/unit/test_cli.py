@@ -1,0 +1,55 @@
+"""The auditors' command line's output (rulebook §7): one line per archived case with its flags and
+addenda, and the audit log with each access once. No API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chalicelib.cli import archive_lines, audit_lines
+
+
+def entry(sequence: int, important: bool = False, hold: bool = False) -> dict:
+    return {"case_id": "CD-AAAA-BBBB-CCCC", "important": important, "sequence": sequence,
+            "legal_hold": {"on": hold, "by": "Qian", "at": "2026-11-30T00:00:00Z", "reason": "audit"} if hold else None,
+            "file": {"closed_at": "2026-11-20T01:00:00Z", "retain_until": f"203{sequence}-11-20T01:00:00Z",
+                     "json_key": f"case-files/2026/11/store-xh-01/CD-AAAA-BBBB-CCCC-v{7 + sequence}-x.json"}}
+
+
+def test_archive_list_shows_important_legal_hold_and_addenda_once_per_case() -> None:
+    [line] = archive_lines([entry(1, hold=True), entry(0, important=True), entry(2)])
+    assert "IMPORTANT LEGAL HOLD" in line and "addenda 2" in line and "v9-x.json" in line
+    assert "kept until 2032-11-20" in line and "closed 2026-11-20" in line
+    [plain] = archive_lines([entry(0)])
+    assert "  -  addenda 0" in plain
+
+
+def test_audit_log_lines_show_format_and_outcome_and_each_record_once() -> None:
+    record = {"record_id": "r1", "at": "2026-11-30T01:00:00Z", "actor": "Auditor Qian", "staff_id": "s-1",
+              "roles": ["auditor"], "staff_unit_id": "branch-hz", "action": "retrieve", "format": "html",
+              "case_id": "CD-AAAA-BBBB-CCCC", "outcome": "link valid 300 s", "request_id": "req-1"}
+    refused = {**record, "record_id": "r2", "action": "verify", "format": None, "outcome": "refused 404"}
+    lines = audit_lines([record, record, refused])
+    assert len(lines) == 2
+    assert "s-1 (Auditor Qian; auditor; branch-hz)" in lines[0] and " html " in lines[0]
+    assert lines[0].endswith("link valid 300 s  request req-1")
+    assert "refused 404" in lines[1]
+
+
+def test_verify_chain_recomputes_hashes_and_links_itself_and_reports_the_first_break() -> None:
+    import hashlib
+
+    from chalicelib.cli import verify_chain
+    from chalicelib.domain.audit_chain import export_file
+
+    first = export_file(date(2026, 11, 26), [], None)
+    second = export_file(date(2026, 11, 27), [], hashlib.sha256(first).hexdigest())
+    files = {"u1": first, "u2": second}
+
+    def day(name: str, body: bytes, url: str) -> dict:
+        return {"day": name, "records": 0, "sha256": hashlib.sha256(body).hexdigest(), "url": url, "problem": None}
+
+    days = [day("2026-11-26", first, "u1"), day("2026-11-27", second, "u2")]
+    assert verify_chain(days, files.__getitem__)[1] is None
+    files["u1"] = first.replace(b'"records": 0', b'"records": 1')  # a file changed behind the index's back
+    lines, first_break = verify_chain(days, files.__getitem__)
+    assert first_break == "2026-11-26" and "BROKEN" in lines[0]
