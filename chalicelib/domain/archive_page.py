@@ -50,6 +50,17 @@ LABELS: dict[str, str] = {
     "previous_sha256": "前一文件 SHA-256 Previous file's SHA-256", "previous_key": "前一文件 Previous file",
     "previous_version_id": "前一文件版本 Previous file's version",
     "available_actions": "可执行操作 Available actions", "format": "格式 Format",
+    # people of the staff directory and what they were sent
+    "actor_id": "操作人编号 Staff id", "receiver_id": "受理人编号 Receiver's staff id",
+    "handler_id": "处理人编号 Handler's staff id", "by_id": "人员编号 Staff id",
+    "approver_id": "批准人编号 Approver's staff id", "requested_by": "申请人 Requested by",
+    "requested_by_id": "申请人编号 Requester's staff id", "requested_at": "申请时间 Requested",
+    "special_request": "特殊延期申请 Special extension requested",
+    "recipients": "通知对象(员工编号) Recipients (staff ids)", "covers": "同一通知含 Also stands for",
+    "taken_with": "同时通知(发现较晚) Told at the same time (noticed late)",
+    "deliveries": "送达 Deliveries", "staff_id": "员工编号 Staff id", "medium": "方式 Channel",
+    "language": "语言 Language", "segments": "短信条数 SMS segments", "fallback_from": "替代 Fallback from",
+    "error": "原因 Reason", "digest_of": "合并条数 Cases in the message",
 }
 
 # Values that have a name of their own in Chinese (case types, channels, statuses, findings,

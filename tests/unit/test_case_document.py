@@ -169,7 +169,7 @@ def test_the_report_rows_of_a_fully_populated_case_carry_its_values() -> None:
         "case_id": "CD-FULL-CASE-0001", "type": "complaint", "channel": "regulator", "status": "investigating",
         "received_at": "2026-11-20T09:30:15.250000+08:00", "handler": "Zhao Lei", "next_clock": "rectification",
         "next_deadline": "2026-12-02T21:30:15.250000+08:00", "breached": ["acceptance"],
-        "what": "charged twice for one carton of milk"}
+        "what": "charged twice for one carton of milk", "customer": "王芳 Wang Fang", "phone": "13800001234"}
     assert complaint == {
         "case_id": "CD-FULL-CASE-0001", "unit_id": "store-xh-01", "status": "investigating", "cause": "service",
         "what": "charged twice for one carton of milk", "finding": "ordinary_mistake", "result": "refunded 12.50 yuan",
