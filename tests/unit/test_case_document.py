@@ -176,7 +176,7 @@ def test_the_report_rows_of_a_fully_populated_case_carry_its_values() -> None:
         "satisfaction": 4, "root_cause": "scanner-double-read"}
     for row, columns in ((register, REGISTER_COLUMNS), (complaint, COMPLAINT_COLUMNS)):
         text = as_csv([row], columns)
-        assert text.splitlines()[0] == ",".join(columns)
+        assert text.splitlines()[0] == "\ufeff" + ",".join(f'"{c}"' for c in columns)  # BOM, every cell quoted
         for value in row.values():
             assert (";".join(value) if isinstance(value, list) else str(value)) in text
 
