@@ -118,6 +118,9 @@ class InMemoryStaffDirectory:
     def all(self) -> list[StaffMember]:
         return list(self._members.values())
 
+    def refresh(self) -> None:
+        """Always current."""
+
 
 def sample_staffed_units() -> dict[str, Unit]:
     """The sample organisation with each unit's managers from the sample staff, as the service sees it."""

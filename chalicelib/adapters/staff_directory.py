@@ -59,6 +59,10 @@ class DynamoStaffDirectory:
             self._refresh()
         return self._staff.get(staff_id)
 
+    def refresh(self) -> None:
+        """Read the directory again now (a person added in another container a moment ago)."""
+        self._refresh()
+
     def of_unit(self, unit_id: str) -> list[StaffMember]:
         """The unit's people (indexed once per read of the directory: units are looked up often)."""
         members = self.all()

@@ -53,6 +53,7 @@ class IntakeOutcome:
 
 class StaffLookup(Protocol):
     def all(self) -> list[StaffMember]: ...
+    def refresh(self) -> None: ...
 
 
 class CalendarOverrides(Protocol):
@@ -268,8 +269,14 @@ class CaseService:
     def _colleague(self, field: str, wanted: str, unit_id: str) -> StaffMember:
         """The active member of staff of the unit or a unit above it named by id or by name."""
         lineage = self._units.lineage(unit_id)
-        found = [m for m in self._people() if m.active and m.unit_id in lineage
-                 and wanted in (m.staff_id, m.name)]
+
+        def matching() -> list[StaffMember]:
+            return [m for m in self._people() if m.active and m.unit_id in lineage and wanted in (m.staff_id, m.name)]
+
+        found = matching()
+        if not found and self._staff is not None:  # added a moment ago, maybe in another container
+            self._staff.refresh()
+            found = matching()
         if len(found) == 1:
             return found[0]
         reason = ("more than one person has that name here: give the staff id" if found

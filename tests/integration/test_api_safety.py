@@ -141,15 +141,14 @@ def test_a_500_logs_the_exception_type_and_a_masked_traceback_with_the_request_i
 
 def test_an_error_outside_a_route_such_as_the_token_check_is_a_logged_uniform_500(
         api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import app as app_module
+    from chalicelib import bootstrap
 
-    class Unreachable:
-        def principal(self, header: str | None) -> Any:
-            raise ConnectionError("JWKS endpoint unreachable")
+    def unreachable(header: str | None) -> Any:
+        raise ConnectionError("JWKS endpoint unreachable")
 
     written = io.StringIO()
     monkeypatch.setattr(logger.registered_handler, "stream", written)
-    monkeypatch.setattr(app_module, "token_verifier", lambda: Unreachable())
+    monkeypatch.setattr(bootstrap.token_verifier(), "principal", unreachable)
     response = api.get("/cases?unit_id=store-xh-01")
     assert response.status_code == 500 and response.json_body["error"] == "internal_server"
     assert response.headers["Cache-Control"] == "no-store"
