@@ -300,8 +300,8 @@ class ManagerContact(Strict):
     role: ShortText
     phone: PhoneNumber | None = None
     email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
-    staff_id: str | None = None
-    language: str = "zh"
+    staff_id: Annotated[str, StringConstraints(max_length=128)] | None = None
+    language: Annotated[str, StringConstraints(max_length=8)] = "zh"
 
 
 # The people of one unit its escalations are for (drawn from the staff directory).

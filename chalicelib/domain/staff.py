@@ -32,7 +32,7 @@ class StaffDetails(Strict):
 
     name: ShortText
     unit_id: UnitId
-    roles: Annotated[frozenset[Role], Field(min_length=1)]
+    roles: Annotated[frozenset[Role], Field(min_length=1, max_length=len(Role))]
     phone: RawPhone | None = None
     email: Email | None = None
     language: Language = Language.ZH
