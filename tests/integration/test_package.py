@@ -95,7 +95,8 @@ def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
 def test_each_function_has_its_own_policy_with_no_wildcard_actions(packaged: Path) -> None:
     resources = template(packaged)["Resources"]
     roles = {name: res for name, res in resources.items() if res["Type"] == "AWS::IAM::Role"}
-    assert set(roles) == {"ApiHandlerRole", "EscalateRole", "ArchiveRole", "ReportsRole"}
+    assert set(roles) == {"ApiHandlerRole", "EscalateRole", "ArchiveRole", "ReportsRole", "NotifyRole",
+                          "DeliverRole", "SmsReceiptsRole"}
     for name, role in roles.items():
         for statement in _statements(role):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -110,6 +111,14 @@ def test_each_function_has_its_own_policy_with_no_wildcard_actions(packaged: Pat
     reports = {a for s in _statements(roles["ReportsRole"]) for a in s["Action"]}
     assert {"dynamodb:BatchGetItem", "sns:Publish"} <= reports
     assert not {a for a in reports if "Delete" in a or "Update" in a or a.startswith("s3:")}
+    for sender in ("NotifyRole", "DeliverRole"):  # people are texted and mailed, the table kept
+        actions = {a for s in _statements(roles[sender]) for a in s["Action"]}
+        assert {"sns:Publish", "ses:SendEmail"} <= actions
+        assert not {a for a in actions if a.startswith(("dynamodb:Delete", "s3:"))}
+        [sms] = [s for s in _statements(roles[sender]) if s["Action"] == ["sns:Publish"]]
+        assert "NotResource" in sms  # phone numbers only, never a topic
+    assert {a for s in _statements(roles["SmsReceiptsRole"]) for a in s["Action"]} <= {
+        "dynamodb:GetItem", "dynamodb:PutItem", "logs:CreateLogStream", "logs:PutLogEvents"}
     every_action = {a for role in roles.values() for s in _statements(role) for a in s["Action"]}
     assert not {"s3:BypassGovernanceRetention", "s3:DeleteObjectVersion", "s3:PutBucketObjectLockConfiguration",
                 "s3:PutLifecycleConfiguration"} & every_action
@@ -122,19 +131,28 @@ def test_every_function_reads_its_resources_from_the_template_as_the_local_stack
 
     resources = template(packaged)["Resources"]
     functions = {name: res for name, res in resources.items() if res["Type"] == "AWS::Serverless::Function"}
-    assert set(functions) == {"APIHandler", "Escalate", "Archive", "Reports"}
+    notifiers = {"Notify", "Deliver", "SmsReceipts"}
+    assert set(functions) == {"APIHandler", "Escalate", "Archive", "Reports"} | notifiers
     logical = {"CasesTable": "table", "EscalationTopic": "topic", "ArchiveBucket": "bucket"}
     local = stage_environment(logical)
     assert set(local) == {"TABLE_NAME", "ESCALATION_TOPIC_ARN", "ARCHIVE_BUCKET", "AUTH_ISSUER", "AUTH_AUDIENCE",
-                          "AUTH_SIGNIN_URL"}
+                          "AUTH_SIGNIN_URL", "USER_POOL_ID"}
     assert (local["TABLE_NAME"], local["ESCALATION_TOPIC_ARN"], local["ARCHIVE_BUCKET"]) == ("table", "topic", "bucket")
+    assert local["USER_POOL_ID"] == ""  # no user pool locally: the directory's own ids, the local issuer
     for name, function in functions.items():
         variables = function["Properties"]["Environment"]["Variables"]
         from_template = {k: v for k, v in variables.items() if isinstance(v, dict)}
-        assert set(from_template) == set(local), name
-        assert {k: v["Ref"] for k, v in from_template.items() if "Ref" in v} == {
+        refs = {k: v["Ref"] for k, v in from_template.items() if "Ref" in v}
+        if name in notifiers:  # the same table and topic, and the delivery settings of the stack
+            assert {k: refs[k] for k in ("TABLE_NAME", "ESCALATION_TOPIC_ARN")} == {
+                "TABLE_NAME": "CasesTable", "ESCALATION_TOPIC_ARN": "EscalationTopic"}, name
+            assert {"SES_SENDER", "SES_CONFIGURATION_SET", "CONSOLE_LINK_BASE"} <= set(from_template), name
+            continue
+        assert set(from_template) - {"USER_POOL_ID"} == set(local) - {"USER_POOL_ID"}, name
+        assert {k: v for k, v in refs.items() if k != "USER_POOL_ID"} == {
             "TABLE_NAME": "CasesTable", "ESCALATION_TOPIC_ARN": "EscalationTopic", "ARCHIVE_BUCKET": "ArchiveBucket",
             "AUTH_AUDIENCE": "UserPoolClient"}, name
+    assert functions["APIHandler"]["Properties"]["Environment"]["Variables"]["USER_POOL_ID"] == {"Ref": "UserPool"}
 
 
 def test_the_settings_the_code_relies_on_are_in_the_template(packaged: Path) -> None:
@@ -159,7 +177,7 @@ def test_the_settings_the_code_relies_on_are_in_the_template(packaged: Path) -> 
     assert timeouts["Escalate"] > settings.escalation_time_budget_seconds
     assert timeouts["Archive"] > settings.archive_time_budget_seconds
     groups = {r["Properties"]["GroupName"] for r in resources.values() if r["Type"] == "AWS::Cognito::UserPoolGroup"}
-    assert groups == {"agent", "unit-manager", "branch-supervisor", "auditor", "admin"}
+    assert groups == {"agent", "unit-manager", "branch-supervisor", "auditor", "admin", "regional-specialist"}
     outputs = template(packaged)["Outputs"]
     assert {"UserPoolId", "UserPoolClientId", "TokenIssuer", "OpsAlarmTopicArn"} <= set(outputs)
 
@@ -261,7 +279,7 @@ def test_every_function_logs_to_its_own_group_with_a_retention(transformed: dict
         assert resources[group]["Type"] == "AWS::Logs::LogGroup", name
         assert resources[group]["Properties"]["RetentionInDays"] >= 30, name
         groups.add(group)
-    assert len(groups) == len(functions) == 4
+    assert len(groups) == len(functions) == 7
 
 
 def _references(value: Any) -> set[str]:
@@ -280,14 +298,19 @@ def _references(value: Any) -> set[str]:
 def test_every_policy_names_this_stacks_resources_and_no_hard_coded_stage(packaged: Path) -> None:
     resources = template(packaged)["Resources"]
     roles = of_type(resources, "AWS::IAM::Role")
-    files = {"ApiHandlerRole": "api", "EscalateRole": "escalate", "ArchiveRole": "archive", "ReportsRole": "reports"}
+    files = {"ApiHandlerRole": "api", "EscalateRole": "escalate", "ArchiveRole": "archive", "ReportsRole": "reports",
+             "NotifyRole": "notify", "DeliverRole": "deliver", "SmsReceiptsRole": "sms-receipts"}
     assert set(roles) == set(files)
     for name, role in roles.items():
         # the policy files are the packaged policies (tests/integration/test_least_privilege.py runs them)
         [document] = [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
         assert document == json.loads((ROOT / ".chalice" / f"policy-{files[name]}.json").read_text())
         for statement in _statements(role):
-            names = _references(statement["Resource"])
+            if "NotResource" in statement:  # SMS to phone numbers: anything but a topic
+                assert statement == {**statement, "Action": ["sns:Publish"],
+                                     "NotResource": {"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}}, name
+                continue
+            names = {n for n in _references(statement["Resource"]) if not n.startswith("AWS::")}
             assert names and names <= set(resources), (name, statement)
             assert "complaint-desk" not in json.dumps(statement["Resource"]), (name, statement)
     functions = of_type(resources, "AWS::Serverless::Function")
@@ -301,7 +324,7 @@ def test_scheduled_functions_run_one_at_a_time_and_a_missed_run_is_not_retried(t
     rules = of_type(resources, "AWS::Events::Rule")
     scheduled = {target["Arn"]["Fn::GetAtt"][0]: target for rule in rules.values()
                  for target in rule["Properties"]["Targets"]}
-    assert set(scheduled) == {"Escalate", "Archive", "Reports"}
+    assert set(scheduled) == {"Escalate", "Archive", "Reports", "Deliver"}
     invoke_configs = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"]
                       for c in of_type(resources, "AWS::Lambda::EventInvokeConfig").values()}
     for name, target in scheduled.items():
