@@ -52,7 +52,7 @@ def _resolve(value: Any, params: dict[str, str]) -> Any:
     if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
         return params[".".join(value["Fn::GetAtt"])]
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        return re.sub(r"\$\{([\w:]+)\}", lambda m: params[m.group(1)], value["Fn::Sub"])
+        return re.sub(r"\$\{([\w:]+)\}", lambda m: str(params[m.group(1)]), value["Fn::Sub"])
     if isinstance(value, dict):
         return {k: _resolve(v, params) for k, v in value.items()}
     if isinstance(value, list):
