@@ -42,7 +42,8 @@ def staff_token(name: str = "Li Na", roles: list[str] | None = None, unit_id: st
     roles = roles or ALL_ROLES
     sub = claims.pop("sub", None) or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}|{','.join(sorted(roles))}|{unit_id}"))
     if enrol and os.environ.get("TABLE_NAME"):
-        enrol_staff(boto3.client("dynamodb"), os.environ["TABLE_NAME"], sub, name, roles, unit_id)
+        enrol_staff(_administrator[0] if _administrator else boto3.client("dynamodb"), os.environ["TABLE_NAME"],
+                    sub, name, roles, unit_id)
     return mint(name, roles, unit_id, key_dir=ISSUER_DIR, sub=sub, **claims)
 
 
@@ -56,6 +57,11 @@ def sample_token(name: str) -> str:
     person = next(p for p in json.loads(SAMPLE_STAFF.read_text()) if p["name"] == name)
     return mint(name, person["roles"], person["unit_id"], key_dir=ISSUER_DIR,
                 sub=str(uuid.uuid5(uuid.NAMESPACE_URL, name)))
+
+
+# The test's administrator's DynamoDB client (the `aws` fixture's credentials): people are enrolled
+# with it even while a test runs the app with a function's narrower policy.
+_administrator: list[Any] = []
 
 
 def enrol_staff(ddb: Any, table: str, staff_id: str, name: str, roles: list[str], unit_id: str) -> None:
@@ -168,7 +174,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             registry.put(Unit.model_validate(unit))
         seed_sample_staff(Settings(table_name=env["TABLE_NAME"], escalation_topic_arn=env["ESCALATION_TOPIC_ARN"]),
                           boto3.client("dynamodb"), boto3.client("sns"))
+        _administrator[:] = [boto3.client("dynamodb")]
         yield env
+        _administrator.clear()
         _clear_service_caches()
 
 

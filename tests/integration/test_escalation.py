@@ -319,7 +319,7 @@ def test_a_back_dated_letter_at_a_store_under_a_county_reaches_the_store_manager
     delivered = {d.unit.unit_id: d.document for d in desk.inbox.drain()}
     assert sorted(delivered) == ["county-xh", "store-xh-01"]
     assert "noticed late" in delivered["store-xh-01"]["body"].lower()
-    assert [(e["level"], e["target_unit_id"]) for e in desk.cases.get(case["case_id"])["escalations"]] == [
+    assert [(e.level, e.target_unit_id) for e in desk.cases.get(case["case_id"]).escalations] == [
         ("breach", "store-xh-01"), ("up-1", "county-xh")]
     assert desk.run().sent == 0
 
@@ -353,7 +353,7 @@ def test_the_top_is_reminded_daily_until_its_manager_acknowledges(desk: Desk) ->
     ack = cmd.Acknowledge(actor="Zhao Min", clock="acceptance", level="reminder-2026-11-25", version=1)
     acknowledged = desk.cases.act(case["case_id"], "acknowledge", ack, None)
     again = desk.cases.act(case["case_id"], "acknowledge", ack.model_copy(update={"version": 2}), None)
-    assert len(again["history"]) == len(acknowledged["history"]), "a second click records nothing new"
+    assert len(again.history) == len(acknowledged.history), "a second click records nothing new"
     desk.clock.advance(days=2)
     desk.run()
     assert desk.received() == []
@@ -370,7 +370,8 @@ def test_a_reopened_complaint_is_escalated_again_on_its_new_deadline(desk: Desk)
             ("close", cmd.Close(actor="Li Na", reason="customer satisfied"))], start=1):
         desk.cases.act(case_id, action, command.model_copy(update={"version": version}), None)
     desk.clock.now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 10:00: the customer calls back
-    reopened = desk.cases.act(case_id, "reopen", cmd.Reopen(actor="Li Na", version=6, reason="called back"), None)
+    reopened = desk.cases.act(case_id, "reopen", cmd.Reopen(actor="Li Na", version=6, reason="called back"),
+                              None).model_dump(mode="json")
     assert reopened["deadlines"]["handling"]["state"] == "running"
     assert reopened["deadlines"]["handling"]["deadline"] == "2026-12-03T23:59:59+08:00"
     assert "mark-special" in reopened["available_actions"]

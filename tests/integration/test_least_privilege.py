@@ -34,6 +34,7 @@ def resolve(value: Any, env: dict[str, str]) -> Any:
     """The policy's intrinsics with this stack's names, as CloudFormation resolves them."""
     arns = {"CasesTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{env['TABLE_NAME']}",
             "ArchiveBucket": f"arn:aws:s3:::{env['ARCHIVE_BUCKET']}",
+            "UserPool": f"arn:aws:cognito-idp:{REGION}:{ACCOUNT_ID}:userpool/{REGION}_localpool",
             **{f"{fn}LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/{short}:*"
                for short, fn in FUNCTIONS.items()}}
     refs = {"EscalationTopic": env["ESCALATION_TOPIC_ARN"], "CasesTable": env["TABLE_NAME"],
@@ -81,6 +82,15 @@ def become(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
                             PolicyDocument=json.dumps(policy(function, aws, without, other_table)))
         return iam.create_access_key(UserName=name)["AccessKey"]
 
+    # the test's administrator enrols the people whose tokens the test uses (tests/conftest.py)
+    import tests.conftest as harness
+
+    iam.create_user(UserName="test-administrator")
+    iam.put_user_policy(UserName="test-administrator", PolicyName="everything", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    administrator = iam.create_access_key(UserName="test-administrator")["AccessKey"]
+    harness._administrator[:] = [boto3.client("dynamodb", aws_access_key_id=administrator["AccessKeyId"],
+                                              aws_secret_access_key=administrator["SecretAccessKey"])]
     variants = [(f, frozenset(), False) for f in FUNCTIONS]
     variants += [("api", frozenset({"dynamodb:UpdateItem"}), False), ("escalate", frozenset({"sns:Publish"}), False),
                  ("api", frozenset(), True), ("api", frozenset({"sns:Publish"}), False)]
@@ -114,7 +124,7 @@ def _closed_case(api: Any) -> dict[str, Any]:
     from tests.integration.test_cases_api import create
 
     case = create(api)
-    for action, fields in [("accept", {}), ("assign", {"handler": "Zhao Lei"}),
+    for action, fields in [("accept", {}), ("assign", {"handler": "Chen Jie"}),
                            ("record-finding", {"kind": "ordinary_mistake", "detail": "scanned twice",
                                                "corrective_plan": "retrain on the scanner"}),
                            ("resolve", {"result": "refunded", "remedies": ["apology"]}),
