@@ -441,17 +441,23 @@ def test_a_case_with_more_items_than_a_transaction_holds_gets_its_ttl_on_every_i
 
 
 def test_verification_reports_a_weakened_lock_as_a_failure(desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
-    """moto lets a compliance lock be changed (AWS does not): the file's bytes are intact, but it is
-    no longer kept as long, or as firmly, as the index says, and verify must say so."""
+    """A lock changed behind the service's back (S3 itself refuses it; a tamper with storage would
+    not): the file's bytes are intact, but it is no longer kept as long, or as firmly, as the index
+    says, and verify must say so."""
     case = desk.closed_complaint()
     desk.clock.advance(hours=73)
     desk.run()
     archived = desk.read(case["case_id"])["archive"]
     assert desk.archiver().verify(case["case_id"], "Auditor Qian")["ok"] is True
-    desk.s3.put_object_retention(
-        Bucket=desk.settings.archive_bucket, Key=archived["json_key"], VersionId=archived["json_version_id"],
-        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": desk.clock.now + timedelta(days=30)},
-        BypassGovernanceRetention=True)
+    # S3 refuses this through its API (and so does the tests' AWS, local/aws_limits.py): the lock is
+    # weakened where only a storage-level tamper could, in the emulator's own record of the file
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    stored = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_object(
+        desk.settings.archive_bucket, archived["json_key"], version_id=archived["json_version_id"])
+    stored.lock_mode = "GOVERNANCE"
+    stored.lock_until = (desk.clock.now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     capsys.readouterr()
     desk.clock.advance(minutes=1)
 
@@ -496,7 +502,7 @@ def test_refused_attempts_on_archive_routes_are_in_the_audit_log_with_who_tried(
     by_action = {(r["action"], r["outcome"]): r for r in log}
     forbidden = by_action[("retrieve", "refused 403")]
     assert (forbidden["staff_id"], forbidden["roles"], forbidden["staff_unit_id"]) == (
-        str(uuid.uuid5(uuid.NAMESPACE_URL, "Li Na")), ["agent"], "store-xh-01")
+        str(uuid.uuid5(uuid.NAMESPACE_URL, "Li Na|agent|store-xh-01")), ["agent"], "store-xh-01")
     not_found = by_action[("verify", "refused 404")]
     assert (not_found["actor"], not_found["staff_unit_id"], not_found["keys"]) == ("Auditor Wu", "store-xh-02", [])
     retrieved = by_action[("retrieve", "link valid 300 s")]
@@ -519,7 +525,7 @@ def test_a_change_after_archiving_is_archived_as_an_addendum_chained_to_the_file
     desk.run()
     first = desk.read(case_id)["archive"]
 
-    check = reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-23", 1.0, None, "Zhao Min")
+    check = reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-23", 1.0, "Zhao Min")
     assert check["sample"] == [case_id]
     desk.clock.advance(hours=1)
     reports.record_result(check["check_id"], case_id, False, "the refund was never paid", "Zhao Min", None)
