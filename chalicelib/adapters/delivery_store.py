@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.dynamodb import case_pk, due_key, from_item, query_due, to_item
+from chalicelib.adapters.dynamodb import case_pk, due_key, from_item, query_all, query_due, to_item
 from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
 
 NOTIFY_SHARDS = 4
@@ -111,17 +111,11 @@ class DynamoDeliveryStore:
         return Claim(staff_id, dict(item.get("attempted") or {}), dict(item.get("results") or {}))
 
     def pendings(self, staff_id: str) -> list[Pending]:
-        found: list[Pending] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table, "ConsistentRead": True,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": to_item({":pk": person_pk(staff_id), ":prefix": PENDING_PREFIX})}
-        while True:
-            page = self._client.query(**kwargs)
-            found += [Pending.model_validate(from_item(raw)["doc"]) for raw in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return sorted(found, key=lambda p: (p.queued_at, p.escalation_key))
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        found = [Pending.model_validate(from_item(raw)["doc"]) for raw in query_all(
+            self._client, TableName=self._table, ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": person_pk(staff_id), ":prefix": PENDING_PREFIX}))]
+        return sorted(found, key=lambda p: (p.queued_at, p.escalation_key))
 
     def attempting(self, staff_id: str, medium: Medium) -> None:
         self._client.update_item(
@@ -209,17 +203,10 @@ class DynamoDeliveryStore:
     def sent_to(self, staff_id: str, after: str = "") -> list[dict[str, Any]]:
         """What was sent to a person (SMS and email, with text, language, segments and state),
         oldest first, after the sort key `after`."""
-        found: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table, "KeyConditionExpression": "pk = :pk AND sk > :after",
-            "ExpressionAttributeValues": to_item({":pk": person_pk(staff_id), ":after": max(after, SENT_PREFIX)})}
-        while True:
-            page = self._client.query(**kwargs)
-            found += [{**from_item(raw)["doc"], "sk": from_item(raw)["sk"]} for raw in page["Items"]
-                      if from_item(raw)["sk"].startswith(SENT_PREFIX)]
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = (from_item(raw) for raw in query_all(
+            self._client, TableName=self._table, KeyConditionExpression="pk = :pk AND sk > :after",
+            ExpressionAttributeValues=to_item({":pk": person_pk(staff_id), ":after": max(after, SENT_PREFIX)})))
+        return [{**item["doc"], "sk": item["sk"]} for item in items if item["sk"].startswith(SENT_PREFIX)]
 
     def _batch(self, requests: list[dict[str, Any]]) -> None:
         for start in range(0, len(requests), BATCH_WRITE_SIZE):

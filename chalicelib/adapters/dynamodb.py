@@ -145,6 +145,16 @@ def archive_shard(case_id: str) -> str:
     return archive_partition(zlib.crc32(case_id.encode()) % DUE_SHARDS)
 
 
+def query_all(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query finds, page after page (DynamoDB answers at most 1 MB a page)."""
+    while True:
+        page = client.query(**kwargs)
+        yield from page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def query_due(client: Any, table: str, shard: str, until: datetime, limit: int) -> Iterator[dict[str, Any]]:
     """Items of one `open_deadlines` partition due by `until`, oldest first, at most `limit`."""
     kwargs: dict[str, Any] = {

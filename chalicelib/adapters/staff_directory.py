@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any, Protocol
 
-from chalicelib.adapters.dynamodb import from_item, to_item
+from chalicelib.adapters.dynamodb import from_item, query_all, to_item
 from chalicelib.domain.auth import Role
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.models import ManagerContact, Unit
@@ -34,17 +34,10 @@ class DynamoStaffDirectory:
         self._by_unit = None
 
     def _refresh(self) -> None:
-        staff: dict[str, StaffMember] = {}
-        kwargs: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": "pk = :pk",
-                                  "ExpressionAttributeValues": {":pk": {"S": STAFF_PK}}}
-        while True:
-            page = self._client.query(**kwargs)
-            for raw in page["Items"]:
-                member = StaffMember.model_validate(from_item(raw)["doc"])
-                staff[member.staff_id] = member
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        members = (StaffMember.model_validate(from_item(raw)["doc"]) for raw in query_all(
+            self._client, TableName=self._table, KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": STAFF_PK}}))
+        staff = {member.staff_id: member for member in members}
         self._staff, self._loaded_at, self._by_unit = staff, time.monotonic(), None
 
     def all(self) -> list[StaffMember]:

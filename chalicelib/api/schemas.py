@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from chalicelib.domain.archive_records import ArchiveEntry, AuditRecord
 from chalicelib.domain.case_document import CaseDocument, Deadline
 from chalicelib.domain.models import CaseType, Channel, Status
+from chalicelib.domain.staff import StaffMember
 
 
 class View(BaseModel):
@@ -208,21 +209,12 @@ class SignIn(View):
     client_id: str | None
 
 
-class StaffView(View):
-    """A member of staff as the directory holds them (id = the identity provider's `sub`)."""
-
-    staff_id: str
-    name: str
-    unit_id: str
-    roles: list[str]
-    phone: str | None = None
-    email: str | None = None
-    language: str
-    active: bool
+# A member of staff as the directory holds them (id = the identity provider's `sub`).
+StaffView = StaffMember
 
 
 class StaffList(View):
-    items: list[StaffView]
+    items: list[StaffMember]
 
 
 class StaffImported(View):

@@ -61,6 +61,7 @@ LABELS: dict[str, str] = {
     "deliveries": "送达 Deliveries", "staff_id": "员工编号 Staff id", "medium": "方式 Channel",
     "language": "语言 Language", "segments": "短信条数 SMS segments", "fallback_from": "替代 Fallback from",
     "error": "原因 Reason", "digest_of": "合并条数 Cases in the message",
+    "escalation_key": "升级通知编号 Escalation", "text": "内容 Text", "provider_id": "服务商编号 Provider's id",
 }
 
 # Values that have a name of their own in Chinese (case types, channels, statuses, findings,

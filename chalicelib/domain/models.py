@@ -221,8 +221,10 @@ class ArchivedFile(Strict):
     hot_copy_expires_at: datetime
 
 
-class Case(BaseModel):
-    """One registered contact (客户投诉登记) with everything the register must hold (§2)."""
+class CaseFacts(BaseModel):
+    """Everything a case holds but its raw clocks: what the register must hold (§2) and what was
+    done about it (§5–§7). The case (with its clocks) and the case document (with its deadlines as
+    read at a moment) are both these facts and more: one list of fields, declared once."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -255,9 +257,15 @@ class Case(BaseModel):
     reply_promised_by: date | None = None
     acknowledgements: tuple[Acknowledgement, ...] = ()
     forwarded_from: tuple[str, ...] = ()
-    clocks: dict[str, Clock] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
+
+
+class Case(CaseFacts):
+    """One registered contact (客户投诉登记) with everything the register must hold (§2) and the
+    deadline clocks that run on it (§8)."""
+
+    clocks: dict[str, Clock] = Field(default_factory=dict)
 
 
 class HistoryEvent(BaseModel):
