@@ -432,8 +432,9 @@ def test_a_manager_reads_the_daily_register_and_downloads_it(stack: RunningStack
     download = downloading.value
     assert re.fullmatch(r"register-store-xh-01-\d{4}-\d{2}-\d{2}\.csv", download.suggested_filename)
     text = Path(download.path()).read_text(encoding="utf-8-sig")
-    assert text.splitlines()[0] == ("case_id,type,channel,status,received_at,handler,next_clock,next_deadline,"
-                                    "breached,what,customer,phone")
+    assert text.splitlines()[0] == ",".join(f'"{c}"' for c in (  # every cell quoted: spreadsheet-safe
+        "case_id", "type", "channel", "status", "received_at", "handler", "next_clock", "next_deadline", "breached",
+        "what", "customer", "phone"))
     assert case["case_id"] in text and "Zhao Lei" in text
     expect(page.locator("#register-summary")).to_contain_text("Downloaded register-store-xh-01-")
 
