@@ -67,11 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with running_stack() as stack:
-        from local.issuer import mint
+        from local.harness import staff_token
 
-        auth = {"Authorization": f"Bearer {mint('Hot Unit Agent', ['agent', 'unit-manager'], UNIT)}"}
+        auth = {"Authorization": f"Bearer {staff_token(stack, 'Hot Unit Agent', ['agent', 'unit-manager'], UNIT)}"}
         admin = requests.Session()
-        supervisor = mint("Hot Unit Supervisor", ["branch-supervisor"], "branch-hz")
+        supervisor = staff_token(stack, "Hot Unit Supervisor", ["branch-supervisor"], "branch-hz")
         admin.headers.update({"Authorization": f"Bearer {supervisor}"})
         before = received_today(admin, stack.api)
         lock = threading.Lock()

@@ -32,9 +32,9 @@ def main() -> None:
     # would otherwise be what this measures.
     os.environ.setdefault("STAFF_WRITES_PER_MINUTE", "1000000")
     with running_stack() as stack:
-        from local.issuer import mint
+        from local.harness import staff_token
 
-        signed_in = {"Authorization": f"Bearer {mint('Bench Agent', ['agent'], 'store-xh-01')}"}
+        signed_in = {"Authorization": f"Bearer {staff_token(stack, 'Bench Agent', ['agent'], 'store-xh-01')}"}
         latencies: list[float] = []
         in_order: list[float] = []
         failures: list[str] = []

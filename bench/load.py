@@ -48,9 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     # would otherwise be what this measures.
     os.environ.setdefault("STAFF_WRITES_PER_MINUTE", "1000000")
     with running_stack() as stack:
-        from local.issuer import mint
+        from local.harness import staff_token
 
-        auth = {"Authorization": f"Bearer {mint('Load Agent', ['agent'], UNIT)}"}
+        auth = {"Authorization": f"Bearer {staff_token(stack, 'Load Agent', ['agent'], UNIT)}"}
+        for index in range(args.workers):  # the handlers the contested updates assign: people of the unit
+            staff_token(stack, f"handler-{index}", ["agent"], UNIT)
         lock = threading.Lock()
         latencies: list[float] = []
         by_key: dict[str, set[str]] = {}
