@@ -90,9 +90,10 @@ _UNTRACKED = frozenset({"version", "updated_at", "clocks"})
 
 
 def register(case_id: str, request: cmd.IntakeRequest, now: datetime, actor: str,
-             unit_clock: UnitClock) -> tuple[Case, HistoryEvent]:
+             unit_clock: UnitClock, actor_id: str | None = None) -> tuple[Case, HistoryEvent]:
     """A new case in status `received`, its clocks started at the moment of receipt and
-    counted in the receiving unit's time zone and country calendar."""
+    counted in the receiving unit's time zone and country calendar. `actor_id` is the staff id of
+    the person who registered it (none for the web form or a hotline system)."""
     received_at = request.received_at or now
     case = Case(
         case_id=case_id,
@@ -104,7 +105,7 @@ def register(case_id: str, request: cmd.IntakeRequest, now: datetime, actor: str
         **request.model_dump(exclude={"received_at"}),
         received_at=received_at,
     )
-    event = HistoryEvent(seq=1, at=now, actor=actor, action="receive", from_status=None,
+    event = HistoryEvent(seq=1, at=now, actor=actor, actor_id=actor_id, action="receive", from_status=None,
                          to_status=Status.RECEIVED)
     return case, event
 

@@ -97,7 +97,8 @@ class CaseService:
         actor = principal.name if principal else str(by)
         self._check_intake(request, principal)
         call = {"key": idempotency_key,
-                "payload": {"request": request.model_dump(mode="json"), "actor": actor}}
+                "payload": {"request": request.model_dump(mode="json"), "actor": actor,
+                            "actor_id": principal.subject if principal else None}}
         _created.set(None)
         if idempotency_key is None or self._register_once is None:
             self._register_new(call)
@@ -190,7 +191,8 @@ class CaseService:
         assert clock is not None, "register() checked the unit"
         for _attempt in range(3):
             now = self._now()
-            case, event = lifecycle.register(new_case_id(), intake, now, payload["actor"], clock)
+            case, event = lifecycle.register(new_case_id(), intake, now, payload["actor"], clock,
+                                             payload.get("actor_id"))
             alarms, _ = alarm_changes(None, case, self._ladder)
             notices = notices_at_intake(case, self._units, now)
             try:

@@ -157,3 +157,9 @@ def test_a_manager_acknowledges_once_and_the_escalation_names_its_recipients(api
     assert first.json_body["acknowledgements"][-1]["by_id"] == directory["Sun Li"]
     again = call(api, "post", path, {**body, "version": first.json_body["version"]}, who="Sun Li")
     assert again.status_code == 200 and len(again.json_body["history"]) == len(first.json_body["history"])
+
+
+def test_the_person_who_registers_a_case_is_its_first_history_events_staff_id(api: Any) -> None:
+    case = call(api, "post", "/cases", complaint(), who="Li Na").json_body
+    directory = {m["name"]: m["staff_id"] for m in call(api, "get", "/staff").json_body["items"]}
+    assert (case["history"][0]["actor"], case["history"][0]["actor_id"]) == ("Li Na", directory["Li Na"])
