@@ -1,0 +1,53 @@
+"""The message catalogue (chalicelib/domain/messages.py): every template in every language fits one
+SMS segment with the longest real values, and the email carries the case's link."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from chalicelib.domain.messages import TEMPLATES, Item, kind_of, render, sms_encoding, sms_segments, template_variables
+
+ROOT = Path(__file__).resolve().parents[2]
+UNITS = json.loads((ROOT / "local" / "sample_organisation.json").read_text())
+LONGEST_UNIT = max((u["name"] for u in UNITS), key=len)  # "西湖县公司 Xihu County Company" or longer
+LINK_BASE = "https://cd.example.cn"  # a short custom domain, as the README asks for Chinese SMS
+LEVELS = {"warning": "warning", "breach": "breach", "escalated": "up-5", "reminder": "reminder-2026-12-31",
+          "notice": "notice-specialist", "digest": "breach"}
+
+
+def longest_item(level: str) -> Item:
+    return Item(case_id="CD-WWWW-WWWW-WWWW", unit_name=LONGEST_UNIT, clock="rectification", level=level,
+                deadline=datetime(2026, 12, 31, 15, 59, 59, tzinfo=UTC), time_zone="Asia/Shanghai",
+                late_levels=("breach", "up-1", "up-2", "up-3", "up-4"))
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("kind", list(TEMPLATES))
+def test_every_template_fits_one_sms_segment_with_the_longest_real_values(kind: str, language: str) -> None:
+    items = [longest_item(LEVELS[kind])] * (999 if kind == "digest" else 1)
+    rendered = render(items, language, LINK_BASE)
+    assert sms_segments(rendered.sms) == 1, (len(rendered.sms), rendered.sms)
+    if language == "en":
+        assert sms_encoding(rendered.sms) == "GSM-7"  # no Chinese character slips into an English SMS
+    assert len(rendered.subject) < 100
+    link = f"{LINK_BASE}/c/{'inbox' if kind == 'digest' else 'CD-WWWW-WWWW-WWWW'}"
+    assert link in rendered.sms
+    assert f'href="{LINK_BASE}/c/CD-WWWW-WWWW-WWWW"' in rendered.html and LINK_BASE in rendered.text
+
+
+def test_the_segment_rules_are_the_carriers_not_character_counts() -> None:
+    assert sms_segments("a" * 160) == 1 and sms_segments("a" * 161) == 2  # GSM-7: 160, then 153 a part
+    assert sms_segments("€" * 80) == 1 and sms_segments("€" * 81) == 2  # extension characters count twice
+    assert sms_segments("超" * 70) == 1 and sms_segments("超" * 71) == 2  # UCS-2: 70, then 67 a part
+    assert sms_segments("a" * 159 + "超") == 3  # one Chinese character makes the whole text UCS-2
+
+
+def test_each_template_names_its_variables_for_carrier_registration() -> None:
+    variables = template_variables()
+    assert variables["breach.zh"] >= {"clock", "link"} and variables["digest.en"] >= {"count", "link"}
+    assert set(variables) == {f"{kind}.{lang}" for kind in TEMPLATES for lang in ("zh", "en")}
+    assert kind_of("up-3") == "escalated" and kind_of("reminder-2026-12-01") == "reminder"
