@@ -98,10 +98,10 @@ def staff_console() -> Response:
 @http.documented("", 302, media=("text/html",))
 def short_link(target: str) -> Response:
     """The short link SMS and email carry (a Chinese SMS has 70 characters): the case's page in
-    the staff console (which asks the person to sign in), or the console for a digest."""
+    the staff console (which asks the person to sign in), or their inbox for a digest."""
     from chalicelib.domain.identifiers import is_case_id
 
-    where = f"../console#case/{target}" if is_case_id(target) else "../console"
+    where = f"../console#case/{target}" if is_case_id(target) else "../console#inbox"
     return Response(body="", status_code=302, headers={"Location": where, "Cache-Control": "no-store"})
 
 
@@ -217,6 +217,16 @@ def deactivate_staff(staff_id: str) -> dict:
     from chalicelib.services.staff import staff_view
 
     return staff_view(staff_service().deactivate(staff_id))
+
+
+@app.route("/inbox", methods=["GET"])
+@http.documented("Inbox")
+@http.handles_errors
+def my_inbox() -> dict:
+    """The signed-in person's escalations, newest first, as their SMS and email carried them."""
+    from chalicelib.bootstrap import notifier_service
+
+    return {"items": notifier_service().inbox(http.principal().subject)}
 
 
 @app.route("/cases", methods=["POST"])

@@ -223,3 +223,19 @@ class StaffImported(View):
     created: list[str]
     updated: list[str]
     refused: list[dict[str, Any]]
+
+
+class InboxMessage(View):
+    """One SMS or email the signed-in person was sent, with the escalations it carried."""
+
+    at: datetime
+    medium: str
+    state: str
+    language: str
+    text: str
+    segments: int | None = None
+    escalations: list[dict[str, Any]] = []
+
+
+class Inbox(View):
+    items: list[InboxMessage]

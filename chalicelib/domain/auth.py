@@ -54,6 +54,7 @@ _MANAGER_ACTIONS = {"mark-special", "acknowledge", "mark-important"}
 ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/units"): READERS | ADMINS,
     ("PUT", "/units/{unit_id}"): ADMINS,
+    ("GET", "/inbox"): CASE_WORKERS | {R.REGIONAL_SPECIALIST},
     ("GET", "/staff"): CASE_WORKERS | ADMINS,
     ("POST", "/staff"): ADMINS,
     ("POST", "/staff/import"): ADMINS,

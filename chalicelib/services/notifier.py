@@ -48,6 +48,7 @@ class DeliveryStore(Protocol):
     def finish(self, staff_id: str, deliveries: Sequence[Delivery], done: Sequence[Pending], now: datetime,
                sms_sent: bool, window: timedelta, messages: Sequence[dict[str, Any]] = ()) -> None: ...
     def update_state(self, provider_id: str, state: DeliveryState, error: str | None) -> Delivery | None: ...
+    def sent_to(self, staff_id: str, after: str = "") -> list[dict[str, Any]]: ...
 
 
 class SmsSender(Protocol):
@@ -179,7 +180,9 @@ class NotifierService:
                      "to": person.phone if medium == "sms" else person.email,
                      "segments": rendered.segments if medium == "sms" else None,
                      "text": rendered.sms if medium == "sms" else f"{rendered.subject}\n\n{rendered.text}",
-                     "cases": [p.case_id for p in items]}
+                     "cases": [p.case_id for p in items],
+                     "escalations": [{"case_id": p.case_id, "clock": p.clock, "level": p.level,
+                                      "unit_name": p.unit_name} for p in items]}
                     for medium, result in fresh.items() if result["state"] != DeliveryState.FAILED.value
                     or not str(result.get("error", "")).startswith("no ")]
         self._store.finish(staff_id, deliveries, items, self._now(), sms_sent=sms["state"] == "sent",
@@ -240,6 +243,11 @@ class NotifierService:
             report.fallbacks += 1
         if "sms" in sent:
             count("SmsSent")
+
+    def inbox(self, staff_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """What was sent to a person, newest first: each message with its channel, state and the
+        escalations it carried (a manager's inbox, where acknowledging is one click)."""
+        return list(reversed(self._store.sent_to(staff_id)))[:limit]
 
     def feedback(self, provider_id: str, state: DeliveryState, error: str | None = None) -> Delivery | None:
         """A provider's report (SES delivery/bounce, SMS delivery status) moves the delivery on."""

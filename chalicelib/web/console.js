@@ -156,18 +156,22 @@ async function loadUnits() {
 
 function route() {
   const hash = location.hash;
-  const view = hash.startsWith("#case/") ? "case" : hash === "#register" ? "register" : hash === "#reports" ? "reports" : "cases";
+  const view = hash.startsWith("#case/") ? "case" : hash === "#register" ? "register" : hash === "#reports" ? "reports"
+    : hash === "#inbox" ? "inbox" : "cases";
   $("cases-view").hidden = view !== "cases";
   $("case-view").hidden = view !== "case";
   $("register-view").hidden = view !== "register";
   $("reports-view").hidden = view !== "reports";
-  for (const [id, name] of [["tab-cases", "cases"], ["tab-register", "register"], ["tab-reports", "reports"]]) {
+  $("inbox-view").hidden = view !== "inbox";
+  for (const [id, name] of [["tab-cases", "cases"], ["tab-register", "register"], ["tab-reports", "reports"],
+                            ["tab-inbox", "inbox"]]) {
     if (name === view) $(id).setAttribute("aria-current", "page"); else $(id).removeAttribute("aria-current");
   }
   $("app-error").textContent = "";
   if (view === "case") openCase(decodeURIComponent(hash.slice(6)));
   else if (view === "register") loadRegister();
   else if (view === "reports") loadReports();
+  else if (view === "inbox") loadInbox();
   else loadCases();
 }
 
@@ -371,6 +375,49 @@ async function act(c, action, f) {
   $("action-error").textContent = errorText(status, body);
   if (status === 409 && body.error === "stale_version") { await openCase(c.case_id); $("action-error").textContent = errorText(status, body); }
   $("action-error").focus();
+}
+
+// ---- the manager's inbox: what was sent to me, newest first, one click to acknowledge ------
+
+async function loadInbox() {
+  const { status, body } = await api("inbox");
+  const rows = $("inbox-rows");
+  rows.replaceChildren();
+  if (status !== 200) { $("app-error").textContent = errorText(status, body); return; }
+  $("inbox-empty").hidden = body.items.length > 0;
+  for (const message of body.items) {
+    const item = el("li", "", { class: "inbox-message" });
+    const head = el("p", "");
+    head.append(showTime(message.at, user["custom:unit_id"]), ` · ${named("medium", message.medium)} · `,
+                el("span", named("state", message.state), { class: `state-${message.state}` }));
+    item.appendChild(head);
+    item.appendChild(el("p", message.text.split("\n")[0], { class: "hint" }));
+    const list = el("ul", "");
+    for (const esc of message.escalations || []) {
+      const line = el("li", "", { "data-case": esc.case_id });
+      line.append(el("a", esc.case_id, { href: `#case/${encodeURIComponent(esc.case_id)}` }),
+                  ` · ${esc.unit_name} · ${named("clock", esc.clock)} · ${named("level", esc.level)} `);
+      const ack = el("button", t("inbox_ack"), { type: "button", class: "secondary" });
+      ack.addEventListener("click", () => acknowledge(esc, ack));
+      line.appendChild(ack);
+      list.appendChild(line);
+    }
+    item.appendChild(list);
+    rows.appendChild(item);
+  }
+}
+
+async function acknowledge(esc, button) {
+  /* One click: the case's current version, then the acknowledgement as the signed-in manager. */
+  const read = await api(`cases/${encodeURIComponent(esc.case_id)}`);
+  if (read.status !== 200) { $("app-error").textContent = errorText(read.status, read.body); return; }
+  const { status, body } = await api(`cases/${encodeURIComponent(esc.case_id)}/acknowledge`, {
+    method: "POST", headers: { "Content-Type": "application/json", "If-Match": `"${read.body.version}"` },
+    body: JSON.stringify({ clock: esc.clock, level: esc.level }) });
+  if (status !== 200) { $("app-error").textContent = errorText(status, body); return; }
+  button.textContent = t("inbox_acked");
+  button.disabled = true;
+  $("inbox-done").textContent = t("inbox_done", { case: esc.case_id, level: named("level", esc.level) });
 }
 
 // ---- the daily register -------------------------------------------------------------------

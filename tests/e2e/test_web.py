@@ -520,12 +520,12 @@ def test_the_console_fits_a_phone_and_the_keyboard_goes_through_it_in_order(stac
     phone.goto(f"{stack.api}/console")
     expect(phone.locator(f"#case-rows tr[data-case='{case['case_id']}']")).to_be_visible()
     order = []
-    for _ in range(9):
+    for _ in range(10):
         phone.keyboard.press("Tab")
         order.append(phone.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
-    assert order[:8] == ["中文", "English", "tab-cases", "tab-register", "tab-reports", "sign-out", "unit",
-                         order[7]], order
-    assert re.fullmatch(r"CD-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", order[7]), order  # then the first case
+    assert order[:9] == ["中文", "English", "tab-cases", "tab-register", "tab-reports", "tab-inbox", "sign-out",
+                         "unit", order[8]], order
+    assert re.fullmatch(r"CD-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", order[8]), order  # then the first case
     context.close()
 
 
@@ -544,4 +544,50 @@ def test_the_receipt_and_the_tracking_page_give_the_store_s_time_in_a_browser_el
     handling = re.compile(r"handling: \w{3}, \d{1,2} \w{3} \d{4}, 23:59:59 \+08:00")
     expect(page.locator("#status")).to_contain_text(handling)
     assert "Invalid Date" not in page.inner_text("body")
+    context.close()
+
+
+def test_a_manager_acknowledges_an_escalation_from_the_inbox_the_sms_link_leads_to(
+        stack: RunningStack, browser: Any) -> None:
+    """A letter back-dated 30 hours breaches at once; the store manager (Sun Li of the sample staff)
+    follows the digest link /c/inbox, sees it in Chinese with its delivery state, and acknowledges it
+    with one click."""
+    import subprocess
+    import sys
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.sync_api import expect
+
+    from local.harness import ROOT
+    from local.issuer import mint
+
+    agent = {"Authorization": f"Bearer {token(['agent'], name='Li Na')}"}
+    received = (datetime.now(UTC) - timedelta(hours=30)).isoformat()
+    case = requests.post(f"{stack.api}/cases", headers=agent, timeout=10,
+                         json=complaint(channel="letter", received_at=received)).json()
+    subprocess.run([sys.executable, "-m", "local.jobs", "escalate"], cwd=ROOT, env=stack.job_environment(),
+                   capture_output=True, text=True, timeout=60, check=True)
+    sun_li = mint("Sun Li", ["unit-manager"], "store-xh-01", sub=str(uuid.uuid5(uuid.NAMESPACE_URL, "Sun Li")))
+    inbox = {"Authorization": f"Bearer {sun_li}"}
+    deadline = datetime.now(UTC) + timedelta(seconds=20)
+    while datetime.now(UTC) < deadline:  # the notifier's queue is pumped every half second
+        items = requests.get(f"{stack.api}/inbox", headers=inbox, timeout=10).json()["items"]
+        if any(e["case_id"] == case["case_id"] for m in items for e in m["escalations"]):
+            break
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    page.goto(f"{stack.api}/console")
+    page.get_by_label("身份令牌(ID token)").fill(sun_li)
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.goto(f"{stack.api}/c/inbox")  # the link a digest SMS carries
+    expect(page.get_by_role("heading", name="发给我的升级通知")).to_be_visible()
+    row = page.locator(f"#inbox-rows li[data-case='{case['case_id']}']").first
+    expect(row).to_contain_text("受理")
+    expect(page.locator("#inbox-rows")).to_contain_text("短信")
+    row.get_by_role("button", name="确认").click()
+    expect(row.get_by_role("button", name="已确认")).to_be_disabled()
+    page.screenshot(path=str(ARTIFACTS / "console-zh-inbox.png"), full_page=True)
+    read = requests.get(f"{stack.api}/cases/{case['case_id']}", headers=inbox, timeout=10).json()
+    assert [(a["by"], a["level"]) for a in read["acknowledgements"]] == [("Sun Li", "breach")]
     context.close()

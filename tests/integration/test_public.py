@@ -97,4 +97,4 @@ def test_the_short_link_in_an_sms_opens_the_case_in_the_console(api: Any) -> Non
     answer = api.get("/c/CD-ABCD-EFGH-JKLM", headers={"Authorization": ""})
     assert answer.status_code == 302 and answer.headers["Location"] == "../console#case/CD-ABCD-EFGH-JKLM"
     other = api.get("/c/inbox", headers={"Authorization": ""})
-    assert other.status_code == 302 and other.headers["Location"] == "../console"
+    assert other.status_code == 302 and other.headers["Location"] == "../console#inbox"
