@@ -118,14 +118,8 @@ class DynamoDeliveryStore:
         return sorted(found, key=lambda p: (p.queued_at, p.escalation_key))
 
     def attempting(self, staff_id: str, medium: Medium) -> None:
-        self._client.update_item(
-            TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
-            UpdateExpression="SET attempted = if_not_exists(attempted, :empty)", ExpressionAttributeValues={
-                ":empty": {"M": {}}})
-        self._client.update_item(
-            TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
-            UpdateExpression="SET attempted.#m = :yes", ExpressionAttributeNames={"#m": medium.value},
-            ExpressionAttributeValues={":yes": {"S": "yes"}})
+        """Written before the channel is tried: a notifier that dies after this never tries it again."""
+        self._set_channel(staff_id, "attempted", medium, "yes")
 
     def not_attempted(self, staff_id: str, medium: Medium) -> None:
         """The provider said "not now" (throttled): the channel was not tried after all."""
@@ -140,14 +134,17 @@ class DynamoDeliveryStore:
             UpdateExpression="SET due_at = :at", ExpressionAttributeValues={":at": {"S": due_key(at)}})
 
     def result(self, staff_id: str, medium: Medium, result: dict[str, Any]) -> None:
-        self._client.update_item(
-            TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
-            UpdateExpression="SET results = if_not_exists(results, :empty)", ExpressionAttributeValues={
-                ":empty": {"M": {}}})
-        self._client.update_item(
-            TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
-            UpdateExpression="SET results.#m = :result", ExpressionAttributeNames={"#m": medium.value},
-            ExpressionAttributeValues=to_item({":result": result}))
+        self._set_channel(staff_id, "results", medium, result)
+
+    def _set_channel(self, staff_id: str, attribute: str, medium: Medium, value: Any) -> None:
+        """`<attribute>.<medium> = value` on the digest (the map made first if the digest has none)."""
+        key = to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK})
+        self._client.update_item(TableName=self._table, Key=key, UpdateExpression="SET #a = if_not_exists(#a, :empty)",
+                                 ExpressionAttributeNames={"#a": attribute},
+                                 ExpressionAttributeValues={":empty": {"M": {}}})
+        self._client.update_item(TableName=self._table, Key=key, UpdateExpression="SET #a.#m = :value",
+                                 ExpressionAttributeNames={"#a": attribute, "#m": medium.value},
+                                 ExpressionAttributeValues=to_item({":value": value}))
 
     def finish(self, staff_id: str, deliveries: Sequence[Delivery], done: Sequence[Pending], now: datetime,
                sms_sent: bool, window: timedelta, messages: Sequence[dict[str, Any]] = ()) -> None:
