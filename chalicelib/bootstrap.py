@@ -191,6 +191,13 @@ def build_staff_service(settings: Settings, client: Any | None = None, sns: Any 
     return StaffService(units.directory, units, identity or identity_provider(settings))
 
 
+def ses_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("sesv2", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
 def build_notifier_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
                            ses: Any | None = None, now: Any = utc_now, people: Any | None = None) -> NotifierService:
     import json
@@ -202,15 +209,10 @@ def build_notifier_service(settings: Settings, client: Any | None = None, sns: A
     from chalicelib.services.notifier import NotifierService
 
     client = client or dynamodb_client()
-    if ses is None:
-        import boto3
-        from botocore.config import Config
-
-        ses = boto3.client("sesv2", config=Config(retries={"mode": "standard", "max_attempts": 3}))
     return NotifierService(
         store=DynamoDeliveryStore(client, settings.table_name),
-        sms=SnsSms(sns or sns_client(), json.loads(settings.sms_sender_ids or "{}")),
-        email=SesEmail(ses, settings.ses_sender, settings.ses_configuration_set),
+        sms=SnsSms(sns or sns_client, json.loads(settings.sms_sender_ids or "{}")),
+        email=SesEmail(ses or ses_client, settings.ses_sender, settings.ses_configuration_set),
         people=people or DynamoStaffDirectory(client, settings.table_name),
         now=now, link_base=settings.console_link_base,
         window=timedelta(minutes=settings.digest_window_minutes),

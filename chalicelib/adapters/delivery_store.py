@@ -5,13 +5,12 @@ provider's message id to its delivery so receipts find it (docs/dynamodb.md, "De
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.dynamodb import case_pk, due_key, from_item, query_all, query_due, to_item
+from chalicelib.adapters.dynamodb import case_pk, due_key, from_item, query_all, query_due, shard_of, to_item
 from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
 
 NOTIFY_SHARDS = 4
@@ -27,7 +26,7 @@ def person_pk(staff_id: str) -> str:
 
 
 def notify_shard(staff_id: str) -> str:
-    return f"NOTIFY#{zlib.crc32(staff_id.encode()) % NOTIFY_SHARDS}"
+    return f"NOTIFY#{shard_of(staff_id, NOTIFY_SHARDS)}"
 
 
 def delivery_sk(delivery: Delivery) -> str:

@@ -131,9 +131,13 @@ def due_key(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def due_shard(case_id: str) -> str:
+def shard_of(key: str, shards: int = DUE_SHARDS) -> int:
     """Spreads the sparse index over a few partitions so no single key takes every write."""
-    return f"DUE#{zlib.crc32(case_id.encode()) % DUE_SHARDS}"
+    return zlib.crc32(key.encode()) % shards
+
+
+def due_shard(case_id: str) -> str:
+    return f"DUE#{shard_of(case_id)}"
 
 
 def archive_partition(shard: int) -> str:
@@ -142,7 +146,7 @@ def archive_partition(shard: int) -> str:
 
 
 def archive_shard(case_id: str) -> str:
-    return archive_partition(zlib.crc32(case_id.encode()) % DUE_SHARDS)
+    return archive_partition(shard_of(case_id))
 
 
 def query_all(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:

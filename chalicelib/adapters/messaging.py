@@ -5,6 +5,8 @@ or `TryLater` when nothing was sent and the same message may be sent again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,12 +24,24 @@ def _classified(exc: Exception) -> Exception:
     return TryLater(str(exc))
 
 
-class SnsSms:
+class _LazyClient:
+    """`client` may be a factory, so a container that only reads (the inbox, receipts) builds none."""
+
+    def __init__(self, client: Any | Callable[[], Any]) -> None:
+        self._client_or_factory = client
+
+    @cached_property
+    def _client(self) -> Any:
+        made = self._client_or_factory
+        return made() if callable(made) else made
+
+
+class SnsSms(_LazyClient):
     """China and some other countries need registered templates and take no sender id; where a
     country has a sender id (or origination number) it is configured per country code."""
 
-    def __init__(self, client: Any, sender_ids: dict[str, str] | None = None) -> None:
-        self._client = client
+    def __init__(self, client: Any | Callable[[], Any], sender_ids: dict[str, str] | None = None) -> None:
+        super().__init__(client)
         self._sender_ids = sender_ids or {}
 
     def send(self, phone: str, text: str) -> str:
@@ -41,9 +55,9 @@ class SnsSms:
             raise _classified(exc) from exc
 
 
-class SesEmail:
-    def __init__(self, client: Any, sender: str, configuration_set: str) -> None:
-        self._client = client
+class SesEmail(_LazyClient):
+    def __init__(self, client: Any | Callable[[], Any], sender: str, configuration_set: str) -> None:
+        super().__init__(client)
         self._sender = sender
         self._configuration_set = configuration_set
 
