@@ -21,7 +21,6 @@ from chalicelib.bootstrap import (
 from chalicelib.config import get_settings
 from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES, Principal
 from chalicelib.domain.commands import (
-    ACTION_COMMANDS,
     CalendarOverridesRequest,
     HotlineIntakeRequest,
     IntakeRequest,
@@ -33,6 +32,7 @@ from chalicelib.domain.commands import (
     StartSpotCheck,
     VerifyArchivedFiles,
 )
+from chalicelib.domain.lifecycle import ACTIONS
 from chalicelib.domain.models import Unit
 from chalicelib.domain.staff import StaffDetails
 from chalicelib.observability import logger, mask_logger
@@ -305,8 +305,8 @@ def _action_route(action: str, command_type: type) -> None:
                                                      http.if_match_version(request.headers), http.principal()))
 
 
-for _action, _command in ACTION_COMMANDS.items():
-    _action_route(_action, _command)
+for _name, _action in ACTIONS.items():
+    _action_route(_name, _action.command)
 
 
 @app.route("/calendars/{country}", methods=["GET"])

@@ -79,7 +79,7 @@ def generate(total: int, stores: list[str], rng: random.Random) -> list[list[tup
             plan.append(("record-feedback", 24, {"satisfied": True, "satisfaction": rng.randint(1, 5)}))
         for action, hours, fields in plan:
             at = states[-1][1] + timedelta(hours=hours)
-            command = cmd.ACTION_COMMANDS[action].model_validate({"actor": "bench", **fields})
+            command = lifecycle.ACTIONS[action].command.model_validate({"actor": "bench", **fields})
             case, _ = lifecycle.apply_action(case, action, command, at, clock)
             states.append((case, at))
         lives.append(states)

@@ -1,4 +1,4 @@
-"""Who may do what (issue 5, rulebook §4 "tiered responsibility, territorial management").
+"""Who may do what (rulebook §4 "tiered responsibility, territorial management").
 
 Two checks, each in one place: the role check (`ROUTE_ROLES`, applied to every request by the
 API's middleware) and the territorial check (`in_territory`, applied by the services to the unit
@@ -9,18 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
-from chalicelib.domain.commands import ACTION_COMMANDS
+from chalicelib.domain.lifecycle import ACTIONS
+from chalicelib.domain.roles import (
+    ADMINS,
+    AUDITORS,
+    CASE_WORKERS,
+    MANAGERS,
+    READERS,
+    SUPERVISORS,
+    Role,
+)
 
-
-class Role(StrEnum):
-    AGENT = "agent"                          # works the cases of their unit
-    UNIT_MANAGER = "unit-manager"            # also approves extensions, acknowledges escalations
-    BRANCH_SUPERVISOR = "branch-supervisor"  # every unit below the branch; spot checks
-    AUDITOR = "auditor"                      # archive retrieval and legal holds; reads elsewhere
-    ADMIN = "admin"                          # organisation, staff and calendars
-    REGIONAL_SPECIALIST = "regional-specialist"  # told of media and regulator cases at once (rulebook §2)
+__all__ = [
+    "ADMINS",
+    "AUDITORS",
+    "CASE_WORKERS",
+    "MANAGERS",
+    "READERS",
+    "SUPERVISORS",
+    "Principal",
+    "Role",
+    "Unauthenticated",
+    "in_territory",
+    "may_act",
+    "may_call",
+]
 
 
 @dataclass(frozen=True)
@@ -38,16 +52,6 @@ class Unauthenticated(Exception):
 
 
 R = Role
-CASE_WORKERS = frozenset({R.AGENT, R.UNIT_MANAGER, R.BRANCH_SUPERVISOR})
-MANAGERS = frozenset({R.UNIT_MANAGER, R.BRANCH_SUPERVISOR})
-READERS = CASE_WORKERS | {R.AUDITOR}
-AUDITORS = frozenset({R.AUDITOR})
-SUPERVISORS = frozenset({R.BRANCH_SUPERVISOR})  # spot checks (rulebook §6: the branch verifies)
-ADMINS = frozenset({R.ADMIN})
-
-# Actions that need a manager: an extension is approved, an escalation acknowledged, a record
-# kept longer. Every other action is case work.
-_MANAGER_ACTIONS = {"mark-special", "acknowledge", "mark-important"}
 
 # (method, route) → the roles that may call it. Every route of the app is here or in PUBLIC_ROUTES
 # (a test holds the app to that), so a new route cannot be added without deciding who may use it.
@@ -64,8 +68,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/cases"): CASE_WORKERS,
     ("GET", "/cases"): READERS,
     ("GET", "/cases/{case_id}"): READERS,
-    **{("POST", f"/cases/{{case_id}}/{action}"): MANAGERS if action in _MANAGER_ACTIONS else CASE_WORKERS
-       for action in ACTION_COMMANDS},
+    # each case action's route, with the roles its declaration names (chalicelib/domain/lifecycle.py)
+    **{("POST", f"/cases/{{case_id}}/{name}"): action.roles for name, action in ACTIONS.items()},
     ("GET", "/calendars/{country}"): READERS | ADMINS,
     ("PUT", "/calendars/{country}/overrides"): ADMINS,
     ("GET", "/archive"): AUDITORS,
@@ -96,6 +100,11 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
 
 def may_call(principal: Principal, method: str, route: str) -> bool:
     return bool(principal.roles & ROUTE_ROLES.get((method, route), frozenset()))
+
+
+def may_act(principal: Principal, action: str) -> bool:
+    """May the user take this case action (by its declaration, not by its URL)?"""
+    return bool(principal.roles & ACTIONS[action].roles)
 
 
 def in_territory(principal: Principal, unit_id: str, lineage: Callable[[str], list[str]]) -> bool:

@@ -303,25 +303,6 @@ class CalendarOverridesRequest(Strict):
         return {day: kind is DayKind.WORKING for day, kind in self.dates.items()}
 
 
-ACTION_COMMANDS: dict[str, type[ActionCommand]] = {
-    "accept": Accept,
-    "assign": Assign,
-    "forward": Forward,
-    "record-finding": RecordFinding,
-    "resolve": Resolve,
-    "record-feedback": RecordFeedback,
-    "close": Close,
-    "reopen": Reopen,
-    "mark-special": MarkSpecial,
-    "request-special": RequestSpecial,
-    "promise-reply": PromiseReply,
-    "acknowledge": Acknowledge,
-    "mark-important": MarkImportant,
-    "record-root-cause": RecordRootCause,
-    "complete-rectification": CompleteRectification,
-}
-
-
 class StaffImport(Strict):
     """A bulk import of staff: rows as objects (JSON) or the text of a CSV file with a header row
     (name, unit_id, roles separated by `;`, phone, email, language, active, and staff_id to change

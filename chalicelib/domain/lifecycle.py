@@ -3,7 +3,8 @@ and the history event that records it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,25 +36,8 @@ from chalicelib.domain.models import (
     SpecialRequest,
     Status,
 )
+from chalicelib.domain.roles import CASE_WORKERS, MANAGERS, Role
 
-S = Status
-ALLOWED_FROM: dict[str, frozenset[Status]] = {
-    "accept": frozenset({S.RECEIVED}),
-    "assign": frozenset({S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
-    "forward": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
-    "record-finding": frozenset({S.ASSIGNED, S.INVESTIGATING}),
-    "resolve": frozenset({S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
-    "record-feedback": frozenset({S.RESOLVED}),
-    "close": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING, S.RESOLVED}),
-    "reopen": frozenset({S.RESOLVED, S.CLOSED}),
-    "mark-special": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
-    "request-special": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
-    "promise-reply": frozenset({S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING}),
-    "acknowledge": frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING, S.RESOLVED}),
-    "mark-important": frozenset(Status),
-    "record-root-cause": frozenset({S.INVESTIGATING, S.RESOLVED, S.CLOSED}),
-    "complete-rectification": frozenset(Status),
-}
 
 def _extensible(case: Case, now: datetime) -> bool:
     """A complaint's running handling clock can become special once, before it runs out."""
@@ -62,27 +46,12 @@ def _extensible(case: Case, now: datetime) -> bool:
             and handling.running and now <= handling.due_at)
 
 
-# Actions that also depend on the case's type or state, not only its status (for offering them).
-# Each mirrors the refusal of the action itself below, so what is offered is what is accepted.
-_APPLIES: dict[str, Any] = {
-    "record-finding": lambda c, now: c.type is CaseType.COMPLAINT,
-    "mark-special": _extensible,
-    "request-special": lambda c, now: _extensible(c, now) and c.special_request is None,
-    "record-root-cause": lambda c, now: c.type is CaseType.COMPLAINT and c.archive is None,
-    "promise-reply": lambda c, now: c.type is CaseType.SUGGESTION,
-    "mark-important": lambda c, now: c.important is None and c.archive is None,
-    "complete-rectification": lambda c, now: c.rectification is not None and c.rectification.completed_at is None,
-    "reopen": lambda c, now: c.archive is None,
-    "resolve": lambda c, now: c.type is not CaseType.COMPLAINT or c.finding is not None,
-}
-
-
 def applicable_actions(case: Case, escalated: bool, now: datetime) -> list[str]:
     """The actions that may be taken on the case now (its status, type and state allow them);
     `acknowledge` only once an escalation was sent about it."""
-    return [action for action, statuses in ALLOWED_FROM.items()
-            if case.status in statuses and _APPLIES.get(action, lambda c, now: True)(case, now)
-            and (action != "acknowledge" or escalated)]
+    return [name for name, action in ACTIONS.items()
+            if case.status in action.allowed_from and action.applies(case, now)
+            and (name != "acknowledge" or escalated)]
 
 
 # Fields that change on every write and so are not worth a before/after entry.
@@ -114,14 +83,15 @@ def apply_action(case: Case, action: str, command: cmd.ActionCommand, now: datet
                  unit_clock: UnitClock | None = None) -> tuple[Case, HistoryEvent]:
     """Apply one lifecycle action, refusing it with the reason when the status does not allow it.
     `unit_clock` is needed only by actions that recompute a working-day deadline."""
-    allowed = ALLOWED_FROM[action]
+    declared = ACTIONS[action]
+    allowed = declared.allowed_from
     if case.status not in allowed:
         wanted = ", ".join(sorted(s.value for s in allowed))
         raise IllegalTransition(
             f"cannot {action.replace('-', ' ')} a case that is {case.status.value}; "
             f"allowed only when it is {wanted}"
         )
-    update = _CHANGES[action](case, command, now, unit_clock)
+    update = declared.change(case, command, now, unit_clock)
     updated = case.model_copy(update={**update, "version": case.version + 1, "updated_at": now})
     event = HistoryEvent(
         seq=updated.version,
@@ -431,20 +401,52 @@ def _recorded(case: Case, update: dict[str, Any], now: datetime, actor: str, act
     return updated, event
 
 
-_CHANGES = {
-    "accept": _accept,
-    "assign": _assign,
-    "forward": _forward,
-    "record-finding": _record_finding,
-    "resolve": _resolve,
-    "record-feedback": _record_feedback,
-    "close": _close,
-    "reopen": _reopen,
-    "mark-special": _mark_special,
-    "request-special": _request_special,
-    "promise-reply": _promise_reply,
-    "acknowledge": _acknowledge,
-    "mark-important": _mark_important,
-    "record-root-cause": _record_root_cause,
-    "complete-rectification": _complete_rectification,
+@dataclass(frozen=True)
+class CaseAction:
+    """One thing staff can do to a case, declared once: the command it takes, the statuses it is
+    allowed from, who may take it, the change it makes and — beyond the status — when it applies.
+    `applies` mirrors the refusals inside `change`, so what is offered is what is accepted."""
+
+    command: type[cmd.ActionCommand]
+    allowed_from: frozenset[Status]
+    roles: frozenset[Role]
+    change: Callable[..., dict[str, Any]]
+    applies: Callable[[Case, datetime], bool] = lambda case, now: True
+
+
+S = Status
+OPEN = frozenset({S.RECEIVED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING})
+WORKED = frozenset({S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING})
+
+# Every case action. The routes (/cases/{id}/<name>), the access table, the OpenAPI document,
+# `available_actions` and the console's buttons all read this table.
+ACTIONS: dict[str, CaseAction] = {
+    "accept": CaseAction(cmd.Accept, frozenset({S.RECEIVED}), CASE_WORKERS, _accept),
+    "assign": CaseAction(cmd.Assign, WORKED, CASE_WORKERS, _assign),
+    "forward": CaseAction(cmd.Forward, OPEN, CASE_WORKERS, _forward),
+    "record-finding": CaseAction(cmd.RecordFinding, frozenset({S.ASSIGNED, S.INVESTIGATING}), CASE_WORKERS,
+                                 _record_finding, lambda c, now: c.type is CaseType.COMPLAINT),
+    "resolve": CaseAction(cmd.Resolve, WORKED, CASE_WORKERS, _resolve,
+                          lambda c, now: c.type is not CaseType.COMPLAINT or c.finding is not None),
+    "record-feedback": CaseAction(cmd.RecordFeedback, frozenset({S.RESOLVED}), CASE_WORKERS, _record_feedback),
+    "close": CaseAction(cmd.Close, OPEN | {S.RESOLVED}, CASE_WORKERS, _close),
+    "reopen": CaseAction(cmd.Reopen, frozenset({S.RESOLVED, S.CLOSED}), CASE_WORKERS, _reopen,
+                         lambda c, now: c.archive is None),
+    # a manager approves an extension; an agent may only ask for one
+    "mark-special": CaseAction(cmd.MarkSpecial, OPEN, MANAGERS, _mark_special, _extensible),
+    "request-special": CaseAction(cmd.RequestSpecial, OPEN, CASE_WORKERS, _request_special,
+                                  lambda c, now: _extensible(c, now) and c.special_request is None),
+    "promise-reply": CaseAction(cmd.PromiseReply, WORKED, CASE_WORKERS, _promise_reply,
+                                lambda c, now: c.type is CaseType.SUGGESTION),
+    # an escalation is acknowledged by a manager
+    "acknowledge": CaseAction(cmd.Acknowledge, OPEN | {S.RESOLVED}, MANAGERS, _acknowledge),
+    # keeping a record longer is a manager's decision
+    "mark-important": CaseAction(cmd.MarkImportant, frozenset(Status), MANAGERS, _mark_important,
+                                 lambda c, now: c.important is None and c.archive is None),
+    "record-root-cause": CaseAction(cmd.RecordRootCause, frozenset({S.INVESTIGATING, S.RESOLVED, S.CLOSED}),
+                                    CASE_WORKERS, _record_root_cause,
+                                    lambda c, now: c.type is CaseType.COMPLAINT and c.archive is None),
+    "complete-rectification": CaseAction(
+        cmd.CompleteRectification, frozenset(Status), CASE_WORKERS, _complete_rectification,
+        lambda c, now: c.rectification is not None and c.rectification.completed_at is None),
 }

@@ -21,7 +21,7 @@ from chalicelib.adapters.dynamodb import (
 )
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
-from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_call
+from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_act
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.case_document import CaseDocument, Deadline, case_document
 from chalicelib.domain.delivery import Delivery
@@ -179,7 +179,7 @@ class CaseService:
 
         def actions(current: Case, escalated: bool) -> list[str]:
             return [action for action in lifecycle.applicable_actions(current, escalated, now)
-                    if by is None or may_call(by, "POST", f"/cases/{{case_id}}/{action}")]
+                    if by is None or may_act(by, action)]
 
         return case_document(case, history, escalations, now, self._time_zone(case.unit_id), actions, deliveries)
 

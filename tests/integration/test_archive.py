@@ -20,6 +20,7 @@ from chalicelib.adapters.dynamodb import from_item, to_item
 from chalicelib.bootstrap import build_archive_service, build_case_service
 from chalicelib.config import Settings
 from chalicelib.domain import commands as cmd
+from chalicelib.domain import lifecycle
 from chalicelib.domain.errors import CaseNotFound, IllegalTransition
 from chalicelib.services.archive import ArchiveService
 from chalicelib.services.cases import CaseService
@@ -47,7 +48,7 @@ class Desk:
         return self.archiver(s3, ddb).run()
 
     def act(self, case: dict[str, Any], action: str, **fields: Any) -> dict[str, Any]:
-        command = cmd.ACTION_COMMANDS[action].model_validate(
+        command = lifecycle.ACTIONS[action].command.model_validate(
             {"actor": "Li Na", "version": case["version"], **fields})
         return self.cases.act(case["case_id"], action, command, None).model_dump(mode="json")
 

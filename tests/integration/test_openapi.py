@@ -10,7 +10,8 @@ import jsonschema
 from openapi_spec_validator import validate
 
 from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES, ROUTE_ROLES
-from chalicelib.domain.commands import ACTION_COMMANDS, SERVER_SET_FIELDS, IntakeRequest
+from chalicelib.domain.commands import SERVER_SET_FIELDS, IntakeRequest
+from chalicelib.domain.lifecycle import ACTIONS
 from tests.conftest import JSON, complaint
 
 
@@ -56,9 +57,9 @@ def test_request_bodies_are_the_models_the_routes_parse_without_the_actor(api: A
         return schemas[ref.rsplit("/", 1)[1]]
 
     assert set(body_schema("/cases")["properties"]) == set(IntakeRequest.model_fields)
-    for action, command in ACTION_COMMANDS.items():
+    for action, declared in ACTIONS.items():
         schema = body_schema(f"/cases/{{case_id}}/{action}")
-        assert set(schema["properties"]) == set(command.model_fields) - SERVER_SET_FIELDS
+        assert set(schema["properties"]) == set(declared.command.model_fields) - SERVER_SET_FIELDS
         assert schema["additionalProperties"] is False  # unknown fields are refused, as documented
     assert "If-Match" in {p["name"] for p in paths["/cases/{case_id}/accept"]["post"]["parameters"]}
     assert "Idempotency-Key" in {p["name"] for p in paths["/cases"]["post"]["parameters"]}

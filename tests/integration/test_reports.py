@@ -17,6 +17,7 @@ from chalicelib.adapters.dynamodb import DynamoUnitRegistry
 from chalicelib.bootstrap import build_case_service, build_escalation_service, build_report_service
 from chalicelib.config import Settings
 from chalicelib.domain import commands as cmd
+from chalicelib.domain import lifecycle
 from chalicelib.domain import reports as rpt
 from chalicelib.domain.auth import Principal, Role
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
@@ -52,7 +53,7 @@ class Desk:
 
     def act(self, case_id: str, action: str, **fields: Any) -> dict[str, Any]:
         version = self.cases.get(case_id).version
-        command = cmd.ACTION_COMMANDS[action].model_validate({"actor": "Li Na", "version": version, **fields})
+        command = lifecycle.ACTIONS[action].command.model_validate({"actor": "Li Na", "version": version, **fields})
         return self.cases.act(case_id, action, command, None).model_dump(mode="json")
 
     def delivered(self) -> list[dict[str, Any]]:

@@ -60,9 +60,8 @@ def case_in(status: Status, case_type: CaseType = CaseType.COMPLAINT) -> Case:
     return case.model_copy(update={"status": status, "finding": finding})
 
 
-LEGAL = [(a, s) for a, allowed in lifecycle.ALLOWED_FROM.items() for s in sorted(allowed)]
-ILLEGAL = [(a, s) for a, allowed in lifecycle.ALLOWED_FROM.items()
-           for s in sorted(set(Status) - allowed)]
+LEGAL = [(name, s) for name, action in lifecycle.ACTIONS.items() for s in sorted(action.allowed_from)]
+ILLEGAL = [(name, s) for name, action in lifecycle.ACTIONS.items() for s in sorted(set(Status) - action.allowed_from)]
 
 
 @pytest.mark.parametrize(("action", "status"), LEGAL)
@@ -183,7 +182,7 @@ def test_actions_offered_are_the_actions_the_lifecycle_accepts() -> None:
     for case in samples:
         for when in (NOW, late):
             offered = set(lifecycle.applicable_actions(case, True, when))
-            for action in lifecycle.ALLOWED_FROM:
+            for action in lifecycle.ACTIONS:
                 if action == "complete-rectification":
                     continue
                 try:
