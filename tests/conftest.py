@@ -191,9 +191,10 @@ def api(aws: dict[str, str]) -> Iterator[Any]:
 
     import app as app_module
     from chalicelib.api.http import RateLimiter
+    from chalicelib.api.routes import public
 
     # each test starts with a fresh allowance of public filings
-    app_module.public_filings = RateLimiter(get_settings().public_requests_per_minute)
+    public.public_filings = RateLimiter(get_settings().public_requests_per_minute)
     app_module.local_api_keys = frozenset({HOTLINE_KEY})
     with Client(app_module.app) as client:
         yield SignedInClient(client.http)

@@ -1,0 +1,75 @@
+"""The auditors' archive: archived case files, their retrieval, verification and legal holds, and
+the audit log of every access (rulebook §7)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api import http
+from chalicelib.bootstrap import archive_service
+from chalicelib.config import get_settings
+from chalicelib.domain.commands import RetrieveArchivedFile, SetLegalHold, VerifyArchivedFiles
+
+routes = Blueprint(__name__)
+settings = get_settings()
+
+
+@routes.route("/archive", methods=["GET"])
+@http.documented("ArchiveList", query=("unit_id", "closed_from", "closed_to", "limit", "cursor"))
+@http.handles_errors
+def list_archive() -> dict:
+    """Archived case files of a unit closed in a date range, from the archive index."""
+    query = routes.current_request.query_params or {}
+    return archive_service().list(query.get("unit_id"), query.get("closed_from"), query.get("closed_to"),
+                                  query.get("limit"), query.get("cursor"), settings.max_page_size,
+                                  settings.default_page_size, http.principal())
+
+
+@routes.route("/archive/{case_id}", methods=["GET"])
+@http.documented("ArchivedFiles")
+@http.handles_errors
+def archived_files(case_id: str) -> dict:
+    return archive_service().files(case_id, http.principal(), http.request_id())
+
+
+@routes.route("/archive/{case_id}/retrieve", methods=["POST"])
+@http.documented("Retrieval", request=RetrieveArchivedFile)
+@http.handles_errors
+def retrieve_archived_file(case_id: str) -> dict:
+    body = http.command(RetrieveArchivedFile, routes.current_request.raw_body, settings.max_body_bytes)
+    return archive_service().retrieve(case_id, body.format.value, body.actor, http.principal(), http.request_id())
+
+
+@routes.route("/archive/{case_id}/verify", methods=["POST"])
+@http.documented("Verification", request=VerifyArchivedFiles)
+@http.handles_errors
+def verify_archived_files(case_id: str) -> dict:
+    body = http.command(VerifyArchivedFiles, routes.current_request.raw_body, settings.max_body_bytes)
+    return archive_service().verify(case_id, body.actor, http.principal(), http.request_id())
+
+
+@routes.route("/archive/{case_id}/legal-hold", methods=["PUT"])
+@http.documented("ArchivedFiles", request=SetLegalHold)
+@http.handles_errors
+def set_legal_hold(case_id: str) -> dict:
+    body = http.command(SetLegalHold, routes.current_request.raw_body, settings.max_body_bytes)
+    return archive_service().legal_hold(case_id, body.hold, body.actor, body.reason, http.principal(),
+                                        http.request_id())
+
+
+@routes.route("/audit-log", methods=["GET"])
+@http.documented("AuditLog", query=("case_id", "date"))
+@http.handles_errors
+def audit_log() -> dict:
+    """Every retrieval, verification and legal hold of an archived file: by case or by day."""
+    query = routes.current_request.query_params or {}
+    return archive_service().audit_log(query.get("case_id"), query.get("date"), http.principal(), http.request_id())
+
+
+@routes.route("/audit-log/chain", methods=["GET"])
+@http.documented("AuditChain", query=("from", "to"))
+@http.handles_errors
+def audit_chain() -> dict:
+    """The audit log's daily exported files, each read back, hashed and linked to the day before."""
+    query = routes.current_request.query_params or {}
+    return archive_service().audit_chain(query.get("from"), query.get("to"), http.principal(), http.request_id())

@@ -1,0 +1,89 @@
+"""Managers' reports (statistics, the daily register, the weekly report; JSON or CSV) and the
+branch's spot checks (rulebook §4, §6)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api import http
+from chalicelib.bootstrap import report_service
+from chalicelib.config import get_settings
+from chalicelib.domain.commands import SpotCheckResult, StartSpotCheck
+
+routes = Blueprint(__name__)
+settings = get_settings()
+
+
+def summary_rows(report: dict) -> list[dict]:
+    """The statistics summary as `metric,value` rows."""
+    from chalicelib.domain.reports import flat_rows
+
+    return flat_rows(report["summary"])
+
+
+@routes.route("/reports/statistics", methods=["GET"])
+@http.documented("StatisticsReport", query=("unit_id", "from", "to", "format"), csv=True)
+@http.handles_errors
+def statistics_report() -> Response:
+    """Classified statistics of a unit and the units below it for a date range."""
+    query = routes.current_request.query_params or {}
+    fmt = http.report_format(query)
+    report = report_service().statistics(query.get("unit_id"), query.get("from"), query.get("to"), http.principal())
+    return http.report_response(report, fmt, summary_rows, ("metric", "value"),
+                                f"statistics-{report['unit_id']}-{report['from']}-{report['to']}")
+
+
+@routes.route("/reports/daily-register", methods=["GET"])
+@http.documented("DailyRegister", query=("unit_id", "date", "format"), csv=True)
+@http.handles_errors
+def daily_register() -> Response:
+    """A unit's open cases, nearest deadline first, with what falls due today and tomorrow."""
+    from chalicelib.domain.reports import REGISTER_COLUMNS
+
+    query = routes.current_request.query_params or {}
+    fmt = http.report_format(query)
+    register = report_service().daily_register(query.get("unit_id"), query.get("date"), http.principal())
+    return http.report_response(register, fmt, lambda r: r["cases"], REGISTER_COLUMNS,
+                                f"daily-register-{register['unit_id']}-{register['date']}")
+
+
+@routes.route("/reports/weekly", methods=["GET"])
+@http.documented("WeeklyReport", query=("unit_id", "week_of", "format"), csv=True)
+@http.handles_errors
+def weekly_report() -> Response:
+    """The operations manager's weekly report: complaints, handling, on-time rates, trends."""
+    from chalicelib.domain.reports import COMPLAINT_COLUMNS
+
+    query = routes.current_request.query_params or {}
+    fmt = http.report_format(query)
+    report = report_service().weekly_report(query.get("unit_id"), query.get("week_of"), http.principal())
+    return http.report_response(report, fmt, lambda r: r["complaints"], COMPLAINT_COLUMNS,
+                                f"weekly-report-{report['unit_id']}-{report['from']}")
+
+
+@routes.route("/spot-checks", methods=["POST"])
+@http.documented("SpotCheck", 201, StartSpotCheck, conflicts=True)
+@http.handles_errors
+def start_spot_check() -> Response:
+    """The branch samples a share of a unit's handled cases to verify (rulebook §6)."""
+    body = http.command(StartSpotCheck, routes.current_request.raw_body, settings.max_body_bytes)
+    check = report_service().start_spot_check(body.unit_id, body.from_date.isoformat(), body.to_date.isoformat(),
+                                              body.share, body.actor, http.principal())
+    return Response(body=check, status_code=201, headers={"Location": f"/spot-checks/{check['check_id']}"})
+
+
+@routes.route("/spot-checks/{check_id}", methods=["GET"])
+@http.documented("SpotCheck")
+@http.handles_errors
+def get_spot_check(check_id: str) -> dict:
+    return report_service().spot_check(check_id, http.principal())
+
+
+@routes.route("/spot-checks/{check_id}/results", methods=["POST"])
+@http.documented("SpotCheck", request=SpotCheckResult)
+@http.handles_errors
+def record_spot_check_result(check_id: str) -> dict:
+    """One sampled case verified; a mismatch orders rectification by a deadline (限期整改)."""
+    body = http.command(SpotCheckResult, routes.current_request.raw_body, settings.max_body_bytes)
+    return report_service().record_result(check_id, body.case_id, body.matches, body.note, body.actor,
+                                          body.rectify_within_working_days, http.principal())
