@@ -144,10 +144,10 @@ def main(argv: list[str] | None = None) -> int:
                                        units=DynamoUnitRegistry(counting, table))
         problems = []
         for unit_id, label in (("store-05", "one store"), ("branch-bench", "the branch (20 units)")):
-            reports.statistics(unit_id, "2026-06-01", "2026-06-30")  # warm the unit registry's cache
+            reports.statistics(unit_id, date(2026, 6, 1), date(2026, 6, 30))  # warm the unit registry's cache
             counting.items_read = 0
             started = time.perf_counter()
-            report = reports.statistics(unit_id, "2026-06-01", "2026-06-30")
+            report = reports.statistics(unit_id, date(2026, 6, 1), date(2026, 6, 30))
             elapsed = (time.perf_counter() - started) * 1000
             in_scope = [u["unit_id"] for u in units if unit_id in registry.lineage(u["unit_id"])]
             print(f"report, {label}, June 2026: {counting.items_read} items read "

@@ -1,4 +1,4 @@
-"""What the API answers, as pydantic models, for the OpenAPI document (issue 9).
+"""What the API answers, as pydantic models, for the OpenAPI document.
 
 A case answer is the domain's case document itself (chalicelib/domain/case_document.py), so the
 document, the API and the archived files cannot drift apart; the other views describe answers
@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.archive_records import ArchiveEntry, AuditRecord
-from chalicelib.domain.case_document import CaseDocument, Deadline
-from chalicelib.domain.models import CaseType, Channel, Status
+from chalicelib.domain.case_document import CaseDocument, CaseSummary
+from chalicelib.domain.models import CaseType, Status
 from chalicelib.domain.staff import StaffMember
 
 
@@ -35,18 +35,6 @@ class CaseView(CaseDocument):
     """A case as staff see it: the case document, exactly what GET /cases/{case_id} answers."""
 
     model_config = ConfigDict(extra="allow")
-
-
-class CaseSummary(View):
-    case_id: str
-    type: CaseType
-    channel: Channel
-    unit_id: str
-    status: Status
-    received_at: datetime
-    version: int
-    handler: str | None = None
-    deadlines: dict[str, Deadline]
 
 
 class CaseList(View):

@@ -5,8 +5,9 @@ A second shape "for the document only" is how archived files once lost their dea
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from chalicelib.domain.clocks import Clock, ClockState
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.escalation import Escalation, EscalationState
-from chalicelib.domain.models import Case, CaseFacts, HistoryEvent
+from chalicelib.domain.models import Case, CaseFacts, CaseType, Channel, HistoryEvent, Status
 
 # A moment in the unit's own time with its offset (rulebook §8: limits end at 23:59:59 unit-local
 # time), written `+00:00` rather than `Z` so London and Shanghai read alike.
@@ -40,6 +41,37 @@ class Deadline(BaseModel):
         return cls(deadline=clock.due_at.astimezone(tz), state=clock.state(now),
                    stopped_at=clock.stopped_at.astimezone(tz) if clock.stopped_at else None,
                    provisional=clock.provisional, deadline_version=clock.deadline_version)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list, and where the next one starts (none: this was the last)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class CaseSummary(BaseModel):
+    """A case as a register line: what it is, where, and its deadlines read now."""
+
+    case_id: str
+    type: CaseType
+    channel: Channel
+    unit_id: str
+    status: Status
+    received_at: datetime
+    version: int
+    handler: str | None = None
+    deadlines: dict[str, Deadline]
+
+    @classmethod
+    def of(cls, case: Case, now: datetime, time_zone: str) -> CaseSummary:
+        return cls(case_id=case.case_id, type=case.type, channel=case.channel, unit_id=case.unit_id,
+                   status=case.status, received_at=case.received_at, version=case.version, handler=case.handler,
+                   deadlines={name: Deadline.of(clock, now, time_zone) for name, clock in case.clocks.items()})
 
 
 class EscalationSent(BaseModel):

@@ -37,12 +37,11 @@ from chalicelib.domain.archive_records import (
     LegalHold,
 )
 from chalicelib.domain.auth import Principal, in_territory
-from chalicelib.domain.case_document import case_document
+from chalicelib.domain.case_document import Page, case_document
 from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.identifiers import is_case_id
 from chalicelib.domain.models import ArchivedFile
 from chalicelib.observability import count, logger
-from chalicelib.services.cases import date_param, page_size_param
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -207,21 +206,19 @@ class ArchiveService:
         count("AuditLogExported")
         return export
 
-    def audit_chain(self, date_from: str | None, date_to: str | None, by: Principal | None = None,
+    def audit_chain(self, start: date, end: date, by: Principal | None = None,
                     request_id: str = "") -> dict[str, Any]:
         """Recomputes the chain of exported days from `date_from` to `date_to`: each file read back
         and hashed, each header's link to the day before, and each day's records in the table
         against its file. Reports every day and the first break. The organisation-wide log is for
         auditors of a top-level unit."""
         problems: dict[str, str] = {}
-        start, end = date_param(date_from, "from", problems), date_param(date_to, "to", problems)
-        if start and end and not 0 <= (end - start).days <= 366:
+        if not 0 <= (end - start).days <= 366:
             problems["to"] = "on or after `from`, at most 366 days later"
         if by is not None and self._units.lineage(by.unit_id)[1:]:
             problems["from"] = "the audit chain covers the whole organisation: for auditors of its top unit"
         if problems:
             raise InvalidInput("the audit chain cannot be checked as asked", problems)
-        assert start and end
         before = self._index.export_marker(start - timedelta(days=1))
         before_sha = before.sha256 if before else None
         days: list[dict[str, Any]] = []
@@ -244,23 +241,16 @@ class ArchiveService:
                 "first_break": first_break, "days": days}
 
     # --- auditors -------------------------------------------------------------------------
-    def list(self, unit_id: str | None, closed_from: str | None, closed_to: str | None,
-             limit: str | None, cursor: str | None, max_limit: int, default_limit: int,
-             by: Principal | None = None) -> dict[str, Any]:
+    def list(self, unit_id: str, closed_from: date, closed_to: date, page_size: int, cursor: str | None,
+             by: Principal | None = None) -> Page[ArchiveEntry]:
         problems: dict[str, str] = {}
-        if not unit_id:
-            problems["unit_id"] = "required: archived cases are listed per unit"
-        elif self._units.get(unit_id) is None or not self._visible(by, unit_id):
+        if self._units.get(unit_id) is None or not self._visible(by, unit_id):
             problems["unit_id"] = f"no unit {unit_id[:40]!r} in the organisation"
-        start, end = date_param(closed_from, "closed_from", problems), date_param(closed_to, "closed_to", problems)
-        if start and end and end < start:
+        if closed_to < closed_from:
             problems["closed_to"] = "on or after closed_from"
-        page_size = page_size_param(limit, default_limit, max_limit, problems)
         if problems:
             raise InvalidInput("the archive cannot be listed as asked", problems)
-        assert unit_id and start and end
-        entries, next_cursor = self._index.by_unit(unit_id, start, end, page_size, cursor)
-        return {"items": [entry.model_dump(mode="json") for entry in entries], "next_cursor": next_cursor}
+        return Page(*self._index.by_unit(unit_id, closed_from, closed_to, page_size, cursor))
 
     def files(self, case_id: str, by: Principal | None = None, request_id: str = "") -> dict[str, Any]:
         entries = self._entries(case_id, by, AuditAction.FILES, request_id)
@@ -340,18 +330,14 @@ class ArchiveService:
                     targets, reason, by, request_id)
         return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in updated]}
 
-    def audit_log(self, case_id: str | None, on_day: str | None, by: Principal | None = None,
-                  request_id: str = "") -> dict[str, Any]:
-        problems: dict[str, str] = {}
-        if (case_id is None) == (on_day is None):
-            problems["case_id"] = "give either case_id or date"
-        day = date_param(on_day, "date", problems) if on_day is not None else None
-        if problems:
-            raise InvalidInput("the audit log cannot be read as asked", problems)
+    def audit_log(self, case_id: str | None, day: date | None, by: Principal | None = None,
+                  request_id: str = "") -> list[AuditRecord]:
+        """The records of one case's archived files, or of one day (exactly one of the two)."""
+        if (case_id is None) == (day is None):
+            raise InvalidInput("the audit log cannot be read as asked", {"case_id": "give either case_id or date"})
         if case_id is not None:
             self._entries(case_id, by, AuditAction.READ_AUDIT_LOG, request_id)
-        records = [r for r in self._index.audit_log(case_id=case_id, day=day) if self._visible(by, r.unit_id)]
-        return {"items": [r.model_dump(mode="json") for r in records]}
+        return [r for r in self._index.audit_log(case_id=case_id, day=day) if self._visible(by, r.unit_id)]
 
     def _visible(self, by: Principal | None, unit_id: str) -> bool:
         return by is None or in_territory(by, unit_id, self._units.lineage)

@@ -23,7 +23,7 @@ from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_act
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
-from chalicelib.domain.case_document import CaseDocument, Deadline, case_document
+from chalicelib.domain.case_document import CaseDocument, CaseSummary, Deadline, Page, case_document
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import (
     CaseNotFound,
@@ -289,33 +289,15 @@ class CaseService:
         unit = self._units.get(unit_id)
         return unit.time_zone if unit else "UTC"
 
-    def list(self, unit_id: str | None, status: str | None, limit: str | None,
-             cursor: str | None, max_limit: int, default_limit: int, by: Principal | None = None) -> dict[str, Any]:
+    def list(self, unit_id: str, status: Status | None, page_size: int, cursor: str | None,
+             by: Principal | None = None) -> Page[CaseSummary]:
         """Rulebook §4: a unit reads its own register, optionally by status, newest first."""
-        problems: dict[str, str] = {}
-        if not unit_id:
-            problems["unit_id"] = "required: cases are listed per unit"
-        elif self._units.get(unit_id) is None or not self._visible(by, unit_id):
-            problems["unit_id"] = f"no unit {unit_id[:40]!r} in the organisation"
-        wanted: Status | None = None
-        if status:
-            try:
-                wanted = Status(status)
-            except ValueError:
-                problems["status"] = "one of " + ", ".join(s.value for s in Status)
-        page_size = page_size_param(limit, default_limit, max_limit, problems)
-        if problems:
-            raise InvalidInput("the list cannot be read as asked", problems)
-        assert unit_id is not None
-        cases, next_cursor = self._cases.list_by_unit(unit_id, wanted, page_size, cursor)
+        if self._units.get(unit_id) is None or not self._visible(by, unit_id):
+            raise InvalidInput("the list cannot be read as asked",
+                               {"unit_id": f"no unit {unit_id[:40]!r} in the organisation"})
+        cases, next_cursor = self._cases.list_by_unit(unit_id, status, page_size, cursor)
         now, tz = self._now(), self._time_zone(unit_id)
-        items = [
-            {**c.model_dump(mode="json", include={"case_id", "type", "channel", "unit_id", "status",
-                                                  "received_at", "version", "handler"}),
-             "deadlines": {n: Deadline.of(clock, now, tz).model_dump(mode="json") for n, clock in c.clocks.items()}}
-            for c in cases
-        ]
-        return {"items": items, "next_cursor": next_cursor}
+        return Page([CaseSummary.of(case, now, tz) for case in cases], next_cursor)
 
     # --- lifecycle --------------------------------------------------------------------
     def act(self, case_id: str, action: str, command: cmd.ActionCommand,
@@ -462,28 +444,6 @@ def _already_acknowledged(case: Case, command: cmd.Acknowledge) -> bool:
     version = clock.deadline_version if clock else None
     return any(ack.clock == command.clock and ack.level == command.level and ack.deadline_version == version
                for ack in case.acknowledgements)
-
-
-def page_size_param(limit: str | None, default_limit: int, max_limit: int, problems: dict[str, str]) -> int:
-    """A list's `limit` query parameter; an unusable one is noted in `problems` for the 400."""
-    # ASCII digits only, and few of them: int() of a 5,000-digit (or a superscript) string raises.
-    usable = limit is not None and limit.isascii() and limit.isdigit() and len(limit) <= 6
-    page_size = default_limit if limit is None else int(limit) if usable else 0
-    if not 1 <= page_size <= max_limit:
-        problems["limit"] = f"between 1 and {max_limit}"
-    return page_size
-
-
-def date_param(value: str | None, name: str, problems: dict[str, str]) -> date | None:
-    """A YYYY-MM-DD query parameter; a missing or unusable one is noted in `problems` for the 400."""
-    if not value:
-        problems[name] = "required, as YYYY-MM-DD"
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        problems[name] = "a date as YYYY-MM-DD"
-        return None
 
 
 def _hashed(token: str) -> str:

@@ -22,7 +22,6 @@ from chalicelib.domain.escalation import Ladder, OutgoingMessage, alarm_changes
 from chalicelib.domain.models import Case, Status, Unit, UnitKind
 from chalicelib.domain.statistics import StatsDelta, Totals, days_in, local_day, stat_deltas
 from chalicelib.observability import count, logger
-from chalicelib.services.cases import date_param
 
 MAX_REPORT_DAYS = 400
 HANDLED = frozenset({Status.RESOLVED, Status.CLOSED})
@@ -48,11 +47,10 @@ class ReportService:
         self._rectify_working_days = rectify_working_days
 
     # --- statistics -------------------------------------------------------------------
-    def statistics(self, unit_id: str | None, date_from: str | None, date_to: str | None,
-                   by: Principal | None = None) -> dict[str, Any]:
+    def statistics(self, unit_id: str, start: date, end: date, by: Principal | None = None) -> dict[str, Any]:
         """Counters of the unit and every unit below it, for each day of the range: days × units
         items, never a case. Each unit's own figures are listed too."""
-        unit, start, end = self._scope(unit_id, date_from, date_to, by)
+        unit = self._scope(unit_id, start, end, by)
         units = self._subtree(unit.unit_id)
         read_before = self._stats.items_read
         rows = self._stats.days([u.unit_id for u in units], days_in(start, end))
@@ -66,55 +64,49 @@ class ReportService:
                                   "clocks": t.on_time()} for uid, t in per_unit.items()},
                 "items_read": self._stats.items_read - read_before}
 
-    def _scope(self, unit_id: str | None, date_from: str | None, date_to: str | None,
-               by: Principal | None) -> tuple[Unit, date, date]:
+    def _scope(self, unit_id: str, start: date, end: date, by: Principal | None) -> Unit:
         problems: dict[str, str] = {}
         unit = self._unit(unit_id, by, problems)
-        start, end = date_param(date_from, "from", problems), date_param(date_to, "to", problems)
-        if start and end and not 0 <= (end - start).days < MAX_REPORT_DAYS:
+        if not 0 <= (end - start).days < MAX_REPORT_DAYS:
             problems["to"] = f"on or after `from`, at most {MAX_REPORT_DAYS} days later"
-        if problems:
+        if problems or unit is None:
             raise InvalidInput("the report cannot be made as asked", problems)
-        assert unit and start and end
-        return unit, start, end
+        return unit
 
-    def _unit(self, unit_id: str | None, by: Principal | None, problems: dict[str, str]) -> Unit | None:
-        unit = self._units.get(unit_id) if unit_id else None
+    def _unit(self, unit_id: str, by: Principal | None, problems: dict[str, str]) -> Unit | None:
+        """The unit, if it is in the user's territory; otherwise, as far as they know, none."""
+        unit = self._units.get(unit_id)
         if unit is None or not (by is None or in_territory(by, unit.unit_id, self._units.lineage)):
-            problems["unit_id"] = f"no unit {(unit_id or '')[:40]!r} in the organisation"
+            problems["unit_id"] = f"no unit {unit_id[:40]!r} in the organisation"
             return None
+        return unit
+
+    def _unit_in_territory(self, unit_id: str, by: Principal | None) -> Unit:
+        problems: dict[str, str] = {}
+        unit = self._unit(unit_id, by, problems)
+        if unit is None:
+            raise InvalidInput("the report cannot be made as asked", problems)
         return unit
 
     def _subtree(self, unit_id: str) -> list[Unit]:
         return [u for u in self._units.all() if unit_id in self._units.lineage(u.unit_id)]
 
     # --- daily register and weekly report -------------------------------------------
-    def _unit_and_day(self, unit_id: str | None, value: str | None, name: str,
-                      by: Principal | None) -> tuple[Unit, date | None]:
-        """The unit (in the user's territory) and an optional day parameter, or one 400 for both."""
-        problems: dict[str, str] = {}
-        unit = self._unit(unit_id, by, problems)
-        day = date_param(value, name, problems) if value else None
-        if problems:
-            raise InvalidInput("the report cannot be made as asked", problems)
-        assert unit is not None
-        return unit, day
-
-    def daily_register(self, unit_id: str | None, on_day: str | None, by: Principal | None = None) -> dict[str, Any]:
-        unit, day = self._unit_and_day(unit_id, on_day, "date", by)
+    def daily_register(self, unit_id: str, day: date | None, by: Principal | None = None) -> dict[str, Any]:
+        """A unit's open cases on `day` (default: today, unit-local)."""
+        unit = self._unit_in_territory(unit_id, by)
         now = self._now()
         return rpt.daily_register(unit, day or local_day(now, unit.time_zone),
                                   self._cases.cases_in(unit.unit_id, OPEN), now)
 
-    def weekly_report(self, unit_id: str | None, week_of: str | None, by: Principal | None = None) -> dict[str, Any]:
+    def weekly_report(self, unit_id: str, week_of: date | None, by: Principal | None = None) -> dict[str, Any]:
         """Rulebook §4: the main complaints of the week and how they were handled, on-time rates,
         and the trend against the week before; `week_of` is any day of the week (default: last week)."""
-        unit, day = self._unit_and_day(unit_id, week_of, "week_of", by)
-        monday = rpt.week_start(day or local_day(self._now(), unit.time_zone) - timedelta(days=7))
+        unit = self._unit_in_territory(unit_id, by)
+        monday = rpt.week_start(week_of or local_day(self._now(), unit.time_zone) - timedelta(days=7))
         sunday = monday + timedelta(days=6)
-        this = self.statistics(unit.unit_id, monday.isoformat(), sunday.isoformat())
-        previous = self.statistics(unit.unit_id, (monday - timedelta(days=7)).isoformat(),
-                                   (monday - timedelta(days=1)).isoformat())
+        this = self.statistics(unit.unit_id, monday, sunday)
+        previous = self.statistics(unit.unit_id, monday - timedelta(days=7), monday - timedelta(days=1))
         tz = ZoneInfo(unit.time_zone)
         start = datetime.combine(monday, time(), tzinfo=tz).astimezone(UTC)
         now = self._now()
@@ -139,7 +131,7 @@ class ReportService:
                 continue
             messages: list[OutgoingMessage] = []
             if unit.kind in (UnitKind.STORE, UnitKind.DEPARTMENT):
-                messages.append(rpt.register_message(self.daily_register(unit.unit_id, local.date().isoformat())))
+                messages.append(rpt.register_message(self.daily_register(unit.unit_id, local.date())))
             if unit.kind is UnitKind.BRANCH and local.weekday() == 0:
                 messages.append(rpt.weekly_message(self.weekly_report(unit.unit_id, None)))
             recipients = [m.staff_id for m in unit.managers if m.staff_id]
@@ -160,13 +152,13 @@ class ReportService:
         return {"sent": sent, "failed": failed}
 
     # --- spot checks ----------------------------------------------------------------
-    def start_spot_check(self, unit_id: str, date_from: str, date_to: str, share: float,
+    def start_spot_check(self, unit_id: str, start: date, end: date, share: float,
                          actor: str, by: Principal | None = None) -> dict[str, Any]:
         """Rulebook §6 抽查验证: a sample of the unit's handled (resolved or closed) cases received in
         the period. The service draws the seed and records it (anyone can re-derive the sample, nobody
         can choose it), and a unit and period has one open check at a time: the sample cannot be
         drawn again, to leave a case out, until every sampled case has its outcome."""
-        unit, start, end = self._scope(unit_id, date_from, date_to, by)
+        unit = self._scope(unit_id, start, end, by)
         holder = self._spot_checks.holder(unit.unit_id, start.isoformat(), end.isoformat())
         if holder is not None and self.spot_check(holder)["pending"]:
             raise IllegalTransition(f"spot check {holder} of this unit and period is still open; "

@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -132,12 +132,11 @@ def test_a_closed_case_is_archived_after_the_settle_period_as_locked_json_and_ht
     expiry = int((desk.clock.now + timedelta(days=90)).timestamp())
     assert {item["expires_at"] for item in desk.partition(case["case_id"])} == {expiry}
 
-    listed = desk.archiver().list("store-xh-01", closed_at.date().isoformat(), closed_at.date().isoformat(),
-                                  None, None, 100, 25)
-    assert [item["case_id"] for item in listed["items"]] == [case["case_id"]]
-    next_day = (closed_at + timedelta(days=1)).date().isoformat()
-    assert desk.archiver().list("store-xh-01", next_day, next_day, None, None, 100, 25)["items"] == []
-    assert desk.archiver().list("store-xh-02", "2026-01-01", "2026-12-31", None, None, 100, 25)["items"] == []
+    listed = desk.archiver().list("store-xh-01", closed_at.date(), closed_at.date(), 25, None)
+    assert [entry.case_id for entry in listed.items] == [case["case_id"]]
+    next_day = (closed_at + timedelta(days=1)).date()
+    assert desk.archiver().list("store-xh-01", next_day, next_day, 25, None).items == []
+    assert desk.archiver().list("store-xh-02", date(2026, 1, 1), date(2026, 12, 31), 25, None).items == []
 
     assert (desk.run().due, len(desk.all_objects())) == (0, 2)  # nothing is archived twice
 
@@ -227,12 +226,12 @@ def test_auditors_hold_verify_and_see_every_access_in_the_audit_log(desk: Desk) 
     desk.clock.advance(minutes=1)
     archiver.legal_hold(case["case_id"], False, "Auditor Qian", "audit closed")
 
-    log = archiver.audit_log(case["case_id"], None)["items"]
+    log = [record.model_dump(mode="json") for record in archiver.audit_log(case["case_id"], None)]
     assert [(r["actor"], r["action"]) for r in log] == [
         ("Auditor Qian", "legal-hold-on"), ("Auditor Qian", "verify"), ("Auditor Zhou", "retrieve"),
         ("Auditor Qian", "legal-hold-off")]
     assert log[2]["keys"] == [archived["html_key"]] and log[2]["version_ids"] == [archived["html_version_id"]]
-    assert archiver.audit_log(None, desk.clock.now.date().isoformat())["items"] == log
+    assert [r.model_dump(mode="json") for r in archiver.audit_log(None, desk.clock.now.date())] == log
 
 
 def test_verification_reports_a_file_whose_checksum_does_not_match_the_index(desk: Desk) -> None:
@@ -247,7 +246,7 @@ def test_verification_reports_a_file_whose_checksum_does_not_match_the_index(des
     result = desk.archiver().verify(case["case_id"], "Auditor Qian")
     assert result["ok"] is False
     assert [f["ok"] for f in result["files"]] == [False, True]
-    assert desk.archiver().audit_log(case["case_id"], None)["items"][-1]["outcome"] == "MISMATCH"
+    assert desk.archiver().audit_log(case["case_id"], None)[-1].outcome == "MISMATCH"
 
 
 def test_unknown_cases_are_not_found_in_the_archive(desk: Desk) -> None:
@@ -470,7 +469,7 @@ def test_verification_reports_a_weakened_lock_as_a_failure(desk: Desk, capsys: p
     expected = datetime.fromisoformat(archived["retain_until"])
     assert datetime.fromisoformat(json_file["expected_retain_until"]) == expected
     assert [p.split(" ")[0] for p in json_file["problems"]] == ["lock", "retained"]
-    assert desk.archiver().audit_log(case["case_id"], None)["items"][-1]["outcome"] == "LOCK WEAKENED"
+    assert desk.archiver().audit_log(case["case_id"], None)[-1].outcome == "LOCK WEAKENED"
     metrics = capsys.readouterr().out
     assert '"ArchiveLockWeakened"' in metrics and '"ArchiveVerificationFailed"' in metrics
 
@@ -526,7 +525,7 @@ def test_a_change_after_archiving_is_archived_as_an_addendum_chained_to_the_file
     desk.run()
     first = desk.read(case_id)["archive"]
 
-    check = reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-23", 1.0, "Zhao Min")
+    check = reports.start_spot_check("store-xh-01", date(2026, 11, 23), date(2026, 11, 23), 1.0, "Zhao Min")
     assert check["sample"] == [case_id]
     desk.clock.advance(hours=1)
     reports.record_result(check["check_id"], case_id, False, "the refund was never paid", "Zhao Min", None)
@@ -596,7 +595,7 @@ def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_re
     header, *lines = second.decode().splitlines()
     assert json.loads(header)["previous_sha256"] == first_sha and len(lines) == 1
 
-    checked = desk.archiver().audit_chain(first_day.isoformat(), second_day.isoformat())
+    checked = desk.archiver().audit_chain(first_day, second_day)
     assert (checked["ok"], [d["records"] for d in checked["days"]]) == (True, [2, 1])
 
     # an operator with table access rewrites an outcome: the chain shows the day
@@ -607,6 +606,6 @@ def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_re
     desk.ddb.update_item(TableName=desk.settings.table_name, Key={"pk": item["pk"], "sk": item["sk"]},
                          UpdateExpression="SET #d.#o = :o", ExpressionAttributeNames={"#d": "doc", "#o": "outcome"},
                          ExpressionAttributeValues={":o": {"S": "intact (edited)"}})
-    broken = desk.archiver().audit_chain(first_day.isoformat(), second_day.isoformat())
+    broken = desk.archiver().audit_chain(first_day, second_day)
     assert (broken["ok"], broken["first_break"]) == (False, first_day.isoformat())
     assert "differ" in broken["days"][0]["problem"] and broken["days"][1]["ok"]

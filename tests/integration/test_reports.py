@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -121,7 +121,7 @@ def week(desk: Desk) -> dict[str, str]:
 
 
 def test_statistics_match_the_figures_worked_out_by_hand(desk: Desk, week: dict[str, str]) -> None:
-    report = desk.reports.statistics("branch-hz", "2026-11-23", "2026-11-29")
+    report = desk.reports.statistics("branch-hz", date(2026, 11, 23), date(2026, 11, 29))
     s = report["summary"]
     assert s["received"] == 5
     assert s["by_type"] == {"complaint": 3, "inquiry": 1, "praise": 1}
@@ -142,13 +142,13 @@ def test_statistics_match_the_figures_worked_out_by_hand(desk: Desk, week: dict[
     assert s["root_causes"] == {"service:cashier-double-scan": 2}
     assert report["by_unit"]["store-xh-01"]["received"] == 3 and report["by_unit"]["store-xh-02"]["received"] == 2
     # One store alone, and a range that misses the week, from the same counters.
-    assert desk.reports.statistics("store-xh-02", "2026-11-23", "2026-11-29")["summary"]["received"] == 2
-    assert desk.reports.statistics("branch-hz", "2026-11-16", "2026-11-22")["summary"]["received"] == 0
+    assert desk.reports.statistics("store-xh-02", date(2026, 11, 23), date(2026, 11, 29))["summary"]["received"] == 2
+    assert desk.reports.statistics("branch-hz", date(2026, 11, 16), date(2026, 11, 22))["summary"]["received"] == 0
 
 
 def test_a_report_reads_one_item_per_unit_and_day_at_most_never_a_case(desk: Desk, week: dict[str, str]) -> None:
     units = 6  # the whole sample organisation is below branch-hz
-    report = desk.reports.statistics("branch-hz", "2026-11-01", "2026-11-30")
+    report = desk.reports.statistics("branch-hz", date(2026, 11, 1), date(2026, 11, 30))
     assert report["items_read"] <= units * 30
     # Only days with activity exist: 2 stores, Monday, Tuesday and Friday (and Monday for C/E).
     assert report["items_read"] == 4
@@ -163,11 +163,11 @@ def test_the_daily_register_lists_open_cases_nearest_deadline_first(desk: Desk, 
     assert register["due_today"] == [] and register["breached"] == []
     assert register["cases"][0]["next_deadline"] == "2026-11-26T23:59:59+08:00"
     desk.clock.now = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)  # Friday: E's handling is late
-    assert desk.reports.daily_register("store-xh-02", "2026-11-27")["breached"] == [week["E"]]
+    assert desk.reports.daily_register("store-xh-02", date(2026, 11, 27))["breached"] == [week["E"]]
 
 
 def test_the_weekly_report_lists_complaints_trends_and_repeated_causes(desk: Desk, week: dict[str, str]) -> None:
-    report = desk.reports.weekly_report("branch-hz", "2026-11-25")
+    report = desk.reports.weekly_report("branch-hz", date(2026, 11, 25))
     assert (report["from"], report["to"]) == ("2026-11-23", "2026-11-29")
     assert {c["case_id"] for c in report["complaints"]} == {week["A"], week["B"], week["E"]}
     assert report["trend"]["complaints"] == {"this_week": 3, "previous_week": 0, "change": 3}
@@ -190,8 +190,11 @@ def test_scheduled_reports_go_to_managers_once_at_eight_local(desk: Desk, week: 
     assert "cashier-double-scan x2" in weekly[0]["body"] and week["B"] in weekly[0]["body"]
 
 
+WEEK = (date(2026, 11, 23), date(2026, 11, 29))
+
+
 def test_spot_check_samples_reproducibly_and_a_mismatch_orders_rectification(desk: Desk, week: dict[str, str]) -> None:
-    check = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 0.5, "Zhao Min", SUPERVISOR)
+    check = desk.reports.start_spot_check("store-xh-01", *WEEK, 0.5, "Zhao Min", SUPERVISOR)
     assert check["handled_cases"] == 3 and len(check["sample"]) == 2  # A, B, D closed; ceil(1.5)
     # anyone can re-derive the sample from the recorded seed
     assert rpt.sample([week["A"], week["B"], week["D"]], 0.5, check["seed"]) == check["sample"]
@@ -211,7 +214,7 @@ def test_spot_check_samples_reproducibly_and_a_mismatch_orders_rectification(des
     assert case["rectification"]["reason"] == "the refund was never paid"
     assert case["deadlines"]["rectification"]["deadline"] == "2026-12-03T23:59:59+08:00"
     assert case["history"][-1]["action"] == "order-rectification"
-    stats = desk.reports.statistics("store-xh-01", "2026-11-30", "2026-11-30")["summary"]["spot_checks"]
+    stats = desk.reports.statistics("store-xh-01", date(2026, 11, 30), date(2026, 11, 30))["summary"]["spot_checks"]
     assert stats == {"checked": 2, "mismatched": 1, "rectifications_ordered": 1, "rectifications_done": 0}
 
     # Late, it is escalated like any clock: breach at the store, then up the organisation.
@@ -223,7 +226,7 @@ def test_spot_check_samples_reproducibly_and_a_mismatch_orders_rectification(des
             if m["attributes"]["clock"] == "rectification"] == [("store-xh-01", "breach")]
     desk.act(second, "complete-rectification", result="refund paid on 4 December")
     assert desk.read(second)["deadlines"]["rectification"]["state"] == "breached"  # done, but late
-    late = desk.reports.statistics("store-xh-01", "2026-11-30", "2026-12-04")["summary"]
+    late = desk.reports.statistics("store-xh-01", date(2026, 11, 30), date(2026, 12, 4))["summary"]
     assert late["clocks"]["rectification"] == {"met": 0, "breached": 1, "on_time_rate": 0.0}
     assert late["spot_checks"]["rectifications_done"] == 1
 
@@ -269,15 +272,15 @@ def test_a_report_sns_refuses_is_counted_and_sent_by_the_next_run(desk: Desk, we
 
 
 def test_the_service_draws_the_seed_and_a_unit_and_period_has_one_open_check(desk: Desk, week: dict[str, str]) -> None:
-    check = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 0.5, "Zhao Min", SUPERVISOR)
+    check = desk.reports.start_spot_check("store-xh-01", *WEEK, 0.5, "Zhao Min", SUPERVISOR)
     with pytest.raises(IllegalTransition, match=check["check_id"]):  # no second draw to leave a case out
-        desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 1.0, "Zhao Min", SUPERVISOR)
-    other_period = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-28", 0.5, "Zhao Min")
+        desk.reports.start_spot_check("store-xh-01", *WEEK, 1.0, "Zhao Min", SUPERVISOR)
+    other_period = desk.reports.start_spot_check("store-xh-01", date(2026, 11, 23), date(2026, 11, 28), 0.5, "Zhao Min")
     assert other_period["seed"] != check["seed"] and len(check["seed"]) == 32
 
     for case_id in check["sample"]:
         desk.reports.record_result(check["check_id"], case_id, True, "confirmed with the customer", "Zhao Min", None)
-    later = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-29", 0.5, "Zhao Min", SUPERVISOR)
+    later = desk.reports.start_spot_check("store-xh-01", *WEEK, 0.5, "Zhao Min", SUPERVISOR)
     assert later["check_id"] != check["check_id"] and later["seed"] != check["seed"]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import http
+from chalicelib.api.queries import Query
 from chalicelib.bootstrap import archive_service
 from chalicelib.config import get_settings
 from chalicelib.domain.commands import RetrieveArchivedFile, SetLegalHold, VerifyArchivedFiles
@@ -19,10 +20,14 @@ settings = get_settings()
 @http.handles_errors
 def list_archive() -> dict:
     """Archived case files of a unit closed in a date range, from the archive index."""
-    query = routes.current_request.query_params or {}
-    return archive_service().list(query.get("unit_id"), query.get("closed_from"), query.get("closed_to"),
-                                  query.get("limit"), query.get("cursor"), settings.max_page_size,
-                                  settings.default_page_size, http.principal())
+    asked = Query(routes.current_request.query_params)
+    unit_id = asked.text("unit_id", "required: archived cases are listed per unit")
+    start, end = asked.day("closed_from"), asked.day("closed_to")
+    size = asked.page_size(settings.default_page_size, settings.max_page_size)
+    asked.checked("the archive cannot be listed as asked")
+    assert unit_id and start and end
+    page = archive_service().list(unit_id, start, end, size, asked.text("cursor"), http.principal())
+    return {"items": [entry.model_dump(mode="json") for entry in page.items], "next_cursor": page.next_cursor}
 
 
 @routes.route("/archive/{case_id}", methods=["GET"])
@@ -62,8 +67,11 @@ def set_legal_hold(case_id: str) -> dict:
 @http.handles_errors
 def audit_log() -> dict:
     """Every retrieval, verification and legal hold of an archived file: by case or by day."""
-    query = routes.current_request.query_params or {}
-    return archive_service().audit_log(query.get("case_id"), query.get("date"), http.principal(), http.request_id())
+    asked = Query(routes.current_request.query_params)
+    case_id, day = asked.text("case_id"), asked.day("date", required=False)
+    asked.checked("the audit log cannot be read as asked")
+    records = archive_service().audit_log(case_id, day, http.principal(), http.request_id())
+    return {"items": [record.model_dump(mode="json") for record in records]}
 
 
 @routes.route("/audit-log/chain", methods=["GET"])
@@ -71,5 +79,8 @@ def audit_log() -> dict:
 @http.handles_errors
 def audit_chain() -> dict:
     """The audit log's daily exported files, each read back, hashed and linked to the day before."""
-    query = routes.current_request.query_params or {}
-    return archive_service().audit_chain(query.get("from"), query.get("to"), http.principal(), http.request_id())
+    asked = Query(routes.current_request.query_params)
+    start, end = asked.day("from"), asked.day("to")
+    asked.checked("the audit chain cannot be checked as asked")
+    assert start and end
+    return archive_service().audit_chain(start, end, http.principal(), http.request_id())

@@ -6,10 +6,12 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api import http
+from chalicelib.api.queries import Query
 from chalicelib.bootstrap import case_service, staff_writes
 from chalicelib.config import get_settings
 from chalicelib.domain.commands import ActionCommand, HotlineIntakeRequest, IntakeRequest
 from chalicelib.domain.lifecycle import ACTIONS
+from chalicelib.domain.models import Status
 
 routes = Blueprint(__name__)
 settings = get_settings()
@@ -46,10 +48,14 @@ def hotline_intake() -> Response:
 @http.documented("CaseList", query=("unit_id", "status", "limit", "cursor"))
 @http.handles_errors
 def list_cases() -> dict:
-    query = routes.current_request.query_params or {}
-    return case_service().list(query.get("unit_id"), query.get("status"), query.get("limit"),
-                               query.get("cursor"), settings.max_page_size, settings.default_page_size,
-                               http.principal())
+    asked = Query(routes.current_request.query_params)
+    unit_id = asked.text("unit_id", "required: cases are listed per unit")
+    status = asked.choice("status", Status)
+    size = asked.page_size(settings.default_page_size, settings.max_page_size)
+    asked.checked("the list cannot be read as asked")
+    assert unit_id
+    page = case_service().list(unit_id, status, size, asked.text("cursor"), http.principal())
+    return {"items": [case.model_dump(mode="json") for case in page.items], "next_cursor": page.next_cursor}
 
 
 @routes.route("/cases/{case_id}", methods=["GET"])

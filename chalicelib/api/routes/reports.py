@@ -6,6 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api import http
+from chalicelib.api.queries import Query
 from chalicelib.bootstrap import report_service
 from chalicelib.config import get_settings
 from chalicelib.domain.commands import SpotCheckResult, StartSpotCheck
@@ -28,7 +29,11 @@ def statistics_report() -> Response:
     """Classified statistics of a unit and the units below it for a date range."""
     query = routes.current_request.query_params or {}
     fmt = http.report_format(query)
-    report = report_service().statistics(query.get("unit_id"), query.get("from"), query.get("to"), http.principal())
+    asked = Query(query)
+    unit_id, start, end = asked.text("unit_id", "required"), asked.day("from"), asked.day("to")
+    asked.checked("the report cannot be made as asked")
+    assert unit_id and start and end
+    report = report_service().statistics(unit_id, start, end, http.principal())
     return http.report_response(report, fmt, summary_rows, ("metric", "value"),
                                 f"statistics-{report['unit_id']}-{report['from']}-{report['to']}")
 
@@ -42,7 +47,11 @@ def daily_register() -> Response:
 
     query = routes.current_request.query_params or {}
     fmt = http.report_format(query)
-    register = report_service().daily_register(query.get("unit_id"), query.get("date"), http.principal())
+    asked = Query(query)
+    unit_id, day = asked.text("unit_id", "required"), asked.day("date", required=False)
+    asked.checked("the report cannot be made as asked")
+    assert unit_id
+    register = report_service().daily_register(unit_id, day, http.principal())
     return http.report_response(register, fmt, lambda r: r["cases"], REGISTER_COLUMNS,
                                 f"daily-register-{register['unit_id']}-{register['date']}")
 
@@ -56,7 +65,11 @@ def weekly_report() -> Response:
 
     query = routes.current_request.query_params or {}
     fmt = http.report_format(query)
-    report = report_service().weekly_report(query.get("unit_id"), query.get("week_of"), http.principal())
+    asked = Query(query)
+    unit_id, week_of = asked.text("unit_id", "required"), asked.day("week_of", required=False)
+    asked.checked("the report cannot be made as asked")
+    assert unit_id
+    report = report_service().weekly_report(unit_id, week_of, http.principal())
     return http.report_response(report, fmt, lambda r: r["complaints"], COMPLAINT_COLUMNS,
                                 f"weekly-report-{report['unit_id']}-{report['from']}")
 
@@ -67,7 +80,7 @@ def weekly_report() -> Response:
 def start_spot_check() -> Response:
     """The branch samples a share of a unit's handled cases to verify (rulebook §6)."""
     body = http.command(StartSpotCheck, routes.current_request.raw_body, settings.max_body_bytes)
-    check = report_service().start_spot_check(body.unit_id, body.from_date.isoformat(), body.to_date.isoformat(),
+    check = report_service().start_spot_check(body.unit_id, body.from_date, body.to_date,
                                               body.share, body.actor, http.principal())
     return Response(body=check, status_code=201, headers={"Location": f"/spot-checks/{check['check_id']}"})
 
