@@ -4,12 +4,13 @@ middleware every request passes) and the scheduled and queue-driven functions.""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from chalice import Chalice, Rate
-from chalice.app import CloudWatchEvent, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.api import http
-from chalicelib.api.routes import admin, archive, cases, public, reports
+from chalicelib.api.routes import admin, cases, public, reports
+from chalicelib.api.routes import archive as auditors
 from chalicelib.bootstrap import archive_service, escalation_service, report_service, signed_in
 from chalicelib.config import get_settings
 from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES, Principal
@@ -18,7 +19,7 @@ from chalicelib.observability import logger, mask_logger
 app = Chalice(app_name="complaint-desk")
 app.register_middleware(http.uniform_errors, "http")
 mask_logger(app.log)
-for area in (public, cases, admin, archive, reports):
+for area in (public, cases, admin, auditors, reports):
     app.register_blueprint(area.routes)
 settings = get_settings()
 local_api_keys = frozenset(key for key in settings.intake_api_keys.split(",") if key)
@@ -53,7 +54,7 @@ def archive_refusal(route: tuple[str, str], principal: Principal, params: dict[s
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="escalate")
-def escalate(event: CloudWatchEvent) -> dict:
+def escalate(event: CloudWatchEvent) -> dict[str, Any]:
     """Deadline warnings, breaches and escalations up the organisation."""
     logger.thread_safe_clear_keys()
     return escalation_service().run().as_dict()
@@ -62,7 +63,7 @@ def escalate(event: CloudWatchEvent) -> dict:
 # The queue's name is written into the packaged template inside an Fn::Sub, so "${Stage}" there
 # is the stack's Stage parameter: each stage's notifier reads its own queue (infra/resources.yaml).
 @app.on_sqs_message(queue="complaint-desk-${Stage}-notify", batch_size=10, name="notify")
-def notify(event: SQSEvent) -> dict:
+def notify(event: SQSEvent) -> dict[str, Any]:
     """Escalations from the topic (its queue): each person told by SMS and email, in their language,
     one digest per window; SES's events on the same queue move email deliveries on."""
     import json
@@ -79,7 +80,7 @@ def notify(event: SQSEvent) -> dict:
 
 
 @app.lambda_function(name="sms_receipts")
-def sms_receipts(event: dict, context: object) -> dict:
+def sms_receipts(event: dict[str, Any], context: object) -> dict[str, Any]:
     """SMS delivery status from SNS's delivery logs (a CloudWatch Logs subscription)."""
     from chalicelib.adapters.messaging import receipts_from_sms_logs
     from chalicelib.bootstrap import notifier_service
@@ -91,7 +92,7 @@ def sms_receipts(event: dict, context: object) -> dict:
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="deliver")
-def deliver(event: CloudWatchEvent) -> dict:
+def deliver(event: CloudWatchEvent) -> dict[str, Any]:
     """Digests whose window has ended (and any the notifier left to retry)."""
     from chalicelib.bootstrap import notifier_service
 
@@ -100,14 +101,14 @@ def deliver(event: CloudWatchEvent) -> dict:
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="archive")
-def archive(event: CloudWatchEvent) -> dict:
+def archive(event: CloudWatchEvent) -> dict[str, Any]:
     """Closed cases past their settle period go to the write-once archive."""
     logger.thread_safe_clear_keys()
     return archive_service().run().as_dict()
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="reports")
-def send_reports(event: CloudWatchEvent) -> dict:
+def send_reports(event: CloudWatchEvent) -> dict[str, Any]:
     """Daily registers to store managers and weekly reports to operations managers."""
     logger.thread_safe_clear_keys()
     return report_service().send_due()

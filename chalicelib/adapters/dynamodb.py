@@ -69,7 +69,8 @@ def to_item(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return _plain({k: _deserializer.deserialize(v) for k, v in item.items()})
+    plain: dict[str, Any] = _plain({k: _deserializer.deserialize(v) for k, v in item.items()})
+    return plain
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ class StaffedUnits:
                 for unit in self._units.all()]
 
     def get(self, unit_id: str) -> Unit | None:
-        unit = self._units.get(unit_id)
+        unit: Unit | None = self._units.get(unit_id)
         if unit is None:
             return None
         managers = tuple(_contact(m) for m in self._staff.of_unit(unit_id) if m.notified)
@@ -159,7 +159,7 @@ class CognitoIdentityProvider:
                 UserAttributes=[{"Name": "name", "Value": member.name},
                                 {"Name": "custom:unit_id", "Value": member.unit_id},
                                 {"Name": "email", "Value": member.email}, {"Name": "email_verified", "Value": "true"}])
-            sub = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
+            sub = str(next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub"))
             before: frozenset[Role] = frozenset()
         else:
             username, sub, before = self._username(previous.staff_id), previous.staff_id, previous.roles

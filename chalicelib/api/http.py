@@ -7,12 +7,12 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chalice import Response
+from chalice.app import Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain import errors as err
@@ -43,7 +43,7 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 def error_response(code: str, message: str, status: int, fields: dict[str, str] | None = None,
                    headers: dict[str, str] | None = None) -> Response:
     return Response(body={"error": code, "message": message, "fields": fields or {}},
-                    status_code=status, headers=headers or {})
+                    status_code=status, headers=dict(headers or {}))
 
 
 # AWS answers that mean "not now": the caller should retry the same request (same Idempotency-Key).
@@ -126,9 +126,9 @@ def openapi_document(app: Any) -> dict[str, Any]:
     return document(app)
 
 
-def json_body(raw: bytes | None, max_bytes: int) -> dict[str, Any]:
+def json_body(body: bytes | str | None, max_bytes: int) -> dict[str, Any]:
     """The body as a JSON object, or a 400/413 that says exactly what is wrong with it."""
-    raw = raw or b""
+    raw = body.encode() if isinstance(body, str) else body or b""
     if len(raw) > max_bytes:
         raise err.PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {max_bytes}")
     if not raw.strip():
@@ -229,7 +229,7 @@ def api_key_caller(event: Any) -> str:
 def case_response(case: CaseDocument, status: int = 200,
                   extra_headers: dict[str, str] | None = None) -> Response:
     """The case document as JSON, its version as the ETag a change sends back in If-Match."""
-    headers = {"ETag": f'"{case.version}"', **(extra_headers or {})}
+    headers: dict[str, str | list[str]] = {"ETag": f'"{case.version}"', **(extra_headers or {})}
     return Response(body=case.model_dump(mode="json"), status_code=status, headers=headers)
 
 
@@ -335,7 +335,7 @@ def principal() -> Principal:
     return found
 
 
-def command(model: type[M], raw: bytes | None, max_bytes: int) -> M:
+def command(model: type[M], raw: bytes | str | None, max_bytes: int) -> M:
     """A command from the body, its `actor` being the signed-in user: a client may leave it out or
     send its own name, and is refused if it names anybody else."""
     body = json_body(raw, max_bytes)
@@ -349,7 +349,8 @@ def command(model: type[M], raw: bytes | None, max_bytes: int) -> M:
     return parse(model, fields)
 
 
-def report_format(query: dict[str, str]) -> str:
+def report_format(query: Mapping[str, str] | None) -> str:
+    query = query or {}
     fmt = query.get("format", "json")
     if fmt not in ("json", "csv"):
         raise err.InvalidInput("unknown format", {"format": "json or csv"})

@@ -145,8 +145,8 @@ def _operation(method: str, path: str, entry: Any, doc: RouteDoc, schemas: Any,
     models.append((schemas.ErrorBody, "serialization"))
     operation: dict[str, Any] = {
         "operationId": entry.view_name,
-        "summary": _summary(entry.view_function.__doc__) or _summary(doc.request and doc.request.__doc__)
-        or f"{method} {path}",
+        "summary": _summary(entry.view_function.__doc__)
+        or _summary(doc.request.__doc__ if isinstance(doc.request, type) else None) or f"{method} {path}",
         "tags": [path.strip("/").split("/")[0]],
         "parameters": parameters,
         "responses": responses,
@@ -202,7 +202,7 @@ def _schemas(models: list[tuple[Any, str]]) -> dict[str, Any]:
     from pydantic.json_schema import models_json_schema
 
     unique = list(dict.fromkeys(models))
-    by_model, definitions = models_json_schema(unique, ref_template=_REF)
+    by_model, definitions = models_json_schema(unique, ref_template=_REF)  # type: ignore[arg-type]
     components: dict[str, Any] = dict(definitions.get("$defs", {}))
     for (model, _mode), ref in by_model.items():
         name = model.__name__

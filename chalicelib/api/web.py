@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from chalice import Response
+from chalice.app import Response
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 PAGES = {"form": "form.html", "track": "track.html", "console": "console.html"}
@@ -46,5 +46,6 @@ def asset(name: str) -> Response:
     if suffix not in (".css", ".js") or "/" in name or "\\" in name or name.startswith(".") \
             or not (WEB / name).is_file():
         return Response(body={"error": "not_found", "message": "no such file", "fields": {}}, status_code=404)
-    headers = {**HEADERS, "Content-Security-Policy": CSP.format(sign_in=""), "Content-Type": TYPES[suffix]}
+    headers: dict[str, str | list[str]] = {**HEADERS, "Content-Security-Policy": CSP.format(sign_in=""),
+                                           "Content-Type": TYPES[suffix]}
     return Response(body=_read(name), status_code=200, headers=headers)

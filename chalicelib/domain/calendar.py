@@ -35,7 +35,7 @@ def last_official_year(country: str) -> int | None:
 
     module, name = _YEARLY_ARRANGEMENTS[country]
     static = getattr(importlib.import_module(module), name)
-    return max(static.special_public_holidays)
+    return int(max(static.special_public_holidays))
 
 
 class WorkingCalendar:

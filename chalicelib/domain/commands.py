@@ -28,7 +28,7 @@ from chalicelib.domain.models import (
 
 # An example report (shown in the OpenAPI document; schemathesis sends it too, so fuzzing reaches
 # past validation to a stored case).
-_EXAMPLE_REPORT = {
+_EXAMPLE_REPORT: dict[str, Any] = {
     "type": "complaint", "unit_id": "store-xh-01",
     "customer": {"name": "Wang Fang", "phone": "13800001234"},
     "five_w": {"when": "yesterday 15:00", "where": "checkout 2", "who": "cashier", "what": "charged twice",

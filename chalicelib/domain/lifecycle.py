@@ -196,8 +196,8 @@ def _forward(case: Case, command: cmd.Forward, now: datetime, unit_clock: UnitCl
     if command.to_unit_id == case.unit_id:
         raise InvalidInput("a case cannot be forwarded to the unit that holds it",
                            {"to_unit_id": "must differ from the case's current unit"})
-    moved = {"unit_id": command.to_unit_id, "status": Status.RECEIVED, "handler": None, "handler_id": None,
-             "forwarded_from": (*case.forwarded_from, case.unit_id)}
+    moved: dict[str, Any] = {"unit_id": command.to_unit_id, "status": Status.RECEIVED, "handler": None,
+                             "handler_id": None, "forwarded_from": (*case.forwarded_from, case.unit_id)}
     if unit_clock is not None:
         moved["clocks"] = recomputed_clocks(case, unit_clock)
     return moved

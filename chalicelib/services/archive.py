@@ -241,7 +241,7 @@ class ArchiveService:
                 "first_break": first_break, "days": days}
 
     # --- auditors -------------------------------------------------------------------------
-    def list(self, unit_id: str, closed_from: date, closed_to: date, page_size: int, cursor: str | None,
+    def of_unit(self, unit_id: str, closed_from: date, closed_to: date, page_size: int, cursor: str | None,
              by: Principal | None = None) -> Page[ArchiveEntry]:
         problems: dict[str, str] = {}
         if self._units.get(unit_id) is None or not self._visible(by, unit_id):
@@ -261,7 +261,7 @@ class ArchiveService:
         """Short-lived links to the case's archived files, the original and each addendum in order
         (the answer's own `url` is the latest), logged with who asked."""
         entries = self._entries(case_id, by, AuditAction.RETRIEVE, request_id, actor)
-        links = []
+        links: list[dict[str, Any]] = []
         for entry in entries:
             archived = entry.file
             key, version_id, sha = ((archived.json_key, archived.json_version_id, archived.json_sha256)
@@ -280,7 +280,7 @@ class ArchiveService:
         """Reads every archived file of the case back, recomputes SHA-256 and compares it with the
         index and with the checksum S3 stored at upload, and checks that each file is still locked
         in compliance mode at least until the index's retain-until (rulebook §7); the outcome is logged."""
-        results = []
+        results: list[dict[str, Any]] = []
         entries = self._entries(case_id, by, AuditAction.VERIFY, request_id, actor)
         for position, entry in enumerate(entries):
             archived = entry.file

@@ -289,7 +289,7 @@ class CaseService:
         unit = self._units.get(unit_id)
         return unit.time_zone if unit else "UTC"
 
-    def list(self, unit_id: str, status: Status | None, page_size: int, cursor: str | None,
+    def of_unit(self, unit_id: str, status: Status | None, page_size: int, cursor: str | None,
              by: Principal | None = None) -> Page[CaseSummary]:
         """Rulebook §4: a unit reads its own register, optionally by status, newest first."""
         if self._units.get(unit_id) is None or not self._visible(by, unit_id):

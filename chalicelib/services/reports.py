@@ -168,7 +168,7 @@ class ReportService:
         until = datetime.combine(end + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
         handled = [c.case_id for c in self._cases.received_between(unit.unit_id, begin, until, HANDLED)]
         seed = secrets.token_hex(16)
-        check = {"check_id": f"SC-{secrets.token_hex(5).upper()}", "unit_id": unit.unit_id,
+        check: dict[str, Any] = {"check_id": f"SC-{secrets.token_hex(5).upper()}", "unit_id": unit.unit_id,
                  "from": start.isoformat(), "to": end.isoformat(), "share": share, "seed": seed,
                  "handled_cases": len(handled), "sample": rpt.sample(handled, share, seed),
                  "started_by": actor, "started_at": self._now().isoformat()}

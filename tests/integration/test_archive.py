@@ -132,11 +132,11 @@ def test_a_closed_case_is_archived_after_the_settle_period_as_locked_json_and_ht
     expiry = int((desk.clock.now + timedelta(days=90)).timestamp())
     assert {item["expires_at"] for item in desk.partition(case["case_id"])} == {expiry}
 
-    listed = desk.archiver().list("store-xh-01", closed_at.date(), closed_at.date(), 25, None)
+    listed = desk.archiver().of_unit("store-xh-01", closed_at.date(), closed_at.date(), 25, None)
     assert [entry.case_id for entry in listed.items] == [case["case_id"]]
     next_day = (closed_at + timedelta(days=1)).date()
-    assert desk.archiver().list("store-xh-01", next_day, next_day, 25, None).items == []
-    assert desk.archiver().list("store-xh-02", date(2026, 1, 1), date(2026, 12, 31), 25, None).items == []
+    assert desk.archiver().of_unit("store-xh-01", next_day, next_day, 25, None).items == []
+    assert desk.archiver().of_unit("store-xh-02", date(2026, 1, 1), date(2026, 12, 31), 25, None).items == []
 
     assert (desk.run().due, len(desk.all_objects())) == (0, 2)  # nothing is archived twice
 

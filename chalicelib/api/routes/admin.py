@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from typing import Any
+
+from chalice.app import Blueprint, Response
 
 from chalicelib.api import http
+from chalicelib.api.queries import Query
 from chalicelib.bootstrap import case_service, organisation_service, staff_service
 from chalicelib.config import get_settings
 from chalicelib.domain.commands import CalendarOverridesRequest, StaffImport
@@ -18,14 +21,14 @@ settings = get_settings()
 @routes.route("/units", methods=["GET"])
 @http.documented("UnitList")
 @http.handles_errors
-def list_units() -> dict:
+def list_units() -> dict[str, Any]:
     return {"items": case_service().units()}
 
 
 @routes.route("/units/{unit_id}", methods=["PUT"])
 @http.documented("UnitChanged", request=Unit)
 @http.handles_errors
-def put_unit(unit_id: str) -> dict:
+def put_unit(unit_id: str) -> dict[str, Any]:
     """An administrator adds or changes a unit; its managers' SMS/email subscriptions follow."""
     unit = http.parse(Unit, http.json_body(routes.current_request.raw_body, settings.max_body_bytes))
     return organisation_service().put_unit(unit_id, unit)
@@ -34,11 +37,11 @@ def put_unit(unit_id: str) -> dict:
 @routes.route("/staff", methods=["GET"])
 @http.documented("StaffList", query=("unit_id",))
 @http.handles_errors
-def list_staff() -> dict:
+def list_staff() -> dict[str, Any]:
     """The staff directory, or one unit's staff and the units below it."""
     from chalicelib.services.staff import staff_views
 
-    unit_id = (routes.current_request.query_params or {}).get("unit_id")
+    unit_id = Query(routes.current_request.query_params).text("unit_id")
     return {"items": staff_views(staff_service().list(unit_id))}
 
 
@@ -57,7 +60,7 @@ def add_staff() -> Response:
 @routes.route("/staff/import", methods=["POST"])
 @http.documented("StaffImported", request=StaffImport)
 @http.handles_errors
-def import_staff() -> dict:
+def import_staff() -> dict[str, Any]:
     """Many people at once (JSON rows or CSV text): each row stored whole or refused with its line."""
     from dataclasses import asdict
 
@@ -73,7 +76,7 @@ def import_staff() -> dict:
 @routes.route("/staff/{staff_id}", methods=["GET"])
 @http.documented("StaffView")
 @http.handles_errors
-def get_staff(staff_id: str) -> dict:
+def get_staff(staff_id: str) -> dict[str, Any]:
     from chalicelib.services.staff import staff_view
 
     return staff_view(staff_service().get(staff_id))
@@ -82,7 +85,7 @@ def get_staff(staff_id: str) -> dict:
 @routes.route("/staff/{staff_id}", methods=["PUT"])
 @http.documented("StaffView", request=StaffDetails)
 @http.handles_errors
-def update_staff(staff_id: str) -> dict:
+def update_staff(staff_id: str) -> dict[str, Any]:
     from chalicelib.services.staff import staff_view
 
     details = http.parse(StaffDetails, http.json_body(routes.current_request.raw_body, settings.max_body_bytes))
@@ -92,7 +95,7 @@ def update_staff(staff_id: str) -> dict:
 @routes.route("/staff/{staff_id}/deactivate", methods=["POST"])
 @http.documented("StaffView")
 @http.handles_errors
-def deactivate_staff(staff_id: str) -> dict:
+def deactivate_staff(staff_id: str) -> dict[str, Any]:
     """The person can no longer sign in nor receive escalations; their name stays on their cases."""
     from chalicelib.services.staff import staff_view
 
@@ -102,14 +105,14 @@ def deactivate_staff(staff_id: str) -> dict:
 @routes.route("/calendars/{country}", methods=["GET"])
 @http.documented("CalendarView")
 @http.handles_errors
-def get_calendar(country: str) -> dict:
+def get_calendar(country: str) -> dict[str, Any]:
     return case_service().calendar(http.country_code(country))
 
 
 @routes.route("/calendars/{country}/overrides", methods=["PUT"])
 @http.documented("CalendarLoaded", request=CalendarOverridesRequest)
 @http.handles_errors
-def load_calendar_overrides(country: str) -> dict:
+def load_calendar_overrides(country: str) -> dict[str, Any]:
     """Official holiday / working dates, loaded without a deploy; open deadlines follow."""
     body = http.command(CalendarOverridesRequest, routes.current_request.raw_body, settings.max_body_bytes)
     return case_service().load_calendar_overrides(http.country_code(country), body.working_days(), body.actor)

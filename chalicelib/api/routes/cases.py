@@ -3,7 +3,9 @@ action (one route per declared action), and the signed-in person's inbox."""
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from typing import Any
+
+from chalice.app import Blueprint, Response
 
 from chalicelib.api import http
 from chalicelib.api.queries import Query
@@ -47,14 +49,14 @@ def hotline_intake() -> Response:
 @routes.route("/cases", methods=["GET"])
 @http.documented("CaseList", query=("unit_id", "status", "limit", "cursor"))
 @http.handles_errors
-def list_cases() -> dict:
+def list_cases() -> dict[str, Any]:
     asked = Query(routes.current_request.query_params)
     unit_id = asked.text("unit_id", "required: cases are listed per unit")
     status = asked.choice("status", Status)
     size = asked.page_size(settings.default_page_size, settings.max_page_size)
     asked.checked("the list cannot be read as asked")
     assert unit_id
-    page = case_service().list(unit_id, status, size, asked.text("cursor"), http.principal())
+    page = case_service().of_unit(unit_id, status, size, asked.text("cursor"), http.principal())
     return {"items": [case.model_dump(mode="json") for case in page.items], "next_cursor": page.next_cursor}
 
 
@@ -84,7 +86,7 @@ for _name, _action in ACTIONS.items():
 @routes.route("/inbox", methods=["GET"])
 @http.documented("Inbox")
 @http.handles_errors
-def my_inbox() -> dict:
+def my_inbox() -> dict[str, Any]:
     """The signed-in person's escalations, newest first, as their SMS and email carried them."""
     from chalicelib.bootstrap import notifier_service
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from typing import Any
+
+from chalice.app import Blueprint, Response
 
 from chalicelib.api import http, web
 from chalicelib.bootstrap import case_service
@@ -56,7 +58,7 @@ def page_asset(name: str) -> Response:
 @routes.route("/public/units", methods=["GET"], cors=True)
 @http.documented("UnitList")
 @http.handles_errors
-def public_units() -> dict:
+def public_units() -> dict[str, Any]:
     """The units a customer may address on the web form (no contacts)."""
     return {"items": case_service().units()}
 
@@ -64,7 +66,7 @@ def public_units() -> dict:
 @routes.route("/public/sign-in", methods=["GET"])
 @http.documented("SignIn")
 @http.handles_errors
-def sign_in() -> dict:
+def sign_in() -> dict[str, Any]:
     """Where the console sends staff to sign in (Cognito's hosted page, code flow with PKCE)."""
     return web.sign_in(settings.auth_signin_url, settings.auth_audience)
 
@@ -72,7 +74,7 @@ def sign_in() -> dict:
 @routes.route("/openapi.json", methods=["GET"], cors=True)
 @http.documented("OpenApiDocument")
 @http.handles_errors
-def openapi_document() -> dict:
+def openapi_document() -> dict[str, Any]:
     """This API's OpenAPI 3.1 document, generated from its routes and models."""
     return http.openapi_document(routes.current_app)
 
@@ -92,6 +94,6 @@ def file_public_case() -> Response:
 @routes.route("/public/track/{token}", methods=["GET"], cors=True)
 @http.documented("PublicStatus")
 @http.handles_errors
-def track_case(token: str) -> dict:
+def track_case(token: str) -> dict[str, Any]:
     """A complainant's view of their case: status and deadlines, nothing staff wrote."""
     return case_service().track(token)

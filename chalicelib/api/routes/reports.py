@@ -3,7 +3,9 @@ branch's spot checks (rulebook §4, §6)."""
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from typing import Any
+
+from chalice.app import Blueprint, Response
 
 from chalicelib.api import http
 from chalicelib.api.queries import Query
@@ -15,7 +17,7 @@ routes = Blueprint(__name__)
 settings = get_settings()
 
 
-def summary_rows(report: dict) -> list[dict]:
+def summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The statistics summary as `metric,value` rows."""
     from chalicelib.domain.reports import flat_rows
 
@@ -27,7 +29,7 @@ def summary_rows(report: dict) -> list[dict]:
 @http.handles_errors
 def statistics_report() -> Response:
     """Classified statistics of a unit and the units below it for a date range."""
-    query = routes.current_request.query_params or {}
+    query = routes.current_request.query_params
     fmt = http.report_format(query)
     asked = Query(query)
     unit_id, start, end = asked.text("unit_id", "required"), asked.day("from"), asked.day("to")
@@ -45,7 +47,7 @@ def daily_register() -> Response:
     """A unit's open cases, nearest deadline first, with what falls due today and tomorrow."""
     from chalicelib.domain.reports import REGISTER_COLUMNS
 
-    query = routes.current_request.query_params or {}
+    query = routes.current_request.query_params
     fmt = http.report_format(query)
     asked = Query(query)
     unit_id, day = asked.text("unit_id", "required"), asked.day("date", required=False)
@@ -63,7 +65,7 @@ def weekly_report() -> Response:
     """The operations manager's weekly report: complaints, handling, on-time rates, trends."""
     from chalicelib.domain.reports import COMPLAINT_COLUMNS
 
-    query = routes.current_request.query_params or {}
+    query = routes.current_request.query_params
     fmt = http.report_format(query)
     asked = Query(query)
     unit_id, week_of = asked.text("unit_id", "required"), asked.day("week_of", required=False)
@@ -88,14 +90,14 @@ def start_spot_check() -> Response:
 @routes.route("/spot-checks/{check_id}", methods=["GET"])
 @http.documented("SpotCheck")
 @http.handles_errors
-def get_spot_check(check_id: str) -> dict:
+def get_spot_check(check_id: str) -> dict[str, Any]:
     return report_service().spot_check(check_id, http.principal())
 
 
 @routes.route("/spot-checks/{check_id}/results", methods=["POST"])
 @http.documented("SpotCheck", request=SpotCheckResult)
 @http.handles_errors
-def record_spot_check_result(check_id: str) -> dict:
+def record_spot_check_result(check_id: str) -> dict[str, Any]:
     """One sampled case verified; a mismatch orders rectification by a deadline (限期整改)."""
     body = http.command(SpotCheckResult, routes.current_request.raw_body, settings.max_body_bytes)
     return report_service().record_result(check_id, body.case_id, body.matches, body.note, body.actor,
