@@ -34,7 +34,8 @@ CLOSED_AT = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 
 def seed(ddb: Any, table: str, total: int) -> None:
     """Closed complaints written as the service writes them (case item + its history events)."""
-    from chalicelib.adapters.dynamodb import DynamoCaseRepository, event_sk, to_item
+    from chalicelib.adapters.case_repository import DynamoCaseRepository
+    from chalicelib.adapters.table import event_sk, to_item
     from chalicelib.domain import commands as cmd
     from chalicelib.domain import lifecycle
     from chalicelib.domain.calendar import UnitClock, WorkingCalendar

@@ -1,12 +1,19 @@
-"""Cold import time of `app` against a bare import of the stack's libraries (issue 2).
+"""Cold start per entry point: the import of `app` and the first call, each in a fresh interpreter,
+against the local stack's emulator; and the import of `app` against a bare import of the stack's
+libraries (`boto3, pydantic, chalice, aws_lambda_powertools`).
 
-Each sample is a fresh interpreter; the two commands alternate so both see the same machine state.
-Prints median milliseconds of each and their ratio.
+Every Lambda function of the app imports `app.py` (Chalice's handler is `app.<function>`), so the
+import is what each entry point pays before its first call; what the first call then imports is
+its own. The table shows both, and how many of our modules each entry point has loaded by then:
+a scheduled function loads no route's service it does not run.
+
+    .venv/bin/python bench/cold_import.py --runs 7
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -15,33 +22,83 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 BARE = "import boto3, pydantic, chalice, aws_lambda_powertools"
-APP = "import app"
+
+# One first call per entry point, as Lambda makes it: the handler with an event and a context.
+PROBE = """
+import json, sys, time, types
+started = time.perf_counter()
+import app
+imported = time.perf_counter()
+context = types.SimpleNamespace(aws_request_id="bench", function_name="bench", memory_limit_in_mb=512,
+                                invoked_function_arn="arn:aws:lambda:us-east-1:000000000000:function:bench",
+                                log_stream_name="bench", get_remaining_time_in_millis=lambda: 60000)
+scheduled = {"version": "0", "account": "000000000000", "region": "us-east-1", "detail": {},
+             "detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-11-29T08:00:00Z",
+             "id": "bench", "resources": []}
+entry = sys.argv[1]
+if entry == "api":
+    event = {"resource": "/public/units", "path": "/public/units", "httpMethod": "GET", "headers": {},
+             "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+             "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
+             "requestContext": {"resourcePath": "/public/units", "httpMethod": "GET", "requestId": "bench",
+                                "identity": {"sourceIp": "127.0.0.1"}}}
+    answer = app.app(event, context)
+    assert answer["statusCode"] == 200, answer
+else:
+    getattr(app, {"escalate": "escalate", "archive": "archive", "reports": "send_reports"}[entry])(scheduled, context)
+called = time.perf_counter()
+ours = sorted(m for m in sys.modules if m.startswith("chalicelib."))
+print(json.dumps({"import": (imported - started) * 1000, "first": (called - imported) * 1000, "modules": ours}))
+"""
 
 
-def sample(code: str) -> float:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+def fresh(code: str, env: dict[str, str], *args: str) -> tuple[float, str]:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
-    return (time.perf_counter() - start) * 1000
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True)
+    return (time.perf_counter() - start) * 1000, done.stdout
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=15)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    sample(APP), sample(BARE)  # warm the bytecode cache and the page cache once
-    empty, bare, app = [], [], []
-    for _ in range(args.runs):
-        empty.append(sample("pass"))
-        bare.append(sample(BARE))
-        app.append(sample(APP))
+
+    from local import stack_file
+    from local.harness import running_stack
+    from local.stack import emulated_aws_environment
+
+    with running_stack() as stack:
+        record = stack_file.running(stack.stack_file)
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+               **emulated_aws_environment(record.aws_port), **record.environment,
+               "POWERTOOLS_METRICS_NAMESPACE": "bench", "PYTHONDONTWRITEBYTECODE": "0"}
+        entries = ("api", "escalate", "archive", "reports")
+        fresh("import app", env), fresh(BARE, env)  # warm the bytecode and page caches once
+        empty, bare = [], []
+        measured: dict[str, list[dict[str, object]]] = {entry: [] for entry in entries}
+        for _ in range(args.runs):  # interleaved, so each sees the same machine state
+            empty.append(fresh("pass", env)[0])
+            bare.append(fresh(BARE, env)[0])
+            for entry in entries:
+                measured[entry].append(json.loads(fresh(PROBE, env, entry)[1].splitlines()[-1]))  # after the logs
     base = statistics.median(empty)
-    bare_ms, app_ms = statistics.median(bare) - base, statistics.median(app) - base
-    print(f"runs per command:            {args.runs} (medians, interpreter start {base:.0f} ms subtracted)")
-    print(f"bare libraries import:       {bare_ms:.0f} ms   ({BARE})")
-    print(f"app import:                  {app_ms:.0f} ms   ({APP})")
-    print(f"ratio app / bare:            {app_ms / bare_ms:.2f}")
+    bare_ms = statistics.median(bare) - base
+    print(f"runs per entry point: {args.runs} (medians; fresh interpreters against the local stack's emulator)")
+    print(f"bare libraries import: {bare_ms:.0f} ms ({BARE}; interpreter start {base:.0f} ms subtracted)")
+    print(f"{'entry point':<12} {'import app':>11} {'÷ bare':>7} {'first call':>11} {'our modules':>12}")
+    everything = set().union(*(set(m["modules"]) for runs in measured.values() for m in runs))  # type: ignore[arg-type]
+    for entry, runs in measured.items():
+        imported = statistics.median(float(r["import"]) for r in runs)  # type: ignore[arg-type]
+        first = statistics.median(float(r["first"]) for r in runs)  # type: ignore[arg-type]
+        modules = set(runs[-1]["modules"])  # type: ignore[arg-type]
+        print(f"{entry:<12} {imported:>8.0f} ms {imported / bare_ms:>7.2f} {first:>8.0f} ms "
+              f"{len(modules):>5} of {len(everything)}")
+    for entry, runs in measured.items():
+        unused = sorted(everything - set(runs[-1]["modules"]))  # type: ignore[arg-type]
+        print(f"not loaded by {entry}: {', '.join(m.removeprefix('chalicelib.') for m in unused) or '-'}")
 
 
 if __name__ == "__main__":

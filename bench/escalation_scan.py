@@ -38,7 +38,8 @@ def seed(ddb: object, table: str, total: int, due: int, first_id: int, unit_id: 
     """`total` open praise cases at `unit_id` (one 24-hour acceptance clock each); `due` of them
     received `late` ago (breach due, and every rung above due by then), the rest 1 h ago (nothing
     due for 17 h)."""
-    from chalicelib.adapters.dynamodb import DynamoCaseRepository, alarm_item
+    from chalicelib.adapters.case_repository import DynamoCaseRepository
+    from chalicelib.adapters.table import alarm_item
     from chalicelib.domain import commands as cmd
     from chalicelib.domain import lifecycle
     from chalicelib.domain.calendar import UnitClock, WorkingCalendar

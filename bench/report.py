@@ -96,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
     from moto import mock_aws
 
-    from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
+    from chalicelib.adapters.case_repository import DynamoCaseRepository
     from chalicelib.adapters.statistics_store import stats_updates
+    from chalicelib.adapters.unit_registry import DynamoUnitRegistry
     from chalicelib.bootstrap import build_report_service
     from chalicelib.config import Settings
     from chalicelib.domain.models import Unit

@@ -83,7 +83,8 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
                        now: Any = utc_now, units: Any | None = None) -> CaseService:
     from datetime import timedelta
 
-    from chalicelib.adapters.dynamodb import DynamoCalendarOverrides, DynamoCaseRepository
+    from chalicelib.adapters.case_repository import DynamoCaseRepository
+    from chalicelib.adapters.unit_registry import DynamoCalendarOverrides
 
     client = client or dynamodb_client()
     units = units or staffed_units(settings, client)
@@ -113,7 +114,7 @@ def s3_client() -> Any:
 def build_archive_service(settings: Settings, client: Any | None = None, s3: Any | None = None,
                           now: Any = utc_now, units: Any | None = None, export_now: Any = None) -> ArchiveService:
     from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
-    from chalicelib.adapters.dynamodb import DynamoCaseRepository
+    from chalicelib.adapters.case_repository import DynamoCaseRepository
     from chalicelib.services.archive import ArchiveService
 
     client = client or dynamodb_client()
@@ -140,10 +141,11 @@ def build_report_service(settings: Settings, client: Any | None = None, sns: Any
                          now: Any = utc_now, units: Any | None = None) -> ReportService:
     from functools import partial
 
-    from chalicelib.adapters.dynamodb import DynamoCalendarOverrides, DynamoCaseRepository
+    from chalicelib.adapters.case_repository import DynamoCaseRepository
     from chalicelib.adapters.notifications import SnsPublisher
     from chalicelib.adapters.spot_check_store import DynamoSpotChecks
     from chalicelib.adapters.statistics_store import DynamoSentReports, DynamoStatsReader
+    from chalicelib.adapters.unit_registry import DynamoCalendarOverrides
     from chalicelib.services.cases import unit_clock
     from chalicelib.services.reports import ReportService
 
@@ -164,8 +166,8 @@ def build_report_service(settings: Settings, client: Any | None = None, sns: Any
 
 def staffed_units(settings: Settings, client: Any) -> Any:
     """The organisation with each unit's managers as the staff directory has them."""
-    from chalicelib.adapters.dynamodb import DynamoUnitRegistry
     from chalicelib.adapters.staff_directory import DynamoStaffDirectory, StaffedUnits
+    from chalicelib.adapters.unit_registry import DynamoUnitRegistry
 
     return StaffedUnits(DynamoUnitRegistry(client, settings.table_name),
                         DynamoStaffDirectory(client, settings.table_name))

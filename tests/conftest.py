@@ -167,7 +167,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         _clear_service_caches()
-        from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+        from chalicelib.adapters.unit_registry import DynamoUnitRegistry
 
         registry = DynamoUnitRegistry(boto3.client("dynamodb"), env["TABLE_NAME"])
         for unit in json.loads(SAMPLE_ORGANISATION.read_text()):

@@ -1,15 +1,20 @@
-"""In-memory fakes of the escalation service's ports (chalicelib/services/escalation.py), so its
-rules run in milliseconds without moto. They keep the same promises the DynamoDB store keeps:
-an escalation is created once per key, and an alarm is advanced only if it is still the one read."""
+"""In-memory fakes of the services' ports (chalicelib/services/ports.py), so their rules run in
+milliseconds without moto. They keep the same promises the DynamoDB adapters keep: an escalation is
+created once per key, an alarm is advanced only if it is still the one read, a case is written only
+at the version its writer read, and a case change commits with everything its unit of work carries
+or not at all."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from chalicelib.domain.errors import AlreadyRegistered, CaseIdTaken, CaseNotFound, StaleVersion
 from chalicelib.domain.escalation import Alarm, Decision, DueItems, Escalation, EscalationState, OutgoingMessage
-from chalicelib.domain.models import Unit
+from chalicelib.domain.models import Case, HistoryEvent, Status, Unit
 from chalicelib.domain.staff import StaffMember
+from chalicelib.domain.statistics import StatsDelta
+from chalicelib.services.ports import AlsoWritten, CaseRecord, IntakeKey
 
 
 class InMemoryEscalationStore:
@@ -143,3 +148,79 @@ def sample_staffed_units() -> dict[str, Unit]:
                                    phone=e164(details.phone, unit.calendar) if details.phone else None))
     staffed = StaffedUnits(units, InMemoryStaffDirectory(members))  # type: ignore[arg-type]
     return {unit.unit_id: unit for unit in staffed.all()}
+
+
+class InMemoryCaseRepository:
+    """Cases with their history and escalations; `also_written`, `alarms` and `stats` keep what each
+    committed change carried, for a test to check that it went with the case."""
+
+    def __init__(self) -> None:
+        self.cases: dict[str, Case] = {}
+        self.history: dict[str, list[HistoryEvent]] = {}
+        self.escalations: dict[str, list[Escalation]] = {}
+        self.alarms: dict[tuple[str, str], Alarm] = {}
+        self.also_written: list[AlsoWritten] = []
+        self.stats: list[StatsDelta] = []
+        self.tracking: dict[str, str] = {}
+        self.intake_keys: dict[str, str] = {}
+
+    def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
+            escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
+            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = ()) -> None:
+        if intake_key is not None and intake_key.key_hash in self.intake_keys:
+            raise AlreadyRegistered(self.intake_keys[intake_key.key_hash])
+        if case.case_id in self.cases:
+            raise CaseIdTaken(f"case id {case.case_id} is already taken")
+        self.cases[case.case_id] = case
+        self.history[case.case_id] = [event]
+        self.escalations[case.case_id] = list(escalations)
+        self.alarms.update({(alarm.case_id, alarm.clock): alarm for alarm in alarms})
+        if tracking_hash:
+            self.tracking[tracking_hash] = case.case_id
+        if intake_key is not None:
+            self.intake_keys[intake_key.key_hash] = case.case_id
+        self.stats += stats
+
+    def tracked_case(self, tracking_hash: str) -> str | None:
+        return self.tracking.get(tracking_hash)
+
+    def case_of_intake_key(self, key_hash: str) -> str | None:
+        return self.intake_keys.get(key_hash)
+
+    def get(self, case_id: str) -> CaseRecord:
+        if case_id not in self.cases:
+            raise CaseNotFound(f"no case {case_id}")
+        return CaseRecord(self.cases[case_id], list(self.history[case_id]), list(self.escalations[case_id]))
+
+    def save(self, case: Case, event: HistoryEvent, expected_version: int,
+             alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = (),
+             also: Sequence[AlsoWritten] = (), stats: Sequence[StatsDelta] = ()) -> None:
+        stored = self.cases.get(case.case_id)
+        if stored is None:
+            raise CaseNotFound(f"no case {case.case_id}")
+        if stored.version != expected_version:
+            raise StaleVersion(f"case {case.case_id} was changed by someone else; reload it and try again")
+        self.cases[case.case_id] = case
+        self.history[case.case_id].append(event)
+        self.alarms.update({(alarm.case_id, alarm.clock): alarm for alarm in alarms})
+        for clock in stopped_clocks:
+            self.alarms.pop((case.case_id, clock), None)
+        self.also_written += also
+        self.stats += stats
+
+    def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
+                     cursor: str | None) -> tuple[list[Case], str | None]:
+        found = sorted((c for c in self.cases.values() if c.unit_id == unit_id and status in (None, c.status)),
+                       key=lambda c: (c.received_at, c.case_id), reverse=True)
+        start = int(cursor or 0)
+        page = found[start:start + limit]
+        return page, (str(start + limit) if start + limit < len(found) else None)
+
+    def cases_in(self, unit_id: str, statuses: Iterable[Status]) -> list[Case]:
+        wanted = set(statuses)
+        return [c for c in self.cases.values() if c.unit_id == unit_id and c.status in wanted]
+
+    def received_between(self, unit_id: str, start: datetime, end: datetime,
+                         statuses: frozenset[Status] | None = None) -> list[Case]:
+        return sorted((c for c in self.cases.values() if c.unit_id == unit_id and start <= c.received_at < end
+                       and (statuses is None or c.status in statuses)), key=lambda c: c.received_at)

@@ -4,38 +4,31 @@ auditors search (by unit and closing date, by case) and the audit log of every r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb import (
+from chalicelib.adapters.table import (
     BY_UNIT,
     DUE_SHARDS,
     archive_partition,
+    case_pk,
     decode_cursor,
     due_key,
     encode_cursor,
     epoch_seconds,
     from_item,
+    query_all,
     query_due,
     to_item,
 )
 from chalicelib.domain.archive import sha256_base64
 from chalicelib.domain.archive_records import ArchiveEntry, AuditExport, AuditRecord, LegalHold
 from chalicelib.domain.errors import DomainError
-
-
-@dataclass(frozen=True)
-class FileLock:
-    """What S3 says protects one object version."""
-
-    mode: str | None
-    retain_until: datetime | None
-    legal_hold: str
+from chalicelib.services.ports import FileLock
 
 
 class ArchiveConflict(DomainError):
@@ -55,7 +48,8 @@ class S3ArchiveStore:
         made = self._client_or_factory
         return made() if callable(made) else made
 
-    def put_once(self, key: str, body: bytes, content_type: str, retain_until: datetime) -> str:
+    def put_once(self, key: str, body: bytes, content_type: str, retain_until: datetime,
+                 legal_hold: bool = False) -> str:
         """The object's version id. `If-None-Match: *` makes S3 refuse a second write of the key, so a
         run that died after uploading finds the first upload here and keeps it (same checksum)."""
         checksum = sha256_base64(body)
@@ -63,7 +57,8 @@ class S3ArchiveStore:
             written = self.client.put_object(
                 Bucket=self._bucket, Key=key, Body=body, ContentType=content_type,
                 ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum, IfNoneMatch="*", ServerSideEncryption="AES256",
-                ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=retain_until)
+                ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=retain_until,
+                **({"ObjectLockLegalHoldStatus": "ON"} if legal_hold else {}))
             return str(written["VersionId"])
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "PreconditionFailed":
@@ -131,14 +126,6 @@ class DynamoArchiveIndex:
                 break
         return case_ids, len(case_ids)
 
-    def confirmation(self, entry: ArchiveEntry, child_sks: Sequence[str]) -> list[dict[str, Any]]:
-        """Transaction items that go with the archived case's own write: its index entry and the hot
-        copy's TTL on each of its other items (conditional on the item still being there)."""
-        expires_at = entry.file.hot_copy_expires_at
-        return [{"Put": {"TableName": self._table, "Item": entry_item(entry)}},
-                *({"Update": {"TableName": self._table, **self._expiry(entry.case_id, sk, expires_at),
-                              "ConditionExpression": "attribute_exists(pk)"}} for sk in child_sks)]
-
     def set_expiry(self, case_id: str, sort_keys: Sequence[str], expires_at: datetime | None) -> None:
         """The same TTL (or its removal) one item at a time, for a case with more items than a
         transaction holds; an item that is gone is left gone."""
@@ -152,11 +139,8 @@ class DynamoArchiveIndex:
 
     @staticmethod
     def _expiry(case_id: str, sk: str, expires_at: datetime | None) -> dict[str, Any]:
-        key = {"Key": to_item({"pk": f"CASE#{case_id}", "sk": sk})}
-        if expires_at is None:
-            return {**key, "UpdateExpression": "REMOVE expires_at"}
-        return {**key, "UpdateExpression": "SET expires_at = :t",
-                "ExpressionAttributeValues": {":t": {"N": str(epoch_seconds(expires_at))}}}
+        return _expiry(case_id, sk, expires_at)
+
 
     # --- auditors' side -------------------------------------------------------------------
     def entries(self, case_id: str) -> list[ArchiveEntry]:
@@ -223,7 +207,7 @@ class DynamoArchiveIndex:
             kwargs = {"ConsistentRead": True, "KeyConditionExpression": "pk = :k",
                       "ExpressionAttributeValues": {":k": {"S": f"AUDIT#{day.isoformat()}"}}}
         records = []
-        for raw in _all_pages(self._client, {"TableName": self._table, **kwargs}):
+        for raw in query_all(self._client, TableName=self._table, **kwargs):
             self.items_read += 1
             records.append(AuditRecord.model_validate(from_item(raw)["doc"]))
         return records
@@ -239,11 +223,18 @@ def audit_item(record: AuditRecord) -> dict[str, Any]:
         "doc": record.model_dump(mode="json")})
 
 
-def _all_pages(client: Any, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    while True:
-        page = client.query(**kwargs)
-        yield from page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+def _expiry(case_id: str, sk: str, expires_at: datetime | None) -> dict[str, Any]:
+    key = {"Key": to_item({"pk": case_pk(case_id), "sk": sk})}
+    if expires_at is None:
+        return {**key, "UpdateExpression": "REMOVE expires_at"}
+    return {**key, "UpdateExpression": "SET expires_at = :t",
+            "ExpressionAttributeValues": {":t": {"N": str(epoch_seconds(expires_at))}}}
 
+
+def confirmation_items(table: str, entry: ArchiveEntry, child_sks: Sequence[str]) -> list[dict[str, Any]]:
+    """Transaction items that go with the archived case's own write: its index entry and the hot
+    copy's TTL on each of its other items (conditional on the item still being there)."""
+    expires_at = entry.file.hot_copy_expires_at
+    return [{"Put": {"TableName": table, "Item": entry_item(entry)}},
+            *({"Update": {"TableName": table, **_expiry(entry.case_id, sk, expires_at),
+                          "ConditionExpression": "attribute_exists(pk)"}} for sk in child_sks)]

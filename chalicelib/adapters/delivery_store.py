@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.dynamodb import case_pk, due_key, from_item, query_all, query_due, shard_of, to_item
+from chalicelib.adapters.table import case_pk, due_key, from_item, query_all, query_due, shard_of, to_item
 from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
 
 NOTIFY_SHARDS = 4

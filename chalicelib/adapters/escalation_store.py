@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from chalicelib.adapters.dynamodb import (
+from chalicelib.adapters.table import (
     DUE_SHARDS,
     alarm_from_item,
     alarm_item,

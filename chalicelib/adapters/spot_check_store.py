@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.dynamodb import from_item, to_item, transact
 from chalicelib.adapters.statistics_store import stats_updates
+from chalicelib.adapters.table import from_item, query_all, to_item, transact
 from chalicelib.domain.statistics import StatsDelta
 
 
@@ -43,27 +43,22 @@ class DynamoSpotChecks:
 
     def get(self, check_id: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
         """The check and its recorded outcomes by case id; None for an unknown check."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"TableName": self._table, "ConsistentRead": True,
-                                  "KeyConditionExpression": "pk = :pk",
-                                  "ExpressionAttributeValues": {":pk": {"S": f"SPOTCHECK#{check_id}"}}}
-        while True:
-            page = self._client.query(**kwargs)
-            items += [from_item(raw) for raw in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = [from_item(raw) for raw in query_all(
+            self._client, TableName=self._table, ConsistentRead=True, KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"SPOTCHECK#{check_id}"}})]
         check = next((i["doc"] for i in items if i["sk"] == "CHECK"), None)
         if check is None:
             return None
         return check, {i["doc"]["case_id"]: i["doc"] for i in items if i["sk"].startswith("RESULT#")}
 
-    def result_put(self, check_id: str, result: dict[str, Any]) -> dict[str, Any]:
-        """The transaction item recording one outcome, refused if the case's outcome exists."""
-        return {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
-                        "Item": to_item({"pk": f"SPOTCHECK#{check_id}", "sk": f"RESULT#{result['case_id']}",
-                                         "entity": "spot-check-result", "doc": result})}}
-
     def record(self, check_id: str, result: dict[str, Any], stats: list[StatsDelta]) -> bool:
         """An outcome that changes no case, with its statistics; False if already recorded."""
-        return transact(self._client, [self.result_put(check_id, result), *stats_updates(self._table, stats)])
+        return transact(self._client, [outcome_put(self._table, check_id, result),
+                                       *stats_updates(self._table, stats)])
+
+
+def outcome_put(table: str, check_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The transaction item recording one outcome, refused if the case's outcome exists."""
+    return {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
+                    "Item": to_item({"pk": f"SPOTCHECK#{check_id}", "sk": f"RESULT#{result['case_id']}",
+                                     "entity": "spot-check-result", "doc": result})}}

@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any, Protocol
 
-from chalicelib.adapters.dynamodb import from_item, query_all, to_item
+from chalicelib.adapters.table import from_item, query_all, to_item
 from chalicelib.domain.auth import Role
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.models import ManagerContact, Unit

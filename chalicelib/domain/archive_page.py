@@ -29,6 +29,8 @@ LABELS: dict[str, str] = {
     "rectification": "限期整改(抽查) Rectification ordered by a spot check", "spot_check_id": "抽查编号 Spot check",
     "ordered_by": "责令人 Ordered by", "ordered_at": "责令时间 Ordered", "completed_by": "完成人 Completed by",
     "completed_at": "完成时间 Completed",
+    "spot_checks": "抽查验证 Spot checks", "matches": "结果相符 Result matches",
+    "legal_hold": "法律保全 Legal hold", "on": "保全中 On hold",
     "archive": "归档 Archive", "special": "特殊延期 Special extension", "approver": "批准人 Approver",
     "approved_at": "批准时间 Approved", "reply_promised_by": "承诺答复日期 Reply promised by",
     "acknowledgements": "升级确认 Acknowledgements", "clock": "时限 Clock", "level": "级别 Level",
@@ -91,11 +93,11 @@ SECTIONS: list[tuple[str, list[str]]] = [
     ("客户与投诉内容 Customer and complaint", ["customer", "five_w", "cause", "expectation"]),
     ("时限 Deadlines", ["deadlines"]),
     ("调查与处理 Finding and resolution", ["finding", "resolution", "feedback"]),
-    ("根本原因与整改 Root cause and rectification", ["root_cause", "rectification"]),
+    ("根本原因与整改 Root cause and rectification", ["root_cause", "rectification", "spot_checks"]),
     ("特殊延期与重要记录 Extension and importance", ["special", "important"]),
     ("升级 Escalations", ["escalations", "acknowledgements"]),
     ("处理记录 History", ["history"]),
-    ("归档 Archive", ["archive", "addendum", "available_actions"]),
+    ("归档 Archive", ["archive", "legal_hold", "addendum", "available_actions"]),
 ]
 _SHOWN_ELSEWHERE = {"format"}
 

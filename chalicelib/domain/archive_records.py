@@ -9,17 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.models import ArchivedFile, Case
-
-
-class LegalHold(BaseModel):
-    """An auditor's hold: while on, no version of the file can be deleted, retention or not."""
-
-    model_config = ConfigDict(frozen=True)
-
-    on: bool
-    by: str
-    at: datetime
-    reason: str
+from chalicelib.domain.models import LegalHold as LegalHold  # the index records it as the case does
 
 
 class ArchiveEntry(BaseModel):
@@ -42,8 +32,8 @@ class ArchiveEntry(BaseModel):
     def of(cls, case: Case, sequence: int = 0, previous_sha256: str | None = None) -> ArchiveEntry:
         assert case.archive is not None
         return cls(case_id=case.case_id, unit_id=case.unit_id, type=case.type.value,
-                   important=case.important is not None, file=case.archive, sequence=sequence,
-                   previous_sha256=previous_sha256)
+                   important=case.important is not None, file=case.archive, legal_hold=case.legal_hold,
+                   sequence=sequence, previous_sha256=previous_sha256)
 
 
 class AuditAction(StrEnum):

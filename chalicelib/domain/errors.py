@@ -32,6 +32,22 @@ class CaseNotFound(DomainError):
     code = "case_not_found"
 
 
+class CaseIdTaken(DomainError):
+    """A newly drawn case id is already in use: the intake draws another (never reaches a client)."""
+
+    code = "case_id_taken"
+
+
+class AlreadyRegistered(DomainError):
+    """The intake's Idempotency-Key already made a case: its answer is that case."""
+
+    code = "already_registered"
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"this Idempotency-Key already made case {case_id}")
+        self.case_id = case_id
+
+
 class IllegalTransition(DomainError):
     """The lifecycle does not allow this action in the case's current status (HTTP 409)."""
 

@@ -29,11 +29,13 @@ from chalicelib.domain.models import (
     FindingKind,
     HistoryEvent,
     Importance,
+    LegalHold,
     Rectification,
     Resolution,
     RootCause,
     SpecialExtension,
     SpecialRequest,
+    SpotCheckVerdict,
     Status,
 )
 from chalicelib.domain.roles import CASE_WORKERS, MANAGERS, Role
@@ -354,20 +356,36 @@ def _record_root_cause(case: Case, command: cmd.RecordRootCause, now: datetime,
     return {"root_cause": cause}
 
 
-def order_rectification(case: Case, spot_check_id: str, reason: str, working_days: int, actor: str,
-                        now: datetime, unit_clock: UnitClock) -> tuple[Case, HistoryEvent]:
+def record_spot_check(case: Case, verdict: SpotCheckVerdict, now: datetime) -> tuple[Case, HistoryEvent]:
+    """Rulebook §6: a spot check's verified result is part of the case's record; on an archived
+    case it is archived as an addendum."""
+    return _recorded(case, {"spot_checks": (*case.spot_checks, verdict)}, now, verdict.by, "spot-check",
+                     verdict.note)
+
+
+def record_legal_hold(case: Case, hold: LegalHold, now: datetime) -> tuple[Case, HistoryEvent]:
+    """Rulebook §7: a legal hold placed or lifted on the archived files is recorded on the case, so
+    its addendum carries it while the hot copy lives (the audit log's daily export keeps it after)."""
+    return _recorded(case, {"legal_hold": hold}, now, hold.by, "legal-hold-on" if hold.on else "legal-hold-off",
+                     hold.reason)
+
+
+def order_rectification(case: Case, verdict: SpotCheckVerdict, working_days: int, now: datetime,
+                        unit_clock: UnitClock) -> tuple[Case, HistoryEvent]:
     """Rulebook §6 限期整改: the spot check's mismatch becomes an order with a deadline of
     `working_days` after today (unit-local), a clock like any other, so it is warned about and
     escalated up the organisation when late."""
     if case.rectification is not None and case.rectification.completed_at is None:
         raise IllegalTransition("a rectification is already open on this case")
     due_at, provisional = working_days_deadline(now, working_days, unit_clock)
-    order = Rectification(spot_check_id=spot_check_id, reason=reason, ordered_by=actor, ordered_at=now)
+    order = Rectification(spot_check_id=verdict.spot_check_id, reason=verdict.note, ordered_by=verdict.by,
+                          ordered_at=now)
     clock = Clock(name="rectification", started_at=now, due_at=due_at, provisional=provisional,
                   deadline_version=(case.clocks["rectification"].deadline_version + 1
                                     if "rectification" in case.clocks else 1))
-    return _recorded(case, {"rectification": order, "clocks": {**case.clocks, "rectification": clock}}, now, actor,
-                     "order-rectification", reason)
+    return _recorded(case, {"rectification": order, "clocks": {**case.clocks, "rectification": clock},
+                            "spot_checks": (*case.spot_checks, verdict)}, now, verdict.by, "order-rectification",
+                     verdict.note)
 
 
 def _complete_rectification(case: Case, command: cmd.CompleteRectification, now: datetime,

@@ -205,6 +205,30 @@ class Rectification(Strict):
     result: LongText | None = None
 
 
+class SpotCheckVerdict(Strict):
+    """Rulebook §6 抽查验证: the branch verified this case's recorded result with the customer;
+    `matches` false orders a rectification. Kept on the case, so it is archived with it."""
+
+    spot_check_id: str
+    matches: bool
+    note: LongText
+    by: ShortText
+    at: datetime
+
+
+class LegalHold(BaseModel):
+    """An auditor's legal hold on the case's archived files (rulebook §7: kept while a dispute or an
+    inquiry needs them, whatever the retention: while on, no version can be deleted). Recorded in
+    the archive index, on the case and so in its addendum."""
+
+    model_config = ConfigDict(frozen=True)
+
+    on: bool
+    by: str
+    at: datetime
+    reason: str
+
+
 class ArchivedFile(Strict):
     """One archived closure of a case (issue 4): where its file is, its checksum, how long it is locked."""
 
@@ -251,6 +275,8 @@ class CaseFacts(BaseModel):
     important: Importance | None = None
     root_cause: RootCause | None = None
     rectification: Rectification | None = None
+    spot_checks: tuple[SpotCheckVerdict, ...] = ()
+    legal_hold: LegalHold | None = None
     archive: ArchivedFile | None = None
     special: SpecialExtension | None = None
     special_request: SpecialRequest | None = None

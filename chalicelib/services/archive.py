@@ -10,8 +10,6 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.archive_store import DynamoArchiveIndex, S3ArchiveStore
-from chalicelib.adapters.dynamodb import DynamoCaseRepository, DynamoUnitRegistry
 from chalicelib.domain import audit_chain, lifecycle
 from chalicelib.domain.archive import (
     Addendum,
@@ -42,6 +40,7 @@ from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.identifiers import is_case_id
 from chalicelib.domain.models import ArchivedFile
 from chalicelib.observability import count, logger
+from chalicelib.services.ports import ArchiveConfirmation, ArchiveFiles, ArchiveIndex, CaseRepository, UnitRegistry
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -65,8 +64,8 @@ class ArchiveRunReport:
 
 
 class ArchiveService:
-    def __init__(self, cases: DynamoCaseRepository, index: DynamoArchiveIndex, files: S3ArchiveStore,
-                 units: DynamoUnitRegistry, policy: ArchivePolicy, now: Callable[[], datetime],
+    def __init__(self, cases: CaseRepository, index: ArchiveIndex, files: ArchiveFiles,
+                 units: UnitRegistry, policy: ArchivePolicy, now: Callable[[], datetime],
                  url_seconds: int = 300, max_cases_per_run: int = 2_000,
                  time_budget_seconds: float = 600.0, export_now: Callable[[], datetime] | None = None) -> None:
         """`export_now` says which days are over for the audit export (default `now`): a run made
@@ -142,11 +141,12 @@ class ArchiveService:
         until = retain_until(case, self._policy, now)
         if previous is not None:
             until = max(until, previous.file.retain_until)  # an addendum is kept as long as the file it adds to
+        held = case.legal_hold is not None and case.legal_hold.on  # a file added under a hold is held too
         archived = ArchivedFile(
             case_version=case.version, closed_at=case.closed_at,
-            json_key=json_key, json_version_id=self._files.put_once(json_key, body, JSON_TYPE, until),
+            json_key=json_key, json_version_id=self._files.put_once(json_key, body, JSON_TYPE, until, held),
             json_sha256=digest,
-            html_key=html_key, html_version_id=self._files.put_once(html_key, page, HTML_TYPE, until),
+            html_key=html_key, html_version_id=self._files.put_once(html_key, page, HTML_TYPE, until, held),
             html_sha256=sha256_hex(page),
             retain_until=until, archived_at=now, hot_copy_expires_at=now + self._policy.hot_copy)
         updated, event = lifecycle.record_archive(case, archived, now)
@@ -155,7 +155,7 @@ class ArchiveService:
         try:
             entry = ArchiveEntry.of(updated, addendum.sequence if addendum else 0,
                                     addendum.previous_sha256 if addendum else None)
-            self._cases.save(updated, event, case.version, also_write=self._index.confirmation(entry, inline))
+            self._cases.save(updated, event, case.version, also=[ArchiveConfirmation(entry, tuple(inline))])
         except StaleVersion:
             self._index.set_expiry(case_id, overflow, None)  # changed meanwhile: the case stays hot
             raise
@@ -328,7 +328,27 @@ class ArchiveService:
         updated = [self._index.hold(entry, hold) for entry in entries]
         self._audit(actor, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF, entries[-1],
                     targets, reason, by, request_id)
+        self._record_hold_on_case(case_id, hold)
         return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in updated]}
+
+    def _record_hold_on_case(self, case_id: str, hold: LegalHold) -> None:
+        """The hold goes on the case too, so the next archive run adds it to the case's files as an
+        addendum (rulebook §7: nothing recorded after archiving is lost). Once the hot copy has
+        expired there is no case to record it on: the audit log's locked daily export keeps it."""
+        for _ in range(3):
+            try:
+                case = self._cases.get(case_id).case
+            except CaseNotFound:
+                logger.info("legal hold kept in the audit log only: the hot copy has expired",
+                            extra={"case_id": case_id})
+                return
+            updated, event = lifecycle.record_legal_hold(case, hold, self._now())
+            try:
+                self._cases.save(updated, event, case.version)
+                return
+            except StaleVersion:
+                continue  # changed meanwhile (e.g. the archive run): read it again
+        raise StaleVersion(f"case {case_id} kept changing while its legal hold was recorded; try again")
 
     def audit_log(self, case_id: str | None, day: date | None, by: Principal | None = None,
                   request_id: str = "") -> list[AuditRecord]:

@@ -9,16 +9,9 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.adapters.dynamodb import (
-    AlreadyRegistered,
-    CaseRecord,
-    CaseRepository,
-    DynamoUnitRegistry,
-    IntakeKey,
-)
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_act
@@ -26,6 +19,8 @@ from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.case_document import CaseDocument, CaseSummary, Deadline, Page, case_document
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import (
+    AlreadyRegistered,
+    CaseIdTaken,
     CaseNotFound,
     IdempotencyConflict,
     InvalidInput,
@@ -39,6 +34,15 @@ from chalicelib.domain.models import Case, HistoryEvent, Status
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import stat_deltas
 from chalicelib.observability import count, logger
+from chalicelib.services.ports import (
+    AcknowledgedLevel,
+    CalendarOverrides,
+    CaseRecord,
+    CaseRepository,
+    IntakeKey,
+    StaffLookup,
+    UnitRegistry,
+)
 
 _call_token: ContextVar[str] = ContextVar("intake_call_token", default="")
 # The case this call just created, so the response needs no read-back; a replay reads the store.
@@ -51,18 +55,8 @@ class IntakeOutcome:
     replayed: bool
 
 
-class StaffLookup(Protocol):
-    def all(self) -> list[StaffMember]: ...
-    def refresh(self) -> None: ...
-
-
-class CalendarOverrides(Protocol):
-    def get(self, country: str) -> dict[date, bool]: ...
-    def merge(self, country: str, dates: dict[date, bool], actor: str, now: datetime) -> dict[date, bool]: ...
-
-
 class CaseService:
-    def __init__(self, cases: CaseRepository, units: DynamoUnitRegistry,
+    def __init__(self, cases: CaseRepository, units: UnitRegistry,
                  now: Callable[[], datetime], idempotency: Any | None = None,
                  ladder: Ladder | None = None, calendars: CalendarOverrides | None = None,
                  send_notices: Callable[[Sequence[Escalation]], None] | None = None,
@@ -199,7 +193,7 @@ class CaseService:
                 self._cases.add(case, event, alarms, notices, tracking_hash=payload.get("tracking_hash"),
                                 intake_key=self._intake_key(request["key"], now),
                                 stats=stat_deltas(None, case, now, clock))
-            except StaleVersion:
+            except CaseIdTaken:
                 continue  # the drawn id is taken: draw another
             except AlreadyRegistered as done:
                 # The key's first call stored its case but died before idempotency recorded it.
@@ -322,19 +316,19 @@ class CaseService:
         if isinstance(command, cmd.Accept) and command.receiver is not None:
             member = self._colleague("receiver", command.receiver, case.unit_id)
             command = command.model_copy(update={"receiver": member.name, "receiver_id": member.staff_id})
-        also_write: list[dict[str, Any]] = []
+        also: list[AcknowledgedLevel] = []
         if isinstance(command, cmd.Acknowledge):
             self._check_acknowledgement(case, command, escalations, by)
             if _already_acknowledged(case, command):  # the same manager's second click: nothing new
                 return self._document(case, history, escalations, by, record.deliveries)
-            also_write = self._acknowledged_alarm(case, command)
+            also = self._acknowledged_alarm(case, command)
         target_unit = command.to_unit_id if isinstance(command, cmd.Forward) else case.unit_id
         now, unit_clock = self._now(), self.unit_clock(target_unit)
         updated, event = lifecycle.apply_action(case, action, command, now, unit_clock)
         alarms, stopped = alarm_changes(case, updated, self._ladder)
         stats = stat_deltas(case, updated, now, unit_clock) if unit_clock else []
         self._cases.save(updated, event, expected_version=expected, alarms=alarms, stopped_clocks=stopped,
-                         stats=stats, also_write=also_write)
+                         stats=stats, also=also)
         logger.info("case changed", extra={"action": action, "from_status": case.status.value,
                                            "to_status": updated.status.value,
                                            "version": updated.version})
@@ -352,13 +346,13 @@ class CaseService:
         if problems:
             raise InvalidInput("the escalation cannot be acknowledged", problems)
 
-    def _acknowledged_alarm(self, case: Case, command: cmd.Acknowledge) -> list[dict[str, Any]]:
+    def _acknowledged_alarm(self, case: Case, command: cmd.Acknowledge) -> list[AcknowledgedLevel]:
         """While the clock runs, its alarm learns the acknowledged level (daily reminders to the
         top of the organisation stop once the top has acknowledged)."""
         clock = case.clocks.get(command.clock)
         if clock is None or not clock.running:
             return []
-        return [self._cases.acknowledgement(case.case_id, command.clock, clock.deadline_version, command.level)]
+        return [AcknowledgedLevel(case.case_id, command.clock, clock.deadline_version, command.level)]
 
     # --- calendars --------------------------------------------------------------------
     def calendar(self, country: str) -> dict[str, Any]:
@@ -428,7 +422,7 @@ NEXT_STEPS = {
 }
 
 
-def unit_clock(units: DynamoUnitRegistry, calendars: CalendarOverrides | None, unit_id: str) -> UnitClock | None:
+def unit_clock(units: UnitRegistry, calendars: CalendarOverrides | None, unit_id: str) -> UnitClock | None:
     """Where the unit's working days are counted: its time zone and its country's calendar with
     the official dates an administrator loaded."""
     unit = units.get(unit_id)

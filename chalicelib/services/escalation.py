@@ -9,16 +9,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.domain.escalation import (
     Alarm,
     Decision,
-    DueItems,
     Escalation,
     EscalationState,
     Ladder,
-    OutgoingMessage,
     depth_of,
     escalations_for,
     render,
@@ -26,21 +24,7 @@ from chalicelib.domain.escalation import (
 )
 from chalicelib.domain.models import Unit
 from chalicelib.observability import count, logger
-
-
-class EscalationStore(Protocol):
-    def due(self, now: datetime, limit: int) -> DueItems: ...
-    def decide(self, decisions: Sequence[Decision], lease_until: datetime) -> list[Escalation]: ...
-    def claim(self, retries: Sequence[Escalation], lease_until: datetime) -> list[Escalation]: ...
-    def record(self, escalations: Sequence[Escalation], retry_at: datetime) -> None: ...
-
-
-class Publisher(Protocol):
-    def publish(self, messages: Sequence[OutgoingMessage]) -> dict[str, str | Exception]: ...
-
-
-class UnitDirectory(Protocol):
-    def all(self) -> list[Unit]: ...
+from chalicelib.services.ports import EscalationStore, Publisher, UnitDirectory
 
 
 @dataclass

@@ -14,12 +14,13 @@ import html
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
 from chalicelib.domain.messages import Item, Rendered, render
 from chalicelib.domain.staff import StaffMember
 from chalicelib.observability import count, logger
+from chalicelib.services.ports import DeliveryStore, DigestClaim, EmailSender, People, SmsSender
 
 
 class Refused(Exception):
@@ -28,39 +29,6 @@ class Refused(Exception):
 
 class TryLater(Exception):
     """The provider did not take the message now (throttled, unavailable): nothing was sent."""
-
-
-class DigestClaim(Protocol):
-    staff_id: str
-    attempted: dict[str, str]
-    results: dict[str, dict[str, Any]]
-
-
-class DeliveryStore(Protocol):
-    def enqueue(self, pendings: Sequence[Pending], now: datetime, gather: timedelta, window: timedelta) -> int: ...
-    def due(self, now: datetime, limit: int) -> list[tuple[str, str]]: ...
-    def claim(self, staff_id: str, due_key: str, now: datetime, lease_until: datetime) -> DigestClaim | None: ...
-    def pendings(self, staff_id: str) -> list[Pending]: ...
-    def attempting(self, staff_id: str, medium: Medium) -> None: ...
-    def not_attempted(self, staff_id: str, medium: Medium) -> None: ...
-    def release(self, staff_id: str, at: datetime) -> None: ...
-    def result(self, staff_id: str, medium: Medium, result: dict[str, Any]) -> None: ...
-    def finish(self, staff_id: str, deliveries: Sequence[Delivery], done: Sequence[Pending], now: datetime,
-               sms_sent: bool, window: timedelta, messages: Sequence[dict[str, Any]] = ()) -> None: ...
-    def update_state(self, provider_id: str, state: DeliveryState, error: str | None) -> Delivery | None: ...
-    def sent_to(self, staff_id: str, after: str = "") -> list[dict[str, Any]]: ...
-
-
-class SmsSender(Protocol):
-    def send(self, phone: str, text: str) -> str: ...
-
-
-class EmailSender(Protocol):
-    def send(self, to: str, subject: str, text: str, html: str) -> str: ...
-
-
-class People(Protocol):
-    def get(self, staff_id: str) -> StaffMember | None: ...
 
 
 @dataclass

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.dynamodb import DynamoUnitRegistry
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.models import Unit
 from chalicelib.observability import logger
+from chalicelib.services.ports import UnitRegistry
 
 
 class OrganisationService:
-    def __init__(self, units: DynamoUnitRegistry) -> None:
+    def __init__(self, units: UnitRegistry) -> None:
         self._units = units
 
     def put_unit(self, unit_id: str, unit: Unit) -> dict[str, Any]:

@@ -10,18 +10,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.adapters.dynamodb import CaseRepository, DynamoUnitRegistry
-from chalicelib.adapters.spot_check_store import DynamoSpotChecks
-from chalicelib.adapters.statistics_store import DynamoSentReports, DynamoStatsReader
 from chalicelib.domain import lifecycle
 from chalicelib.domain import reports as rpt
 from chalicelib.domain.auth import Principal, in_territory
 from chalicelib.domain.calendar import UnitClock
 from chalicelib.domain.errors import CaseNotFound, IllegalTransition, InvalidInput, StaleVersion
 from chalicelib.domain.escalation import Ladder, OutgoingMessage, alarm_changes
-from chalicelib.domain.models import Case, Status, Unit, UnitKind
+from chalicelib.domain.models import Case, SpotCheckVerdict, Status, Unit, UnitKind
 from chalicelib.domain.statistics import StatsDelta, Totals, days_in, local_day, stat_deltas
 from chalicelib.observability import count, logger
+from chalicelib.services.ports import (
+    CaseRepository,
+    SentReports,
+    SpotCheckOutcome,
+    SpotChecks,
+    StatisticsReader,
+    UnitRegistry,
+)
 
 MAX_REPORT_DAYS = 400
 HANDLED = frozenset({Status.RESOLVED, Status.CLOSED})
@@ -29,9 +34,9 @@ OPEN = tuple(s for s in Status if s is not Status.CLOSED)
 
 
 class ReportService:
-    def __init__(self, cases: CaseRepository, units: DynamoUnitRegistry, stats: DynamoStatsReader,
-                 spot_checks: DynamoSpotChecks, publish: Callable[[Sequence[OutgoingMessage]], dict[str, Any]],
-                 sent_reports: DynamoSentReports, unit_clock: Callable[[str], UnitClock | None],
+    def __init__(self, cases: CaseRepository, units: UnitRegistry, stats: StatisticsReader,
+                 spot_checks: SpotChecks, publish: Callable[[Sequence[OutgoingMessage]], dict[str, Any]],
+                 sent_reports: SentReports, unit_clock: Callable[[str], UnitClock | None],
                  now: Callable[[], datetime], ladder: Ladder, rectify_working_days: int = 5) -> None:
         """`sent_reports` remembers which scheduled report went out, so a retried or doubled run
         does not send it twice."""
@@ -203,24 +208,29 @@ class ReportService:
         assert clock is not None
         checked = StatsDelta(case.unit_id, local_day(now, clock.time_zone),
                              {"spot_checked": 1, "spot_mismatched": int(not matches)})
+        verdict = SpotCheckVerdict(spot_check_id=check_id, matches=matches, note=note, by=actor, at=now)
         if matches:
-            if not self._spot_checks.record(check_id, result, [checked]):
-                raise IllegalTransition(f"the outcome for {case_id} is already recorded")
+            updated, event = lifecycle.record_spot_check(case, verdict, now)
+            try:
+                self._cases.save(updated, event, case.version, also=[SpotCheckOutcome(check_id, result)],
+                                 stats=[checked])
+            except StaleVersion as exc:
+                raise IllegalTransition("the case or this outcome changed meanwhile; reload the spot check") from exc
         else:
-            self._order_rectification(case, check_id, note, actor, now, clock,
-                                      rectify_within or self._rectify_working_days, result, checked)
+            self._order_rectification(case, verdict, now, clock, rectify_within or self._rectify_working_days,
+                                      result, checked)
         count("SpotChecksRecorded", outcome="match" if matches else "mismatch")
         return self.spot_check(check_id, by)
 
-    def _order_rectification(self, case: Case, check_id: str, reason: str, actor: str, now: datetime,
-                             clock: UnitClock, working_days: int, result: dict[str, Any],
-                             checked: StatsDelta) -> None:
-        updated, event = lifecycle.order_rectification(case, check_id, reason, working_days, actor, now, clock)
+    def _order_rectification(self, case: Case, verdict: SpotCheckVerdict, now: datetime, clock: UnitClock,
+                             working_days: int, result: dict[str, Any], checked: StatsDelta) -> None:
+        updated, event = lifecycle.order_rectification(case, verdict, working_days, now, clock)
+        check_id = verdict.spot_check_id
         result["rectification_due"] = updated.clocks["rectification"].due_at.isoformat()
         alarms, stopped = alarm_changes(case, updated, self._ladder)
         try:
             self._cases.save(updated, event, case.version, alarms=alarms, stopped_clocks=stopped,
-                             also_write=[self._spot_checks.result_put(check_id, result)],
+                             also=[SpotCheckOutcome(check_id, result)],
                              stats=[*stat_deltas(case, updated, now, clock), checked])
         except StaleVersion as exc:
             raise IllegalTransition("the case or this outcome changed meanwhile; reload the spot check") from exc

@@ -6,30 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
 from chalicelib.domain.errors import InvalidInput, StaffNotFound
-from chalicelib.domain.models import Unit
 from chalicelib.domain.staff import StaffDetails, StaffMember, e164
 from chalicelib.observability import logger
-
-
-class StaffDirectory(Protocol):
-    def put(self, member: StaffMember) -> None: ...
-    def get(self, staff_id: str) -> StaffMember | None: ...
-    def all(self) -> list[StaffMember]: ...
-
-
-class Units(Protocol):
-    def get(self, unit_id: str, /) -> Unit | None: ...
-    def lineage(self, unit_id: str) -> list[str]: ...
-    def all(self) -> list[Unit]: ...
-
-
-class IdentityProvider(Protocol):
-    def enrol(self, member: StaffMember, previous: StaffMember | None) -> str: ...
+from chalicelib.services.ports import IdentityProvider, StaffDirectory, Units
 
 
 @dataclass
@@ -123,7 +107,6 @@ class StaffService:
         logger.info("staff stored", extra={"staff_id": staff_id, "unit_id": member.unit_id,
                                            "roles": sorted(member.roles), "active": member.active})
         return member
-
 
 
 def staff_view(member: StaffMember) -> dict[str, Any]:

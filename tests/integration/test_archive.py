@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from chalicelib.adapters.archive_store import ArchiveConflict, S3ArchiveStore
-from chalicelib.adapters.dynamodb import from_item, to_item
+from chalicelib.adapters.table import from_item, to_item
 from chalicelib.bootstrap import build_archive_service, build_case_service
 from chalicelib.config import Settings
 from chalicelib.domain import commands as cmd
@@ -234,6 +234,47 @@ def test_auditors_hold_verify_and_see_every_access_in_the_audit_log(desk: Desk) 
     assert [r.model_dump(mode="json") for r in archiver.audit_log(None, desk.clock.now.date())] == log
 
 
+def test_a_legal_hold_and_a_matching_spot_check_after_archiving_are_archived_as_held_addenda(desk: Desk) -> None:
+    from chalicelib.bootstrap import build_report_service
+
+    reports = build_report_service(desk.settings, desk.ddb, boto3.client("sns", region_name="us-east-1"),
+                                   now=desk.clock)
+    case = desk.closed_complaint()
+    case_id = case["case_id"]
+    desk.clock.advance(hours=73)
+    desk.run()
+    first = desk.read(case_id)["archive"]
+    desk.archiver().legal_hold(case_id, True, "Auditor Qian", "court order 2026-118")
+    held_case = desk.read(case_id)
+    assert held_case["legal_hold"]["reason"] == "court order 2026-118"
+    assert held_case["history"][-1]["action"] == "legal-hold-on"
+    assert all("expires_at" not in item for item in desk.partition(case_id) if item["sk"] == "CASE")
+
+    desk.clock.advance(minutes=15)
+    assert desk.run().archived == 1  # the hold, as an addendum
+    check = reports.start_spot_check("store-xh-01", date(2026, 11, 23), date(2026, 11, 23), 1.0, "Zhao Min")
+    reports.record_result(check["check_id"], case_id, True, "customer confirmed the refund", "Zhao Min", None)
+    assert desk.read(case_id)["spot_checks"][0]["matches"] is True
+    desk.clock.advance(minutes=15)
+    assert desk.run().archived == 1  # the verified result, as a second addendum
+
+    entries = desk.archiver().files(case_id)["files"]
+    assert [e["sequence"] for e in entries] == [0, 1, 2]
+    bucket = desk.settings.archive_bucket
+    last = entries[-1]["file"]
+    got = desk.s3.get_object(Bucket=bucket, Key=last["json_key"], VersionId=last["json_version_id"])
+    latest = json.loads(got["Body"].read())
+    assert latest["legal_hold"]["on"] is True and latest["spot_checks"][0]["note"] == "customer confirmed the refund"
+    for entry in entries[1:]:  # added while the hold is on: held like the file they add to
+        for key, version in ((entry["file"]["json_key"], entry["file"]["json_version_id"]),
+                             (entry["file"]["html_key"], entry["file"]["html_version_id"])):
+            head = desk.s3.head_object(Bucket=bucket, Key=key, VersionId=version)
+            assert (head["ObjectLockMode"], head["ObjectLockLegalHoldStatus"]) == ("COMPLIANCE", "ON")
+    assert entries[0]["file"]["json_key"] == first["json_key"] and entries[-1]["legal_hold"]["on"] is True
+    verified = desk.archiver().verify(case_id, "Auditor Qian")
+    assert verified["ok"] and [f["sequence"] for f in verified["files"]] == [0, 0, 1, 1, 2, 2]
+
+
 def test_verification_reports_a_file_whose_checksum_does_not_match_the_index(desk: Desk) -> None:
     case = desk.closed_complaint()
     desk.clock.advance(hours=73)
@@ -396,8 +437,10 @@ def test_auditors_work_through_the_api_and_a_presigned_link_returns_the_file(
     assert {(r["actor"], r["action"]) for r in log} == {
         ("Auditor Qian", "retrieve"), ("Auditor Qian", "verify"), ("Auditor Qian", "legal-hold-on")}
 
+    current = api.get(f"/cases/{case['case_id']}").json_body
+    assert current["legal_hold"]["reason"] == "tax audit"  # on the case too, for its next addendum
     reopen = post(api, f"/cases/{case['case_id']}/reopen",
-                  {"actor": "Li Na", "version": closed["version"] + 1, "reason": "called again"})
+                  {"actor": "Li Na", "version": current["version"], "reason": "called again"})
     assert reopen.status_code == 409 and "archived" in reopen.json_body["message"]
 
 
@@ -551,6 +594,7 @@ def test_a_change_after_archiving_is_archived_as_an_addendum_chained_to_the_file
     addendum = json.loads(got["Body"].read())
     assert addendum["addendum"]["previous_sha256"] == first["json_sha256"]
     assert addendum["rectification"]["result"] == "refund paid on 26 November"
+    assert [(v["matches"], v["note"]) for v in addendum["spot_checks"]] == [(False, "the refund was never paid")]
     assert {"order-rectification", "complete-rectification"} <= {e["action"] for e in addendum["history"]}
     page = desk.s3.get_object(Bucket=bucket, Key=second["html_key"])["Body"].read().decode()
     assert "补充归档 Addendum 1" in page and first["json_sha256"] in page and "refund paid on 26 November" in page

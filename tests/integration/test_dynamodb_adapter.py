@@ -10,11 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.adapters.dynamodb import DynamoCaseRepository
+from chalicelib.adapters.case_repository import DynamoCaseRepository
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
-from chalicelib.domain.errors import CaseNotFound, StaleVersion
+from chalicelib.domain.errors import CaseIdTaken, CaseNotFound, StaleVersion
 from tests.conftest import complaint, served_dynamodb
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -86,7 +86,7 @@ def test_saving_a_case_that_does_not_exist_is_not_found(repo: DynamoCaseReposito
 
 def test_a_taken_case_id_is_never_overwritten(repo: DynamoCaseRepository) -> None:
     registered(repo)
-    with pytest.raises(StaleVersion):
+    with pytest.raises(CaseIdTaken):
         registered(repo)
     history = repo.get("CD-AAAA-BBBB-CCCC").history
     assert len(history) == 1

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+from chalicelib.adapters.unit_registry import DynamoUnitRegistry
 from chalicelib.bootstrap import build_case_service, build_escalation_service
 from chalicelib.config import Settings
 from chalicelib.domain import commands as cmd

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from chalicelib.adapters.dynamodb import DynamoCaseRepository
+from chalicelib.adapters.case_repository import DynamoCaseRepository
 from tests.conftest import JSON, complaint
 
 THROTTLED = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},

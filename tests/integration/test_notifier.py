@@ -57,7 +57,7 @@ class Desk:
 
     def deliveries(self, case_id: str) -> list[dict[str, Any]]:
         """The delivery records in the case's partition, as the case page shows them."""
-        from chalicelib.adapters.dynamodb import from_item
+        from chalicelib.adapters.table import from_item
 
         items = self.ddb.query(TableName=self.settings.table_name, KeyConditionExpression="pk = :pk",
                                ExpressionAttributeValues={":pk": {"S": f"CASE#{case_id}"}})["Items"]

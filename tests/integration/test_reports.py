@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.adapters.dynamodb import DynamoUnitRegistry
+from chalicelib.adapters.unit_registry import DynamoUnitRegistry
 from chalicelib.bootstrap import build_case_service, build_escalation_service, build_report_service
 from chalicelib.config import Settings
 from chalicelib.domain import commands as cmd

@@ -24,10 +24,12 @@ from chalicelib.domain.models import (
     FiveW,
     HistoryEvent,
     Importance,
+    LegalHold,
     Rectification,
     Resolution,
     RootCause,
     SpecialExtension,
+    SpotCheckVerdict,
 )
 from chalicelib.domain.reports import COMPLAINT_COLUMNS, REGISTER_COLUMNS, ComplaintRow, RegisterRow, as_csv
 
@@ -70,6 +72,11 @@ def full_case() -> tuple[Case, list[HistoryEvent], list[Escalation]]:
         rectification=Rectification(spot_check_id="SC-0A1B2C3D4E", reason="refund not paid when checked",
                                     ordered_by="Branch Qian", ordered_at=at(200), completed_by="Zhao Lei",
                                     completed_at=at(250), result="refund paid on 4 December"),
+        spot_checks=(SpotCheckVerdict(spot_check_id="SC-0A1B2C3D4E", matches=False, note="customer not refunded",
+                                      by="Branch Qian", at=at(200)),
+                     SpotCheckVerdict(spot_check_id="SC-9Z8Y7X6W5V", matches=True, note="confirmed by phone",
+                                      by="Branch Zhou", at=at(255))),
+        legal_hold=LegalHold(on=True, by="Auditor Qian", at=at(258), reason="court order 2026-118"),
         special=SpecialExtension(reason="needs the supplier's lab report", approver="Sun Li", approved_at=at(4)),
         reply_promised_by=date(2026, 11, 28),
         acknowledgements=(Acknowledgement(clock="acceptance", level="breach", by="Sun Li", at=at(26)),),
@@ -153,7 +160,8 @@ def test_a_fully_populated_case_shows_every_value_in_the_archived_html_with_chin
     unlabelled = {k for k in keys(document) if k not in LABELS} - set(document["deadlines"])
     assert unlabelled == set()
     for label in ("时限 Deadlines", "调查结论 Finding", "根本原因 Root cause", "限期整改", "客户反馈 Customer feedback",
-                  "补救措施 Remedies", "退货 return", "升级确认 Acknowledgements"):
+                  "补救措施 Remedies", "退货 return", "升级确认 Acknowledgements", "抽查验证 Spot checks",
+                  "法律保全 Legal hold"):
         assert label in page
     assert "@media print" in page and "<script" not in page and "<pre>" not in page
     assert '<html lang="zh-CN">' in page

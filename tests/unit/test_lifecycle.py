@@ -10,7 +10,7 @@ from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
-from chalicelib.domain.models import Case, CaseType, Finding, FindingKind, Status
+from chalicelib.domain.models import Case, CaseType, Finding, FindingKind, SpotCheckVerdict, Status
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 CLOCK = UnitClock("Asia/Shanghai", WorkingCalendar("CN"))
@@ -60,6 +60,10 @@ def case_in(status: Status, case_type: CaseType = CaseType.COMPLAINT) -> Case:
     return case.model_copy(update={"status": status, "finding": finding})
 
 
+def mismatch(check_id: str, note: str) -> SpotCheckVerdict:
+    return SpotCheckVerdict(spot_check_id=check_id, matches=False, note=note, by="Sun Li", at=NOW)
+
+
 LEGAL = [(name, s) for name, action in lifecycle.ACTIONS.items() for s in sorted(action.allowed_from)]
 ILLEGAL = [(name, s) for name, action in lifecycle.ACTIONS.items() for s in sorted(set(Status) - action.allowed_from)]
 
@@ -68,7 +72,7 @@ ILLEGAL = [(name, s) for name, action in lifecycle.ACTIONS.items() for s in sort
 def test_every_legal_transition_is_applied_and_recorded(action: str, status: Status) -> None:
     before = case_in(status, ACTION_CASE_TYPE.get(action, CaseType.COMPLAINT))
     if action == "complete-rectification":
-        before, _ = lifecycle.order_rectification(before, "SC-1", "refund not made", 3, "Sun Li", NOW, CLOCK)
+        before, _ = lifecycle.order_rectification(before, mismatch("SC-1", "refund not made"), 3, NOW, CLOCK)
     after, event = lifecycle.apply_action(before, action, COMMANDS[action], NOW, CLOCK)
     assert after.version == before.version + 1
     assert event.seq == after.version
@@ -284,13 +288,14 @@ def test_resolving_a_complaint_stops_its_handling_clock_as_met() -> None:
 
 def test_a_rectification_order_is_a_clock_of_its_own_and_completing_it_stops_it() -> None:
     resolved = case_in(Status.CLOSED)
-    ordered, event = lifecycle.order_rectification(resolved, "SC-1", "the refund was never made", 3, "Sun Li",
+    ordered, event = lifecycle.order_rectification(resolved, mismatch("SC-1", "the refund was never made"), 3,
                                                    NOW, CLOCK)
     # Friday 2026-11-20 10:00 in Shanghai + 3 working days → Wednesday 25th, 23:59:59 local
     assert ordered.clocks["rectification"].due_at == datetime(2026, 11, 25, 15, 59, 59, tzinfo=UTC)
     assert ordered.status is Status.CLOSED and event.action == "order-rectification"
+    assert [(v.spot_check_id, v.matches) for v in ordered.spot_checks] == [("SC-1", False)]  # the verdict is kept
     with pytest.raises(IllegalTransition, match="already open"):
-        lifecycle.order_rectification(ordered, "SC-2", "again", 3, "Sun Li", NOW, CLOCK)
+        lifecycle.order_rectification(ordered, mismatch("SC-2", "again"), 3, NOW, CLOCK)
     done, _ = lifecycle.apply_action(ordered, "complete-rectification", COMMANDS["complete-rectification"],
                                      NOW + timedelta(days=1))
     assert not done.clocks["rectification"].running and done.clocks["rectification"].goal_met

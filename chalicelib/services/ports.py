@@ -1,0 +1,232 @@
+"""The ports the services use: what they need from storage and the outside world, declared as
+Protocols, with the types that cross them. Adapters implement them (chalicelib/adapters); tests
+use in-memory fakes (tests/fakes.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.domain.archive_records import ArchiveEntry, AuditExport, AuditRecord, LegalHold
+from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
+from chalicelib.domain.escalation import Alarm, Decision, DueItems, Escalation, OutgoingMessage
+from chalicelib.domain.models import Case, HistoryEvent, Status, Unit
+from chalicelib.domain.staff import StaffMember
+from chalicelib.domain.statistics import StatsDelta
+
+
+@dataclass(frozen=True)
+class IntakeKey:
+    """An intake's Idempotency-Key, claimed in the case's own transaction: even if the idempotency
+    record is lost between two writes (a crash after the case was stored), the key cannot make a
+    second case. Kept as long as the idempotency record."""
+
+    key_hash: str
+    expires_at: datetime
+
+
+# --- the unit of work: what else a case's change writes, in the same transaction ------------------
+@dataclass(frozen=True)
+class AcknowledgedLevel:
+    """A manager acknowledged `level` of a running deadline version: the clock's alarm records it,
+    so daily reminders to the top stop once the top has acknowledged (rulebook §3)."""
+
+    case_id: str
+    clock: str
+    deadline_version: int
+    level: str
+
+
+@dataclass(frozen=True)
+class ArchiveConfirmation:
+    """The case file is archived: its index entry, and the hot copy's expiry on the case's other
+    items (`item_sks`; the rest are set one by one, beyond what a transaction holds)."""
+
+    entry: ArchiveEntry
+    item_sks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SpotCheckOutcome:
+    """One sampled case's verified outcome; written once (a second outcome is refused)."""
+
+    check_id: str
+    result: dict[str, Any]
+
+
+# Written with the case or not at all: a case change and its cross-aggregate consequences.
+AlsoWritten = AcknowledgedLevel | ArchiveConfirmation | SpotCheckOutcome
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """Everything in a case's partition that a reader wants: the case, its history, its escalations."""
+
+    case: Case
+    history: list[HistoryEvent]
+    escalations: list[Escalation]
+    # Sort keys of every other item in the partition (events, escalations, alarms), e.g. for TTL.
+    item_sks: list[str] = field(default_factory=list)
+    # What became of each escalation's SMS and email to each person (chalicelib/domain/delivery.py).
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+class CaseRepository(Protocol):
+    def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
+            escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
+            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = ()) -> None: ...
+    def tracked_case(self, tracking_hash: str) -> str | None: ...
+    def case_of_intake_key(self, key_hash: str) -> str | None: ...
+    def get(self, case_id: str) -> CaseRecord: ...
+    def save(self, case: Case, event: HistoryEvent, expected_version: int,
+             alarms: Sequence[Alarm] = (), stopped_clocks: Sequence[str] = (),
+             also: Sequence[AlsoWritten] = (), stats: Sequence[StatsDelta] = ()) -> None: ...
+    def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
+                     cursor: str | None) -> tuple[list[Case], str | None]: ...
+    def cases_in(self, unit_id: str, statuses: Iterable[Status]) -> list[Case]: ...
+    def received_between(self, unit_id: str, start: datetime, end: datetime,
+                         statuses: frozenset[Status] | None = None) -> list[Case]: ...
+
+
+class EscalationStore(Protocol):
+    def due(self, now: datetime, limit: int) -> DueItems: ...
+    def decide(self, decisions: Sequence[Decision], lease_until: datetime) -> list[Escalation]: ...
+    def claim(self, retries: Sequence[Escalation], lease_until: datetime) -> list[Escalation]: ...
+    def record(self, escalations: Sequence[Escalation], retry_at: datetime) -> None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, messages: Sequence[OutgoingMessage]) -> dict[str, str | Exception]: ...
+
+
+class UnitRegistry(Protocol):
+    """The organisation's units (rulebook §4: territories are a unit and every unit below it)."""
+
+    def all(self) -> list[Unit]: ...
+    def get(self, unit_id: str, /) -> Unit | None: ...
+    def lineage(self, unit_id: str) -> list[str]: ...
+    def put(self, unit: Unit) -> None: ...
+
+
+@dataclass(frozen=True)
+class FileLock:
+    """What the write-once store says protects one object version."""
+
+    mode: str | None
+    retain_until: datetime | None
+    legal_hold: str
+
+
+class ArchiveFiles(Protocol):
+    """The write-once archive bucket: object versions locked in compliance mode (rulebook §7)."""
+
+    def put_once(self, key: str, body: bytes, content_type: str, retain_until: datetime,
+                 legal_hold: bool = False) -> str: ...
+    def read(self, key: str, version_id: str) -> tuple[bytes, str | None]: ...
+    def lock(self, key: str, version_id: str) -> FileLock: ...
+    def presign(self, key: str, version_id: str, seconds: int) -> str: ...
+    def set_legal_hold(self, key: str, version_id: str, on: bool) -> None: ...
+
+
+class ArchiveIndex(Protocol):
+    """What was archived where, the audit log of every access, and its daily exports."""
+
+    def due(self, now: datetime, limit: int) -> tuple[list[str], int]: ...
+    def set_expiry(self, case_id: str, sort_keys: Sequence[str], expires_at: datetime | None) -> None: ...
+    def entries(self, case_id: str) -> list[ArchiveEntry]: ...
+    def by_unit(self, unit_id: str, closed_from: date, closed_to: date, limit: int,
+                cursor: str | None) -> tuple[list[ArchiveEntry], str | None]: ...
+    def hold(self, entry: ArchiveEntry, hold: LegalHold) -> ArchiveEntry: ...
+    def log(self, record: AuditRecord) -> None: ...
+    def export_marker(self, day: date) -> AuditExport | None: ...
+    def record_export(self, export: AuditExport) -> bool: ...
+    def audit_log(self, case_id: str | None = None, day: date | None = None) -> list[AuditRecord]: ...
+
+
+class StatisticsReader(Protocol):
+    """Per unit and day counters; `items_read` counts what every call read."""
+
+    items_read: int
+
+    def days(self, unit_ids: Sequence[str], days: Sequence[date]) -> dict[tuple[str, date], dict[str, int]]: ...
+
+
+class SentReports(Protocol):
+    """Which scheduled report went out, so a retried run does not send it twice."""
+
+    def claim(self, report_key: str) -> bool: ...
+    def release(self, report_key: str) -> None: ...
+
+
+class SpotChecks(Protocol):
+    """The branch's spot checks and their outcomes (rulebook §6)."""
+
+    def create(self, check: dict[str, Any], replaces: str | None = None) -> bool: ...
+    def holder(self, unit_id: str, date_from: str, date_to: str) -> str | None: ...
+    def get(self, check_id: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None: ...
+    def record(self, check_id: str, result: dict[str, Any], stats: list[StatsDelta]) -> bool: ...
+
+
+class UnitDirectory(Protocol):
+    def all(self) -> list[Unit]: ...
+
+
+class DigestClaim(Protocol):
+    staff_id: str
+    attempted: dict[str, str]
+    results: dict[str, dict[str, Any]]
+
+
+class DeliveryStore(Protocol):
+    def enqueue(self, pendings: Sequence[Pending], now: datetime, gather: timedelta, window: timedelta) -> int: ...
+    def due(self, now: datetime, limit: int) -> list[tuple[str, str]]: ...
+    def claim(self, staff_id: str, due_key: str, now: datetime, lease_until: datetime) -> DigestClaim | None: ...
+    def pendings(self, staff_id: str) -> list[Pending]: ...
+    def attempting(self, staff_id: str, medium: Medium) -> None: ...
+    def not_attempted(self, staff_id: str, medium: Medium) -> None: ...
+    def release(self, staff_id: str, at: datetime) -> None: ...
+    def result(self, staff_id: str, medium: Medium, result: dict[str, Any]) -> None: ...
+    def finish(self, staff_id: str, deliveries: Sequence[Delivery], done: Sequence[Pending], now: datetime,
+               sms_sent: bool, window: timedelta, messages: Sequence[dict[str, Any]] = ()) -> None: ...
+    def update_state(self, provider_id: str, state: DeliveryState, error: str | None) -> Delivery | None: ...
+    def sent_to(self, staff_id: str, after: str = "") -> list[dict[str, Any]]: ...
+
+
+class SmsSender(Protocol):
+    def send(self, phone: str, text: str) -> str: ...
+
+
+class EmailSender(Protocol):
+    def send(self, to: str, subject: str, text: str, html: str) -> str: ...
+
+
+class People(Protocol):
+    def get(self, staff_id: str) -> StaffMember | None: ...
+
+
+class StaffDirectory(Protocol):
+    def put(self, member: StaffMember) -> None: ...
+    def get(self, staff_id: str) -> StaffMember | None: ...
+    def all(self) -> list[StaffMember]: ...
+
+
+class Units(Protocol):
+    def get(self, unit_id: str, /) -> Unit | None: ...
+    def lineage(self, unit_id: str) -> list[str]: ...
+    def all(self) -> list[Unit]: ...
+
+
+class IdentityProvider(Protocol):
+    def enrol(self, member: StaffMember, previous: StaffMember | None) -> str: ...
+
+
+class StaffLookup(Protocol):
+    def all(self) -> list[StaffMember]: ...
+    def refresh(self) -> None: ...
+
+
+class CalendarOverrides(Protocol):
+    def get(self, country: str) -> dict[date, bool]: ...
+    def merge(self, country: str, dates: dict[date, bool], actor: str, now: datetime) -> dict[date, bool]: ...
