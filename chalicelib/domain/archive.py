@@ -39,14 +39,11 @@ def changed_since_archived(case: Case) -> bool:
 def archive_due_at(case: Case, settle: timedelta) -> datetime | None:
     """When a closed case's next file is due: its settle period after closing for the first, at
     once for an addendum (rulebook §7: nothing recorded after archiving is lost with the hot copy);
-    None for any other case, and while a spot check's rectification order or a resolved complaint's
-    follow-up contact on it is open (its file is archived once that is done)."""
+    None for any other case, and while a spot check's rectification order on it is open (its file
+    is archived once that is done)."""
     if case.status is not Status.CLOSED or case.closed_at is None:
         return None
     if case.rectification is not None and case.rectification.completed_at is None:
-        return None
-    follow_up = case.clocks.get("follow_up")
-    if follow_up is not None and follow_up.running:  # rulebook §5: the follow-up contact is still due
         return None
     if case.archive is None:
         return case.closed_at + settle

@@ -100,8 +100,9 @@ def _reply_awaited(case: Case) -> bool:
 
 def _follow_up_open(case: Case) -> bool:
     """A resolved complaint's follow-up is recorded once the customer was reached (an attempt
-    that did not reach them may be followed by another), until the case file is archived."""
-    return (case.type is CaseType.COMPLAINT and FOLLOW_UP_CLOCK in case.clocks and case.archive is None
+    that did not reach them may be followed by another). It may come after the case file was
+    archived: it is then archived as an addendum, like a rectification."""
+    return (case.type is CaseType.COMPLAINT and FOLLOW_UP_CLOCK in case.clocks
             and (case.follow_up is None or not case.follow_up.reached))
 
 
@@ -496,8 +497,6 @@ def _record_follow_up(case: Case, command: cmd.RecordFollowUp, now: datetime,
     clock = case.clocks.get(FOLLOW_UP_CLOCK)
     if case.type is not CaseType.COMPLAINT or clock is None:
         raise IllegalTransition("a follow-up is recorded on a resolved complaint")
-    if case.archive is not None:
-        raise IllegalTransition("the case file is already archived")
     if case.follow_up is not None and case.follow_up.reached:
         raise IllegalTransition("the follow-up contact is already recorded")
     problems: dict[str, str] = {}
