@@ -290,7 +290,7 @@ class RecordPraise(ActionCommand):
 
     staff: PraisedNames = ()
     description: LongText | None = None
-    praised_staff: tuple[PraisedStaff, ...] = ()
+    praised_staff: Annotated[tuple[PraisedStaff, ...], Field(max_length=MAX_PRAISED_STAFF)] = ()
 
 
 class RecordSuggestionReply(ActionCommand):

@@ -102,8 +102,10 @@ def _follow_up_open(case: Case) -> bool:
     """A resolved complaint's follow-up is recorded once the customer was reached (an attempt
     that did not reach them may be followed by another). It may come after the case file was
     archived: it is then archived as an addendum, like a rectification."""
-    return (case.type is CaseType.COMPLAINT and FOLLOW_UP_CLOCK in case.clocks
-            and (case.follow_up is None or not case.follow_up.reached))
+    clock = case.clocks.get(FOLLOW_UP_CLOCK)
+    if case.type is not CaseType.COMPLAINT or clock is None:
+        return False
+    return clock.running if case.follow_up is None else not case.follow_up.reached
 
 
 def applicable_actions(case: Case, escalated: bool, now: datetime) -> list[str]:
@@ -495,10 +497,11 @@ def _record_follow_up(case: Case, command: cmd.RecordFollowUp, now: datetime,
     resolved. Recording the contact stops the follow-up clock; a customer who was not reached may
     be called again, and that later call replaces the record (the history keeps both)."""
     clock = case.clocks.get(FOLLOW_UP_CLOCK)
-    if case.type is not CaseType.COMPLAINT or clock is None:
-        raise IllegalTransition("a follow-up is recorded on a resolved complaint")
     if case.follow_up is not None and case.follow_up.reached:
         raise IllegalTransition("the follow-up contact is already recorded")
+    if clock is None or not _follow_up_open(case):
+        raise IllegalTransition("a follow-up is recorded on a resolved complaint (a reopened one is resolved "
+                                "again first)")
     problems: dict[str, str] = {}
     if command.reached:
         if command.satisfied is None:

@@ -225,9 +225,9 @@ class ArchivedFile(Strict):
 class PraisedStaff(Strict):
     """A member of staff a customer praised, as the staff directory knows them."""
 
-    staff_id: str
+    staff_id: Annotated[str, StringConstraints(max_length=128)]
     name: ShortText
-    unit_id: str
+    unit_id: UnitId
 
 
 class Praise(Strict):

@@ -141,6 +141,10 @@ def test_closing_a_resolved_complaint_keeps_its_follow_up_due_and_reopening_stop
     assert not reopened.clocks["follow_up"].running
     counted = [d.counters for d in stat_deltas(case, reopened, NOW, CLOCK)]
     assert not any("follow_up" in key for counters in counted for key in counters)
+    assert "record-follow-up" not in lifecycle.applicable_actions(reopened, False, NOW)
+    closed_unresolved = act(reopened, "close", reason="customer withdrew")
+    with pytest.raises(IllegalTransition, match="resolved again first"):
+        act(closed_unresolved, "record-follow-up", reached=False)
     again = act(reopened, "resolve", result="refund traced")
     assert again.clocks["follow_up"].running and again.clocks["follow_up"].deadline_version == 2
 
