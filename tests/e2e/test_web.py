@@ -86,6 +86,7 @@ def test_a_customer_files_a_complaint_and_gets_a_receipt(stack: RunningStack, pa
     assert re.fullmatch(r"CD-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", case_number)
     expect(page.locator("#reply-by")).not_to_have_text("—")
     expect(page.locator("#next-steps")).to_contain_text("3 working days")
+    expect(page.locator("#next-steps")).to_contain_text("7 working days in special cases, approved by a manager")
     page.screenshot(path=str(ARTIFACTS / "form-receipt.png"), full_page=True)
 
     page.get_by_role("button", name="中文").click()  # the receipt follows the language
@@ -660,3 +661,25 @@ def test_in_chinese_staff_record_a_follow_up_a_suggestion_reply_and_the_staff_pr
     expect(page.locator("#case-fields")).to_contain_text("被表扬的员工Chen Jie")
     page.screenshot(path=str(ARTIFACTS / "console-zh-praise.png"), full_page=True)
     context.close()
+
+
+def test_a_customer_praises_a_cashier_on_the_form_and_is_thanked(stack: RunningStack, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{stack.api}/")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_label(re.compile("Whom would you like to praise"))).to_be_hidden()
+    page.get_by_label("Type").select_option("praise")
+    page.get_by_label("Store or department").select_option("store-xh-01")
+    page.get_by_label("Name").fill("Wang Fang")
+    page.get_by_label("Phone").fill("138 0000 1234")
+    page.get_by_label("What happened (required)").fill("She carried my shopping to the taxi in the rain.")
+    page.get_by_label(re.compile("Whom would you like to praise")).fill("the cashier with glasses at till 2")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#next-steps")).to_contain_text("Thank you for your praise")
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("#next-steps")).to_contain_text("感谢您的表扬")
+    case_number = page.locator("#case-number").inner_text()
+    staff = {"Authorization": f"Bearer {token(['agent'])}"}
+    stored = requests.get(f"{stack.api}/cases/{case_number}", headers=staff, timeout=10).json()
+    assert stored["praise"]["description"] == "the cashier with glasses at till 2"
