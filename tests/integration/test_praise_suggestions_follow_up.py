@@ -130,3 +130,20 @@ def test_a_follow_up_is_due_a_week_after_resolution_warned_and_counted_in_the_we
     body = weekly_message(report).body
     assert "Praise for the unit meeting:" in body and "Chen Jie: Chen Jie carried my shopping" in body
     assert "Follow-up calls: 1 made, 1 on time, 1 reached, 1 offers, 1 accepted" in body
+
+
+def test_the_customer_s_tracking_page_does_not_show_the_follow_up_as_an_answer_date(api: Any) -> None:
+    body = {k: v for k, v in complaint(channel="web").items() if k != "channel"}
+    receipt = api.post("/public/cases", headers={**JSON, "Authorization": ""}, body=json.dumps(body)).json_body
+    case_id, token = receipt["case_number"], receipt["tracking_token"]
+    version = 1
+    for action, fields in [("accept", {}), ("assign", {"handler": "Chen Jie"}),
+                           ("record-finding", {"kind": "customer_issue", "detail": "misread label"}),
+                           ("resolve", {"result": "explained the offer"})]:
+        answer = post(api, f"/cases/{case_id}/{action}", {"version": version, **fields})
+        assert answer.status_code == 200, answer.json_body
+        version = answer.json_body["version"]
+    assert "follow_up" in answer.json_body["deadlines"]  # staff see it
+    tracked = api.get(f"/public/track/{token}", headers={"Authorization": ""}).json_body
+    assert set(tracked["deadlines"]) == {"acceptance", "handling"}
+    assert tracked["reply_by"] == answer.json_body["deadlines"]["handling"]["deadline"]
