@@ -99,6 +99,7 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
         send_notices=escalation.send_now,
         backdate_limit=timedelta(days=settings.backdate_max_days),
         staff=getattr(units, "directory", None),
+        follow_up_days=settings.follow_up_days,
     )
 
 

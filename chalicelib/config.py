@@ -88,6 +88,9 @@ class Settings(BaseSettings):
 
     # Spot checks (issue 7): a mismatch orders rectification within this many working days.
     rectify_working_days: int = Field(default=5, ge=1, le=30)
+    # Rulebook §5 (follow up later): a resolved complaint's follow-up contact is due by the end of
+    # this many days after the day of resolution, unit-local.
+    follow_up_days: int = Field(default=7, ge=1, le=60)
 
     def jwks_url(self) -> str:
         return self.auth_jwks_url or f"{self.auth_issuer}/.well-known/jwks.json"

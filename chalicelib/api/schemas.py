@@ -177,6 +177,8 @@ class WeeklyReport(View):
     trend: dict[str, Any]
     repeated_causes: list[dict[str, Any]]
     complaints: list[dict[str, Any]]
+    praise: list[dict[str, Any]]
+    praise_by_staff: list[dict[str, Any]]
 
 
 class SpotCheck(View):

@@ -64,6 +64,14 @@ LABELS: dict[str, str] = {
     "language": "语言 Language", "segments": "短信条数 SMS segments", "fallback_from": "替代 Fallback from",
     "error": "原因 Reason", "digest_of": "合并条数 Cases in the message",
     "escalation_key": "升级通知编号 Escalation", "text": "内容 Text", "provider_id": "服务商编号 Provider's id",
+    # praise, suggestion outcomes and follow-up care
+    "praise": "表扬 Praise", "staff": "被表扬员工 Staff praised", "description": "描述 Description",
+    "suggestion_decision": "领导决定 Leader's decision", "decided_by": "决定人 Decided by",
+    "decided_by_id": "决定人编号 Decided by (staff id)", "suggestion_outcome": "建议采纳情况 Suggestion outcome",
+    "outcome": "结果 Outcome", "customer_reply": "给客户的答复 Reply to the customer",
+    "recorded_by_id": "记录人编号 Recorded by (staff id)", "follow_up": "跟踪回访 Follow-up contact",
+    "reached": "是否联系上 Reached", "offer": "增值服务 Extra service offered",
+    "offer_accepted": "是否接受 Offer accepted", "on_time": "是否按时 On time",
 }
 
 # Values that have a name of their own in Chinese (case types, channels, statuses, findings,
@@ -82,6 +90,7 @@ VALUE_LABELS: dict[str, str] = {
     "acceptance": "受理", "answer": "答复", "handling": "处理", "reply": "建议答复", "rectification": "整改",
     "notice": "媒体/行政通报",
     "sending": "发送中", "pending": "待重发", "sent": "已发送", "unconfirmed": "未确认",
+    "adopted": "采纳", "partly_adopted": "部分采纳", "not_adopted": "未采纳", "follow_up": "跟踪回访",
 }
 
 # The page's sections: a title and the document's top-level keys shown in it. Keys of the
@@ -92,7 +101,9 @@ SECTIONS: list[tuple[str, list[str]]] = [
                      "created_at", "updated_at"]),
     ("客户与投诉内容 Customer and complaint", ["customer", "five_w", "cause", "expectation"]),
     ("时限 Deadlines", ["deadlines"]),
-    ("调查与处理 Finding and resolution", ["finding", "resolution", "feedback"]),
+    ("调查与处理 Finding and resolution", ["finding", "resolution", "feedback", "follow_up"]),
+    ("表扬与建议 Praise and suggestion", ["praise", "suggestion_decision", "suggestion_outcome",
+                                         "customer_reply"]),
     ("根本原因与整改 Root cause and rectification", ["root_cause", "rectification", "spot_checks"]),
     ("特殊延期与重要记录 Extension and importance", ["special", "important"]),
     ("升级 Escalations", ["escalations", "acknowledgements"]),

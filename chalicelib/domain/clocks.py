@@ -18,6 +18,10 @@ ACCEPTANCE_LIMIT = timedelta(hours=24)
 INQUIRY_ANSWER_LIMIT = timedelta(hours=24)
 COMPLAINT_HANDLING_WORKING_DAYS = 3
 SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS = 7
+# Rulebook §5 (follow up later): the follow-up contact after a complaint is resolved is due by the
+# end of this many days after the day of resolution, unit-local (configurable: FOLLOW_UP_DAYS).
+FOLLOW_UP_CLOCK = "follow_up"
+DEFAULT_FOLLOW_UP_DAYS = 7
 
 
 class ClockState(StrEnum):
@@ -92,3 +96,10 @@ def initial_clocks(case_type: CaseType, received_at: datetime, unit_clock: UnitC
         clocks["handling"] = Clock(name="handling", started_at=received_at, due_at=due_at,
                                    provisional=provisional)
     return clocks
+
+
+def follow_up_due(resolved_at: datetime, days: int, time_zone: str) -> datetime:
+    """The follow-up contact is due at 23:59:59 unit-local of the `days`-th day after the day of
+    resolution (the day of resolution is not counted, as for every day-based limit, §8)."""
+    local_day = resolved_at.astimezone(ZoneInfo(time_zone)).date()
+    return end_of_local_day(local_day + timedelta(days=days), time_zone)

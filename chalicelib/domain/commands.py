@@ -19,10 +19,12 @@ from chalicelib.domain.models import (
     FindingKind,
     FiveW,
     LongText,
+    PraisedStaff,
     Remedy,
     RootCauseCode,
     ShortText,
     Strict,
+    SuggestionOutcomeKind,
     UnitId,
 )
 
@@ -50,6 +52,19 @@ EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=UTC)
 OFFSET_RANGE = (timedelta(hours=-12), timedelta(hours=14))
 
 
+# The most people one praise names.
+MAX_PRAISED_STAFF = 10
+PraisedNames = Annotated[tuple[ShortText, ...], Field(max_length=MAX_PRAISED_STAFF)]
+
+
+class PraisedRequest(Strict):
+    """Rulebook §1 表扬: whom the customer praised: members of staff by name or staff id (the
+    directory must know them), or a description when the customer could not name them."""
+
+    staff: PraisedNames = ()
+    description: LongText | None = None
+
+
 class CaseReport(Strict):
     """What every channel reports about a contact (rulebook §2)."""
 
@@ -59,6 +74,7 @@ class CaseReport(Strict):
     five_w: FiveW
     cause: Cause | None = None
     expectation: LongText | None = None
+    praised: PraisedRequest | None = None
 
 
 class IntakeRequest(CaseReport):
@@ -104,6 +120,7 @@ def intake_rule_violations(request: IntakeRequest, now: datetime,
                 problems[f"five_w.{part}"] = "a hotline case must record all of the 5W"
     if request.type is CaseType.COMPLAINT and request.cause is None:
         problems["cause"] = "a complaint needs a cause category"
+    problems.update(praise_rule_violations(request))
     if request.received_at is not None:
         if request.channel not in STAFF_CHANNELS:
             problems["received_at"] = "set by the service for web cases; leave it out"
@@ -119,9 +136,27 @@ def intake_rule_violations(request: IntakeRequest, now: datetime,
     return problems
 
 
+def praise_rule_violations(request: IntakeRequest) -> dict[str, str]:
+    """Rulebook §1: a praise is recorded against the staff praised. Staff name them from the
+    directory or describe them; the public form only describes them (staff link the names later)."""
+    praised = request.praised
+    if praised is None:
+        if request.type is CaseType.PRAISE and request.channel in STAFF_CHANNELS:
+            return {"praised": "name the staff praised (staff) or describe them (description)"}
+        return {}
+    if request.type is not CaseType.PRAISE:
+        return {"praised": "only a praise names the staff praised"}
+    if request.channel not in STAFF_CHANNELS and praised.staff:
+        return {"praised.staff": "the web form describes the staff in `description`; staff link the names"}
+    if not praised.staff and praised.description is None:
+        return {"praised": "name the staff praised (staff) or describe them (description)"}
+    return {}
+
+
 # Fields of staff commands the service fills in (the signed-in user, the people a name resolved to):
 # not part of what a client is asked to send.
-SERVER_SET_FIELDS = frozenset({"actor", "actor_id", "handler_id", "receiver_id"})
+SERVER_SET_FIELDS = frozenset({"actor", "actor_id", "handler_id", "receiver_id",
+                               "decided_by_id", "praised_staff"})
 
 
 class ActionCommand(Strict):
@@ -210,10 +245,14 @@ class RequestSpecial(ActionCommand):
 
 
 class PromiseReply(ActionCommand):
-    """Rulebook §1/§8: the leader decided; the customer is promised a reply by this date."""
+    """Rulebook §1/§8: the leader decided; the customer is promised a reply by this date. The
+    decision is kept on the case; `decided_by` is the leader (a member of staff of the unit or
+    above, by name or staff id; the service fills in `decided_by_id`)."""
 
     reply_by: date
     decision: LongText | None = None
+    decided_by: ShortText | None = None
+    decided_by_id: ShortText | None = None
 
 
 class Acknowledge(ActionCommand):
@@ -241,6 +280,40 @@ class CompleteRectification(ActionCommand):
     """The unit reports the rectification a spot check ordered as done; its clock stops."""
 
     result: LongText
+
+
+# --- praise, suggestion outcomes and follow-up care (rulebook §1, §5) ------------------------
+class RecordPraise(ActionCommand):
+    """Rulebook §1 表扬: name the staff praised (by name or staff id, from the directory), or
+    describe them when the customer could not name them. Replaces what was recorded before.
+    The service fills in `praised_staff`."""
+
+    staff: PraisedNames = ()
+    description: LongText | None = None
+    praised_staff: Annotated[tuple[PraisedStaff, ...], Field(max_length=MAX_PRAISED_STAFF)] = ()
+
+
+class RecordSuggestionReply(ActionCommand):
+    """Rulebook §1 建议: the leader's outcome (adopted, partly adopted, not adopted; `decided_by`
+    defaults to the leader named when the reply was promised) and the reply given to the customer
+    (customer-facing, kept apart from notes). Recording it resolves the suggestion and stops its
+    reply clock."""
+
+    outcome: SuggestionOutcomeKind
+    decided_by: ShortText | None = None
+    decided_by_id: ShortText | None = None
+    reply: LongText
+
+
+class RecordFollowUp(ActionCommand):
+    """Rulebook §5 跟踪反馈: the follow-up contact after a complaint was resolved: reached or not,
+    satisfied now, an extra service offered (`offer`) and whether it was accepted."""
+
+    reached: bool
+    satisfied: bool | None = None
+    offer: LongText | None = None
+    offer_accepted: bool | None = None
+    comment: LongText | None = None
 
 
 class FileFormat(StrEnum):

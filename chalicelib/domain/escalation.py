@@ -4,6 +4,7 @@ immediate notice of media and regulator cases. Pure rules and message texts, no 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -386,11 +387,26 @@ def _late_note(escalation: Escalation) -> str:
 
 
 def cut_at_word(text: str, limit: int) -> str:
-    """`text` within `limit` characters, cut at a space where it must be cut (never mid-word)."""
+    """`text` within `limit` characters, ending in "…" where it must be cut, and cut only between
+    words: at a space, or next to a Chinese (wide) character, which stands on its own. Only a
+    single word longer than the whole limit is cut inside."""
     if len(text) <= limit:
         return text
-    head = text[:limit - 1]
-    return (head.rsplit(" ", 1)[0] if " " in head else head) + "…"
+    room = limit - 1  # one character for the ellipsis
+    for end in range(room, 0, -1):
+        if _word_boundary(text[end - 1], text[end]):
+            head = text[:end].rstrip()
+            if head:
+                return head + "…"
+    return text[:room] + "…"
+
+
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _word_boundary(before: str, after: str) -> bool:
+    return after.isspace() or before.isspace() or _wide(before) or _wide(after)
 
 
 # SNS: "Subjects must be ... less than 100 characters long" (Publish API reference).

@@ -12,6 +12,7 @@ from chalicelib.domain import commands as cmd
 from chalicelib.domain.calendar import UnitClock, working_days_deadline
 from chalicelib.domain.clocks import (
     COMPLAINT_HANDLING_WORKING_DAYS,
+    FOLLOW_UP_CLOCK,
     INQUIRY_ANSWER_LIMIT,
     SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS,
     Clock,
@@ -24,12 +25,15 @@ from chalicelib.domain.models import (
     ArchivedFile,
     Case,
     CaseType,
+    CustomerReply,
     Feedback,
     Finding,
     FindingKind,
+    FollowUp,
     HistoryEvent,
     Importance,
     LegalHold,
+    Praise,
     Rectification,
     Resolution,
     RootCause,
@@ -37,6 +41,8 @@ from chalicelib.domain.models import (
     SpecialRequest,
     SpotCheckVerdict,
     Status,
+    SuggestionDecision,
+    SuggestionOutcome,
 )
 from chalicelib.domain.roles import CASE_WORKERS, MANAGERS, Role
 
@@ -46,6 +52,22 @@ def _extensible(case: Case, now: datetime) -> bool:
     handling = case.clocks.get("handling")
     return (case.type is CaseType.COMPLAINT and case.special is None and handling is not None
             and handling.running and now <= handling.due_at)
+
+
+def _reply_awaited(case: Case) -> bool:
+    """A suggestion whose customer was promised a reply is resolved by recording that reply."""
+    reply = case.clocks.get("reply")
+    return case.type is CaseType.SUGGESTION and reply is not None and reply.running
+
+
+def _follow_up_open(case: Case) -> bool:
+    """A resolved complaint's follow-up is recorded once the customer was reached (an attempt
+    that did not reach them may be followed by another). It may come after the case file was
+    archived: it is then archived as an addendum, like a rectification."""
+    clock = case.clocks.get(FOLLOW_UP_CLOCK)
+    if case.type is not CaseType.COMPLAINT or clock is None:
+        return False
+    return clock.running if case.follow_up is None else not case.follow_up.reached
 
 
 def applicable_actions(case: Case, escalated: bool, now: datetime) -> list[str]:
@@ -251,6 +273,9 @@ def _record_finding(case: Case, command: cmd.RecordFinding, now: datetime,
 def _resolve(case: Case, command: cmd.Resolve, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     if case.type is CaseType.COMPLAINT and case.finding is None:
         raise IllegalTransition("a complaint needs a recorded finding before it can be resolved")
+    if _reply_awaited(case):
+        raise IllegalTransition("the customer was promised a reply: record the outcome and the reply "
+                                "(record-suggestion-reply), which resolves the suggestion")
     resolution = Resolution(result=command.result, remedies=command.remedies,
                             resolved_by=command.actor, resolved_at=now)
     return {"status": Status.RESOLVED, "resolution": resolution,
@@ -273,7 +298,16 @@ def _promise_reply(case: Case, command: cmd.PromiseReply, now: datetime,
     reply = (current.moved_to(due_at, provisional=False) if current is not None and current.running
              else Clock(name="reply", started_at=now, due_at=due_at,
                         deadline_version=current.deadline_version + 1 if current else 1))
-    return {"reply_promised_by": command.reply_by, "clocks": {**case.clocks, "reply": reply}}
+    decision = case.suggestion_decision
+    if command.decision is not None:
+        decision = SuggestionDecision(text=command.decision, decided_by=command.decided_by,
+                                      decided_by_id=command.decided_by_id, recorded_by=command.actor,
+                                      recorded_at=now)
+    elif command.decided_by is not None:
+        raise InvalidInput("name the leader together with the decision",
+                           {"decision": "required when `decided_by` is given"})
+    return {"reply_promised_by": command.reply_by, "clocks": {**case.clocks, "reply": reply},
+            "suggestion_decision": decision}
 
 
 def _acknowledge(case: Case, command: cmd.Acknowledge, now: datetime,
@@ -295,9 +329,10 @@ def _record_feedback(case: Case, command: cmd.RecordFeedback, now: datetime,
 
 
 def _close(case: Case, command: cmd.Close, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
-    """Explicit close: any clock still running is stopped without its goal met."""
+    """Explicit close: any clock still running is stopped without its goal met, but a resolved
+    complaint's follow-up contact is still due (rulebook §5)."""
     return {"status": Status.CLOSED, "closed_reason": command.reason, "closed_at": now,
-            **_stop_clocks(case, case.clocks, now, goal_met=False)}
+            **_stop_clocks(case, set(case.clocks) - {FOLLOW_UP_CLOCK}, now, goal_met=False)}
 
 
 def _reopen(case: Case, command: cmd.Reopen, now: datetime, unit_clock: UnitClock | None) -> dict[str, Any]:
@@ -397,6 +432,77 @@ def _complete_rectification(case: Case, command: cmd.CompleteRectification, now:
     return {"rectification": done, **_stop_clocks(case, ["rectification"], now, goal_met=True)}
 
 
+# --- praise, suggestion outcomes and follow-up care (rulebook §1, §5) ------------------------
+def _record_praise(case: Case, command: cmd.RecordPraise, now: datetime,
+                   _unit_clock: UnitClock | None) -> dict[str, Any]:
+    """Rulebook §1 表扬: the praise is recorded against the staff praised (the service resolved the
+    names in the directory), or their description; until the case file is archived."""
+    if case.type is not CaseType.PRAISE:
+        raise IllegalTransition(f"praised staff are recorded on a praise, not on a {case.type.value}")
+    if case.archive is not None:
+        raise IllegalTransition("the case file is already archived")
+    if not command.praised_staff and command.description is None:
+        raise InvalidInput("the praise names nobody", {"staff": "name the staff praised, or describe them "
+                                                                "(description)"})
+    return {"praise": Praise(staff=command.praised_staff, description=command.description,
+                             recorded_by=command.actor, recorded_at=now)}
+
+
+def _record_suggestion_reply(case: Case, command: cmd.RecordSuggestionReply, now: datetime,
+                             _unit_clock: UnitClock | None) -> dict[str, Any]:
+    """Rulebook §1 建议: reply to the customer (whether the suggestion was adopted) after the leader
+    decided. The reply is what resolves the suggestion, and recording it stops the reply clock."""
+    if case.type is not CaseType.SUGGESTION:
+        raise IllegalTransition(f"a suggestion's outcome is recorded on suggestions, not on a {case.type.value}")
+    decision = case.suggestion_decision
+    leader, leader_id = command.decided_by, command.decided_by_id
+    if leader is None and decision is not None and decision.decided_by is not None:
+        leader, leader_id = decision.decided_by, decision.decided_by_id
+    if leader is None:
+        raise InvalidInput("say which leader decided", {"decided_by": "required: no leader was named when the "
+                                                                      "reply was promised"})
+    outcome = SuggestionOutcome(outcome=command.outcome, decided_by=leader, decided_by_id=leader_id,
+                                recorded_by=command.actor, recorded_at=now)
+    reply = CustomerReply(text=command.reply, recorded_by=command.actor, recorded_by_id=command.actor_id,
+                          recorded_at=now)
+    resolution = Resolution(result=command.reply, resolved_by=command.actor, resolved_at=now)
+    return {"status": Status.RESOLVED, "suggestion_outcome": outcome, "customer_reply": reply,
+            "resolution": resolution, **_stop_clocks(case, ["reply"], now, goal_met=True)}
+
+
+def _record_follow_up(case: Case, command: cmd.RecordFollowUp, now: datetime,
+                      _unit_clock: UnitClock | None) -> dict[str, Any]:
+    """Rulebook §5: follow up later, and offer a relevant extra service once the complaint is
+    resolved. Recording the contact stops the follow-up clock; a customer who was not reached may
+    be called again, and that later call replaces the record (the history keeps both)."""
+    clock = case.clocks.get(FOLLOW_UP_CLOCK)
+    if case.follow_up is not None and case.follow_up.reached:
+        raise IllegalTransition("the follow-up contact is already recorded")
+    if clock is None or not _follow_up_open(case):
+        raise IllegalTransition("a follow-up is recorded on a resolved complaint (a reopened one is resolved "
+                                "again first)")
+    problems: dict[str, str] = {}
+    if command.reached:
+        if command.satisfied is None:
+            problems["satisfied"] = "required when the customer was reached"
+        if command.offer is not None and command.offer_accepted is None:
+            problems["offer_accepted"] = "say whether the customer accepted the offer"
+    else:
+        for name in ("satisfied", "offer", "offer_accepted"):
+            if getattr(command, name) is not None:
+                problems[name] = "leave it out: the customer was not reached"
+    if command.offer is None and command.offer_accepted is not None:
+        problems["offer_accepted"] = "only with an offer"
+    if problems:
+        raise InvalidInput("the follow-up is incomplete", problems)
+    on_time = (case.follow_up.on_time if case.follow_up is not None else now <= clock.due_at)
+    follow_up = FollowUp(reached=command.reached, satisfied=command.satisfied, offer=command.offer,
+                         offer_accepted=command.offer_accepted, comment=command.comment,
+                         recorded_by=command.actor, recorded_by_id=command.actor_id, recorded_at=now,
+                         on_time=on_time)
+    return {"follow_up": follow_up, **_stop_clocks(case, [FOLLOW_UP_CLOCK], now, goal_met=True)}
+
+
 def record_archive(case: Case, archived: ArchivedFile, now: datetime) -> tuple[Case, HistoryEvent]:
     """Issue 4: the closed case's file is in the archive; the case and its history say where. A
     change after archiving is archived as an addendum, recorded the same way."""
@@ -445,7 +551,8 @@ ACTIONS: dict[str, CaseAction] = {
     "record-finding": CaseAction(cmd.RecordFinding, frozenset({S.ASSIGNED, S.INVESTIGATING}), CASE_WORKERS,
                                  _record_finding, lambda c, now: c.type is CaseType.COMPLAINT),
     "resolve": CaseAction(cmd.Resolve, WORKED, CASE_WORKERS, _resolve,
-                          lambda c, now: c.type is not CaseType.COMPLAINT or c.finding is not None),
+                          lambda c, now: ((c.type is not CaseType.COMPLAINT or c.finding is not None)
+                                          and not _reply_awaited(c))),
     "record-feedback": CaseAction(cmd.RecordFeedback, frozenset({S.RESOLVED}), CASE_WORKERS, _record_feedback),
     "close": CaseAction(cmd.Close, OPEN | {S.RESOLVED}, CASE_WORKERS, _close),
     "reopen": CaseAction(cmd.Reopen, frozenset({S.RESOLVED, S.CLOSED}), CASE_WORKERS, _reopen,
@@ -467,4 +574,11 @@ ACTIONS: dict[str, CaseAction] = {
     "complete-rectification": CaseAction(
         cmd.CompleteRectification, frozenset(Status), CASE_WORKERS, _complete_rectification,
         lambda c, now: c.rectification is not None and c.rectification.completed_at is None),
+    # praise, suggestion outcomes and follow-up care
+    "record-praise": CaseAction(cmd.RecordPraise, frozenset(Status), CASE_WORKERS, _record_praise,
+                                lambda c, now: c.type is CaseType.PRAISE and c.archive is None),
+    "record-suggestion-reply": CaseAction(cmd.RecordSuggestionReply, WORKED, CASE_WORKERS,
+                                          _record_suggestion_reply, lambda c, now: c.type is CaseType.SUGGESTION),
+    "record-follow-up": CaseAction(cmd.RecordFollowUp, frozenset({S.RESOLVED, S.CLOSED}), CASE_WORKERS,
+                                   _record_follow_up, lambda c, now: _follow_up_open(c)),
 }

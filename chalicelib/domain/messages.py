@@ -44,9 +44,9 @@ def level_name(level: str, language: str) -> str:
 
 CLOCK_NAMES = {
     "zh": {"acceptance": "受理", "answer": "答复", "handling": "处理", "reply": "回复", "rectification": "整改",
-           "notice": "通报"},
+           "notice": "通报", "follow_up": "回访"},
     "en": {"acceptance": "acceptance", "answer": "answer", "handling": "handling", "reply": "reply",
-           "rectification": "rectification", "notice": "notice"},
+           "rectification": "rectification", "notice": "notice", "follow_up": "follow-up"},
 }
 
 # kind → language → (sms, email subject, email opening line). Variables: {case} case number,
@@ -195,10 +195,9 @@ def _values(item: Item, language: str, link_base: str, count: int) -> dict[str, 
 
 
 def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    head = text[:limit - 1]
-    return (head.rsplit(" ", 1)[0] if " " in head else head) + "…"
+    from chalicelib.domain.escalation import cut_at_word
+
+    return cut_at_word(text, limit)
 
 
 def template_variables() -> dict[str, set[str]]:

@@ -245,6 +245,78 @@ class ArchivedFile(Strict):
     hot_copy_expires_at: datetime
 
 
+# --- praise, suggestion decisions and follow-up care (rulebook §1, §5) -----------------------
+class PraisedStaff(Strict):
+    """A member of staff a customer praised, as the staff directory knows them."""
+
+    staff_id: Annotated[str, StringConstraints(max_length=128)]
+    name: ShortText
+    unit_id: UnitId
+
+
+class Praise(Strict):
+    """Rulebook §1 表扬: whom the customer praised (people of the directory) or, when the customer
+    could not name them, a description; it is counted for the staff member and the unit and read
+    out at the unit's meeting."""
+
+    staff: tuple[PraisedStaff, ...] = ()
+    description: LongText | None = None
+    recorded_by: ShortText | None = None
+    recorded_at: datetime | None = None
+
+
+class SuggestionOutcomeKind(StrEnum):
+    """Rulebook §1 建议: whether the leader adopted the suggestion."""
+
+    ADOPTED = "adopted"
+    PARTLY_ADOPTED = "partly_adopted"
+    NOT_ADOPTED = "not_adopted"
+
+
+class SuggestionDecision(Strict):
+    """The responsible leader's decision on a suggestion, recorded when the reply date is promised."""
+
+    text: LongText
+    decided_by: ShortText | None = None
+    decided_by_id: str | None = None
+    recorded_by: ShortText
+    recorded_at: datetime
+
+
+class SuggestionOutcome(Strict):
+    """Whether the suggestion was adopted, and which leader decided it."""
+
+    outcome: SuggestionOutcomeKind
+    decided_by: ShortText
+    decided_by_id: str | None = None
+    recorded_by: ShortText
+    recorded_at: datetime
+
+
+class CustomerReply(Strict):
+    """What the customer is told (customer-facing, kept apart from staff notes and results)."""
+
+    text: LongText
+    recorded_by: ShortText
+    recorded_by_id: str | None = None
+    recorded_at: datetime
+
+
+class FollowUp(Strict):
+    """Rulebook §5 跟踪反馈: the follow-up contact after a complaint was resolved — whether the
+    customer was reached, whether they are satisfied now, and any extra service offered."""
+
+    reached: bool
+    satisfied: bool | None = None
+    offer: LongText | None = None
+    offer_accepted: bool | None = None
+    comment: LongText | None = None
+    recorded_by: ShortText
+    recorded_by_id: str | None = None
+    recorded_at: datetime
+    on_time: bool
+
+
 class CaseFacts(BaseModel):
     """Everything a case holds but its raw clocks: what the register must hold (§2) and what was
     done about it (§5–§7). The case (with its clocks) and the case document (with its deadlines as
@@ -281,6 +353,11 @@ class CaseFacts(BaseModel):
     special: SpecialExtension | None = None
     special_request: SpecialRequest | None = None
     reply_promised_by: date | None = None
+    praise: Praise | None = None
+    suggestion_decision: SuggestionDecision | None = None
+    suggestion_outcome: SuggestionOutcome | None = None
+    customer_reply: CustomerReply | None = None
+    follow_up: FollowUp | None = None
     acknowledgements: tuple[Acknowledgement, ...] = ()
     forwarded_from: tuple[str, ...] = ()
     created_at: datetime

@@ -82,6 +82,44 @@ class ComplaintRow(BaseModel):
                    root_cause=case.root_cause.code if case.root_cause else None)
 
 
+class PraiseRow(BaseModel):
+    """One praise as the unit's meeting hears it (rulebook §1 表扬): whom the customer praised and
+    what they said, read from the case document."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    unit_id: str
+    received_at: LocalTime
+    staff: list[str]
+    staff_ids: list[str]
+    description: str | None
+    what: str
+
+    @classmethod
+    def of(cls, case: CaseDocument, time_zone: str) -> PraiseRow:
+        praise = case.praise
+        return cls(case_id=case.case_id, unit_id=case.unit_id,
+                   received_at=case.received_at.astimezone(ZoneInfo(time_zone)),
+                   staff=[p.name for p in praise.staff] if praise else [],
+                   staff_ids=[p.staff_id for p in praise.staff] if praise else [],
+                   description=praise.description if praise else None, what=case.five_w.what)
+
+
+def praise_entry(case: Case, now: datetime, time_zone: str) -> dict[str, Any]:
+    """One praise in the weekly report, as JSON."""
+    return PraiseRow.of(case_document(case, (), (), now, time_zone), time_zone).model_dump(mode="json")
+
+
+def praise_by_staff(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How many praises each member of staff received in the report's praises, most first."""
+    counts: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        for staff_id, name in zip(entry["staff_ids"], entry["staff"], strict=True):
+            counts.setdefault(staff_id, {"staff_id": staff_id, "name": name, "count": 0})["count"] += 1
+    return sorted(counts.values(), key=lambda row: (-row["count"], row["name"]))
+
+
 REGISTER_COLUMNS = tuple(RegisterRow.model_fields)
 COMPLAINT_COLUMNS = tuple(ComplaintRow.model_fields)
 
@@ -232,6 +270,16 @@ def weekly_message(report: dict[str, Any]) -> OutgoingMessage:
     lines += ["", "Top causes: " + (", ".join(f"{c['cause']} {c['count']}" for c in s["top_causes"]) or "-")]
     lines.append("Repeated root causes: "
                  + (", ".join(f"{r['root_cause']} x{r['count']}" for r in report["repeated_causes"]) or "none"))
+    follow = s.get("follow_up")
+    if follow:
+        lines.append(f"Follow-up calls: {follow['done']} made, {follow['on_time']} on time, {follow['reached']} "
+                     f"reached, {follow['offers_made']} offers, {follow['offers_accepted']} accepted")
+    lines += ["", "Praise for the unit meeting:"]
+    for entry in report.get("praise", []):
+        whom = ", ".join(entry["staff"]) or entry["description"] or "-"
+        lines.append(f"- {entry['case_id']} {entry['unit_id']} {whom}: {entry['what'][:200]}")
+    if not report.get("praise"):
+        lines.append("  none this week")
     lines += ["", "Main complaints:"]
     for entry in report["complaints"][:30]:
         lines.append(f"- {entry['case_id']} {entry['unit_id']} [{entry['cause'] or '-'}] {entry['status']}: "

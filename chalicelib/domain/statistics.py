@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calendar import UnitClock
+from chalicelib.domain.follow_up import reopened_follow_up
 from chalicelib.domain.models import Case
 
 # Handling times longer than this many working days are counted in this last bucket.
@@ -56,12 +57,13 @@ def stat_deltas(before: Case | None, after: Case, now: datetime, unit_clock: Uni
         counts.update({"received": 1, f"type:{t}": 1, f"channel:{after.channel.value}": 1})
         if after.cause is not None:
             counts.update({f"cause:{after.cause.category.value}": 1, f"type_cause:{t}:{after.cause.category.value}": 1})
+        counts.update(praise_counters(after))
         return [StatsDelta(after.unit_id, local_day(after.received_at, tz), dict(counts))]
     if after.finding is not None and before.finding is None:
         counts[f"finding:{after.finding.kind.value}"] += 1
     for name, clock in after.clocks.items():
         old = before.clocks.get(name)
-        if old is not None and old.running and not clock.running:
+        if old is not None and old.running and not clock.running and not reopened_follow_up(before, after, name):
             met = bool(clock.goal_met) and clock.stopped_at is not None and clock.stopped_at <= clock.due_at
             counts[f"clock_{'met' if met else 'breached'}:{name}"] += 1
     if after.resolution is not None and before.resolution is None:
@@ -78,9 +80,40 @@ def stat_deltas(before: Case | None, after: Case, now: datetime, unit_clock: Uni
         counts["rectification_done" if after.rectification.completed_at else "rectification_ordered"] += 1
     if after.unit_id != before.unit_id:
         counts["forwarded_out"] += 1
+    if after.suggestion_outcome is not None and before.suggestion_outcome is None:
+        counts[f"suggestion:{after.suggestion_outcome.outcome.value}"] += 1
+    if after.follow_up is not None and after.follow_up != before.follow_up:
+        counts.update(follow_up_counters(after))
+        counts.subtract(follow_up_counters(before))
     counts = Counter({k: v for k, v in counts.items() if v})
-    return [StatsDelta(before.unit_id if "forwarded_out" in counts else after.unit_id, local_day(now, tz),
-                       dict(counts))] if counts else []
+    deltas = [StatsDelta(before.unit_id if "forwarded_out" in counts else after.unit_id, local_day(now, tz),
+                         dict(counts))] if counts else []
+    praise = Counter(praise_counters(after))
+    praise.subtract(praise_counters(before))
+    praise = Counter({k: v for k, v in praise.items() if v})
+    if praise:  # a praise counts on the day the customer gave it, whenever the names are recorded
+        deltas.append(StatsDelta(after.unit_id, local_day(after.received_at, tz), dict(praise)))
+    return deltas
+
+
+def praise_counters(case: Case) -> dict[str, int]:
+    """Rulebook §1 表扬: one for each member of staff praised, or one unnamed praise."""
+    if case.praise is None:
+        return {}
+    if not case.praise.staff:
+        return {"praise_unnamed": 1}
+    return {f"praise_staff:{person.staff_id}": 1 for person in case.praise.staff}
+
+
+def follow_up_counters(case: Case) -> dict[str, int]:
+    """Rulebook §5: a follow-up contact made (on time or late), the customer reached and satisfied,
+    an extra service offered and accepted."""
+    done = case.follow_up
+    if done is None:
+        return {}
+    return {"follow_up_done": 1, "follow_up_on_time": int(done.on_time), "follow_up_reached": int(done.reached),
+            "follow_up_satisfied": int(bool(done.satisfied)), "follow_up_offers": int(done.offer is not None),
+            "follow_up_offers_accepted": int(bool(done.offer_accepted))}
 
 
 @dataclass
@@ -140,6 +173,13 @@ class Totals:
             "top_causes": [{"cause": k, "count": v} for k, v in list(self.group("cause").items())[:5]],
             "root_causes": self.group("root_cause"),
             "forwarded_out": c["forwarded_out"],
+            "praise": {"received": c["type:praise"], "by_staff": self.group("praise_staff"),
+                       "unnamed": c["praise_unnamed"]},
+            "suggestions": {"received": c["type:suggestion"], "by_outcome": self.group("suggestion")},
+            "follow_up": {"done": c["follow_up_done"], "on_time": c["follow_up_on_time"],
+                          "late": c["follow_up_done"] - c["follow_up_on_time"], "reached": c["follow_up_reached"],
+                          "satisfied": c["follow_up_satisfied"], "offers_made": c["follow_up_offers"],
+                          "offers_accepted": c["follow_up_offers_accepted"]},
             "spot_checks": {"checked": c["spot_checked"], "mismatched": c["spot_mismatched"],
                             "rectifications_ordered": c["rectification_ordered"],
                             "rectifications_done": c["rectification_done"]},

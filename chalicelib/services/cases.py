@@ -17,6 +17,7 @@ from chalicelib.domain import lifecycle
 from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_act
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.case_document import CaseDocument, CaseSummary, Deadline, Page, case_document
+from chalicelib.domain.clocks import DEFAULT_FOLLOW_UP_DAYS, FOLLOW_UP_CLOCK
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import (
     AlreadyRegistered,
@@ -29,8 +30,9 @@ from chalicelib.domain.errors import (
     VersionRequired,
 )
 from chalicelib.domain.escalation import Escalation, Ladder, alarm_changes, notices_at_intake
+from chalicelib.domain.follow_up import with_follow_up
 from chalicelib.domain.identifiers import is_case_id, new_case_id
-from chalicelib.domain.models import Case, HistoryEvent, Status
+from chalicelib.domain.models import Case, HistoryEvent, Praise, PraisedStaff, Status
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import stat_deltas
 from chalicelib.observability import count, logger
@@ -60,11 +62,14 @@ class CaseService:
                  now: Callable[[], datetime], idempotency: Any | None = None,
                  ladder: Ladder | None = None, calendars: CalendarOverrides | None = None,
                  send_notices: Callable[[Sequence[Escalation]], None] | None = None,
-                 backdate_limit: timedelta = cmd.DEFAULT_BACKDATE_LIMIT, staff: StaffLookup | None = None) -> None:
+                 backdate_limit: timedelta = cmd.DEFAULT_BACKDATE_LIMIT, staff: StaffLookup | None = None,
+                 follow_up_days: int = DEFAULT_FOLLOW_UP_DAYS) -> None:
         """`idempotency` is a callable wrapper (powertools idempotent_function) or None;
         `send_notices` sends media/regulator notices at once (the escalation run retries them);
         `backdate_limit` is how far back staff may date a receipt; `staff` is the staff directory
-        (handlers, receivers and managers are people in it)."""
+        (handlers, receivers and managers are people in it); `follow_up_days` is when a resolved
+        complaint's follow-up contact is due (rulebook §5)."""
+        self._follow_up_days = follow_up_days
         self._cases = cases
         self._staff = staff
         self._backdate_limit = backdate_limit
@@ -142,9 +147,11 @@ class CaseService:
     def _public_view(self, case: Case) -> dict[str, Any]:
         tz = self._time_zone(case.unit_id)
         unit = self._units.get(case.unit_id)
+        # the follow-up call is the organisation's own duty, not an answer the customer waits for
+        clocks = {name: clock for name, clock in case.clocks.items() if name != FOLLOW_UP_CLOCK}
         deadlines = {name: Deadline.of(clock, self._now(), tz).model_dump(mode="json", include={"deadline", "state"})
-                     for name, clock in case.clocks.items()}
-        reply_by = max((clock.due_at for clock in case.clocks.values()), default=None)
+                     for name, clock in clocks.items()}
+        reply_by = max((clock.due_at for clock in clocks.values()), default=None)
         return {"case_number": case.case_id, "type": case.type.value, "status": case.status.value,
                 "unit": unit.name if unit else case.unit_id,
                 "received_at": case.received_at.astimezone(ZoneInfo(tz)).isoformat(),
@@ -156,6 +163,12 @@ class CaseService:
         problems = cmd.intake_rule_violations(request, self._now(), self._backdate_limit)
         if self._units.get(request.unit_id) is None or not self._visible(by, request.unit_id):
             problems["unit_id"] = f"no unit {request.unit_id!r} in the organisation"
+        elif request.praised is not None and request.praised.staff and "praised" not in problems \
+                and "praised.staff" not in problems:
+            try:
+                self._praised_people(request.praised.staff, request.unit_id, "praised.staff")
+            except InvalidInput as refused:
+                problems.update(refused.fields)
         if problems:
             raise InvalidInput("the case cannot be registered as sent", problems)
 
@@ -187,6 +200,10 @@ class CaseService:
             now = self._now()
             case, event = lifecycle.register(new_case_id(), intake, now, payload["actor"], clock,
                                              payload.get("actor_id"))
+            if intake.praised is not None:
+                case = case.model_copy(update={"praise": Praise(
+                    staff=self._praised_people(intake.praised.staff, intake.unit_id, "praised.staff"),
+                    description=intake.praised.description, recorded_by=payload["actor"], recorded_at=now)})
             alarms, _ = alarm_changes(None, case, self._ladder)
             notices = notices_at_intake(case, self._units, now)
             try:
@@ -316,6 +333,7 @@ class CaseService:
         if isinstance(command, cmd.Accept) and command.receiver is not None:
             member = self._colleague("receiver", command.receiver, case.unit_id)
             command = command.model_copy(update={"receiver": member.name, "receiver_id": member.staff_id})
+        command = self._people_named(command, case)
         also: list[AcknowledgedLevel] = []
         if isinstance(command, cmd.Acknowledge):
             self._check_acknowledgement(case, command, escalations, by)
@@ -325,6 +343,7 @@ class CaseService:
         target_unit = command.to_unit_id if isinstance(command, cmd.Forward) else case.unit_id
         now, unit_clock = self._now(), self.unit_clock(target_unit)
         updated, event = lifecycle.apply_action(case, action, command, now, unit_clock)
+        updated = with_follow_up(case, updated, now, self._time_zone(updated.unit_id), self._follow_up_days)
         alarms, stopped = alarm_changes(case, updated, self._ladder)
         stats = stat_deltas(case, updated, now, unit_clock) if unit_clock else []
         self._cases.save(updated, event, expected_version=expected, alarms=alarms, stopped_clocks=stopped,
@@ -334,6 +353,35 @@ class CaseService:
                                            "version": updated.version})
         count("CaseTransitions", action=action)
         return self._document(updated, [*history, event], escalations, by, record.deliveries)
+
+    def _people_named(self, command: cmd.ActionCommand, case: Case) -> cmd.ActionCommand:
+        """The praised staff and the deciding leader are people of the staff directory (of the
+        case's unit or a unit above it), named by name or staff id; the command gets their ids."""
+        if isinstance(command, cmd.RecordPraise):
+            return command.model_copy(update={
+                "praised_staff": self._praised_people(command.staff, case.unit_id, "staff")})
+        if isinstance(command, cmd.PromiseReply | cmd.RecordSuggestionReply) and command.decided_by is not None:
+            leader = self._colleague("decided_by", command.decided_by, case.unit_id)
+            return command.model_copy(update={"decided_by": leader.name, "decided_by_id": leader.staff_id})
+        if isinstance(command, cmd.PromiseReply | cmd.RecordSuggestionReply):
+            return command.model_copy(update={"decided_by_id": None})
+        return command
+
+    def _praised_people(self, names: Sequence[str], unit_id: str, field: str) -> tuple[PraisedStaff, ...]:
+        """Each name or staff id as the directory's person, once each; 400 naming every one not found."""
+        people: dict[str, PraisedStaff] = {}
+        problems: dict[str, str] = {}
+        for n, wanted in enumerate(names):
+            try:
+                member = self._colleague(field, wanted, unit_id)
+            except InvalidInput as refused:
+                problems[f"{field}.{n}"] = next(iter(refused.fields.values()))
+                continue
+            people.setdefault(member.staff_id, PraisedStaff(staff_id=member.staff_id, name=member.name,
+                                                            unit_id=member.unit_id))
+        if problems:
+            raise InvalidInput("the staff praised must be people of the unit's staff", problems)
+        return tuple(people.values())
 
     def _check_acknowledgement(self, case: Case, command: cmd.Acknowledge,
                                escalations: Sequence[Escalation], by: Principal | None) -> None:
@@ -412,13 +460,16 @@ class CaseService:
 # What the complainant is told after filing (rulebook §1, §8), in both languages of the form.
 NEXT_STEPS = {
     "complaint": {"en": "The store will contact you within 24 hours and handle your complaint within "
-                        "3 working days (7 for cases that need investigation); you will be told the result.",
-                  "zh": "门店将在24小时内与您联系,并在3个工作日内(特殊情况7个工作日内)处理完毕并告知结果。"},
+                        "3 working days (at most 7 working days in special cases, approved by a manager); "
+                        "you will be told the result.",
+                  "zh": "门店将在24小时内与您联系,并在3个工作日内处理完毕并告知结果(特殊情况经经理批准,"
+                        "不超过7个工作日)。"},
     "inquiry": {"en": "You will get an answer within 24 hours.", "zh": "我们将在24小时内答复您。"},
     "suggestion": {"en": "Your suggestion will be considered within 24 hours and you will be told when to "
                          "expect a reply.", "zh": "我们将在24小时内受理您的建议,并告知答复时间。"},
-    "praise": {"en": "Thank you; your praise will be passed on to the staff concerned.",
-               "zh": "感谢您的表扬,我们会转达给相关员工。"},
+    "praise": {"en": "Thank you for your praise. We will pass it on to the staff concerned and share it at "
+                     "the store's staff meeting.",
+               "zh": "感谢您的表扬!我们会转达给相关员工,并在门店例会上通报表扬。"},
 }
 
 

@@ -16,7 +16,7 @@ from chalicelib.domain.auth import Principal, in_territory
 from chalicelib.domain.calendar import UnitClock
 from chalicelib.domain.errors import CaseNotFound, IllegalTransition, InvalidInput, StaleVersion
 from chalicelib.domain.escalation import Ladder, OutgoingMessage, alarm_changes
-from chalicelib.domain.models import Case, SpotCheckVerdict, Status, Unit, UnitKind
+from chalicelib.domain.models import Case, CaseType, SpotCheckVerdict, Status, Unit, UnitKind
 from chalicelib.domain.statistics import StatsDelta, Totals, days_in, local_day, stat_deltas
 from chalicelib.observability import count, logger
 from chalicelib.services.ports import (
@@ -66,7 +66,8 @@ class ReportService:
         return {"unit_id": unit.unit_id, "from": start.isoformat(), "to": end.isoformat(),
                 "units": [u.unit_id for u in units], "summary": overall.summary(),
                 "by_unit": {uid: {"received": t.counters["received"], "resolved": t.counters["resolved"],
-                                  "clocks": t.on_time()} for uid, t in per_unit.items()},
+                                  "clocks": t.on_time(), "praise": t.counters["type:praise"],
+                                  "praise_by_staff": t.group("praise_staff")} for uid, t in per_unit.items()},
                 "items_read": self._stats.items_read - read_before}
 
     def _scope(self, unit_id: str, start: date, end: date, by: Principal | None) -> Unit:
@@ -115,14 +116,17 @@ class ReportService:
         tz = ZoneInfo(unit.time_zone)
         start = datetime.combine(monday, time(), tzinfo=tz).astimezone(UTC)
         now = self._now()
-        complaints = [rpt.complaint_entry(c, now, unit.time_zone) for u in this["units"]
-                      for c in self._cases.received_between(u, start, start + timedelta(days=7))
-                      if c.type.value == "complaint"]
+        received = [c for u in this["units"] for c in self._cases.received_between(u, start, start + timedelta(days=7))]
+        complaints = [rpt.complaint_entry(c, now, unit.time_zone) for c in received if c.type is CaseType.COMPLAINT]
+        praise = sorted((rpt.praise_entry(c, now, unit.time_zone) for c in received if c.type is CaseType.PRAISE),
+                        key=lambda entry: (entry["unit_id"], entry["received_at"]))
         return {"unit_id": unit.unit_id, "unit": unit.name, "from": monday.isoformat(), "to": sunday.isoformat(),
                 "summary": this["summary"], "by_unit": this["by_unit"],
                 "trend": rpt.trend(this["summary"], previous["summary"]),
                 "repeated_causes": rpt.repeated_causes(this["summary"]),
                 "complaints": complaints,
+                # rulebook §1: each praise is read out at the unit's meeting
+                "praise": praise, "praise_by_staff": rpt.praise_by_staff(praise),
                 "items_read": this["items_read"] + previous["items_read"]}
 
     def send_due(self) -> dict[str, int]:

@@ -227,7 +227,7 @@ function renderCase(c) {
     ["fact_what", c.five_w ? c.five_w.what : t("optional_none")],
     ["fact_cause", c.cause ? named("cause", c.cause.category) + (c.cause.detail ? ` · ${c.cause.detail}` : "") : t("optional_none")],
     ["fact_expectation", c.expectation || t("optional_none")], ["fact_handler", c.handler || t("optional_none")],
-    ["fact_version", String(c.version)]];
+    ...careFacts(c), ["fact_version", String(c.version)]];
   for (const [key, value] of facts) {
     const dd = el("dd");
     if (value instanceof Node) dd.appendChild(value); else dd.textContent = String(value);
@@ -270,6 +270,32 @@ function renderCase(c) {
   renderActions(c);
 }
 
+function careFacts(c) {
+  /* Praise, a suggestion's decision, outcome and reply, and a complaint's follow-up, where the case has them. */
+  const facts = [];
+  if (c.praise) {
+    const names = (c.praise.staff || []).map((p) => p.name).join(", ");
+    facts.push(["fact_praised", [names, c.praise.description].filter(Boolean).join(" · ") || t("optional_none")]);
+  }
+  if (c.suggestion_decision) {
+    const d = c.suggestion_decision;
+    facts.push(["fact_decision", d.decided_by ? t("by_whom", { what: d.text, who: d.decided_by }) : d.text]);
+  }
+  if (c.suggestion_outcome) {
+    facts.push(["fact_outcome", t("by_whom", { what: named("outcome", c.suggestion_outcome.outcome), who: c.suggestion_outcome.decided_by })]);
+  }
+  if (c.customer_reply) facts.push(["fact_reply", c.customer_reply.text]);
+  if (c.follow_up) {
+    const f = c.follow_up;
+    const parts = [t(f.reached ? "follow_up_reached" : "follow_up_not_reached")];
+    if (f.satisfied !== null && f.satisfied !== undefined) parts.push(t(f.satisfied ? "follow_up_satisfied" : "follow_up_unsatisfied"));
+    if (f.offer) parts.push(t("follow_up_offer", { offer: f.offer, accepted: t(f.offer_accepted ? "offer_accepted" : "offer_declined") }));
+    if (f.comment) parts.push(f.comment);
+    facts.push(["fact_follow_up", parts.join(" · ")]);
+  }
+  return facts;
+}
+
 function resolveRef(schema) {
   if (schema && schema.$ref) return apiDoc.components.schemas[schema.$ref.split("/").pop()];
   if (schema && schema.anyOf) return resolveRef(schema.anyOf.find((s) => s.type !== "null"));
@@ -289,7 +315,7 @@ function choicesFor(name, c) {
   return null;
 }
 
-const ENUM_PREFIX = { kind: "kind", remedies: "remedy", category: "cause" };
+const ENUM_PREFIX = { kind: "kind", remedies: "remedy", category: "cause", outcome: "outcome" };
 
 function input(action, name, schema, required, c) {
   const s = resolveRef(schema);
@@ -306,7 +332,10 @@ function input(action, name, schema, required, c) {
     }
   } else if (s.type === "boolean") {
     control = el("select", null, { id, name, "data-type": "boolean" });
+    if (!required) control.appendChild(el("option", t("optional_none"), { value: "" }));  // not asked, not answered
     control.append(el("option", t("yes"), { value: "true" }), el("option", t("no"), { value: "false" }));
+  } else if (s.type === "array" && !(resolveRef(s.items) || {}).enum) {
+    control = el("textarea", null, { id, name, "data-type": "lines", rows: "3" });  // one name a line
   } else if (s.type === "integer") {
     control = el("input", null, { id, name, type: "number", "data-type": "integer", min: s.minimum ?? "", max: s.maximum ?? "" });
   } else if (s.type === "array") {
@@ -349,6 +378,10 @@ async function act(c, action, f) {
   const data = {};
   for (const control of f.querySelectorAll("[name]")) {
     if (control.dataset.type === "array") data[control.name] = [...control.selectedOptions].map((o) => o.value);
+    else if (control.dataset.type === "lines") {
+      const lines = control.value.split(/[\n,，、]/).map((v) => v.trim()).filter(Boolean);
+      if (lines.length) data[control.name] = lines;
+    }
     else if (control.value === "") continue;
     else if (control.dataset.type === "boolean") data[control.name] = control.value === "true";
     else if (control.dataset.type === "integer") data[control.name] = Number(control.value);

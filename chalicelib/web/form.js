@@ -42,6 +42,7 @@ function body() {
                  customer: { name: value("name"), phone: value("phone") }, five_w: fiveW };
   if (value("cause")) data.cause = { category: value("cause") };
   if (value("expectation")) data.expectation = value("expectation");
+  if (data.type === "praise" && value("praised")) data.praised = { description: value("praised") };
   return data;
 }
 
@@ -101,6 +102,10 @@ form.addEventListener("submit", async (event) => {
   } finally {
     button.disabled = false;
   }
+});
+// Whom a customer praises is asked only on a praise (rulebook §1: it is recorded against them).
+document.getElementById("type").addEventListener("change", (event) => {
+  document.getElementById("praised-field").hidden = event.target.value !== "praise";
 });
 document.addEventListener("languagechange", () => { if (lastReceipt) showReceipt(lastReceipt); });
 document.getElementById("form-error").tabIndex = -1;

@@ -86,6 +86,7 @@ def test_a_customer_files_a_complaint_and_gets_a_receipt(stack: RunningStack, pa
     assert re.fullmatch(r"CD-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", case_number)
     expect(page.locator("#reply-by")).not_to_have_text("—")
     expect(page.locator("#next-steps")).to_contain_text("3 working days")
+    expect(page.locator("#next-steps")).to_contain_text("7 working days in special cases, approved by a manager")
     page.screenshot(path=str(ARTIFACTS / "form-receipt.png"), full_page=True)
 
     page.get_by_role("button", name="中文").click()  # the receipt follows the language
@@ -591,3 +592,94 @@ def test_a_manager_acknowledges_an_escalation_from_the_inbox_the_sms_link_leads_
     read = requests.get(f"{stack.api}/cases/{case['case_id']}", headers=inbox, timeout=10).json()
     assert [(a["by"], a["level"]) for a in read["acknowledgements"]] == [("Sun Li", "breach")]
     context.close()
+
+
+def test_in_chinese_staff_record_a_follow_up_a_suggestion_reply_and_the_staff_praised(
+        stack: RunningStack, browser: Any) -> None:
+    """Rulebook §1 and §5 in the console, in Chinese: the follow-up call after a resolved
+    complaint, a suggestion's outcome with the reply to the customer, and whom a praise is for."""
+    from playwright.sync_api import expect
+
+    staff = {"Authorization": f"Bearer {token(['agent', 'unit-manager'])}"}
+
+    def created(body: dict[str, Any], *steps: tuple[str, dict[str, Any]]) -> str:
+        case = requests.post(f"{stack.api}/cases", headers=staff, timeout=10, json=body).json()
+        for action, fields in steps:
+            case = requests.post(f"{stack.api}/cases/{case['case_id']}/{action}", headers=staff, timeout=10,
+                                 json={"version": case["version"], **fields}).json()
+        return case["case_id"]
+
+    resolved = created(complaint(), ("accept", {}), ("assign", {"handler": "Chen Jie"}),
+                       ("record-finding", {"kind": "customer_issue", "detail": "price label misread"}),
+                       ("resolve", {"result": "explained the offer"}))
+    suggestion = created(complaint(type="suggestion", cause=None), ("accept", {}))
+    praise = created(complaint(type="praise", cause=None, channel="in_store",
+                               praised={"description": "戴眼镜的收银员"}))
+
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    sign_in(page, stack, ["agent", "unit-manager"], label="身份令牌(ID token)", button="登录")
+    expect(page.get_by_role("heading", name="未结案件(最近期限在前)")).to_be_visible()
+
+    page.goto(f"{stack.api}/console#case/{resolved}")
+    expect(page.locator("#clock-rows tr", has_text="跟踪回访")).to_contain_text("23:59:59 +08:00")
+    page.locator("summary").get_by_text("记录回访结果", exact=True).click()
+    form = page.locator("form[data-action=record-follow-up]")
+    form.get_by_label("是否联系上客户(必填)").select_option("true")
+    form.get_by_label("提供的增值服务").fill("下次购物免费送货上门")
+    form.locator("button").click()
+    expect(form.locator("[data-field=satisfied]")).to_contain_text("此项需要修改")  # reached: satisfied?
+    form.get_by_label("客户现在是否满意").select_option("true")
+    form.get_by_label("客户是否接受").select_option("true")
+    form.locator("button").click()
+    expect(page.locator("#case-fields")).to_contain_text("已联系上 · 满意 · 增值服务:下次购物免费送货上门(已接受)")
+    expect(page.locator("#clock-rows tr", has_text="跟踪回访")).to_contain_text("按时完成")
+
+    page.goto(f"{stack.api}/console#case/{suggestion}")
+    page.locator("summary").get_by_text("承诺答复日期", exact=True).click()
+    promise = page.locator("form[data-action=promise-reply]")
+    promise.get_by_label("承诺答复日期(必填)").fill((datetime.now(UTC) + timedelta(days=5)).date().isoformat())
+    promise.get_by_label("领导的决定").fill("三家门店试销燕麦奶")
+    promise.get_by_label("作出决定的领导").fill("Qian Hao")
+    promise.locator("button").click()
+    expect(page.locator("#case-fields")).to_contain_text("三家门店试销燕麦奶(决定人:Qian Hao)")
+    page.locator("summary").get_by_text("记录采纳结果并答复客户", exact=True).click()
+    reply = page.locator("form[data-action=record-suggestion-reply]")
+    reply.get_by_label("是否采纳(必填)").select_option("partly_adopted")
+    expect(reply.get_by_label("是否采纳(必填)")).to_contain_text("部分采纳")
+    reply.get_by_label("给客户的答复(客户可见)(必填)").fill("感谢您的建议:明年一月起三家门店试销燕麦奶。")
+    reply.locator("button").click()
+    expect(page.locator("#case-title")).to_contain_text("已处理")
+    expect(page.locator("#case-fields")).to_contain_text("部分采纳(决定人:Qian Hao)")
+    expect(page.locator("#case-fields")).to_contain_text("感谢您的建议:明年一月起三家门店试销燕麦奶。")
+
+    page.goto(f"{stack.api}/console#case/{praise}")
+    page.locator("summary").get_by_text("记录被表扬的员工", exact=True).click()
+    named = page.locator("form[data-action=record-praise]")
+    named.get_by_label("被表扬的员工(姓名或员工编号,每行一个)").fill("Chen Jie")
+    named.locator("button").click()
+    expect(page.locator("#case-fields")).to_contain_text("被表扬的员工Chen Jie")
+    page.screenshot(path=str(ARTIFACTS / "console-zh-praise.png"), full_page=True)
+    context.close()
+
+
+def test_a_customer_praises_a_cashier_on_the_form_and_is_thanked(stack: RunningStack, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{stack.api}/")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_label(re.compile("Whom would you like to praise"))).to_be_hidden()
+    page.get_by_label("Type").select_option("praise")
+    page.get_by_label("Store or department").select_option("store-xh-01")
+    page.get_by_label("Name").fill("Wang Fang")
+    page.get_by_label("Phone").fill("138 0000 1234")
+    page.get_by_label("What happened (required)").fill("She carried my shopping to the taxi in the rain.")
+    page.get_by_label(re.compile("Whom would you like to praise")).fill("the cashier with glasses at till 2")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#next-steps")).to_contain_text("Thank you for your praise")
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("#next-steps")).to_contain_text("感谢您的表扬")
+    case_number = page.locator("#case-number").inner_text()
+    staff = {"Authorization": f"Bearer {token(['agent'])}"}
+    stored = requests.get(f"{stack.api}/cases/{case_number}", headers=staff, timeout=10).json()
+    assert stored["praise"]["description"] == "the cashier with glasses at till 2"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.clocks import initial_clocks
+from chalicelib.domain.errors import IllegalTransition
 from chalicelib.domain.escalation import Escalation, Ladder, alarm_changes, alarm_for, render, unit_above
 from chalicelib.domain.models import CaseType, Status
 from tests.fakes import sample_staffed_units
@@ -74,15 +77,19 @@ def test_the_sms_fits_one_message_even_for_the_longest_texts() -> None:
     assert len(message.sms) <= 160 and len(message.subject) <= 100
 
 
-def test_suggestion_reply_clock_ends_on_the_promised_date_and_stops_when_answered() -> None:
+def test_suggestion_reply_clock_ends_on_the_promised_date_and_stops_when_the_reply_is_recorded() -> None:
     suggestion = case_in(Status.ACCEPTED, CaseType.SUGGESTION)
     promised, _ = lifecycle.apply_action(suggestion, "promise-reply", cmd.PromiseReply(
         actor="Li Na", reply_by=date(2026, 11, 30)), NOW, CLOCK)
     assert promised.clocks["reply"].due_at.isoformat() == "2026-11-30T23:59:59+08:00"
     assert promised.reply_promised_by == date(2026, 11, 30)
-    resolved, _ = lifecycle.apply_action(promised, "resolve", cmd.Resolve(
-        actor="Li Na", result="adopted: a second bakery counter from January"), NOW)
-    assert resolved.clocks["reply"].state(NOW) == "met"
+    with pytest.raises(IllegalTransition, match="record-suggestion-reply"):
+        lifecycle.apply_action(promised, "resolve", cmd.Resolve(actor="Li Na", result="adopted"), NOW)
+    replied, _ = lifecycle.apply_action(promised, "record-suggestion-reply", cmd.RecordSuggestionReply(
+        actor="Li Na", outcome="adopted", decided_by="Sun Li",
+        reply="A second bakery counter opens in January."), NOW)
+    assert replied.clocks["reply"].state(NOW) == "met"
+    assert replied.status is Status.RESOLVED
 
 
 def test_a_forwarded_complaint_counts_its_working_days_in_the_new_units_calendar() -> None:

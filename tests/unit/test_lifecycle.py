@@ -10,6 +10,7 @@ from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
+from chalicelib.domain.follow_up import with_follow_up
 from chalicelib.domain.models import Case, CaseType, Finding, FindingKind, SpotCheckVerdict, Status
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -34,9 +35,15 @@ COMMANDS: dict[str, cmd.ActionCommand] = {
     "record-root-cause": cmd.RecordRootCause(category="service", code="cashier-double-scan",
                                              corrective_action="scanner beeps twice; retrained cashiers", **ACTOR),
     "complete-rectification": cmd.CompleteRectification(result="refund made, cashier retrained", **ACTOR),
+    "record-praise": cmd.RecordPraise(description="the young cashier at checkout 2", **ACTOR),
+    "record-suggestion-reply": cmd.RecordSuggestionReply(outcome="adopted", decided_by="Sun Li",
+                                                         reply="From May we stock oat milk.", **ACTOR),
+    "record-follow-up": cmd.RecordFollowUp(reached=True, satisfied=True, offer="a 20 yuan voucher",
+                                           offer_accepted=True, **ACTOR),
 }
 # Actions that only make sense for one type of case.
-ACTION_CASE_TYPE = {"promise-reply": CaseType.SUGGESTION}
+ACTION_CASE_TYPE = {"promise-reply": CaseType.SUGGESTION, "record-suggestion-reply": CaseType.SUGGESTION,
+                    "record-praise": CaseType.PRAISE}
 EXPECTED_STATUS = {
     "accept": Status.ACCEPTED, "forward": Status.RECEIVED, "record-finding": Status.INVESTIGATING,
     "resolve": Status.RESOLVED, "record-feedback": Status.CLOSED, "close": Status.CLOSED,
@@ -73,6 +80,9 @@ def test_every_legal_transition_is_applied_and_recorded(action: str, status: Sta
     before = case_in(status, ACTION_CASE_TYPE.get(action, CaseType.COMPLAINT))
     if action == "complete-rectification":
         before, _ = lifecycle.order_rectification(before, mismatch("SC-1", "refund not made"), 3, NOW, CLOCK)
+    if action == "record-follow-up":
+        resolved = with_follow_up(case_in(Status.ASSIGNED), case_in(Status.RESOLVED), NOW, "Asia/Shanghai", 7)
+        before = resolved.model_copy(update={"status": status})
     after, event = lifecycle.apply_action(before, action, COMMANDS[action], NOW, CLOCK)
     assert after.version == before.version + 1
     assert event.seq == after.version
