@@ -129,6 +129,7 @@ def sample_staffed_units() -> dict[str, Unit]:
     from pathlib import Path
 
     from chalicelib.adapters.staff_directory import StaffedUnits
+    from chalicelib.domain.calendar import country_of
     from chalicelib.domain.staff import StaffDetails, e164
 
     here = Path(__file__).resolve().parents[1] / "local"
@@ -140,6 +141,6 @@ def sample_staffed_units() -> dict[str, Unit]:
         assert unit is not None
         members.append(StaffMember(staff_id=str(uuid.uuid5(uuid.NAMESPACE_URL, details.name)),
                                    **details.model_dump(exclude={"phone"}),
-                                   phone=e164(details.phone, unit.calendar) if details.phone else None))
+                                   phone=e164(details.phone, country_of(unit.calendar)) if details.phone else None))
     staffed = StaffedUnits(units, InMemoryStaffDirectory(members))  # type: ignore[arg-type]
     return {unit.unit_id: unit for unit in staffed.all()}

@@ -317,14 +317,15 @@ MAX_MANAGERS = 20
 
 
 class Unit(Strict):
-    """A unit of the organisation with the time zone and country calendar its clocks use."""
+    """A unit of the organisation with the time zone and calendar its clocks use: a country
+    (`CN`) or a country's subdivision whose holidays differ (`GB-ENG`, `GB-SCT`)."""
 
     unit_id: UnitId
     name: ShortText
     kind: UnitKind
     parent_id: UnitId | None = None
     time_zone: Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_time_zone)]
-    calendar: Annotated[str, StringConstraints(max_length=2, pattern=r"^[A-Z]{2}$")]
+    calendar: Annotated[str, StringConstraints(max_length=6, pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
     managers: Annotated[tuple[ManagerContact, ...], Field(max_length=MAX_MANAGERS)] = ()
 
     def public_view(self) -> dict[str, Any]:

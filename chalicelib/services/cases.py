@@ -22,7 +22,7 @@ from chalicelib.adapters.dynamodb import (
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_call
-from chalicelib.domain.calendar import UnitClock, WorkingCalendar
+from chalicelib.domain.calendar import UnitClock, WorkingCalendar, country_of
 from chalicelib.domain.case_document import CaseDocument, Deadline, case_document
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import (
@@ -395,7 +395,7 @@ class CaseService:
         self._calendars.merge(country, dates, actor, now)
         moved: list[dict[str, Any]] = []
         for unit in self._units.all():
-            if unit.calendar != country:
+            if country_of(unit.calendar) != country:  # a subdivision follows its country's dates
                 continue
             clock = self.unit_clock(unit.unit_id)
             assert clock is not None
@@ -452,7 +452,7 @@ def unit_clock(units: DynamoUnitRegistry, calendars: CalendarOverrides | None, u
     unit = units.get(unit_id)
     if unit is None:
         return None
-    overrides = calendars.get(unit.calendar) if calendars else None
+    overrides = calendars.get(country_of(unit.calendar)) if calendars else None
     return UnitClock(unit.time_zone, WorkingCalendar(unit.calendar, overrides))
 
 
