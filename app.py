@@ -14,6 +14,7 @@ from chalicelib.bootstrap import (
     escalation_service,
     organisation_service,
     report_service,
+    risk_phrase_service,
     signed_in,
     staff_service,
     staff_writes,
@@ -34,6 +35,7 @@ from chalicelib.domain.commands import (
     VerifyArchivedFiles,
 )
 from chalicelib.domain.models import Unit
+from chalicelib.domain.risk import RiskPhrasesRequest, RiskPhraseTry
 from chalicelib.domain.staff import StaffDetails
 from chalicelib.observability import logger, mask_logger
 
@@ -323,6 +325,32 @@ def load_calendar_overrides(country: str) -> dict:
     """Official holiday / working dates, loaded without a deploy; open deadlines follow."""
     body = http.command(CalendarOverridesRequest, app.current_request.raw_body, settings.max_body_bytes)
     return case_service().load_calendar_overrides(http.country_code(country), body.working_days(), body.actor)
+
+
+@app.route("/risk-phrases", methods=["GET"])
+@http.documented("RiskPhrases")
+@http.handles_errors
+def get_risk_phrases() -> dict:
+    """The escalation-risk phrases every intake is checked against."""
+    return risk_phrase_service().view()
+
+
+@app.route("/risk-phrases", methods=["PUT"])
+@http.documented("RiskPhrases", request=RiskPhrasesRequest)
+@http.handles_errors
+def put_risk_phrases() -> dict:
+    """An administrator replaces the list (Chinese and English phrases, matched case-insensitively)."""
+    body = http.command(RiskPhrasesRequest, app.current_request.raw_body, settings.max_body_bytes)
+    return risk_phrase_service().replace(body)
+
+
+@app.route("/risk-phrases/check", methods=["POST"])
+@http.documented("RiskPhraseCheck", request=RiskPhraseTry)
+@http.handles_errors
+def check_risk_phrases() -> dict:
+    """Which phrases of the current list a text would be flagged for."""
+    body = http.command(RiskPhraseTry, app.current_request.raw_body, settings.max_body_bytes)
+    return risk_phrase_service().check(body.text)
 
 
 @app.route("/archive", methods=["GET"])

@@ -98,7 +98,27 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
         send_notices=escalation.send_now,
         backdate_limit=timedelta(days=settings.backdate_max_days),
         staff=getattr(units, "directory", None),
+        risk_phrases=build_risk_phrase_service(settings, client, now).phrases,
+        customers=customer_history(settings, client, units),
     )
+
+
+def build_risk_phrase_service(settings: Settings, client: Any | None = None, now: Any = utc_now) -> Any:
+    from chalicelib.adapters.risk_phrases import DynamoRiskPhrases
+    from chalicelib.services.risk import RiskPhraseService
+
+    return RiskPhraseService(DynamoRiskPhrases(client or dynamodb_client(), settings.table_name), now)
+
+
+def customer_history(settings: Settings, client: Any, units: Any) -> Any:
+    """Links the cases of one customer, when the stage has a customer key secret."""
+    if not settings.customer_key_secret:
+        return None
+    from chalicelib.adapters.customers import DynamoCustomerLinks
+    from chalicelib.services.customers import CustomerHistory
+
+    return CustomerHistory(DynamoCustomerLinks(client, settings.table_name),
+                           settings.customer_key_secret.encode(), units)
 
 
 def s3_client() -> Any:
@@ -273,6 +293,11 @@ def archive_service() -> ArchiveService:
 @lru_cache(maxsize=1)
 def case_service() -> CaseService:
     return build_case_service(get_settings(), units=unit_registry())
+
+
+@lru_cache(maxsize=1)
+def risk_phrase_service() -> Any:
+    return build_risk_phrase_service(get_settings())
 
 
 @lru_cache(maxsize=1)

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # Spot checks (issue 7): a mismatch orders rectification within this many working days.
     rectify_working_days: int = Field(default=5, ge=1, le=30)
 
+    # Repeat complainants: the HMAC key of the customer index (a keyed hash of each customer's
+    # normalised phone number). Empty: cases are not linked. Changing it starts the index afresh.
+    customer_key_secret: str = Field(default="", repr=False)
+
     def jwks_url(self) -> str:
         return self.auth_jwks_url or f"{self.auth_issuer}/.well-known/jwks.json"
 

@@ -241,7 +241,8 @@ class CaseRecord:
 class CaseRepository(Protocol):
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
             escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
-            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = ()) -> None: ...
+            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = (),
+            also_write: Sequence[dict[str, Any]] = ()) -> None: ...
     def tracked_case(self, tracking_hash: str) -> str | None: ...
     def case_of_intake_key(self, key_hash: str) -> str | None: ...
     def get(self, case_id: str) -> CaseRecord: ...
@@ -295,11 +296,12 @@ class DynamoCaseRepository:
 
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
             escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
-            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = ()) -> None:
+            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = (),
+            also_write: Sequence[dict[str, Any]] = ()) -> None:
         """Raises StaleVersion if the id is already taken (the caller draws a new id), and
         AlreadyRegistered if the intake's Idempotency-Key already made a case. The clocks' alarms,
-        any intake notices, a web case's tracking entry and the key's claim are written in the same
-        transaction as the case."""
+        any intake notices, a web case's tracking entry, the key's claim and `also_write` (the
+        customer index's entry) are written in the same transaction as the case."""
         if not self._transact([
             {"Put": {"TableName": self._table, "Item": self._case_item(case),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
@@ -316,6 +318,7 @@ class DynamoCaseRepository:
                                          "expires_at": epoch_seconds(intake_key.expires_at)})}}]
               if intake_key else []),
             *stats_updates(self._table, stats),
+            *also_write,
         ]):
             existing = self.case_of_intake_key(intake_key.key_hash) if intake_key else None
             if existing is not None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from chalicelib.domain.clocks import Clock, ClockState
+from chalicelib.domain.customers import EarlierCase
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.escalation import Escalation, EscalationState
 from chalicelib.domain.models import Case, CaseFacts, HistoryEvent
@@ -76,12 +77,14 @@ class CaseDocument(CaseFacts):
     history: list[HistoryEvent]
     escalations: list[EscalationSent]
     available_actions: list[str] = Field(default_factory=list)
+    # The customer's earlier cases the reader may see (their territory); an archived file has none.
+    earlier_cases: list[EarlierCase] = Field(default_factory=list)
 
 
 def case_document(case: Case, history: Sequence[HistoryEvent], escalations: Sequence[Escalation],
                   now: datetime, time_zone: str,
                   actions: Callable[[Case, bool], list[str]] | None = None,
-                  deliveries: Sequence[Delivery] = ()) -> CaseDocument:
+                  deliveries: Sequence[Delivery] = (), earlier_cases: Sequence[EarlierCase] = ()) -> CaseDocument:
     """The one way a case becomes a document. `actions(case, escalated)` lists what may be done
     now (the service filters it by the user's role); without it the document offers none, as an
     archived file does."""
@@ -93,4 +96,5 @@ def case_document(case: Case, history: Sequence[HistoryEvent], escalations: Sequ
         escalations=[EscalationSent.of(e, deliveries)
                      for e in sorted(escalations, key=lambda e: (e.created_at, e.clock, e.level))],
         available_actions=actions(case, bool(escalations)) if actions else [],
+        earlier_cases=list(earlier_cases),
     )

@@ -243,6 +243,13 @@ class CompleteRectification(ActionCommand):
     result: LongText
 
 
+class ClearRiskFlag(ActionCommand):
+    """Staff judged the escalation-risk language found at intake a false alarm (a photo "曝光"
+    over-exposed, a customer quoting a reporter's article); why is kept with the flag."""
+
+    reason: LongText
+
+
 class FileFormat(StrEnum):
     JSON = "json"
     HTML = "html"
@@ -319,6 +326,7 @@ ACTION_COMMANDS: dict[str, type[ActionCommand]] = {
     "mark-important": MarkImportant,
     "record-root-cause": RecordRootCause,
     "complete-rectification": CompleteRectification,
+    "clear-risk-flag": ClearRiskFlag,
 }
 
 

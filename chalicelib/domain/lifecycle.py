@@ -53,6 +53,7 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "mark-important": frozenset(Status),
     "record-root-cause": frozenset({S.INVESTIGATING, S.RESOLVED, S.CLOSED}),
     "complete-rectification": frozenset(Status),
+    "clear-risk-flag": frozenset(Status),
 }
 
 def _extensible(case: Case, now: datetime) -> bool:
@@ -74,6 +75,7 @@ _APPLIES: dict[str, Any] = {
     "complete-rectification": lambda c, now: c.rectification is not None and c.rectification.completed_at is None,
     "reopen": lambda c, now: c.archive is None,
     "resolve": lambda c, now: c.type is not CaseType.COMPLAINT or c.finding is not None,
+    "clear-risk-flag": lambda c, now: c.risk is not None and c.risk.raised and c.archive is None,
 }
 
 
@@ -409,6 +411,18 @@ def _complete_rectification(case: Case, command: cmd.CompleteRectification, now:
     return {"rectification": done, **_stop_clocks(case, ["rectification"], now, goal_met=True)}
 
 
+def _clear_risk_flag(case: Case, command: cmd.ClearRiskFlag, now: datetime,
+                     _unit_clock: UnitClock | None) -> dict[str, Any]:
+    """Escalation-risk language that was a false alarm: the flag stays on the record, cleared,
+    with who cleared it and why."""
+    if case.risk is None or not case.risk.raised:
+        raise IllegalTransition("this case has no raised escalation-risk flag")
+    if case.archive is not None:
+        raise IllegalTransition("the case file is already archived")
+    return {"risk": case.risk.model_copy(update={"cleared_reason": command.reason, "cleared_by": command.actor,
+                                                 "cleared_by_id": command.actor_id, "cleared_at": now})}
+
+
 def record_archive(case: Case, archived: ArchivedFile, now: datetime) -> tuple[Case, HistoryEvent]:
     """Issue 4: the closed case's file is in the archive; the case and its history say where. A
     change after archiving is archived as an addendum, recorded the same way."""
@@ -447,4 +461,5 @@ _CHANGES = {
     "mark-important": _mark_important,
     "record-root-cause": _record_root_cause,
     "complete-rectification": _complete_rectification,
+    "clear-risk-flag": _clear_risk_flag,
 }

@@ -92,8 +92,12 @@ class Strict(BaseModel):
 
 
 class Customer(Strict):
+    """Who complained. `value` is what the organisation knows of the customer's worth to it (a
+    member tier, past spend: rulebook §5 weighs the remedy's cost against it); staff channels only."""
+
     name: ShortText
     phone: PhoneNumber
+    value: ShortText | None = None
 
 
 class FiveW(Strict):
@@ -205,6 +209,24 @@ class Rectification(Strict):
     result: LongText | None = None
 
 
+class RiskFlag(Strict):
+    """Escalation-risk language found at intake (threats to go to the media, 12315, a lawyer…):
+    the phrases of the administrators' list that matched. Staff may clear a false flag with a
+    reason; the flag and its clearing stay on the record."""
+
+    phrases: tuple[ShortText, ...]
+    flagged_at: datetime
+    cleared_reason: LongText | None = None
+    cleared_by: ShortText | None = None
+    cleared_by_id: str | None = None
+    cleared_at: datetime | None = None
+
+    @property
+    def raised(self) -> bool:
+        """The flag stands (it has not been cleared as false)."""
+        return self.cleared_at is None
+
+
 class ArchivedFile(Strict):
     """One archived closure of a case (issue 4): where its file is, its checksum, how long it is locked."""
 
@@ -251,6 +273,7 @@ class CaseFacts(BaseModel):
     important: Importance | None = None
     root_cause: RootCause | None = None
     rectification: Rectification | None = None
+    risk: RiskFlag | None = None
     archive: ArchivedFile | None = None
     special: SpecialExtension | None = None
     special_request: SpecialRequest | None = None

@@ -56,6 +56,8 @@ def stat_deltas(before: Case | None, after: Case, now: datetime, unit_clock: Uni
         counts.update({"received": 1, f"type:{t}": 1, f"channel:{after.channel.value}": 1})
         if after.cause is not None:
             counts.update({f"cause:{after.cause.category.value}": 1, f"type_cause:{t}:{after.cause.category.value}": 1})
+        if after.risk is not None:
+            counts["risk_flagged"] += 1
         return [StatsDelta(after.unit_id, local_day(after.received_at, tz), dict(counts))]
     if after.finding is not None and before.finding is None:
         counts[f"finding:{after.finding.kind.value}"] += 1
@@ -76,6 +78,8 @@ def stat_deltas(before: Case | None, after: Case, now: datetime, unit_clock: Uni
         counts[f"root_cause:{after.root_cause.category.value}:{after.root_cause.code}"] += 1
     if after.rectification is not None and before.rectification != after.rectification:
         counts["rectification_done" if after.rectification.completed_at else "rectification_ordered"] += 1
+    if before.risk is not None and before.risk.raised and after.risk is not None and not after.risk.raised:
+        counts["risk_cleared"] += 1
     if after.unit_id != before.unit_id:
         counts["forwarded_out"] += 1
     counts = Counter({k: v for k, v in counts.items() if v})
@@ -140,6 +144,7 @@ class Totals:
             "top_causes": [{"cause": k, "count": v} for k, v in list(self.group("cause").items())[:5]],
             "root_causes": self.group("root_cause"),
             "forwarded_out": c["forwarded_out"],
+            "risk_language": {"flagged": c["risk_flagged"], "cleared": c["risk_cleared"]},
             "spot_checks": {"checked": c["spot_checked"], "mismatched": c["spot_mismatched"],
                             "rectifications_ordered": c["rectification_ordered"],
                             "rectifications_done": c["rectification_done"]},

@@ -36,9 +36,11 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.escalation import Escalation, Ladder, alarm_changes, notices_at_intake
 from chalicelib.domain.identifiers import is_case_id, new_case_id
 from chalicelib.domain.models import Case, HistoryEvent, Status
+from chalicelib.domain.risk import flag_at_intake
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import stat_deltas
 from chalicelib.observability import count, logger
+from chalicelib.services.customers import CustomerHistory
 
 _call_token: ContextVar[str] = ContextVar("intake_call_token", default="")
 # The case this call just created, so the response needs no read-back; a replay reads the store.
@@ -66,11 +68,15 @@ class CaseService:
                  now: Callable[[], datetime], idempotency: Any | None = None,
                  ladder: Ladder | None = None, calendars: CalendarOverrides | None = None,
                  send_notices: Callable[[Sequence[Escalation]], None] | None = None,
-                 backdate_limit: timedelta = cmd.DEFAULT_BACKDATE_LIMIT, staff: StaffLookup | None = None) -> None:
+                 backdate_limit: timedelta = cmd.DEFAULT_BACKDATE_LIMIT, staff: StaffLookup | None = None,
+                 risk_phrases: Callable[[], Sequence[str]] | None = None,
+                 customers: CustomerHistory | None = None) -> None:
         """`idempotency` is a callable wrapper (powertools idempotent_function) or None;
         `send_notices` sends media/regulator notices at once (the escalation run retries them);
         `backdate_limit` is how far back staff may date a receipt; `staff` is the staff directory
-        (handlers, receivers and managers are people in it)."""
+        (handlers, receivers and managers are people in it); `risk_phrases` gives the current list
+        of escalation-risk phrases (none: no case is flagged); `customers` links the cases of one
+        customer (none: no case shows earlier ones)."""
         self._cases = cases
         self._staff = staff
         self._backdate_limit = backdate_limit
@@ -79,6 +85,8 @@ class CaseService:
         self._ladder = ladder or Ladder()
         self._calendars = calendars
         self._send_notices = send_notices
+        self._risk_phrases = risk_phrases
+        self._customers = customers
         self._register_once = idempotency(self._register_new) if idempotency else None
         self._idempotency_config = getattr(idempotency, "config", None)
 
@@ -127,6 +135,9 @@ class CaseService:
         number, the statutory date by which they will hear back, and a tracking token: the only
         way to read the case's status later. The token is returned once and stored only hashed."""
         intake = request.as_intake()
+        if intake.customer.value is not None:
+            raise InvalidInput("the case cannot be registered as sent",
+                               {"customer.value": "not a field you can set: staff record the customer's value"})
         self._check_intake(intake, None)
         token = secrets.token_urlsafe(24)
         _created.set(None)
@@ -181,7 +192,10 @@ class CaseService:
             return [action for action in lifecycle.applicable_actions(current, escalated, now)
                     if by is None or may_call(by, "POST", f"/cases/{{case_id}}/{action}")]
 
-        return case_document(case, history, escalations, now, self._time_zone(case.unit_id), actions, deliveries)
+        earlier = (self._customers.earlier(case, lambda unit_id: self._visible(by, unit_id))
+                   if self._customers is not None else [])
+        return case_document(case, history, escalations, now, self._time_zone(case.unit_id), actions, deliveries,
+                             earlier)
 
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
@@ -193,12 +207,15 @@ class CaseService:
             now = self._now()
             case, event = lifecycle.register(new_case_id(), intake, now, payload["actor"], clock,
                                              payload.get("actor_id"))
+            if self._risk_phrases is not None:
+                case, event = flag_at_intake(case, event, self._risk_phrases(), now)
             alarms, _ = alarm_changes(None, case, self._ladder)
             notices = notices_at_intake(case, self._units, now)
             try:
                 self._cases.add(case, event, alarms, notices, tracking_hash=payload.get("tracking_hash"),
                                 intake_key=self._intake_key(request["key"], now),
-                                stats=stat_deltas(None, case, now, clock))
+                                stats=stat_deltas(None, case, now, clock),
+                                also_write=self._customers.link_items(case) if self._customers else ())
             except StaleVersion:
                 continue  # the drawn id is taken: draw another
             except AlreadyRegistered as done:
@@ -311,7 +328,7 @@ class CaseService:
         now, tz = self._now(), self._time_zone(unit_id)
         items = [
             {**c.model_dump(mode="json", include={"case_id", "type", "channel", "unit_id", "status",
-                                                  "received_at", "version", "handler"}),
+                                                  "received_at", "version", "handler", "risk"}),
              "deadlines": {n: Deadline.of(clock, now, tz).model_dump(mode="json") for n, clock in c.clocks.items()}}
             for c in cases
         ]

@@ -10,7 +10,7 @@ from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
-from chalicelib.domain.models import Case, CaseType, Finding, FindingKind, Status
+from chalicelib.domain.models import Case, CaseType, Finding, FindingKind, RiskFlag, Status
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 CLOCK = UnitClock("Asia/Shanghai", WorkingCalendar("CN"))
@@ -34,6 +34,7 @@ COMMANDS: dict[str, cmd.ActionCommand] = {
     "record-root-cause": cmd.RecordRootCause(category="service", code="cashier-double-scan",
                                              corrective_action="scanner beeps twice; retrained cashiers", **ACTOR),
     "complete-rectification": cmd.CompleteRectification(result="refund made, cashier retrained", **ACTOR),
+    "clear-risk-flag": cmd.ClearRiskFlag(reason="曝光 meant the photo was over-exposed", **ACTOR),
 }
 # Actions that only make sense for one type of case.
 ACTION_CASE_TYPE = {"promise-reply": CaseType.SUGGESTION}
@@ -70,6 +71,8 @@ def test_every_legal_transition_is_applied_and_recorded(action: str, status: Sta
     before = case_in(status, ACTION_CASE_TYPE.get(action, CaseType.COMPLAINT))
     if action == "complete-rectification":
         before, _ = lifecycle.order_rectification(before, "SC-1", "refund not made", 3, "Sun Li", NOW, CLOCK)
+    if action == "clear-risk-flag":
+        before = before.model_copy(update={"risk": RiskFlag(phrases=("曝光",), flagged_at=NOW)})
     after, event = lifecycle.apply_action(before, action, COMMANDS[action], NOW, CLOCK)
     assert after.version == before.version + 1
     assert event.seq == after.version
