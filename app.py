@@ -414,13 +414,6 @@ def audit_chain() -> dict:
     return archive_service().audit_chain(query.get("from"), query.get("to"), http.principal(), http.request_id())
 
 
-def summary_rows(report: dict) -> list[dict]:
-    """The statistics summary as `metric,value` rows."""
-    from chalicelib.domain.reports import flat_rows
-
-    return flat_rows(report["summary"])
-
-
 @app.route("/reports/statistics", methods=["GET"])
 @http.documented("StatisticsReport", query=("unit_id", "from", "to", "format"), csv=True)
 @http.handles_errors
@@ -429,7 +422,9 @@ def statistics_report() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     report = report_service().statistics(query.get("unit_id"), query.get("from"), query.get("to"), http.principal())
-    return http.report_response(report, fmt, summary_rows, ("metric", "value"),
+    from chalicelib.domain.reports import STATISTICS_COLUMNS, statistics_rows
+
+    return http.report_response(report, fmt, statistics_rows, STATISTICS_COLUMNS,
                                 f"statistics-{report['unit_id']}-{report['from']}-{report['to']}")
 
 
@@ -455,9 +450,9 @@ def weekly_report() -> Response:
     query = app.current_request.query_params or {}
     fmt = http.report_format(query)
     report = report_service().weekly_report(query.get("unit_id"), query.get("week_of"), http.principal())
-    from chalicelib.domain.reports import COMPLAINT_COLUMNS
+    from chalicelib.domain.reports import WEEKLY_COLUMNS, weekly_rows
 
-    return http.report_response(report, fmt, lambda r: r["complaints"], COMPLAINT_COLUMNS,
+    return http.report_response(report, fmt, weekly_rows, WEEKLY_COLUMNS,
                                 f"weekly-report-{report['unit_id']}-{report['from']}")
 
 

@@ -179,6 +179,7 @@ def build_report_service(settings: Settings, client: Any | None = None, sns: Any
         unit_clock=partial(unit_clock, units, DynamoCalendarOverrides(client, settings.table_name)),
         now=now, ladder=settings.ladder(),
         rectify_working_days=settings.rectify_working_days,
+        customers=customer_history(settings, client, units),
     )
 
 

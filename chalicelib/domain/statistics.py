@@ -69,7 +69,8 @@ def stat_deltas(before: Case | None, after: Case, now: datetime, unit_clock: Uni
     if after.resolution is not None and before.resolution is None:
         days = working_days_between(local_day(after.received_at, tz), local_day(after.resolution.resolved_at, tz),
                                     unit_clock)
-        counts.update({"resolved": 1, f"handling_days:{days}": 1})
+        counts.update({"resolved": 1, f"handling_days:{days}": 1,
+                       f"type_handling_days:{after.type.value}:{days}": 1})
     if after.feedback is not None and before.feedback is None:
         score = after.feedback.satisfaction
         counts.update({"feedback": 1, "satisfied": int(after.feedback.satisfied), "satisfaction_sum": score,
@@ -109,8 +110,8 @@ class Totals:
             rates[name] = {"met": met, "breached": breached, "on_time_rate": round(met / (met + breached), 4)}
         return rates
 
-    def handling_days_percentile(self, share: float) -> int | None:
-        histogram = sorted((int(days), n) for days, n in self.group("handling_days").items())
+    def handling_days_percentile(self, share: float, prefix: str = "handling_days") -> int | None:
+        histogram = sorted((int(days), n) for days, n in self.group(prefix).items())
         total = sum(n for _, n in histogram)
         if not total:
             return None
@@ -120,6 +121,13 @@ class Totals:
             if seen >= rank:
                 return days
         return histogram[-1][0]
+
+    def handling_by_type(self) -> dict[str, dict[str, Any]]:
+        """Handling time in working days per case type (complaints, inquiries, suggestions, praise)."""
+        types = sorted({key.split(":", 1)[0] for key in self.group("type_handling_days")})
+        return {t: {"resolved": sum(self.group(f"type_handling_days:{t}").values()),
+                    "median": self.handling_days_percentile(0.5, f"type_handling_days:{t}"),
+                    "p90": self.handling_days_percentile(0.9, f"type_handling_days:{t}")} for t in types}
 
     def summary(self) -> dict[str, Any]:
         c = self.counters
@@ -136,7 +144,8 @@ class Totals:
             "handling_working_days": {"median": self.handling_days_percentile(0.5),
                                       "p90": self.handling_days_percentile(0.9),
                                       "histogram": {k: v for k, v in sorted(self.group("handling_days").items(),
-                                                                            key=lambda kv: int(kv[0]))}},
+                                                                            key=lambda kv: int(kv[0]))},
+                                      "by_type": self.handling_by_type()},
             "satisfaction": {"responses": feedback, "satisfied": c["satisfied"],
                              "satisfied_rate": round(c["satisfied"] / feedback, 4) if feedback else None,
                              "average": round(c["satisfaction_sum"] / feedback, 2) if feedback else None,

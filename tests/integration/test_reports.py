@@ -134,7 +134,9 @@ def test_statistics_match_the_figures_worked_out_by_hand(desk: Desk, week: dict[
         "handling": {"met": 1, "breached": 1, "on_time_rate": 0.5},    # A in time, B late
     }
     assert s["resolved"] == 3
-    assert s["handling_working_days"] == {"median": 1, "p90": 4, "histogram": {"0": 1, "1": 1, "4": 1}}
+    assert s["handling_working_days"] == {"median": 1, "p90": 4, "histogram": {"0": 1, "1": 1, "4": 1},
+                                          "by_type": {"complaint": {"resolved": 2, "median": 1, "p90": 4},
+                                                      "inquiry": {"resolved": 1, "median": 0, "p90": 0}}}
     assert s["satisfaction"] == {"responses": 2, "satisfied": 1, "satisfied_rate": 0.5, "average": 3.5,
                                  "by_score": {"2": 1, "5": 1}}
     assert s["top_causes"][0] == {"cause": "equipment_environment", "count": 1}
