@@ -72,6 +72,9 @@ const PAGE_TEXTS = {
     field_corrective_action: "纠正措施", field_result_rectification: "整改结果",
     role_agent: "客服", "role_unit-manager": "单位经理", "role_branch-supervisor": "分公司主管", role_auditor: "审计员",
     role_admin: "管理员", "role_regional-specialist": "区域专员",
+    risk_badge: "升级风险", fact_risk: "升级风险用语", risk_cleared: "已解除:{by},{reason}",
+    fact_customer_value: "客户价值", fact_earlier: "该客户以前的案件", earlier_none: "没有(您的范围内)",
+    repeat_count: "以前 {n} 件", action_clear_risk_flag: "解除升级风险标记(误报)", clock_risk: "升级风险通报",
   },
   en: {
     title: "Complaint Desk · staff console", sep: ": ", app_name: "Complaint Desk", language: "Language",
@@ -150,5 +153,9 @@ const PAGE_TEXTS = {
     field_corrective_action: "Corrective action", field_result_rectification: "Rectification result",
     role_agent: "agent", "role_unit-manager": "unit manager", "role_branch-supervisor": "branch supervisor",
     role_auditor: "auditor", role_admin: "administrator", "role_regional-specialist": "regional specialist",
+    risk_badge: "ESCALATION RISK", fact_risk: "Escalation-risk language", risk_cleared: "cleared by {by}: {reason}",
+    fact_customer_value: "Customer value", fact_earlier: "The customer's earlier cases",
+    earlier_none: "none (in your territory)", repeat_count: "{n} earlier", action_clear_risk_flag: "Clear the risk flag (a false alarm)",
+    clock_risk: "Escalation-risk notice",
   },
 };
