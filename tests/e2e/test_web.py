@@ -434,7 +434,7 @@ def test_a_manager_reads_the_daily_register_and_downloads_it(stack: RunningStack
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[0] == ",".join(f'"{c}"' for c in (  # every cell quoted: spreadsheet-safe
         "case_id", "type", "channel", "status", "received_at", "handler", "next_clock", "next_deadline", "breached",
-        "what", "customer", "phone"))
+        "what", "customer", "phone", "unit_id", "risk", "earlier_cases", "customer_value"))
     assert case["case_id"] in text and "Zhao Lei" in text
     expect(page.locator("#register-summary")).to_contain_text("Downloaded register-store-xh-01-")
 
