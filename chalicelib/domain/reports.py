@@ -264,6 +264,9 @@ def register_message(register: dict[str, Any]) -> OutgoingMessage:
     head = (f"{register['open']} open, {len(register['due_today'])} due today, "
             f"{len(register['due_tomorrow'])} due tomorrow, {len(register['breached'])} breached")
     lines = [f"Daily register of {register['unit']} ({register['unit_id']}) for {register['date']}", "", head, ""]
+    if register.get("risk_flagged"):
+        lines[-1:] = [f"Escalation-risk language in {len(register['risk_flagged'])} case(s): "
+                      f"{', '.join(register['risk_flagged'])}", ""]
     names = {group["unit_id"]: group["unit"] for group in register.get("units", [])}
     shown_unit = None
     for entry in register["cases"]:
@@ -303,6 +306,9 @@ def weekly_message(report: dict[str, Any]) -> OutgoingMessage:
         lines.append(f"Satisfaction: {s['satisfaction']['average']} / 5 from {s['satisfaction']['responses']} "
                      f"customers, {s['satisfaction']['satisfied_rate']:.0%} satisfied")
     lines += ["", "Top causes: " + (", ".join(f"{c['cause']} {c['count']}" for c in s["top_causes"]) or "-")]
+    risk = s.get("risk_language", {})
+    if risk.get("flagged") or risk.get("cleared"):
+        lines.append(f"Escalation-risk language: {risk['flagged']} case(s) flagged, {risk['cleared']} cleared as false")
     if "repeat_complainants" in report:
         lines.append(f"Repeat complainants: {report['repeat_complainants']['customers']} customers "
                      f"({report['repeat_complainants']['cases']} cases this week)")

@@ -320,6 +320,7 @@ def test_a_branch_register_covers_its_units_grouped_by_unit_with_call_back_conta
     body = rpt.register_message(register).body
     assert "Xihu Store No. 1 (store-xh-01):" in body and "RISK: 12315" in body
     assert "call back: Li Lei 139 0000 5678, 金卡会员 gold member" in body
+    assert f"Escalation-risk language in 1 case(s): {threat}" in body
     assert "call back: Wang Fang 13800001234, 4 earlier case(s)" in body
 
 
