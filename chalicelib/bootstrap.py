@@ -12,9 +12,11 @@ from chalicelib.services.escalation import EscalationService
 
 if TYPE_CHECKING:  # built only in the containers that use them
     from chalicelib.services.archive import ArchiveService
+    from chalicelib.services.customers import CustomerHistory
     from chalicelib.services.notifier import NotifierService
     from chalicelib.services.organisation import OrganisationService
     from chalicelib.services.reports import ReportService
+    from chalicelib.services.risk import RiskPhraseService
     from chalicelib.services.staff import StaffService
 
 
@@ -100,7 +102,28 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
         backdate_limit=timedelta(days=settings.backdate_max_days),
         staff=getattr(units, "directory", None),
         follow_up_days=settings.follow_up_days,
+        risk_phrases=build_risk_phrase_service(settings, client, now).phrases,
+        customers=customer_history(settings, client, units),
     )
+
+
+def build_risk_phrase_service(settings: Settings, client: Any | None = None,
+                              now: Any = utc_now) -> RiskPhraseService:
+    from chalicelib.adapters.risk_phrases import DynamoRiskPhrases
+    from chalicelib.services.risk import RiskPhraseService
+
+    return RiskPhraseService(DynamoRiskPhrases(client or dynamodb_client(), settings.table_name), now)
+
+
+def customer_history(settings: Settings, client: Any, units: Any) -> CustomerHistory | None:
+    """Links the cases of one customer, when the stage has a customer key secret."""
+    if not settings.customer_key_secret:
+        return None
+    from chalicelib.adapters.customers import DynamoCustomerLinks
+    from chalicelib.services.customers import CustomerHistory
+
+    return CustomerHistory(DynamoCustomerLinks(client, settings.table_name),
+                           settings.customer_key_secret.encode(), units)
 
 
 def s3_client() -> Any:
@@ -162,6 +185,7 @@ def build_report_service(settings: Settings, client: Any | None = None, sns: Any
         unit_clock=partial(unit_clock, units, DynamoCalendarOverrides(client, settings.table_name)),
         now=now, ladder=settings.ladder(),
         rectify_working_days=settings.rectify_working_days,
+        customers=customer_history(settings, client, units),
     )
 
 
@@ -276,6 +300,11 @@ def archive_service() -> ArchiveService:
 @lru_cache(maxsize=1)
 def case_service() -> CaseService:
     return build_case_service(get_settings(), units=unit_registry())
+
+
+@lru_cache(maxsize=1)
+def risk_phrase_service() -> RiskPhraseService:
+    return build_risk_phrase_service(get_settings())
 
 
 @lru_cache(maxsize=1)

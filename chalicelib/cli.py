@@ -198,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     load = org.add_parser("load", help="store every unit of a JSON list (parents before children)")
     load.add_argument("file", type=Path)
     _staff_commands(commands)
+    _risk_phrase_commands(commands)
     audit = commands.add_parser("audit-log", help="who retrieved, verified or held which file")
     audit.add_argument("--case")
     audit.add_argument("--date")
@@ -220,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "staff":
             return _staff(api, args)
+        if args.command == "risk-phrases":
+            return _risk_phrases(api, args)
         if args.command == "audit":
             checked = api.call("GET", "/audit-log/chain?" + urllib.parse.urlencode(
                 {"from": args.date_from, "to": args.date_to}))
@@ -265,6 +268,48 @@ def _staff_commands(commands: Any) -> None:
 
 
 IMPORT_CHUNK = 100
+
+
+def _risk_phrase_commands(commands: Any) -> None:
+    risk = commands.add_parser("risk-phrases",
+                               help="the escalation-risk phrases intake checks (an administrator's token)")
+    actions = risk.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="the phrases in use, and whether they are the defaults")
+    for name, text in (("add", "add phrases to the list"), ("remove", "take phrases off the list")):
+        actions.add_parser(name, help=text).add_argument("phrases", nargs="+")
+    actions.add_parser("set", help="replace the list with a file's phrases, one a line").add_argument("file", type=Path)
+    actions.add_parser("reset", help="go back to the service's defaults")
+    actions.add_parser("check", help="which phrases a text would be flagged for").add_argument("text")
+
+
+def _risk_phrases(api: Api, args: argparse.Namespace) -> int:
+    """The phrase list through the API: add and remove read the list in use and store it changed."""
+    if args.action == "check":
+        matched = api.call("POST", "/risk-phrases/check", {"text": args.text})["matched"]
+        print(", ".join(matched) if matched else "no phrase of the list found")
+        return 0
+    current = api.call("GET", "/risk-phrases")
+    phrases = list(current["phrases"])
+    if args.action == "add":
+        phrases += [p for p in args.phrases if p not in phrases]
+    elif args.action == "remove":
+        missing = [p for p in args.phrases if p not in phrases]
+        if missing:
+            print(f"not on the list: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        phrases = [p for p in phrases if p not in args.phrases]
+    elif args.action == "set":
+        phrases = [line.strip() for line in args.file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    elif args.action == "reset":
+        phrases = list(current["defaults"])
+    if args.action != "list":
+        current = api.call("PUT", "/risk-phrases", {"phrases": phrases})
+    source = ("the service's defaults" if current["source"] == "defaults"
+              else f"stored by {current['updated_by']} at {current['updated_at']}")
+    print(f"{len(current['phrases'])} phrase(s), {source}:")
+    for phrase in current["phrases"]:
+        print(f"  {phrase}")
+    return 0
 
 
 def _staff(api: Api, args: argparse.Namespace) -> int:

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     # this many days after the day of resolution, unit-local.
     follow_up_days: int = Field(default=7, ge=1, le=60)
 
+    # Repeat complainants: the HMAC key of the customer index (a keyed hash of each customer's
+    # normalised phone number). Empty: cases are not linked. Changing it starts the index afresh.
+    customer_key_secret: str = Field(default="", repr=False)
+
     def jwks_url(self) -> str:
         return self.auth_jwks_url or f"{self.auth_issuer}/.well-known/jwks.json"
 

@@ -270,4 +270,5 @@ def stage_environment(created: dict[str, str], template: dict[str, Any] | None =
 
 # Variables left empty locally, and why: the app then uses its local stand-in.
 NOT_LOCAL = {"USER_POOL_ID": "no user pool: the staff directory gives new people ids of its own and the "
-                             "local issuer signs their tokens"}
+                             "local issuer signs their tokens",
+             "CUSTOMER_KEY_SECRET": "a secret, not a resource: the local stack draws one per run"}

@@ -134,6 +134,7 @@ def sample_staffed_units() -> dict[str, Unit]:
     from pathlib import Path
 
     from chalicelib.adapters.staff_directory import StaffedUnits
+    from chalicelib.domain.calendar import country_of
     from chalicelib.domain.staff import StaffDetails, e164
 
     here = Path(__file__).resolve().parents[1] / "local"
@@ -145,7 +146,7 @@ def sample_staffed_units() -> dict[str, Unit]:
         assert unit is not None
         members.append(StaffMember(staff_id=str(uuid.uuid5(uuid.NAMESPACE_URL, details.name)),
                                    **details.model_dump(exclude={"phone"}),
-                                   phone=e164(details.phone, unit.calendar) if details.phone else None))
+                                   phone=e164(details.phone, country_of(unit.calendar)) if details.phone else None))
     staffed = StaffedUnits(units, InMemoryStaffDirectory(members))  # type: ignore[arg-type]
     return {unit.unit_id: unit for unit in staffed.all()}
 
@@ -166,7 +167,8 @@ class InMemoryCaseRepository:
 
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
             escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
-            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = ()) -> None:
+            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = (),
+            also: Sequence[AlsoWritten] = ()) -> None:
         if intake_key is not None and intake_key.key_hash in self.intake_keys:
             raise AlreadyRegistered(self.intake_keys[intake_key.key_hash])
         if case.case_id in self.cases:
@@ -180,6 +182,7 @@ class InMemoryCaseRepository:
         if intake_key is not None:
             self.intake_keys[intake_key.key_hash] = case.case_id
         self.stats += stats
+        self.also_written += also
 
     def tracked_case(self, tracking_hash: str) -> str | None:
         return self.tracking.get(tracking_hash)

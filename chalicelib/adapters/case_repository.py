@@ -43,6 +43,7 @@ from chalicelib.services.ports import (
     AlsoWritten,
     ArchiveConfirmation,
     CaseRecord,
+    FiledUnderCustomer,
     IntakeKey,
     SpotCheckOutcome,
 )
@@ -87,11 +88,12 @@ class DynamoCaseRepository:
 
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
             escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
-            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = ()) -> None:
+            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = (),
+            also: Sequence[AlsoWritten] = ()) -> None:
         """Raises CaseIdTaken if the id is already taken (the caller draws a new id), and
         AlreadyRegistered if the intake's Idempotency-Key already made a case. The clocks' alarms,
-        any intake notices, a web case's tracking entry and the key's claim are written in the same
-        transaction as the case."""
+        any intake notices, a web case's tracking entry, the key's claim and what the intake `also`
+        writes (the customer index's entry) are written in the same transaction as the case."""
         if not self._transact([
             {"Put": {"TableName": self._table, "Item": self._case_item(case),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
@@ -108,6 +110,7 @@ class DynamoCaseRepository:
                                          "expires_at": epoch_seconds(intake_key.expires_at)})}}]
               if intake_key else []),
             *stats_updates(self._table, stats),
+            *(item for write in also for item in self._also_written(write)),
         ]):
             existing = self.case_of_intake_key(intake_key.key_hash) if intake_key else None
             if existing is not None:
@@ -147,6 +150,7 @@ class DynamoCaseRepository:
     def _also_written(self, write: AlsoWritten) -> list[dict[str, Any]]:
         """The transaction items of one typed write of the unit of work."""
         from chalicelib.adapters.archive_store import confirmation_items
+        from chalicelib.adapters.customers import customer_link_put
         from chalicelib.adapters.spot_check_store import outcome_put
 
         match write:
@@ -157,6 +161,8 @@ class DynamoCaseRepository:
                 return confirmation_items(self._table, write.entry, write.item_sks)
             case SpotCheckOutcome():
                 return [outcome_put(self._table, write.check_id, write.result)]
+            case FiledUnderCustomer():
+                return [customer_link_put(self._table, write)]
 
     def _transact(self, items: list[dict[str, Any]]) -> bool:
         return transact(self._client, items)

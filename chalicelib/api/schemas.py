@@ -95,6 +95,20 @@ class CalendarLoaded(CalendarView):
     moved: list[dict[str, Any]]
 
 
+class RiskPhrases(View):
+    """The escalation-risk phrases intake checks against: the stored list, or the defaults."""
+
+    phrases: list[str]
+    source: str
+    updated_by: str | None
+    updated_at: str | None
+    defaults: list[str]
+
+
+class RiskPhraseCheck(View):
+    matched: list[str]
+
+
 class ArchiveList(View):
     items: list[ArchiveEntry]
     next_cursor: str | None

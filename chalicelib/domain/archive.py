@@ -147,7 +147,7 @@ def case_file_document(case: CaseDocument, addendum: Addendum | None = None) -> 
     """What the JSON file holds: the case document as the API shows it, without the actions it
     allowed (an archived file offers none), under the file format's name; an addendum also names
     the file it follows."""
-    document = {"format": FORMAT, **case.model_dump(mode="json", exclude={"available_actions"})}
+    document = {"format": FORMAT, **case.model_dump(mode="json", exclude={"available_actions", "earlier_cases"})}
     if addendum is not None:
         document["addendum"] = {"sequence": addendum.sequence, "previous_sha256": addendum.previous_sha256,
                                 "previous_key": addendum.previous_key,

@@ -72,6 +72,11 @@ LABELS: dict[str, str] = {
     "recorded_by_id": "记录人编号 Recorded by (staff id)", "follow_up": "跟踪回访 Follow-up contact",
     "reached": "是否联系上 Reached", "offer": "增值服务 Extra service offered",
     "offer_accepted": "是否接受 Offer accepted", "on_time": "是否按时 On time",
+    # escalation-risk language and the customer's value
+    "risk": "升级风险用语 Escalation-risk language", "phrases": "命中用语 Phrases found",
+    "flagged_at": "标记时间 Flagged", "cleared_reason": "解除原因 Why cleared", "cleared_by": "解除人 Cleared by",
+    "cleared_by_id": "解除人编号 Cleared by (staff id)", "cleared_at": "解除时间 Cleared",
+    "value": "客户价值 Customer value",
 }
 
 # Values that have a name of their own in Chinese (case types, channels, statuses, findings,
@@ -88,7 +93,7 @@ VALUE_LABELS: dict[str, str] = {
     "compensation": "赔偿", "apology": "道歉", "explanation": "解释",
     "running": "进行中", "met": "按时完成", "breached": "已超时", "stopped": "已停止",
     "acceptance": "受理", "answer": "答复", "handling": "处理", "reply": "建议答复", "rectification": "整改",
-    "notice": "媒体/行政通报",
+    "notice": "媒体/行政通报", "risk": "升级风险通报",
     "sending": "发送中", "pending": "待重发", "sent": "已发送", "unconfirmed": "未确认",
     "adopted": "采纳", "partly_adopted": "部分采纳", "not_adopted": "未采纳", "follow_up": "跟踪回访",
 }
@@ -99,7 +104,7 @@ SECTIONS: list[tuple[str, list[str]]] = [
     ("概要 Summary", ["case_id", "version", "type", "channel", "unit_id", "status", "received_at", "receiver",
                      "handler", "reply_promised_by", "forwarded_from", "closed_at", "closed_reason",
                      "created_at", "updated_at"]),
-    ("客户与投诉内容 Customer and complaint", ["customer", "five_w", "cause", "expectation"]),
+    ("客户与投诉内容 Customer and complaint", ["customer", "five_w", "cause", "expectation", "risk"]),
     ("时限 Deadlines", ["deadlines"]),
     ("调查与处理 Finding and resolution", ["finding", "resolution", "feedback", "follow_up"]),
     ("表扬与建议 Praise and suggestion", ["praise", "suggestion_decision", "suggestion_outcome",

@@ -4,6 +4,10 @@ from the maintained `holidays` library, never from a hand-typed list.
 Some countries publish each year's arrangement shortly before the year starts (China's State
 Council does, around November). For a year the library has no official arrangement for, dates
 are computed from the statutory rules alone and reported as provisional.
+
+A calendar is named by its country's ISO 3166 alpha-2 code (`CN`, `GB`), or by an ISO 3166-2
+subdivision where the regions' holidays differ (`GB-ENG` for England's bank holidays, which the
+UK-wide list lacks: Easter Monday and the late-summer bank holiday; `GB-SCT` for Scotland's).
 """
 
 from __future__ import annotations
@@ -19,11 +23,37 @@ from zoneinfo import ZoneInfo
 _YEARLY_ARRANGEMENTS = {"CN": ("holidays.countries.china", "ChinaStaticHolidays")}
 
 
+def split_calendar(name: str) -> tuple[str, str | None]:
+    """`GB-ENG` → (`GB`, `ENG`); `CN` → (`CN`, None)."""
+    country, _, subdivision = name.partition("-")
+    return country, subdivision or None
+
+
+def country_of(name: str) -> str:
+    """The country of a calendar name: the region phone numbers are read in (`GB-ENG` → `GB`)."""
+    return split_calendar(name)[0]
+
+
+def calendar_problem(name: str) -> str | None:
+    """Why `name` is not a calendar the service can count working days in, or None if it is."""
+    import holidays  # heavy: imported only when a unit is stored, not at cold start
+
+    country, subdivision = split_calendar(name)
+    try:
+        known = holidays.country_holidays(country)
+    except NotImplementedError:
+        return f"no holiday calendar for the country {country!r}"
+    if subdivision is not None and subdivision not in known.subdivisions:
+        choices = ", ".join(f"{country}-{s}" for s in known.subdivisions) or "none"
+        return f"{country} has no subdivision {subdivision!r} (known: {choices})"
+    return None
+
+
 @lru_cache(maxsize=32)
-def _country_holidays(country: str) -> Any:
+def _country_holidays(country: str, subdivision: str | None = None) -> Any:
     import holidays  # heavy: imported only when a working-day clock is computed
 
-    return holidays.country_holidays(country)
+    return holidays.country_holidays(country, subdiv=subdivision)
 
 
 @lru_cache(maxsize=32)
@@ -39,16 +69,18 @@ def last_official_year(country: str) -> int | None:
 
 
 class WorkingCalendar:
-    """One country's working days, with an administrator's overrides (date → is a working day)."""
+    """One country's (or one of its subdivision's) working days, with an administrator's
+    overrides for the country (date → is a working day)."""
 
-    def __init__(self, country: str, overrides: Mapping[date, bool] | None = None) -> None:
-        self.country = country
+    def __init__(self, calendar: str, overrides: Mapping[date, bool] | None = None) -> None:
+        self.name = calendar
+        self.country, self.subdivision = split_calendar(calendar)
         self._overrides = dict(overrides or {})
 
     def is_working_day(self, day: date) -> bool:
         if day in self._overrides:
             return self._overrides[day]
-        return bool(_country_holidays(self.country).is_working_day(day))
+        return bool(_country_holidays(self.country, self.subdivision).is_working_day(day))
 
     def is_provisional(self, day: date) -> bool:
         """True when the official arrangement for the day's year is not in the library yet."""

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from chalicelib.domain.clocks import Clock, ClockState
+from chalicelib.domain.customers import EarlierCase
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.escalation import Escalation, EscalationState
-from chalicelib.domain.models import Case, CaseFacts, CaseType, Channel, HistoryEvent, Status
+from chalicelib.domain.models import Case, CaseFacts, CaseType, Channel, HistoryEvent, RiskFlag, Status
 
 # A moment in the unit's own time with its offset (rulebook §8: limits end at 23:59:59 unit-local
 # time), written `+00:00` rather than `Z` so London and Shanghai read alike.
@@ -65,12 +66,14 @@ class CaseSummary(BaseModel):
     received_at: datetime
     version: int
     handler: str | None = None
+    risk: RiskFlag | None = None
     deadlines: dict[str, Deadline]
 
     @classmethod
     def of(cls, case: Case, now: datetime, time_zone: str) -> CaseSummary:
         return cls(case_id=case.case_id, type=case.type, channel=case.channel, unit_id=case.unit_id,
                    status=case.status, received_at=case.received_at, version=case.version, handler=case.handler,
+                   risk=case.risk,
                    deadlines={name: Deadline.of(clock, now, time_zone) for name, clock in case.clocks.items()})
 
 
@@ -108,12 +111,14 @@ class CaseDocument(CaseFacts):
     history: list[HistoryEvent]
     escalations: list[EscalationSent]
     available_actions: list[str] = Field(default_factory=list)
+    # The customer's earlier cases the reader may see (their territory); an archived file has none.
+    earlier_cases: list[EarlierCase] = Field(default_factory=list)
 
 
 def case_document(case: Case, history: Sequence[HistoryEvent], escalations: Sequence[Escalation],
                   now: datetime, time_zone: str,
                   actions: Callable[[Case, bool], list[str]] | None = None,
-                  deliveries: Sequence[Delivery] = ()) -> CaseDocument:
+                  deliveries: Sequence[Delivery] = (), earlier_cases: Sequence[EarlierCase] = ()) -> CaseDocument:
     """The one way a case becomes a document. `actions(case, escalated)` lists what may be done
     now (the service filters it by the user's role); without it the document offers none, as an
     archived file does."""
@@ -125,4 +130,5 @@ def case_document(case: Case, history: Sequence[HistoryEvent], escalations: Sequ
         escalations=[EscalationSent.of(e, deliveries)
                      for e in sorted(escalations, key=lambda e: (e.created_at, e.clock, e.level))],
         available_actions=actions(case, bool(escalations)) if actions else [],
+        earlier_cases=list(earlier_cases),
     )

@@ -316,6 +316,13 @@ class RecordFollowUp(ActionCommand):
     comment: LongText | None = None
 
 
+class ClearRiskFlag(ActionCommand):
+    """Staff judged the escalation-risk language found at intake a false alarm (a photo "曝光"
+    over-exposed, a customer quoting a reporter's article); why is kept with the flag."""
+
+    reason: LongText
+
+
 class FileFormat(StrEnum):
     JSON = "json"
     HTML = "html"

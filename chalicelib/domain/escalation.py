@@ -309,14 +309,22 @@ class DueItems:
 
 def notices_at_intake(case: Case, units: UnitLookup, now: datetime) -> list[Escalation]:
     """Rulebook §2: a media or regulator case notifies the unit's owner and the regional
-    specialist at once (the nearest unit at or above with one, else the parent unit)."""
-    if case.channel not in NOTICE_CHANNELS:
+    specialist at once (the nearest unit at or above with one, else the parent unit). A case of
+    another channel whose text holds escalation-risk language (risk.py) does the same, as a
+    `risk` notice; a media case that also holds such language is told once."""
+    from chalicelib.domain.risk import RISK_CLOCK
+
+    if case.channel in NOTICE_CHANNELS:
+        clock = NOTICE_CLOCK
+    elif case.risk is not None and case.risk.raised:
+        clock = RISK_CLOCK
+    else:
         return []
     targets = [case.unit_id]
     specialist = _specialist_unit(case.unit_id, units)
     if specialist and specialist not in targets:
         targets.append(specialist)
-    return [Escalation(case_id=case.case_id, clock=NOTICE_CLOCK,
+    return [Escalation(case_id=case.case_id, clock=clock,
                        level="notice-owner" if target == case.unit_id else "notice-specialist",
                        deadline_version=1, case_type=case.type, case_unit_id=case.unit_id,
                        target_unit_id=target, due_at=None, created_at=now,
@@ -423,6 +431,12 @@ def render(escalation: Escalation, case_unit: Unit | None, now: datetime) -> Out
                f"{escalation.case_unit_id} came from media/regulator: act now")
         subject = f"{words}: media/regulator {escalation.case_type.value} {escalation.case_id}"
         what = "A case came in through the media or a regulator and must be handled centrally, now."
+    elif escalation.due_at is None:  # a risk notice: the customer threatened media, 12315, a lawyer…
+        sms = (f"[Complaint Desk] {words} {escalation.case_type.value} {escalation.case_id} at "
+               f"{escalation.case_unit_id}: escalation-risk language, act now")
+        subject = f"{words}: escalation-risk language in {escalation.case_type.value} {escalation.case_id}"
+        what = ("The customer's words suggest they may go to the media, a regulator or a lawyer; "
+                "handle the case now.")
     else:
         assert escalation.due_at is not None
         due = escalation.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %z")

@@ -503,6 +503,18 @@ def _record_follow_up(case: Case, command: cmd.RecordFollowUp, now: datetime,
     return {"follow_up": follow_up, **_stop_clocks(case, [FOLLOW_UP_CLOCK], now, goal_met=True)}
 
 
+def _clear_risk_flag(case: Case, command: cmd.ClearRiskFlag, now: datetime,
+                     _unit_clock: UnitClock | None) -> dict[str, Any]:
+    """Escalation-risk language that was a false alarm: the flag stays on the record, cleared,
+    with who cleared it and why."""
+    if case.risk is None or not case.risk.raised:
+        raise IllegalTransition("this case has no raised escalation-risk flag")
+    if case.archive is not None:
+        raise IllegalTransition("the case file is already archived")
+    return {"risk": case.risk.model_copy(update={"cleared_reason": command.reason, "cleared_by": command.actor,
+                                                 "cleared_by_id": command.actor_id, "cleared_at": now})}
+
+
 def record_archive(case: Case, archived: ArchivedFile, now: datetime) -> tuple[Case, HistoryEvent]:
     """Issue 4: the closed case's file is in the archive; the case and its history say where. A
     change after archiving is archived as an addendum, recorded the same way."""
@@ -581,4 +593,7 @@ ACTIONS: dict[str, CaseAction] = {
                                           _record_suggestion_reply, lambda c, now: c.type is CaseType.SUGGESTION),
     "record-follow-up": CaseAction(cmd.RecordFollowUp, frozenset({S.RESOLVED, S.CLOSED}), CASE_WORKERS,
                                    _record_follow_up, lambda c, now: _follow_up_open(c)),
+    # escalation-risk language judged a false alarm
+    "clear-risk-flag": CaseAction(cmd.ClearRiskFlag, frozenset(Status), CASE_WORKERS, _clear_risk_flag,
+                                  lambda c, now: c.risk is not None and c.risk.raised and c.archive is None),
 }

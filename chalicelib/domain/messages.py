@@ -44,9 +44,9 @@ def level_name(level: str, language: str) -> str:
 
 CLOCK_NAMES = {
     "zh": {"acceptance": "受理", "answer": "答复", "handling": "处理", "reply": "回复", "rectification": "整改",
-           "notice": "通报", "follow_up": "回访"},
+           "notice": "通报", "follow_up": "回访", "risk": "风险"},
     "en": {"acceptance": "acceptance", "answer": "answer", "handling": "handling", "reply": "reply",
-           "rectification": "rectification", "notice": "notice", "follow_up": "follow-up"},
+           "rectification": "rectification", "notice": "notice", "follow_up": "follow-up", "risk": "risk"},
 }
 
 # kind → language → (sms, email subject, email opening line). Variables: {case} case number,
@@ -86,6 +86,13 @@ TEMPLATES: dict[str, dict[str, tuple[str, str, str]]] = {
         "en": ("Complaint Desk: media/regulator case {case} at {unit}: act now. {link}",
                "Media/regulator case {case}", "{case} at {unit} came from the media or a regulator: act now."),
     },
+    "risk": {
+        "zh": ("【投诉台】客户扬言曝光/投诉/起诉,请立即处理{link}", "升级风险:{case}",
+               "{unit}的{case}中客户提到媒体、12315或律师等,有升级风险,请立即处理。"),
+        "en": ("Complaint Desk: {case} at {unit}: customer may go to media/regulator/lawyer. Act now: {link}",
+               "Escalation risk: {case}", "The customer of {case} at {unit} spoke of the media, a regulator or "
+               "a lawyer: act now."),
+    },
     "digest": {
         "zh": ("【投诉台】{count}件待办超时提醒,请查看{link}", "{count}件超时提醒",
                "以下{count}件在{unit}等单位需要您处理:"),
@@ -100,7 +107,10 @@ UNIT_IN_SMS = 24
 SUBJECT_LIMIT = 99
 
 
-def kind_of(level: str) -> str:
+def kind_of(level: str, clock: str = "") -> str:
+    """Which template a rung uses; a notice of escalation-risk language (clock `risk`) has its own."""
+    if level.startswith("notice") and clock == "risk":
+        return "risk"
     if level == "warning" or level == "breach":
         return level
     if level.startswith("notice"):
@@ -150,7 +160,7 @@ def render(items: list[Item], language: str, link_base: str) -> Rendered:
     """One message for one person: the item's own template, or the digest of several."""
     language = language if language in TEMPLATES["breach"] else "zh"
     first = items[0]
-    kind = "digest" if len(items) > 1 else kind_of(first.level)
+    kind = "digest" if len(items) > 1 else kind_of(first.level, first.clock)
     values = _values(first, language, link_base, len(items))
     sms_t, subject_t, opening_t = TEMPLATES[kind][language]
     sms = sms_t.format(**values)
@@ -160,7 +170,7 @@ def render(items: list[Item], language: str, link_base: str) -> Rendered:
     blocks = []  # (what happened, the case's link)
     for item in items:
         v = _values(item, language, link_base, 1)
-        line = TEMPLATES[kind_of(item.level)][language][2].format(**v)
+        line = TEMPLATES[kind_of(item.level, item.clock)][language][2].format(**v)
         if item.late_levels:
             told = ", ".join(level_name(level, language) for level in item.late_levels)
             line += (f"(发现较晚,同时已通知:{told})" if language == "zh" else f" (Noticed late; also told: {told}.)")

@@ -92,8 +92,12 @@ class Strict(BaseModel):
 
 
 class Customer(Strict):
+    """Who complained. `value` is what the organisation knows of the customer's worth to it (a
+    member tier, past spend: rulebook §5 weighs the remedy's cost against it); staff channels only."""
+
     name: ShortText
     phone: PhoneNumber
+    value: ShortText | None = None
 
 
 class FiveW(Strict):
@@ -229,6 +233,24 @@ class LegalHold(BaseModel):
     reason: str
 
 
+class RiskFlag(Strict):
+    """Escalation-risk language found at intake (threats to go to the media, 12315, a lawyer…):
+    the phrases of the administrators' list that matched. Staff may clear a false flag with a
+    reason; the flag and its clearing stay on the record."""
+
+    phrases: tuple[ShortText, ...]
+    flagged_at: datetime
+    cleared_reason: LongText | None = None
+    cleared_by: ShortText | None = None
+    cleared_by_id: str | None = None
+    cleared_at: datetime | None = None
+
+    @property
+    def raised(self) -> bool:
+        """The flag stands (it has not been cleared as false)."""
+        return self.cleared_at is None
+
+
 class ArchivedFile(Strict):
     """One archived closure of a case (issue 4): where its file is, its checksum, how long it is locked."""
 
@@ -349,6 +371,7 @@ class CaseFacts(BaseModel):
     rectification: Rectification | None = None
     spot_checks: tuple[SpotCheckVerdict, ...] = ()
     legal_hold: LegalHold | None = None
+    risk: RiskFlag | None = None
     archive: ArchivedFile | None = None
     special: SpecialExtension | None = None
     special_request: SpecialRequest | None = None
@@ -420,14 +443,15 @@ MAX_MANAGERS = 20
 
 
 class Unit(Strict):
-    """A unit of the organisation with the time zone and country calendar its clocks use."""
+    """A unit of the organisation with the time zone and calendar its clocks use: a country
+    (`CN`) or a country's subdivision whose holidays differ (`GB-ENG`, `GB-SCT`)."""
 
     unit_id: UnitId
     name: ShortText
     kind: UnitKind
     parent_id: UnitId | None = None
     time_zone: Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_time_zone)]
-    calendar: Annotated[str, StringConstraints(max_length=2, pattern=r"^[A-Z]{2}$")]
+    calendar: Annotated[str, StringConstraints(max_length=6, pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
     managers: Annotated[tuple[ManagerContact, ...], Field(max_length=MAX_MANAGERS)] = ()
 
     def public_view(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import csv
 import hashlib
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.case_document import CaseDocument, LocalTime, case_document
 from chalicelib.domain.clocks import ClockState
+from chalicelib.domain.customers import EarlierCase
 from chalicelib.domain.escalation import SMS_MAX_CHARS, SUBJECT_MAX_CHARS, OutgoingMessage, cut_at_word
 from chalicelib.domain.models import Case, Unit
 
@@ -40,20 +41,29 @@ class RegisterRow(BaseModel):
     next_deadline: LocalTime | None
     breached: list[str]
     what: str
-    customer: str  # the register's call-back contact (rulebook §2: customer name and phone)
-    phone: str
+    # The register's call-back contact (rulebook §2: customer name and phone), for the roles that
+    # call customers back (CONTACT_ROLES); empty for the others (auditors).
+    customer: str | None
+    phone: str | None
+    unit_id: str
+    risk: str | None  # the escalation-risk phrases found, while the flag stands
+    earlier_cases: int  # the customer's earlier cases in the register's units
+    customer_value: str | None
 
     @classmethod
-    def of(cls, case: CaseDocument, time_zone: str) -> RegisterRow:
+    def of(cls, case: CaseDocument, time_zone: str, contact: bool = True) -> RegisterRow:
         running = sorted((item for item in case.deadlines.items() if item[1].stopped_at is None),
                          key=lambda item: item[1].deadline)
         nearest = running[0] if running else None
         return cls(case_id=case.case_id, type=case.type.value, channel=case.channel.value,
                    status=case.status.value, received_at=case.received_at.astimezone(ZoneInfo(time_zone)),
                    handler=case.handler, what=case.five_w.what[:120],
-                   customer=case.customer.name, phone=case.customer.phone,
+                   customer=case.customer.name if contact else None, phone=case.customer.phone if contact else None,
                    next_clock=nearest[0] if nearest else None, next_deadline=nearest[1].deadline if nearest else None,
-                   breached=sorted(name for name, d in case.deadlines.items() if d.state is ClockState.BREACHED))
+                   breached=sorted(name for name, d in case.deadlines.items() if d.state is ClockState.BREACHED),
+                   unit_id=case.unit_id,
+                   risk="; ".join(case.risk.phrases) if case.risk is not None and case.risk.raised else None,
+                   earlier_cases=len(case.earlier_cases), customer_value=case.customer.value)
 
 
 class ComplaintRow(BaseModel):
@@ -124,26 +134,47 @@ REGISTER_COLUMNS = tuple(RegisterRow.model_fields)
 COMPLAINT_COLUMNS = tuple(ComplaintRow.model_fields)
 
 
-def register_entry(case: Case, now: datetime, time_zone: str) -> dict[str, Any]:
-    """One open case as the register lists it, as JSON (its history is not needed for the row)."""
-    return RegisterRow.of(case_document(case, (), (), now, time_zone), time_zone).model_dump(mode="json")
+def register_entry(case: Case, now: datetime, time_zone: str, earlier: Sequence[EarlierCase] = (),
+                   contact: bool = True) -> dict[str, Any]:
+    """One case as the register lists it, as JSON (its history is not needed for the row)."""
+    document = case_document(case, (), (), now, time_zone, earlier_cases=earlier)
+    return RegisterRow.of(document, time_zone, contact).model_dump(mode="json")
 
 
-def daily_register(unit: Unit, day: date, cases: Iterable[Case], now: datetime) -> dict[str, Any]:
-    """Rulebook §4: the store manager's register for `day`: the open cases, nearest deadline
-    first, what falls due today and tomorrow, and every breach."""
-    entries = sorted((register_entry(c, now, unit.time_zone) for c in cases),
-                     key=lambda e: (e["next_deadline"] is None, e["next_deadline"] or ""))
+def on_the_register(case: Case) -> bool:
+    """A case a unit still works on: open, or closed with a clock still running on it (a
+    rectification a spot check ordered, a follow-up contact due)."""
+    return case.status.value != "closed" or any(clock.running for clock in case.clocks.values())
+
+
+def daily_register(unit: Unit, day: date, cases: Iterable[Case], now: datetime, units: Sequence[Unit] = (),
+                   earlier: Callable[[Case], Sequence[EarlierCase]] | None = None,
+                   contact: bool = True) -> dict[str, Any]:
+    """Rulebook §4: the register for `day` of a unit and, for a county or branch, every unit below
+    it (`units`, in order), grouped by unit and each unit's nearest deadline first: the cases
+    still worked on, what falls due today and tomorrow, every breach, and each case's call-back
+    contact (when `contact`), risk flag and the customer's earlier cases (`earlier`)."""
+    units = list(units) or [unit]
+    zones = {u.unit_id: u.time_zone for u in units}
+    order = {u.unit_id: n for n, u in enumerate(units)}
+    entries = sorted((register_entry(c, now, zones.get(c.unit_id, unit.time_zone),
+                                     earlier(c) if earlier else (), contact) for c in cases),
+                     key=lambda e: (order.get(e["unit_id"], len(order)), e["next_deadline"] is None,
+                                    e["next_deadline"] or ""))
     due_on = {day.isoformat(): [], (day + timedelta(days=1)).isoformat(): []}  # type: dict[str, list[str]]
     for entry in entries:
         if entry["next_deadline"] and entry["next_deadline"][:10] in due_on:
             due_on[entry["next_deadline"][:10]].append(entry["case_id"])
+    groups = [{"unit_id": u.unit_id, "unit": u.name,
+               "case_ids": [e["case_id"] for e in entries if e["unit_id"] == u.unit_id]} for u in units]
     return {
         "unit_id": unit.unit_id, "unit": unit.name, "date": day.isoformat(),
         "open": len(entries),
         "due_today": due_on[day.isoformat()],
         "due_tomorrow": due_on[(day + timedelta(days=1)).isoformat()],
         "breached": [e["case_id"] for e in entries if e["breached"]],
+        "risk_flagged": [e["case_id"] for e in entries if e["risk"]],
+        "units": [{**g, "open": len(g["case_ids"])} for g in groups if g["case_ids"] or g["unit_id"] == unit.unit_id],
         "cases": entries,
     }
 
@@ -234,15 +265,60 @@ def flat_rows(value: Any, prefix: str = "") -> list[dict[str, Any]]:
     return [{"metric": prefix.rstrip("."), "value": value}]
 
 
+STATISTICS_COLUMNS = ("unit_id", "scope", "metric", "value")
+
+
+def statistics_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statistics as CSV rows: the totals of the unit and every unit below it (`scope` total),
+    then each unit's own figures (`scope` unit), one metric a row."""
+    rows = [{"unit_id": report["unit_id"], "scope": "total", **row} for row in flat_rows(report["summary"])]
+    for unit_id, figures in report["by_unit"].items():
+        rows += [{"unit_id": unit_id, "scope": "unit", **row} for row in flat_rows(figures)]
+    return rows
+
+
+WEEKLY_COLUMNS = ("section", "metric", "value", *COMPLAINT_COLUMNS)
+
+
+def weekly_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The weekly report as CSV rows: every figure of the JSON answer (summary, per-unit figures,
+    trend, repeated root causes, repeat complainants…) as section/metric/value, then one row per
+    complaint under the complaint columns."""
+    rows: list[dict[str, Any]] = []
+    for section, value in report.items():
+        if section == "complaints":
+            continue
+        if section == "repeated_causes":
+            rows += [{"section": section, "metric": r["root_cause"], "value": r["count"]} for r in value]
+        elif isinstance(value, (dict, list)):
+            rows += [{"section": section, **row} for row in flat_rows(value)]
+        else:
+            rows.append({"section": "report", "metric": section, "value": value})
+    return rows + [{"section": "complaint", **entry} for entry in report["complaints"]]
+
+
 def register_message(register: dict[str, Any]) -> OutgoingMessage:
     """The daily register as SMS and email for the unit's managers."""
     head = (f"{register['open']} open, {len(register['due_today'])} due today, "
             f"{len(register['due_tomorrow'])} due tomorrow, {len(register['breached'])} breached")
     lines = [f"Daily register of {register['unit']} ({register['unit_id']}) for {register['date']}", "", head, ""]
+    if register.get("risk_flagged"):
+        lines[-1:] = [f"Escalation-risk language in {len(register['risk_flagged'])} case(s): "
+                      f"{', '.join(register['risk_flagged'])}", ""]
+    names = {group["unit_id"]: group["unit"] for group in register.get("units", [])}
+    shown_unit = None
     for entry in register["cases"]:
+        if len(names) > 1 and entry["unit_id"] != shown_unit:
+            shown_unit = entry["unit_id"]
+            lines += ["", f"{names.get(shown_unit, shown_unit)} ({shown_unit}):"]
         late = f"  BREACHED: {', '.join(entry['breached'])}" if entry["breached"] else ""
+        risk = f"  RISK: {entry['risk']}" if entry["risk"] else ""
         lines.append(f"- {entry['case_id']} {entry['type']} {entry['status']}, next: {entry['next_clock'] or '-'} "
-                     f"{entry['next_deadline'] or ''}{late}\n    {entry['what']}")
+                     f"{entry['next_deadline'] or ''}{late}{risk}\n    {entry['what']}")
+        if entry["customer"]:
+            repeat = f", {entry['earlier_cases']} earlier case(s)" if entry["earlier_cases"] else ""
+            value = f", {entry['customer_value']}" if entry["customer_value"] else ""
+            lines.append(f"    call back: {entry['customer']} {entry['phone']}{repeat}{value}")
     lines += ["", f"The register as CSV: GET /reports/daily-register?unit_id={register['unit_id']}"
                   f"&date={register['date']}&format=csv"]
     return _message("daily-register", register["unit_id"], register["date"],
@@ -268,6 +344,12 @@ def weekly_message(report: dict[str, Any]) -> OutgoingMessage:
         lines.append(f"Satisfaction: {s['satisfaction']['average']} / 5 from {s['satisfaction']['responses']} "
                      f"customers, {s['satisfaction']['satisfied_rate']:.0%} satisfied")
     lines += ["", "Top causes: " + (", ".join(f"{c['cause']} {c['count']}" for c in s["top_causes"]) or "-")]
+    risk = s.get("risk_language", {})
+    if risk.get("flagged") or risk.get("cleared"):
+        lines.append(f"Escalation-risk language: {risk['flagged']} case(s) flagged, {risk['cleared']} cleared as false")
+    if "repeat_complainants" in report:
+        lines.append(f"Repeat complainants: {report['repeat_complainants']['customers']} customers "
+                     f"({report['repeat_complainants']['cases']} cases this week)")
     lines.append("Repeated root causes: "
                  + (", ".join(f"{r['root_cause']} x{r['count']}" for r in report["repeated_causes"]) or "none"))
     follow = s.get("follow_up")

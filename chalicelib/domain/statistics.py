@@ -58,6 +58,8 @@ def stat_deltas(before: Case | None, after: Case, now: datetime, unit_clock: Uni
         if after.cause is not None:
             counts.update({f"cause:{after.cause.category.value}": 1, f"type_cause:{t}:{after.cause.category.value}": 1})
         counts.update(praise_counters(after))
+        if after.risk is not None:
+            counts["risk_flagged"] += 1
         return [StatsDelta(after.unit_id, local_day(after.received_at, tz), dict(counts))]
     if after.finding is not None and before.finding is None:
         counts[f"finding:{after.finding.kind.value}"] += 1
@@ -69,7 +71,8 @@ def stat_deltas(before: Case | None, after: Case, now: datetime, unit_clock: Uni
     if after.resolution is not None and before.resolution is None:
         days = working_days_between(local_day(after.received_at, tz), local_day(after.resolution.resolved_at, tz),
                                     unit_clock)
-        counts.update({"resolved": 1, f"handling_days:{days}": 1})
+        counts.update({"resolved": 1, f"handling_days:{days}": 1,
+                       f"type_handling_days:{after.type.value}:{days}": 1})
     if after.feedback is not None and before.feedback is None:
         score = after.feedback.satisfaction
         counts.update({"feedback": 1, "satisfied": int(after.feedback.satisfied), "satisfaction_sum": score,
@@ -78,6 +81,8 @@ def stat_deltas(before: Case | None, after: Case, now: datetime, unit_clock: Uni
         counts[f"root_cause:{after.root_cause.category.value}:{after.root_cause.code}"] += 1
     if after.rectification is not None and before.rectification != after.rectification:
         counts["rectification_done" if after.rectification.completed_at else "rectification_ordered"] += 1
+    if before.risk is not None and before.risk.raised and after.risk is not None and not after.risk.raised:
+        counts["risk_cleared"] += 1
     if after.unit_id != before.unit_id:
         counts["forwarded_out"] += 1
     if after.suggestion_outcome is not None and before.suggestion_outcome is None:
@@ -138,8 +143,8 @@ class Totals:
             rates[name] = {"met": met, "breached": breached, "on_time_rate": round(met / (met + breached), 4)}
         return rates
 
-    def handling_days_percentile(self, share: float) -> int | None:
-        histogram = sorted((int(days), n) for days, n in self.group("handling_days").items())
+    def handling_days_percentile(self, share: float, prefix: str = "handling_days") -> int | None:
+        histogram = sorted((int(days), n) for days, n in self.group(prefix).items())
         total = sum(n for _, n in histogram)
         if not total:
             return None
@@ -149,6 +154,13 @@ class Totals:
             if seen >= rank:
                 return days
         return histogram[-1][0]
+
+    def handling_by_type(self) -> dict[str, dict[str, Any]]:
+        """Handling time in working days per case type (complaints, inquiries, suggestions, praise)."""
+        types = sorted({key.split(":", 1)[0] for key in self.group("type_handling_days")})
+        return {t: {"resolved": sum(self.group(f"type_handling_days:{t}").values()),
+                    "median": self.handling_days_percentile(0.5, f"type_handling_days:{t}"),
+                    "p90": self.handling_days_percentile(0.9, f"type_handling_days:{t}")} for t in types}
 
     def summary(self) -> dict[str, Any]:
         c = self.counters
@@ -165,7 +177,8 @@ class Totals:
             "handling_working_days": {"median": self.handling_days_percentile(0.5),
                                       "p90": self.handling_days_percentile(0.9),
                                       "histogram": {k: v for k, v in sorted(self.group("handling_days").items(),
-                                                                            key=lambda kv: int(kv[0]))}},
+                                                                            key=lambda kv: int(kv[0]))},
+                                      "by_type": self.handling_by_type()},
             "satisfaction": {"responses": feedback, "satisfied": c["satisfied"],
                              "satisfied_rate": round(c["satisfied"] / feedback, 4) if feedback else None,
                              "average": round(c["satisfaction_sum"] / feedback, 2) if feedback else None,
@@ -180,6 +193,7 @@ class Totals:
                           "late": c["follow_up_done"] - c["follow_up_on_time"], "reached": c["follow_up_reached"],
                           "satisfied": c["follow_up_satisfied"], "offers_made": c["follow_up_offers"],
                           "offers_accepted": c["follow_up_offers_accepted"]},
+            "risk_language": {"flagged": c["risk_flagged"], "cleared": c["risk_cleared"]},
             "spot_checks": {"checked": c["spot_checked"], "mismatched": c["spot_mismatched"],
                             "rectifications_ordered": c["rectification_ordered"],
                             "rectifications_done": c["rectification_done"]},

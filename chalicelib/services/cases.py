@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_act
-from chalicelib.domain.calendar import UnitClock, WorkingCalendar
+from chalicelib.domain.calendar import UnitClock, WorkingCalendar, country_of
 from chalicelib.domain.case_document import CaseDocument, CaseSummary, Deadline, Page, case_document
 from chalicelib.domain.clocks import DEFAULT_FOLLOW_UP_DAYS, FOLLOW_UP_CLOCK
 from chalicelib.domain.delivery import Delivery
@@ -33,9 +33,11 @@ from chalicelib.domain.escalation import Escalation, Ladder, alarm_changes, noti
 from chalicelib.domain.follow_up import with_follow_up
 from chalicelib.domain.identifiers import is_case_id, new_case_id
 from chalicelib.domain.models import Case, HistoryEvent, Praise, PraisedStaff, Status
+from chalicelib.domain.risk import flag_at_intake
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import stat_deltas
 from chalicelib.observability import count, logger
+from chalicelib.services.customers import CustomerHistory
 from chalicelib.services.ports import (
     AcknowledgedLevel,
     CalendarOverrides,
@@ -63,12 +65,16 @@ class CaseService:
                  ladder: Ladder | None = None, calendars: CalendarOverrides | None = None,
                  send_notices: Callable[[Sequence[Escalation]], None] | None = None,
                  backdate_limit: timedelta = cmd.DEFAULT_BACKDATE_LIMIT, staff: StaffLookup | None = None,
-                 follow_up_days: int = DEFAULT_FOLLOW_UP_DAYS) -> None:
+                 follow_up_days: int = DEFAULT_FOLLOW_UP_DAYS,
+                 risk_phrases: Callable[[], Sequence[str]] | None = None,
+                 customers: CustomerHistory | None = None) -> None:
         """`idempotency` is a callable wrapper (powertools idempotent_function) or None;
         `send_notices` sends media/regulator notices at once (the escalation run retries them);
         `backdate_limit` is how far back staff may date a receipt; `staff` is the staff directory
         (handlers, receivers and managers are people in it); `follow_up_days` is when a resolved
-        complaint's follow-up contact is due (rulebook §5)."""
+        complaint's follow-up contact is due (rulebook §5); `risk_phrases` gives the current list
+        of escalation-risk phrases (none: no case is flagged); `customers` links the cases of one
+        customer (none: no case shows earlier ones)."""
         self._follow_up_days = follow_up_days
         self._cases = cases
         self._staff = staff
@@ -78,6 +84,8 @@ class CaseService:
         self._ladder = ladder or Ladder()
         self._calendars = calendars
         self._send_notices = send_notices
+        self._risk_phrases = risk_phrases
+        self._customers = customers
         self._register_once = idempotency(self._register_new) if idempotency else None
         self._idempotency_config = getattr(idempotency, "config", None)
 
@@ -126,6 +134,9 @@ class CaseService:
         number, the statutory date by which they will hear back, and a tracking token: the only
         way to read the case's status later. The token is returned once and stored only hashed."""
         intake = request.as_intake()
+        if intake.customer.value is not None:
+            raise InvalidInput("the case cannot be registered as sent",
+                               {"customer.value": "not a field you can set: staff record the customer's value"})
         self._check_intake(intake, None)
         token = secrets.token_urlsafe(24)
         _created.set(None)
@@ -188,7 +199,10 @@ class CaseService:
             return [action for action in lifecycle.applicable_actions(current, escalated, now)
                     if by is None or may_act(by, action)]
 
-        return case_document(case, history, escalations, now, self._time_zone(case.unit_id), actions, deliveries)
+        earlier = (self._customers.earlier(case, lambda unit_id: self._visible(by, unit_id))
+                   if self._customers is not None else [])
+        return case_document(case, history, escalations, now, self._time_zone(case.unit_id), actions, deliveries,
+                             earlier)
 
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
@@ -204,12 +218,15 @@ class CaseService:
                 case = case.model_copy(update={"praise": Praise(
                     staff=self._praised_people(intake.praised.staff, intake.unit_id, "praised.staff"),
                     description=intake.praised.description, recorded_by=payload["actor"], recorded_at=now)})
+            if self._risk_phrases is not None:
+                case, event = flag_at_intake(case, event, self._risk_phrases(), now)
             alarms, _ = alarm_changes(None, case, self._ladder)
             notices = notices_at_intake(case, self._units, now)
             try:
                 self._cases.add(case, event, alarms, notices, tracking_hash=payload.get("tracking_hash"),
                                 intake_key=self._intake_key(request["key"], now),
-                                stats=stat_deltas(None, case, now, clock))
+                                stats=stat_deltas(None, case, now, clock),
+                                also=self._customers.link_items(case) if self._customers else ())
             except CaseIdTaken:
                 continue  # the drawn id is taken: draw another
             except AlreadyRegistered as done:
@@ -419,7 +436,7 @@ class CaseService:
         self._calendars.merge(country, dates, actor, now)
         moved: list[dict[str, Any]] = []
         for unit in self._units.all():
-            if unit.calendar != country:
+            if country_of(unit.calendar) != country:  # a subdivision follows its country's dates
                 continue
             clock = self.unit_clock(unit.unit_id)
             assert clock is not None
@@ -479,7 +496,7 @@ def unit_clock(units: UnitRegistry, calendars: CalendarOverrides | None, unit_id
     unit = units.get(unit_id)
     if unit is None:
         return None
-    overrides = calendars.get(unit.calendar) if calendars else None
+    overrides = calendars.get(country_of(unit.calendar)) if calendars else None
     return UnitClock(unit.time_zone, WorkingCalendar(unit.calendar, overrides))
 
 

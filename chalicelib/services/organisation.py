@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.calendar import calendar_problem
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.models import Unit
 from chalicelib.observability import logger
@@ -29,6 +30,8 @@ class OrganisationService:
                 problems["parent_id"] = f"no unit {unit.parent_id!r} in the organisation"
             elif unit.unit_id in above:
                 problems["parent_id"] = "a unit cannot sit below itself"
+        if (calendar := calendar_problem(unit.calendar)) is not None:
+            problems["calendar"] = calendar
         if problems:
             raise InvalidInput("the unit cannot be stored as sent", problems)
         self._units.put(unit)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from chalicelib.domain.archive_records import ArchiveEntry, AuditExport, AuditRecord, LegalHold
 from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
 from chalicelib.domain.escalation import Alarm, Decision, DueItems, Escalation, OutgoingMessage
-from chalicelib.domain.models import Case, HistoryEvent, Status, Unit
+from chalicelib.domain.models import Case, CaseType, HistoryEvent, Status, Unit
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import StatsDelta
 
@@ -56,8 +56,20 @@ class SpotCheckOutcome:
     result: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class FiledUnderCustomer:
+    """A new case filed under its customer's keyed hash (never the phone itself), so the customer's
+    later cases find it (repeat complainants)."""
+
+    customer_key: str
+    case_id: str
+    unit_id: str
+    type: CaseType
+    received_at: datetime
+
+
 # Written with the case or not at all: a case change and its cross-aggregate consequences.
-AlsoWritten = AcknowledgedLevel | ArchiveConfirmation | SpotCheckOutcome
+AlsoWritten = AcknowledgedLevel | ArchiveConfirmation | SpotCheckOutcome | FiledUnderCustomer
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,8 @@ class CaseRecord:
 class CaseRepository(Protocol):
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
             escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
-            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = ()) -> None: ...
+            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = (),
+            also: Sequence[AlsoWritten] = ()) -> None: ...
     def tracked_case(self, tracking_hash: str) -> str | None: ...
     def case_of_intake_key(self, key_hash: str) -> str | None: ...
     def get(self, case_id: str) -> CaseRecord: ...
@@ -230,3 +243,33 @@ class StaffLookup(Protocol):
 class CalendarOverrides(Protocol):
     def get(self, country: str) -> dict[date, bool]: ...
     def merge(self, country: str, dates: dict[date, bool], actor: str, now: datetime) -> dict[date, bool]: ...
+
+
+@dataclass(frozen=True)
+class StoredPhrases:
+    """The administrators' escalation-risk phrases as stored, and who stored them when."""
+
+    phrases: tuple[str, ...]
+    updated_by: str
+    updated_at: datetime
+
+
+class PhraseStore(Protocol):
+    def get(self) -> StoredPhrases | None: ...
+    def put(self, phrases: tuple[str, ...], actor: str, now: datetime) -> StoredPhrases: ...
+
+
+@dataclass(frozen=True)
+class CustomerLink:
+    """One case in a customer's index: what it was and where, never the phone or the name."""
+
+    case_id: str
+    unit_id: str
+    type: CaseType
+    received_at: datetime
+
+
+class CustomerLinks(Protocol):
+    def cases_of(self, key: str, limit: int = ...) -> list[CustomerLink]: ...
+    def current(self, case_ids: Iterable[str]) -> dict[str, tuple[str, str]]: ...
+

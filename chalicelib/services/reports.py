@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain import lifecycle
 from chalicelib.domain import reports as rpt
-from chalicelib.domain.auth import Principal, in_territory
+from chalicelib.domain.auth import CASE_WORKERS, Principal, in_territory
 from chalicelib.domain.calendar import UnitClock
 from chalicelib.domain.errors import CaseNotFound, IllegalTransition, InvalidInput, StaleVersion
 from chalicelib.domain.escalation import Ladder, OutgoingMessage, alarm_changes
 from chalicelib.domain.models import Case, CaseType, SpotCheckVerdict, Status, Unit, UnitKind
 from chalicelib.domain.statistics import StatsDelta, Totals, days_in, local_day, stat_deltas
 from chalicelib.observability import count, logger
+from chalicelib.services.customers import CustomerHistory
 from chalicelib.services.ports import (
     CaseRepository,
     SentReports,
@@ -31,15 +32,18 @@ from chalicelib.services.ports import (
 MAX_REPORT_DAYS = 400
 HANDLED = frozenset({Status.RESOLVED, Status.CLOSED})
 OPEN = tuple(s for s in Status if s is not Status.CLOSED)
+# Who sees the register's call-back contact: the people who call customers back (not auditors).
+CONTACT_ROLES = CASE_WORKERS
 
 
 class ReportService:
     def __init__(self, cases: CaseRepository, units: UnitRegistry, stats: StatisticsReader,
                  spot_checks: SpotChecks, publish: Callable[[Sequence[OutgoingMessage]], dict[str, Any]],
                  sent_reports: SentReports, unit_clock: Callable[[str], UnitClock | None],
-                 now: Callable[[], datetime], ladder: Ladder, rectify_working_days: int = 5) -> None:
+                 now: Callable[[], datetime], ladder: Ladder, rectify_working_days: int = 5,
+                 customers: CustomerHistory | None = None) -> None:
         """`sent_reports` remembers which scheduled report went out, so a retried or doubled run
-        does not send it twice."""
+        does not send it twice; `customers` links a customer's cases (none: no repeat counts)."""
         self._cases = cases
         self._units = units
         self._stats = stats
@@ -50,6 +54,7 @@ class ReportService:
         self._now = now
         self._ladder = ladder
         self._rectify_working_days = rectify_working_days
+        self._customers = customers
 
     # --- statistics -------------------------------------------------------------------
     def statistics(self, unit_id: str, start: date, end: date, by: Principal | None = None) -> dict[str, Any]:
@@ -67,7 +72,10 @@ class ReportService:
                 "units": [u.unit_id for u in units], "summary": overall.summary(),
                 "by_unit": {uid: {"received": t.counters["received"], "resolved": t.counters["resolved"],
                                   "clocks": t.on_time(), "praise": t.counters["type:praise"],
-                                  "praise_by_staff": t.group("praise_staff")} for uid, t in per_unit.items()},
+                                  "praise_by_staff": t.group("praise_staff"),
+                                  "risk_flagged": t.counters["risk_flagged"],
+                                  "handling_working_days_by_type": t.handling_by_type()}
+                            for uid, t in per_unit.items()},
                 "items_read": self._stats.items_read - read_before}
 
     def _scope(self, unit_id: str, start: date, end: date, by: Principal | None) -> Unit:
@@ -99,11 +107,25 @@ class ReportService:
 
     # --- daily register and weekly report -------------------------------------------
     def daily_register(self, unit_id: str, day: date | None, by: Principal | None = None) -> dict[str, Any]:
-        """A unit's open cases on `day` (default: today, unit-local)."""
+        """The register of the unit and every unit below it on `day` (default: today, unit-local),
+        grouped by unit: open cases, and closed ones a clock still runs on (a rectification, a
+        follow-up). Reads each unit's open cases and its closed ones still in the table (closed
+        cases stay until archived)."""
         unit = self._unit_in_territory(unit_id, by)
         now = self._now()
-        return rpt.daily_register(unit, day or local_day(now, unit.time_zone),
-                                  self._cases.cases_in(unit.unit_id, OPEN), now)
+        units = self._subtree(unit.unit_id)
+        cases = [case for u in units for case in self._cases.cases_in(u.unit_id, OPEN)]
+        cases += [case for u in units for case in self._cases.cases_in(u.unit_id, (Status.CLOSED,))
+                  if rpt.on_the_register(case)]
+        scope = {u.unit_id for u in units}
+        earlier = None
+        if self._customers is not None:
+            customers = self._customers
+
+            def earlier(case: Case) -> list[Any]:
+                return customers.earlier(case, lambda other: other in scope)
+        return rpt.daily_register(unit, day or local_day(now, unit.time_zone), cases, now, units, earlier,
+                                  contact=by is None or bool(by.roles & CONTACT_ROLES))
 
     def weekly_report(self, unit_id: str, week_of: date | None, by: Principal | None = None) -> dict[str, Any]:
         """Rulebook §4: the main complaints of the week and how they were handled, on-time rates,
@@ -120,14 +142,32 @@ class ReportService:
         complaints = [rpt.complaint_entry(c, now, unit.time_zone) for c in received if c.type is CaseType.COMPLAINT]
         praise = sorted((rpt.praise_entry(c, now, unit.time_zone) for c in received if c.type is CaseType.PRAISE),
                         key=lambda entry: (entry["unit_id"], entry["received_at"]))
+        repeats = self._repeat_complainants(received, set(this["units"]))
         return {"unit_id": unit.unit_id, "unit": unit.name, "from": monday.isoformat(), "to": sunday.isoformat(),
                 "summary": this["summary"], "by_unit": this["by_unit"],
                 "trend": rpt.trend(this["summary"], previous["summary"]),
                 "repeated_causes": rpt.repeated_causes(this["summary"]),
+                "repeat_complainants": repeats,
                 "complaints": complaints,
                 # rulebook §1: each praise is read out at the unit's meeting
                 "praise": praise, "praise_by_staff": rpt.praise_by_staff(praise),
                 "items_read": this["items_read"] + previous["items_read"]}
+
+    def _repeat_complainants(self, received: Sequence[Case], scope: set[str]) -> dict[str, int]:
+        """Customers of the week's cases who had brought an earlier case to these units (one
+        customer-index Query per customer, newest case of theirs in the week)."""
+        if self._customers is None:
+            return {"customers": 0, "cases": 0}
+        latest: dict[str, Case] = {}
+        for case in sorted(received, key=lambda c: c.received_at):
+            latest[self._customers.key(case)] = case
+        customers = cases = 0
+        for key, case in latest.items():
+            earlier = self._customers.earlier(case, lambda unit_id: unit_id in scope)
+            if earlier:
+                customers += 1
+                cases += sum(1 for c in received if self._customers.key(c) == key)
+        return {"customers": customers, "cases": cases}
 
     def send_due(self) -> dict[str, int]:
         """The scheduled run (hourly): at 08:00 unit-local, each store's and department's register

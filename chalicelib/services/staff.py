@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chalicelib.domain.calendar import country_of
 from chalicelib.domain.errors import InvalidInput, StaffNotFound
 from chalicelib.domain.staff import StaffDetails, StaffMember, e164
 from chalicelib.observability import logger
@@ -93,7 +94,7 @@ class StaffService:
             problems["unit_id"] = f"no unit {details.unit_id!r} in the organisation"
         elif details.phone:
             try:
-                phone = e164(details.phone, unit.calendar)
+                phone = e164(details.phone, country_of(unit.calendar))
             except ValueError as exc:
                 problems["phone"] = str(exc)
         if problems:

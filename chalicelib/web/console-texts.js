@@ -84,6 +84,9 @@ const PAGE_TEXTS = {
     fact_follow_up: "跟踪回访", follow_up_not_reached: "未联系上", follow_up_reached: "已联系上",
     follow_up_satisfied: "满意", follow_up_unsatisfied: "不满意", follow_up_offer: "增值服务:{offer}({accepted})",
     offer_accepted: "已接受", offer_declined: "未接受", by_whom: "{what}(决定人:{who})",
+    risk_badge: "升级风险", fact_risk: "升级风险用语", risk_cleared: "已解除:{by},{reason}",
+    fact_customer_value: "客户价值", fact_earlier: "该客户以前的案件", earlier_none: "没有(您的范围内)",
+    repeat_count: "以前 {n} 件", action_clear_risk_flag: "解除升级风险标记(误报)", clock_risk: "升级风险通报",
   },
   en: {
     title: "Complaint Desk · staff console", sep: ": ", app_name: "Complaint Desk", language: "Language",
@@ -176,5 +179,9 @@ const PAGE_TEXTS = {
     follow_up_reached: "reached", follow_up_satisfied: "satisfied", follow_up_unsatisfied: "not satisfied",
     follow_up_offer: "offered: {offer} ({accepted})", offer_accepted: "accepted", offer_declined: "declined",
     by_whom: "{what} (decided by {who})",
+    risk_badge: "ESCALATION RISK", fact_risk: "Escalation-risk language", risk_cleared: "cleared by {by}: {reason}",
+    fact_customer_value: "Customer value", fact_earlier: "The customer's earlier cases",
+    earlier_none: "none (in your territory)", repeat_count: "{n} earlier", action_clear_risk_flag: "Clear the risk flag (a false alarm)",
+    clock_risk: "Escalation-risk notice",
   },
 };

@@ -196,6 +196,7 @@ async function loadCases() {
     const first = el("td", null, { "data-label": t("col_case") });
     first.appendChild(el("a", c.case_id, { href: `#case/${encodeURIComponent(c.case_id)}` }));
     if (breached) first.append(" ", el("span", t("breached_badge"), { class: "state-breached" }));
+    if (c.risk && !c.risk.cleared_at) first.append(" ", riskBadge(c.risk.phrases));
     const deadline = el("td", null, { "data-label": t("col_next") });
     if (next) deadline.append(`${named("clock", next[0])}${t("sep")}`, showTime(next[1].deadline, c.unit_id));
     else deadline.textContent = t("optional_none");
@@ -205,6 +206,30 @@ async function loadCases() {
     rows.appendChild(row);
   }
   $("no-cases").hidden = cases.length > 0;
+}
+
+function riskBadge(phrases) {  // escalation-risk language found at intake, while the flag stands
+  return el("span", t("risk_badge"), { class: "badge-risk", title: phrases.join(" · ") });
+}
+
+function riskFact(risk) {
+  if (!risk) return t("optional_none");
+  const shown = el("span", risk.phrases.join(" · "));
+  if (risk.cleared_at) shown.append(` (${t("risk_cleared", { by: risk.cleared_by || "", reason: risk.cleared_reason || "" })})`);
+  else shown.prepend(riskBadge(risk.phrases), " ");
+  return shown;
+}
+
+function earlierFact(c) {  // the customer's earlier cases the service lets this reader see
+  if (!(c.earlier_cases || []).length) return t("earlier_none");
+  const list = el("ul", null, { class: "earlier" });
+  for (const e of c.earlier_cases) {
+    const item = el("li");
+    item.append(el("a", e.case_id, { href: `#case/${encodeURIComponent(e.case_id)}` }), " · ",
+      showTime(e.received_at, e.unit_id), ` · ${named("type", e.type)} · ${named("status", e.status)}`);
+    list.appendChild(item);
+  }
+  return list;
 }
 
 async function openCase(caseId) {
@@ -224,6 +249,8 @@ function renderCase(c) {
     ["fact_received", showTime(c.received_at, c.unit_id)], ["fact_receiver", c.receiver || t("optional_none")],
     ["fact_customer", c.customer ? c.customer.name : t("optional_none")],
     ["fact_phone", c.customer ? c.customer.phone : t("optional_none")],
+    ["fact_customer_value", (c.customer && c.customer.value) || t("optional_none")],
+    ["fact_earlier", earlierFact(c)], ["fact_risk", riskFact(c.risk)],
     ["fact_what", c.five_w ? c.five_w.what : t("optional_none")],
     ["fact_cause", c.cause ? named("cause", c.cause.category) + (c.cause.detail ? ` · ${c.cause.detail}` : "") : t("optional_none")],
     ["fact_expectation", c.expectation || t("optional_none")], ["fact_handler", c.handler || t("optional_none")],
@@ -481,22 +508,34 @@ async function loadRegister() {
   const unit = body.unit_id;
   $("register-summary").textContent = t("register_summary", { open: body.open, today: body.due_today.length,
     tomorrow: body.due_tomorrow.length, breached: body.breached.length });
+  const groups = (body.units || []).filter((g) => g.case_ids.length);
+  let group = null;
   for (const entry of body.cases) {
+    if (groups.length > 1 && entry.unit_id !== group) {  // a county's or branch's register, unit by unit
+      group = entry.unit_id;
+      const head = el("tr", null, { class: "unit-group" });
+      head.appendChild(el("th", `${(units[group] || {}).name || group} (${groups.find((g) => g.unit_id === group).open})`,
+        { colspan: "8", scope: "colgroup" }));
+      rows.appendChild(head);
+    }
     const row = el("tr", null, { class: entry.breached.length ? "breached" : "", "data-case": entry.case_id });
     const first = el("td", null, { "data-label": t("col_case"), class: "nowrap" });
     first.appendChild(el("a", entry.case_id, { href: `#case/${encodeURIComponent(entry.case_id)}` }));
     if (entry.breached.length) first.append(" ", el("span", t("breached_badge"), { class: "state-breached" }));
     else if (body.due_today.includes(entry.case_id)) first.append(" ", el("span", t("due_today"), { class: "badge-due" }));
     else if (body.due_tomorrow.includes(entry.case_id)) first.append(" ", el("span", t("due_tomorrow"), { class: "badge-soon" }));
+    if (entry.risk) first.append(" ", riskBadge(entry.risk.split("; ")));
     const received = el("td", null, { "data-label": t("col_received") });
-    received.appendChild(showTime(entry.received_at, unit));
+    received.appendChild(showTime(entry.received_at, entry.unit_id || unit));
     const next = el("td", null, { "data-label": t("col_next") });
-    if (entry.next_deadline) next.append(`${named("clock", entry.next_clock)}${t("sep")}`, showTime(entry.next_deadline, unit));
+    if (entry.next_deadline) next.append(`${named("clock", entry.next_clock)}${t("sep")}`, showTime(entry.next_deadline, entry.unit_id || unit));
     else next.textContent = t("optional_none");
     const contact = el("td", null, { "data-label": t("col_contact") });
     if (entry.phone) {
       contact.append(`${entry.customer || ""} `, el("a", entry.phone, { href: `tel:${entry.phone.replace(/[^0-9+]/g, "")}` }));
     } else contact.textContent = t("optional_none");
+    if (entry.earlier_cases) contact.append(" ", el("span", t("repeat_count", { n: entry.earlier_cases }), { class: "badge-soon" }));
+    if (entry.customer_value) contact.append(" ", el("span", entry.customer_value, { class: "hint" }));
     row.append(first, el("td", named("type", entry.type), { "data-label": t("col_type") }),
       el("td", named("status", entry.status), { "data-label": t("col_status") }), received, next,
       el("td", entry.handler || t("optional_none"), { "data-label": t("col_handler") }), contact,

@@ -435,7 +435,7 @@ def test_a_manager_reads_the_daily_register_and_downloads_it(stack: RunningStack
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[0] == ",".join(f'"{c}"' for c in (  # every cell quoted: spreadsheet-safe
         "case_id", "type", "channel", "status", "received_at", "handler", "next_clock", "next_deadline", "breached",
-        "what", "customer", "phone"))
+        "what", "customer", "phone", "unit_id", "risk", "earlier_cases", "customer_value"))
     assert case["case_id"] in text and "Zhao Lei" in text
     expect(page.locator("#register-summary")).to_contain_text("Downloaded register-store-xh-01-")
 
@@ -683,3 +683,47 @@ def test_a_customer_praises_a_cashier_on_the_form_and_is_thanked(stack: RunningS
     staff = {"Authorization": f"Bearer {token(['agent'])}"}
     stored = requests.get(f"{stack.api}/cases/{case_number}", headers=staff, timeout=10).json()
     assert stored["praise"]["description"] == "the cashier with glasses at till 2"
+
+
+def test_a_threat_shows_as_a_risk_badge_with_the_customers_earlier_cases_and_staff_clear_it_in_chinese(
+        stack: RunningStack, browser: Any) -> None:
+    """A store manager in Chinese: the register and the case list mark the case that threatens 12315
+    and a reporter, the case page shows the customer's earlier case and value, and a false flag is
+    cleared with a reason."""
+    from playwright.sync_api import expect
+
+    staff = {"Authorization": f"Bearer {token(['agent', 'unit-manager'])}"}
+    first = requests.post(f"{stack.api}/cases", headers=staff, timeout=10, json=complaint(
+        customer={"name": "周敏", "phone": "137 0000 2468"})).json()
+    threat = requests.post(f"{stack.api}/cases", headers=staff, timeout=10, json=complaint(
+        customer={"name": "周敏", "phone": "+86 137-0000-2468", "value": "金卡会员"},
+        expectation="今天不退款,我就打12315,再找记者曝光。")).json()
+    assert threat["risk"]["phrases"] == ["曝光", "记者", "12315"]
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    sign_in(page, stack, ["agent", "unit-manager"], label="身份令牌(ID token)", button="登录")
+    page.get_by_role("link", name="每日登记").click()
+    listed = page.locator(f"#register-rows tr[data-case='{threat['case_id']}']")
+    expect(listed).to_contain_text("升级风险")
+    expect(listed).to_contain_text("以前 1 件")
+    expect(listed).to_contain_text("金卡会员")
+    page.get_by_role("link", name="案件", exact=True).click()
+    row = page.locator(f"#case-rows tr[data-case='{threat['case_id']}']")
+    expect(row.locator(".badge-risk")).to_have_text("升级风险")
+    expect(page.locator(f"#case-rows tr[data-case='{first['case_id']}'] .badge-risk")).to_have_count(0)
+    row.get_by_role("link", name=threat["case_id"]).click()
+    facts = page.locator("#case-fields")
+    expect(facts).to_contain_text("升级风险用语")
+    expect(facts).to_contain_text("曝光 · 记者 · 12315")
+    expect(facts).to_contain_text("金卡会员")
+    expect(facts.get_by_role("link", name=first["case_id"])).to_be_visible()
+    expect(page.locator("#escalations")).to_contain_text("升级风险通报")
+    page.screenshot(path=str(ARTIFACTS / "console-zh-risk.png"), full_page=True)
+    page.locator("summary").get_by_text("解除升级风险标记(误报)", exact=True).click()
+    form = page.locator("form[data-action=clear-risk-flag]")
+    form.get_by_label("原因(必填)").fill("客户已当场接受退款,不再投诉")
+    form.get_by_role("button").click()
+    expect(facts).to_contain_text("已解除:Sun Li,客户已当场接受退款")
+    expect(facts.locator(".badge-risk")).to_have_count(0)
+    expect(page.locator("summary").get_by_text("解除升级风险标记(误报)", exact=True)).to_have_count(0)
+    context.close()

@@ -44,8 +44,19 @@ def test_a_new_unit_is_stored_and_its_manager_is_a_person_of_the_directory_not_a
     ({}, "store-xh-10", "unit_id"),
     ({"time_zone": "Mars/Olympus"}, None, "time_zone"),
     ({"unit_id": "county-xh", "parent_id": "store-xh-01"}, None, "parent_id"),
+    ({"calendar": "GB-XYZ"}, None, "calendar"),
+    ({"calendar": "ZZ"}, None, "calendar"),
+    ({"calendar": "england"}, None, "calendar"),
 ])
 def test_a_unit_that_does_not_fit_the_organisation_is_400(api: Any, change: dict[str, Any], path_id: str | None,
                                                           field: str) -> None:
     response = put(api, {**STORE, **change}, path_id)
     assert response.status_code == 400 and field in response.json_body["fields"], response.json_body
+
+
+def test_a_store_in_england_is_stored_with_englands_calendar(api: Any) -> None:
+    london = {**STORE, "unit_id": "store-ldn-02", "time_zone": "Europe/London", "calendar": "GB-ENG"}
+    assert put(api, london).status_code == 200
+    stored = {u["unit_id"]: u for u in api.get("/units").json_body["items"]}
+    assert stored["store-ldn-02"]["calendar"] == "GB-ENG"
+    assert stored["store-london-01"]["calendar"] == "GB-ENG"

@@ -137,9 +137,10 @@ def test_every_function_reads_its_resources_from_the_template_as_the_local_stack
     logical = {"CasesTable": "table", "EscalationTopic": "topic", "ArchiveBucket": "bucket"}
     local = stage_environment(logical)
     assert set(local) == {"TABLE_NAME", "ESCALATION_TOPIC_ARN", "ARCHIVE_BUCKET", "AUTH_ISSUER", "AUTH_AUDIENCE",
-                          "AUTH_SIGNIN_URL", "USER_POOL_ID"}
+                          "AUTH_SIGNIN_URL", "USER_POOL_ID", "CUSTOMER_KEY_SECRET"}
     assert (local["TABLE_NAME"], local["ESCALATION_TOPIC_ARN"], local["ARCHIVE_BUCKET"]) == ("table", "topic", "bucket")
     assert local["USER_POOL_ID"] == ""  # no user pool locally: the directory's own ids, the local issuer
+    assert local["CUSTOMER_KEY_SECRET"] == ""  # a secret, not a resource: the local stack draws its own
     for name, function in functions.items():
         variables = function["Properties"]["Environment"]["Variables"]
         from_template = {k: v for k, v in variables.items() if isinstance(v, dict)}
@@ -149,8 +150,11 @@ def test_every_function_reads_its_resources_from_the_template_as_the_local_stack
                 "TABLE_NAME": "CasesTable", "ESCALATION_TOPIC_ARN": "EscalationTopic"}, name
             assert {"SES_SENDER", "SES_CONFIGURATION_SET", "CONSOLE_LINK_BASE"} <= set(from_template), name
             continue
-        assert set(from_template) - {"USER_POOL_ID"} == set(local) - {"USER_POOL_ID"}, name
-        assert {k: v for k, v in refs.items() if k != "USER_POOL_ID"} == {
+        secret = {"CUSTOMER_KEY_SECRET"} if name in ("APIHandler", "Reports") else set()
+        expected = set(local) - {"USER_POOL_ID", "CUSTOMER_KEY_SECRET"} | secret
+        assert set(from_template) - {"USER_POOL_ID"} == expected, name
+        assert refs.get("CUSTOMER_KEY_SECRET") == ("CustomerKeySecret" if secret else None), name
+        assert {k: v for k, v in refs.items() if k not in ("USER_POOL_ID", "CUSTOMER_KEY_SECRET")} == {
             "TABLE_NAME": "CasesTable", "ESCALATION_TOPIC_ARN": "EscalationTopic", "ARCHIVE_BUCKET": "ArchiveBucket",
             "AUTH_AUDIENCE": "UserPoolClient"}, name
     assert functions["APIHandler"]["Properties"]["Environment"]["Variables"]["USER_POOL_ID"] == {"Ref": "UserPool"}

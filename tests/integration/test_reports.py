@@ -135,7 +135,9 @@ def test_statistics_match_the_figures_worked_out_by_hand(desk: Desk, week: dict[
         "handling": {"met": 1, "breached": 1, "on_time_rate": 0.5},    # A in time, B late
     }
     assert s["resolved"] == 3
-    assert s["handling_working_days"] == {"median": 1, "p90": 4, "histogram": {"0": 1, "1": 1, "4": 1}}
+    assert s["handling_working_days"] == {"median": 1, "p90": 4, "histogram": {"0": 1, "1": 1, "4": 1},
+                                          "by_type": {"complaint": {"resolved": 2, "median": 1, "p90": 4},
+                                                      "inquiry": {"resolved": 1, "median": 0, "p90": 0}}}
     assert s["satisfaction"] == {"responses": 2, "satisfied": 1, "satisfied_rate": 0.5, "average": 3.5,
                                  "by_score": {"2": 1, "5": 1}}
     assert s["top_causes"][0] == {"cause": "equipment_environment", "count": 1}
@@ -293,3 +295,75 @@ def test_a_supervisor_cannot_choose_the_seed(api: Any) -> None:
     assert api.post("/spot-checks", headers=JSON, body=json.dumps(body)).status_code == 201
     again = api.post("/spot-checks", headers=JSON, body=json.dumps(body))
     assert again.status_code == 201  # no handled case in the period: the first check has nothing pending
+
+
+AUDITOR = Principal("a-1", "Qian Yu", "branch-hz", frozenset({Role.AUDITOR}))
+
+
+def test_a_branch_register_covers_its_units_grouped_by_unit_with_call_back_contacts(
+        desk: Desk, week: dict[str, str]) -> None:
+    desk.clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30 Shanghai
+    threat = desk.register(unit_id="store-xh-01", expectation="退款,不然我就打12315", customer={
+        "name": "Li Lei", "phone": "139 0000 5678", "value": "金卡会员 gold member"})
+    register = desk.reports.daily_register("branch-hz", None, SUPERVISOR)
+    assert [(g["unit_id"], g["case_ids"]) for g in register["units"]] == [
+        ("branch-hz", []), ("store-xh-01", [threat]), ("store-xh-02", [week["E"], week["C"]])]
+    assert [c["case_id"] for c in register["cases"]] == [threat, week["E"], week["C"]]
+    row = register["cases"][0]
+    assert (row["unit_id"], row["customer"], row["phone"], row["risk"]) == (
+        "store-xh-01", "Li Lei", "139 0000 5678", "12315")
+    assert row["customer_value"] == "金卡会员 gold member" and row["earlier_cases"] == 0
+    assert register["risk_flagged"] == [threat]
+    # E's customer brought four other cases to the branch's stores that Monday; two to store-xh-02
+    assert register["cases"][1]["earlier_cases"] == 4
+    assert desk.reports.daily_register("store-xh-02", None, SUPERVISOR)["cases"][0]["earlier_cases"] == 1
+
+    audited = desk.reports.daily_register("branch-hz", None, AUDITOR)["cases"]
+    assert {(c["customer"], c["phone"]) for c in audited} == {(None, None)}  # auditors do not call back
+
+    body = rpt.register_message(register).body
+    assert "Xihu Store No. 1 (store-xh-01):" in body and "RISK: 12315" in body
+    assert "call back: Li Lei 139 0000 5678, 金卡会员 gold member" in body
+    assert f"Escalation-risk language in 1 case(s): {threat}" in body
+    assert "call back: Wang Fang 13800001234, 4 earlier case(s)" in body
+
+
+def test_a_closed_case_under_rectification_stays_on_the_register_until_it_is_done(
+        desk: Desk, week: dict[str, str]) -> None:
+    desk.clock.now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+    assert week["A"] not in {c["case_id"] for c in desk.reports.daily_register("store-xh-01", None)["cases"]}
+    check = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-23", 1.0, "Zhao Min", SUPERVISOR)
+    desk.reports.record_result(check["check_id"], week["A"], False, "refund not paid when checked", "Zhao Min",
+                               None, SUPERVISOR)
+    listed = {c["case_id"]: c for c in desk.reports.daily_register("store-xh-01", None)["cases"]}
+    assert listed[week["A"]]["status"] == "closed" and listed[week["A"]]["next_clock"] == "rectification"
+    desk.act(week["A"], "complete-rectification", result="refund paid")
+    assert week["A"] not in {c["case_id"] for c in desk.reports.daily_register("store-xh-01", None)["cases"]}
+
+
+def test_the_weekly_csv_carries_every_figure_of_the_weekly_report(desk: Desk, week: dict[str, str]) -> None:
+    report = desk.reports.weekly_report("branch-hz", "2026-11-25")
+    assert report["repeat_complainants"] == {"customers": 1, "cases": 5}  # all five came from one phone
+    rows = rpt.weekly_rows(report)
+    figures = {(r["section"], r["metric"]): r["value"] for r in rows if r["section"] != "complaint"}
+    assert figures[("summary", "clocks.acceptance.on_time_rate")] == report["summary"]["clocks"]["acceptance"][
+        "on_time_rate"]
+    assert figures[("trend", "complaints.change")] == 3
+    assert figures[("repeated_causes", "service:cashier-double-scan")] == 2
+    assert figures[("repeat_complainants", "customers")] == 1
+    assert figures[("summary", "handling_working_days.by_type.complaint.median")] == 1
+    assert figures[("by_unit", "store-xh-02.received")] == 2
+    assert {r["case_id"] for r in rows if r["section"] == "complaint"} == {week["A"], week["B"], week["E"]}
+    text = rpt.as_csv(rows, rpt.WEEKLY_COLUMNS)
+    assert '"trend","complaints.change","3"' in text and '"repeated_causes","service:cashier-double-scan","2"' in text
+    assert "Repeat complainants: 1 customers (5 cases this week)" in rpt.weekly_message(report).body
+
+
+def test_the_statistics_csv_has_each_units_own_rows(desk: Desk, week: dict[str, str]) -> None:
+    report = desk.reports.statistics("branch-hz", "2026-11-23", "2026-11-29")
+    rows = rpt.statistics_rows(report)
+    own = {(r["unit_id"], r["metric"]): r["value"] for r in rows if r["scope"] == "unit"}
+    assert own[("store-xh-01", "received")] == 3 and own[("store-xh-02", "received")] == 2
+    assert own[("store-xh-02", "handling_working_days_by_type.inquiry.median")] == 0
+    totals = {r["metric"]: r["value"] for r in rows if r["scope"] == "total"}
+    assert totals["received"] == 5 and totals["handling_working_days.by_type.complaint.resolved"] == 2

@@ -71,3 +71,83 @@ def test_uk_christmas_and_substitute_boxing_day_are_not_working_days() -> None:
     assert deadline(datetime(2026, 12, 23, 12, 0, tzinfo=UTC), "Europe/London", GB)[0] == (
         "2026-12-30T23:59:59+00:00")
     assert GB.is_provisional(date(2030, 1, 2)) is False  # rule-based calendars are never provisional
+
+
+# gov.uk's published bank holidays for England and Wales (https://www.gov.uk/bank-holidays),
+# typed from the page, not from the library: the independent source the calendar is held to.
+ENGLAND_AND_WALES_BANK_HOLIDAYS = {
+    2024: ["2024-01-01", "2024-03-29", "2024-04-01", "2024-05-06", "2024-05-27", "2024-08-26",
+           "2024-12-25", "2024-12-26"],
+    2025: ["2025-01-01", "2025-04-18", "2025-04-21", "2025-05-05", "2025-05-26", "2025-08-25",
+           "2025-12-25", "2025-12-26"],
+    2026: ["2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31",
+           "2026-12-25", "2026-12-28"],
+    2027: ["2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03", "2027-05-31", "2027-08-30",
+           "2027-12-27", "2027-12-28"],
+}
+ENGLAND = WorkingCalendar("GB-ENG")
+
+
+def _weekdays(year: int) -> list[date]:
+    from datetime import timedelta
+
+    day, days = date(year, 1, 1), []
+    while day.year == year:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def test_englands_calendar_has_exactly_the_bank_holidays_govuk_publishes_2024_to_2027() -> None:
+    for year, published in ENGLAND_AND_WALES_BANK_HOLIDAYS.items():
+        off = [d.isoformat() for d in _weekdays(year) if not ENGLAND.is_working_day(d)]
+        assert off == published, year
+
+
+def test_the_uk_wide_calendar_lacks_easter_monday_and_the_late_summer_bank_holiday() -> None:
+    assert GB.is_working_day(date(2026, 4, 6)) and GB.is_working_day(date(2026, 8, 31))
+    assert not ENGLAND.is_working_day(date(2026, 4, 6))
+    assert not ENGLAND.is_working_day(date(2026, 8, 31))
+
+
+def test_a_london_complaint_received_on_maundy_thursday_2026_is_due_the_thursday_after_easter() -> None:
+    # Thu 2 Apr received; Good Friday 3 Apr and Easter Monday 6 Apr are off: Tue 7, Wed 8, Thu 9
+    received = datetime(2026, 4, 2, 10, 0, tzinfo=UTC)
+    assert deadline(received, "Europe/London", ENGLAND) == ("2026-04-09T23:59:59+01:00", False)
+    assert deadline(received, "Europe/London", GB) == ("2026-04-08T23:59:59+01:00", False)
+
+
+def test_scotland_works_englands_easter_monday_and_has_its_own_summer_holiday() -> None:
+    scotland = WorkingCalendar("GB-SCT")
+    assert scotland.is_working_day(date(2026, 4, 6))       # Easter Monday: not a Scottish bank holiday
+    assert not scotland.is_working_day(date(2026, 8, 3))   # first Monday of August
+    assert ENGLAND.is_working_day(date(2026, 8, 3))
+
+
+def test_a_subdivision_follows_its_countrys_overrides() -> None:
+    from chalicelib.services.cases import unit_clock
+    from tests.fakes import sample_staffed_units
+
+    class Overrides:
+        def get(self, country: str) -> dict[date, bool]:
+            return {date(2026, 6, 1): False} if country == "GB" else {}
+
+    units = sample_staffed_units()
+
+    class Units:
+        def get(self, unit_id: str) -> object:
+            return units.get(unit_id)
+
+    clock = unit_clock(Units(), Overrides(), "store-london-01")  # type: ignore[arg-type]
+    assert clock is not None and clock.calendar.name == "GB-ENG"
+    assert not clock.calendar.is_working_day(date(2026, 6, 1))
+    assert not clock.calendar.is_working_day(date(2026, 8, 31))
+
+
+def test_calendar_names_are_checked_against_the_countrys_subdivisions() -> None:
+    from chalicelib.domain.calendar import calendar_problem
+
+    assert calendar_problem("GB-ENG") is None and calendar_problem("CN") is None
+    assert "GB-ENG" in (calendar_problem("GB-XYZ") or "")
+    assert calendar_problem("ZZ") is not None

@@ -12,6 +12,7 @@ from chalicelib.domain.archive import case_file_document, case_file_html, case_f
 from chalicelib.domain.archive_page import LABELS
 from chalicelib.domain.case_document import CaseDocument, case_document
 from chalicelib.domain.clocks import Clock
+from chalicelib.domain.customers import EarlierCase
 from chalicelib.domain.escalation import Escalation, EscalationState
 from chalicelib.domain.models import (
     Acknowledgement,
@@ -27,6 +28,7 @@ from chalicelib.domain.models import (
     LegalHold,
     Rectification,
     Resolution,
+    RiskFlag,
     RootCause,
     SpecialExtension,
     SpotCheckVerdict,
@@ -54,7 +56,7 @@ def full_case() -> tuple[Case, list[HistoryEvent], list[Escalation]]:
     }
     case = Case(
         case_id="CD-FULL-CASE-0001", version=14, type="complaint", channel="regulator", unit_id="store-xh-01",
-        status="closed", customer=Customer(name="王芳 Wang Fang", phone="13800001234"),
+        status="closed", customer=Customer(name="王芳 Wang Fang", phone="13800001234", value="金卡会员 gold member"),
         five_w=FiveW(when="Saturday evening", where="checkout 3", who="cashier on shift",
                      what="charged twice for one carton of milk", how="scanned twice"),
         cause=Cause(category="service", detail="cashier error"), expectation="a refund and an apology",
@@ -78,6 +80,8 @@ def full_case() -> tuple[Case, list[HistoryEvent], list[Escalation]]:
                                       by="Branch Zhou", at=at(255))),
         legal_hold=LegalHold(on=True, by="Auditor Qian", at=at(258), reason="court order 2026-118"),
         special=SpecialExtension(reason="needs the supplier's lab report", approver="Sun Li", approved_at=at(4)),
+        risk=RiskFlag(phrases=("12315", "记者"), flagged_at=RECEIVED, cleared_reason="the regulator itself wrote",
+                      cleared_by="Sun Li", cleared_by_id="staff-sun-li", cleared_at=at(6)),
         reply_promised_by=date(2026, 11, 28),
         acknowledgements=(Acknowledgement(clock="acceptance", level="breach", by="Sun Li", at=at(26)),),
         forwarded_from=("store-xh-02",), clocks=clocks, created_at=RECEIVED, updated_at=at(250),
@@ -169,15 +173,21 @@ def test_a_fully_populated_case_shows_every_value_in_the_archived_html_with_chin
 
 def test_the_report_rows_of_a_fully_populated_case_carry_its_values() -> None:
     case, history, escalations = full_case()
-    open_case = case.model_copy(update={"status": "investigating"})
-    document = case_document(open_case, history, escalations, at(260), TZ)
+    flagged = RiskFlag(phrases=("12315", "记者"), flagged_at=RECEIVED)
+    open_case = case.model_copy(update={"status": "investigating", "risk": flagged})
+    earlier = [EarlierCase(case_id="CD-EARL-IER0-0001", received_at=at(-300), type="inquiry", status="closed",
+                           unit_id="store-xh-01")]
+    document = case_document(open_case, history, escalations, at(260), TZ, earlier_cases=earlier)
     register = RegisterRow.of(document, TZ).model_dump(mode="json")
+    assert RegisterRow.of(document, TZ, contact=False).model_dump(mode="json") | {
+        "customer": "王芳 Wang Fang", "phone": "13800001234"} == register
     complaint = ComplaintRow.of(document).model_dump(mode="json")
     assert register == {
         "case_id": "CD-FULL-CASE-0001", "type": "complaint", "channel": "regulator", "status": "investigating",
         "received_at": "2026-11-20T09:30:15.250000+08:00", "handler": "Zhao Lei", "next_clock": "rectification",
         "next_deadline": "2026-12-02T21:30:15.250000+08:00", "breached": ["acceptance"],
-        "what": "charged twice for one carton of milk", "customer": "王芳 Wang Fang", "phone": "13800001234"}
+        "what": "charged twice for one carton of milk", "customer": "王芳 Wang Fang", "phone": "13800001234",
+        "unit_id": "store-xh-01", "risk": "12315; 记者", "earlier_cases": 1, "customer_value": "金卡会员 gold member"}
     assert complaint == {
         "case_id": "CD-FULL-CASE-0001", "unit_id": "store-xh-01", "status": "investigating", "cause": "service",
         "what": "charged twice for one carton of milk", "finding": "ordinary_mistake", "result": "refunded 12.50 yuan",

@@ -4,6 +4,7 @@ addenda, and the audit log with each access once. No API."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from chalicelib.cli import archive_lines, audit_lines
 
@@ -53,3 +54,42 @@ def test_verify_chain_recomputes_hashes_and_links_itself_and_reports_the_first_b
     files["u1"] = first.replace(b'"records": 0', b'"records": 1')  # a file changed behind the index's back
     lines, first_break = verify_chain(days, files.__getitem__)
     assert first_break == "2026-11-26" and "BROKEN" in lines[0]
+
+
+class PhraseApi:
+    """The risk-phrase routes as the service answers them, recording what was stored."""
+
+    def __init__(self) -> None:
+        self.stored: list[str] | None = None
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        defaults = ["12315", "曝光"]
+        if method == "PUT":
+            self.stored = list(body["phrases"]) if body else []
+        if path == "/risk-phrases/check":
+            return {"matched": [p for p in (self.stored or defaults) if p in (body or {})["text"]]}
+        return {"phrases": self.stored if self.stored is not None else defaults,
+                "source": "defaults" if self.stored is None else "stored", "updated_by": "Gao Min",
+                "updated_at": "2026-11-29T08:00:00+00:00", "defaults": defaults}
+
+
+def test_risk_phrases_are_added_removed_and_reset_through_the_api(capsys: Any, tmp_path: Any) -> None:
+    import argparse
+
+    from chalicelib.cli import _risk_phrases
+
+    api = PhraseApi()
+    assert _risk_phrases(api, argparse.Namespace(action="add", phrases=["找记者", "12315"])) == 0  # type: ignore[arg-type]
+    assert api.stored == ["12315", "曝光", "找记者"]
+    assert _risk_phrases(api, argparse.Namespace(action="remove", phrases=["曝光"])) == 0  # type: ignore[arg-type]
+    assert api.stored == ["12315", "找记者"]
+    assert _risk_phrases(api, argparse.Namespace(action="remove", phrases=["律师"])) == 2  # type: ignore[arg-type]
+    assert "not on the list: 律师" in capsys.readouterr().err
+    listing = tmp_path / "phrases.txt"
+    listing.write_text("\ufeff媒体曝光\n\nlawyer\n", encoding="utf-8")
+    _risk_phrases(api, argparse.Namespace(action="set", file=listing))  # type: ignore[arg-type]
+    assert api.stored == ["媒体曝光", "lawyer"]
+    _risk_phrases(api, argparse.Namespace(action="check", text="我要找 lawyer"))  # type: ignore[arg-type]
+    assert capsys.readouterr().out.splitlines()[-1] == "lawyer"
+    _risk_phrases(api, argparse.Namespace(action="reset"))  # type: ignore[arg-type]
+    assert api.stored == ["12315", "曝光"]

@@ -11,7 +11,7 @@ from chalicelib.domain import lifecycle
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
 from chalicelib.domain.follow_up import with_follow_up
-from chalicelib.domain.models import Case, CaseType, Finding, FindingKind, SpotCheckVerdict, Status
+from chalicelib.domain.models import Case, CaseType, Finding, FindingKind, RiskFlag, SpotCheckVerdict, Status
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 CLOCK = UnitClock("Asia/Shanghai", WorkingCalendar("CN"))
@@ -40,6 +40,7 @@ COMMANDS: dict[str, cmd.ActionCommand] = {
                                                          reply="From May we stock oat milk.", **ACTOR),
     "record-follow-up": cmd.RecordFollowUp(reached=True, satisfied=True, offer="a 20 yuan voucher",
                                            offer_accepted=True, **ACTOR),
+    "clear-risk-flag": cmd.ClearRiskFlag(reason="曝光 meant the photo was over-exposed", **ACTOR),
 }
 # Actions that only make sense for one type of case.
 ACTION_CASE_TYPE = {"promise-reply": CaseType.SUGGESTION, "record-suggestion-reply": CaseType.SUGGESTION,
@@ -83,6 +84,8 @@ def test_every_legal_transition_is_applied_and_recorded(action: str, status: Sta
     if action == "record-follow-up":
         resolved = with_follow_up(case_in(Status.ASSIGNED), case_in(Status.RESOLVED), NOW, "Asia/Shanghai", 7)
         before = resolved.model_copy(update={"status": status})
+    if action == "clear-risk-flag":
+        before = before.model_copy(update={"risk": RiskFlag(phrases=("曝光",), flagged_at=NOW)})
     after, event = lifecycle.apply_action(before, action, COMMANDS[action], NOW, CLOCK)
     assert after.version == before.version + 1
     assert event.seq == after.version

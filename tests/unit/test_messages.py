@@ -16,11 +16,11 @@ UNITS = json.loads((ROOT / "local" / "sample_organisation.json").read_text())
 LONGEST_UNIT = max((u["name"] for u in UNITS), key=len)  # "西湖县公司 Xihu County Company" or longer
 LINK_BASE = "https://cd.example.cn"  # a short custom domain, as the README asks for Chinese SMS
 LEVELS = {"warning": "warning", "breach": "breach", "escalated": "up-5", "reminder": "reminder-2026-12-31",
-          "notice": "notice-specialist", "digest": "breach"}
+          "notice": "notice-specialist", "risk": "notice-owner", "digest": "breach"}
 
 
-def longest_item(level: str) -> Item:
-    return Item(case_id="CD-WWWW-WWWW-WWWW", unit_name=LONGEST_UNIT, clock="rectification", level=level,
+def longest_item(level: str, clock: str = "rectification") -> Item:
+    return Item(case_id="CD-WWWW-WWWW-WWWW", unit_name=LONGEST_UNIT, clock=clock, level=level,
                 deadline=datetime(2026, 12, 31, 15, 59, 59, tzinfo=UTC), time_zone="Asia/Shanghai",
                 late_levels=("breach", "up-1", "up-2", "up-3", "up-4"))
 
@@ -28,7 +28,8 @@ def longest_item(level: str) -> Item:
 @pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("kind", list(TEMPLATES))
 def test_every_template_fits_one_sms_segment_with_the_longest_real_values(kind: str, language: str) -> None:
-    items = [longest_item(LEVELS[kind])] * (999 if kind == "digest" else 1)
+    items = [longest_item(LEVELS[kind], "risk" if kind == "risk" else "rectification")] * (
+        999 if kind == "digest" else 1)
     rendered = render(items, language, LINK_BASE)
     assert sms_segments(rendered.sms) == 1, (len(rendered.sms), rendered.sms)
     if language == "en":
@@ -51,3 +52,4 @@ def test_each_template_names_its_variables_for_carrier_registration() -> None:
     assert variables["breach.zh"] >= {"clock", "link"} and variables["digest.en"] >= {"count", "link"}
     assert set(variables) == {f"{kind}.{lang}" for kind in TEMPLATES for lang in ("zh", "en")}
     assert kind_of("up-3") == "escalated" and kind_of("reminder-2026-12-01") == "reminder"
+    assert kind_of("notice-owner") == "notice" and kind_of("notice-owner", "risk") == "risk"

@@ -1,4 +1,5 @@
-"""Administration: the organisation's units, the staff directory and the working-day calendars."""
+"""Administration: the organisation's units, the staff directory, the working-day calendars and the
+escalation-risk phrases every intake is checked against."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api import http
 from chalicelib.api.queries import Query
-from chalicelib.bootstrap import case_service, organisation_service, staff_service
+from chalicelib.bootstrap import case_service, organisation_service, risk_phrase_service, staff_service
 from chalicelib.config import get_settings
 from chalicelib.domain.commands import CalendarOverridesRequest, StaffImport
 from chalicelib.domain.models import Unit
+from chalicelib.domain.risk import RiskPhrasesRequest, RiskPhraseTry
 from chalicelib.domain.staff import StaffDetails
 
 routes = Blueprint(__name__)
@@ -116,3 +118,29 @@ def load_calendar_overrides(country: str) -> dict[str, Any]:
     """Official holiday / working dates, loaded without a deploy; open deadlines follow."""
     body = http.command(CalendarOverridesRequest, routes.current_request.raw_body, settings.max_body_bytes)
     return case_service().load_calendar_overrides(http.country_code(country), body.working_days(), body.actor)
+
+
+@routes.route("/risk-phrases", methods=["GET"])
+@http.documented("RiskPhrases")
+@http.handles_errors
+def get_risk_phrases() -> dict[str, Any]:
+    """The escalation-risk phrases every intake is checked against."""
+    return risk_phrase_service().view()
+
+
+@routes.route("/risk-phrases", methods=["PUT"])
+@http.documented("RiskPhrases", request=RiskPhrasesRequest)
+@http.handles_errors
+def put_risk_phrases() -> dict[str, Any]:
+    """An administrator replaces the list (Chinese and English phrases, matched case-insensitively)."""
+    body = http.command(RiskPhrasesRequest, routes.current_request.raw_body, settings.max_body_bytes)
+    return risk_phrase_service().replace(body)
+
+
+@routes.route("/risk-phrases/check", methods=["POST"])
+@http.documented("RiskPhraseCheck", request=RiskPhraseTry)
+@http.handles_errors
+def check_risk_phrases() -> dict[str, Any]:
+    """Which phrases of the current list a text would be flagged for."""
+    body = http.command(RiskPhraseTry, routes.current_request.raw_body, settings.max_body_bytes)
+    return risk_phrase_service().check(body.text)

@@ -17,13 +17,6 @@ routes = Blueprint(__name__)
 settings = get_settings()
 
 
-def summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The statistics summary as `metric,value` rows."""
-    from chalicelib.domain.reports import flat_rows
-
-    return flat_rows(report["summary"])
-
-
 @routes.route("/reports/statistics", methods=["GET"])
 @http.documented("StatisticsReport", query=("unit_id", "from", "to", "format"), csv=True)
 @http.handles_errors
@@ -36,7 +29,9 @@ def statistics_report() -> Response:
     asked.checked("the report cannot be made as asked")
     assert unit_id and start and end
     report = report_service().statistics(unit_id, start, end, http.principal())
-    return http.report_response(report, fmt, summary_rows, ("metric", "value"),
+    from chalicelib.domain.reports import STATISTICS_COLUMNS, statistics_rows
+
+    return http.report_response(report, fmt, statistics_rows, STATISTICS_COLUMNS,
                                 f"statistics-{report['unit_id']}-{report['from']}-{report['to']}")
 
 
@@ -63,7 +58,7 @@ def daily_register() -> Response:
 @http.handles_errors
 def weekly_report() -> Response:
     """The operations manager's weekly report: complaints, handling, on-time rates, trends."""
-    from chalicelib.domain.reports import COMPLAINT_COLUMNS
+    from chalicelib.domain.reports import WEEKLY_COLUMNS, weekly_rows
 
     query = routes.current_request.query_params
     fmt = http.report_format(query)
@@ -72,7 +67,7 @@ def weekly_report() -> Response:
     asked.checked("the report cannot be made as asked")
     assert unit_id
     report = report_service().weekly_report(unit_id, week_of, http.principal())
-    return http.report_response(report, fmt, lambda r: r["complaints"], COMPLAINT_COLUMNS,
+    return http.report_response(report, fmt, weekly_rows, WEEKLY_COLUMNS,
                                 f"weekly-report-{report['unit_id']}-{report['from']}")
 
 

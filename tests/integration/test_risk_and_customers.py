@@ -1,0 +1,126 @@
+"""Escalation-risk language and repeat complainants over the API, against moto: what a hotline
+agent, a store manager, a branch supervisor and an administrator see."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from tests.conftest import JSON, complaint, sample_token
+
+
+def as_person(name: str) -> dict[str, str]:
+    return {**JSON, "Authorization": f"Bearer {sample_token(name)}"}
+
+
+def register(api: Any, who: str = "Li Na", **overrides: Any) -> dict[str, Any]:
+    response = api.post("/cases", headers=as_person(who), body=json.dumps(complaint(**overrides)))
+    assert response.status_code == 201, response.json_body
+    return response.json_body
+
+
+THREAT = {"five_w": {"when": "昨天下午三点", "where": "2号收银台", "who": "收银员",
+                     "what": "同一盒牛奶扫了两次,多收了12.5元", "how": "扫码两次"},
+          "expectation": "今天之内退款并道歉,否则我就打12315,再找记者曝光你们。"}
+
+
+def test_a_threat_on_the_hotline_flags_the_case_and_tells_owner_and_specialist_at_once(api: Any) -> None:
+    case = register(api, **THREAT)
+    assert case["risk"]["phrases"] == ["曝光", "记者", "12315"] and case["risk"]["cleared_at"] is None
+    notices = {(e["clock"], e["level"]): e for e in case["escalations"]}
+    assert set(notices) == {("risk", "notice-owner"), ("risk", "notice-specialist")}
+    assert notices[("risk", "notice-owner")]["target_unit_id"] == "store-xh-01"
+    read = api.get(f"/cases/{case['case_id']}", headers=as_person("Sun Li")).json_body
+    assert {e["state"] for e in read["escalations"]} == {"sent"}
+    assert all(e["recipients"] for e in read["escalations"])
+    listed = api.get("/cases?unit_id=store-xh-01", headers=as_person("Sun Li")).json_body["items"]
+    assert next(i for i in listed if i["case_id"] == case["case_id"])["risk"]["phrases"] == ["曝光", "记者", "12315"]
+    assert "clear-risk-flag" in case["available_actions"]
+
+
+def test_an_ordinary_complaint_is_not_flagged_and_sends_no_notice(api: Any) -> None:
+    case = register(api, expectation="refund of the double charge and an apology; Sue on the till was courteous")
+    assert case["risk"] is None and case["escalations"] == []
+    assert "clear-risk-flag" not in case["available_actions"]
+
+
+def test_the_public_web_form_is_checked_too_and_may_not_set_the_customers_value(api: Any) -> None:
+    body = {"type": "complaint", "unit_id": "store-london-01",
+            "customer": {"name": "Jane Doe", "phone": "07911 123456"},
+            "five_w": {"what": "The kettle I bought leaked and scalded my hand."},
+            "cause": {"category": "product"},
+            "expectation": "A full refund, or I'll take you to court and go to the press."}
+    filed = api.post("/public/cases", headers={**JSON, "Authorization": ""}, body=json.dumps(body))
+    assert filed.status_code == 201, filed.json_body
+    case = api.get(f"/cases/{filed.json_body['case_number']}", headers=as_person("Zhao Min")).json_body
+    assert set(case["risk"]["phrases"]) == {"go to the press", "take you to court"}
+    body["customer"]["value"] = "gold member"
+    refused = api.post("/public/cases", headers={**JSON, "Authorization": ""}, body=json.dumps(body))
+    assert refused.status_code == 400 and "customer.value" in refused.json_body["fields"]
+
+
+def test_staff_clear_a_false_flag_with_a_reason_and_the_reports_count_both(api: Any) -> None:
+    case = register(api, channel="in_store", five_w={"what": "新买的相机拍出来的照片全部曝光过度", "how": "门店购买"},
+                    expectation="换一台")
+    assert case["risk"]["phrases"] == ["曝光"]
+    path = f"/cases/{case['case_id']}/clear-risk-flag"
+    no_reason = api.post(path, headers={**as_person("Li Na"), "If-Match": '"1"'}, body="{}")
+    assert no_reason.status_code == 400 and "reason" in no_reason.json_body["fields"]
+    cleared = api.post(path, headers={**as_person("Li Na"), "If-Match": '"1"'},
+                       body=json.dumps({"reason": "曝光过度 is about the camera's photos, not a threat"}))
+    assert cleared.status_code == 200, cleared.json_body
+    risk = cleared.json_body["risk"]
+    assert risk["cleared_by"] == "Li Na" and risk["cleared_reason"].startswith("曝光过度")
+    assert risk["phrases"] == ["曝光"]  # the record keeps what was found
+    assert cleared.json_body["history"][-1]["action"] == "clear-risk-flag"
+    again = api.post(path, headers={**as_person("Li Na"), "If-Match": '"2"'}, body=json.dumps({"reason": "again"}))
+    assert again.status_code == 409
+    day = case["received_at"][:10]
+    stats = api.get(f"/reports/statistics?unit_id=store-xh-01&from={day}&to={day}", headers=as_person("Sun Li"))
+    assert stats.json_body["summary"]["risk_language"] == {"flagged": 1, "cleared": 1}
+
+
+def test_an_administrator_keeps_the_phrase_list_and_intake_follows_it(api: Any) -> None:
+    admin = as_person("Gao Min")
+    shown = api.get("/risk-phrases", headers=admin).json_body
+    assert shown["source"] == "defaults" and "12315" in shown["phrases"] and "曝光" in shown["phrases"]
+    stored = api.put("/risk-phrases", headers=admin,
+                     body=json.dumps({"phrases": ["投诉到总部", "12345热线", "BBC"]}))
+    assert stored.status_code == 200 and stored.json_body["source"] == "stored"
+    assert stored.json_body["updated_by"] == "Gao Min"
+    tried = api.post("/risk-phrases/check", headers=admin, body=json.dumps({"text": "我要打１２３４５热线"}))
+    assert tried.json_body == {"matched": ["12345热线"]}
+    assert register(api, expectation="不退款我就投诉到总部")["risk"]["phrases"] == ["投诉到总部"]
+    assert register(api, expectation="否则找记者曝光")["risk"] is None  # no longer on the list
+    twice = api.put("/risk-phrases", headers=admin, body=json.dumps({"phrases": ["BBC", "bbc"]}))
+    assert twice.status_code == 400 and "phrases" in twice.json_body["fields"]
+    too_long = api.put("/risk-phrases", headers=admin, body=json.dumps({"phrases": ["x" * 101]}))
+    assert too_long.status_code == 400 and any(f.startswith("phrases") for f in too_long.json_body["fields"])
+    refused = api.put("/risk-phrases", headers=as_person("Sun Li"), body=json.dumps({"phrases": []}))
+    assert refused.status_code == 403
+
+
+def test_a_customers_earlier_cases_are_shown_within_the_readers_territory(api: Any, aws: dict[str, str]) -> None:
+    first = register(api, customer={"name": "Wang Fang", "phone": "138 0000 1234", "value": "金卡会员 gold member"})
+    elsewhere = register(api, who="Liu Yang", unit_id="store-xh-02",
+                         customer={"name": "Wang Fang", "phone": "+86 138-0000-1234"})
+    other_customer = register(api, customer={"name": "Li Lei", "phone": "13900005678"})
+    latest = register(api, who="Li Na", type="inquiry", customer={"name": "王芳", "phone": "13800001234"})
+
+    seen_by_agent = api.get(f"/cases/{latest['case_id']}", headers=as_person("Li Na")).json_body
+    assert [e["case_id"] for e in seen_by_agent["earlier_cases"]] == [first["case_id"]]
+    entry = seen_by_agent["earlier_cases"][0]
+    assert entry["type"] == "complaint" and entry["status"] == "received"
+    assert entry["received_at"][:19] == first["received_at"][:19]
+    seen_by_branch = api.get(f"/cases/{latest['case_id']}", headers=as_person("Zhao Min")).json_body
+    assert [e["case_id"] for e in seen_by_branch["earlier_cases"]] == [elsewhere["case_id"], first["case_id"]]
+    assert other_customer["case_id"] not in {e["case_id"] for e in seen_by_branch["earlier_cases"]}
+    assert api.get(f"/cases/{first['case_id']}", headers=as_person("Zhao Min")).json_body["earlier_cases"] == []
+    assert first["customer"]["value"] == "金卡会员 gold member"
+
+    items = boto3.client("dynamodb").scan(TableName=aws["TABLE_NAME"])["Items"]
+    index = [item for item in items if item["pk"]["S"].startswith("CUSTOMER#")]
+    assert len(index) == 4 and len({item["pk"]["S"] for item in index}) == 2
+    assert not any(digits in json.dumps(index) for digits in ("13800001234", "0000 1234", "0000-1234", "Wang"))
