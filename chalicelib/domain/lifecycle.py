@@ -84,7 +84,7 @@ _APPLIES: dict[str, Any] = {
     "complete-rectification": lambda c, now: c.rectification is not None and c.rectification.completed_at is None,
     "reopen": lambda c, now: c.archive is None,
     "resolve": lambda c, now: ((c.type is not CaseType.COMPLAINT or c.finding is not None)
-                               and not _reply_awaited(c)),
+                               and not _reply_awaited(c) and not _praise_unrecorded(c)),
     # praise, suggestion outcomes and follow-up care
     "record-praise": lambda c, now: c.type is CaseType.PRAISE and c.archive is None,
     "record-suggestion-reply": lambda c, now: c.type is CaseType.SUGGESTION,
@@ -96,6 +96,11 @@ def _reply_awaited(case: Case) -> bool:
     """A suggestion whose customer was promised a reply is resolved by recording that reply."""
     reply = case.clocks.get("reply")
     return case.type is CaseType.SUGGESTION and reply is not None and reply.running
+
+
+def _praise_unrecorded(case: Case) -> bool:
+    """A praise is recorded against the staff praised (or their description) before it is resolved."""
+    return case.type is CaseType.PRAISE and case.praise is None
 
 
 def _follow_up_open(case: Case) -> bool:
@@ -310,6 +315,8 @@ def _record_finding(case: Case, command: cmd.RecordFinding, now: datetime,
 def _resolve(case: Case, command: cmd.Resolve, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     if case.type is CaseType.COMPLAINT and case.finding is None:
         raise IllegalTransition("a complaint needs a recorded finding before it can be resolved")
+    if _praise_unrecorded(case):
+        raise IllegalTransition("record whom the customer praised (record-praise) before resolving the praise")
     if _reply_awaited(case):
         raise IllegalTransition("the customer was promised a reply: record the outcome and the reply "
                                 "(record-suggestion-reply), which resolves the suggestion")
