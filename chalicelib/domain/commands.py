@@ -138,11 +138,10 @@ def intake_rule_violations(request: IntakeRequest, now: datetime,
 
 def praise_rule_violations(request: IntakeRequest) -> dict[str, str]:
     """Rulebook §1: a praise is recorded against the staff praised. Staff name them from the
-    directory or describe them; the public form only describes them (staff link the names later)."""
+    directory or describe them; the public form only describes them (staff link the names later,
+    with `record-praise`, at the latest before the praise is resolved)."""
     praised = request.praised
     if praised is None:
-        if request.type is CaseType.PRAISE and request.channel in STAFF_CHANNELS:
-            return {"praised": "name the staff praised (staff) or describe them (description)"}
         return {}
     if request.type is not CaseType.PRAISE:
         return {"praised": "only a praise names the staff praised"}

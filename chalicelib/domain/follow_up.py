@@ -29,6 +29,6 @@ def with_follow_up(before: Case, after: Case, now: datetime, time_zone: str, day
     return after
 
 
-def reopened_follow_up(before: Case, after: Case, name: str) -> bool:
+def reopened_follow_up(after: Case, name: str) -> bool:
     """The follow-up clock stopped because the complaint was reopened: neither met nor late."""
     return name == FOLLOW_UP_CLOCK and after.status not in DONE

@@ -60,6 +60,11 @@ def _reply_awaited(case: Case) -> bool:
     return case.type is CaseType.SUGGESTION and reply is not None and reply.running
 
 
+def _praise_unrecorded(case: Case) -> bool:
+    """A praise is recorded against the staff praised (or their description) before it is resolved."""
+    return case.type is CaseType.PRAISE and case.praise is None
+
+
 def _follow_up_open(case: Case) -> bool:
     """A resolved complaint's follow-up is recorded once the customer was reached (an attempt
     that did not reach them may be followed by another). It may come after the case file was
@@ -273,6 +278,8 @@ def _record_finding(case: Case, command: cmd.RecordFinding, now: datetime,
 def _resolve(case: Case, command: cmd.Resolve, now: datetime, _unit_clock: UnitClock | None) -> dict[str, Any]:
     if case.type is CaseType.COMPLAINT and case.finding is None:
         raise IllegalTransition("a complaint needs a recorded finding before it can be resolved")
+    if _praise_unrecorded(case):
+        raise IllegalTransition("record whom the customer praised (record-praise) before resolving the praise")
     if _reply_awaited(case):
         raise IllegalTransition("the customer was promised a reply: record the outcome and the reply "
                                 "(record-suggestion-reply), which resolves the suggestion")
@@ -564,7 +571,7 @@ ACTIONS: dict[str, CaseAction] = {
                                  _record_finding, lambda c, now: c.type is CaseType.COMPLAINT),
     "resolve": CaseAction(cmd.Resolve, WORKED, CASE_WORKERS, _resolve,
                           lambda c, now: ((c.type is not CaseType.COMPLAINT or c.finding is not None)
-                                          and not _reply_awaited(c))),
+                                          and not _reply_awaited(c) and not _praise_unrecorded(c))),
     "record-feedback": CaseAction(cmd.RecordFeedback, frozenset({S.RESOLVED}), CASE_WORKERS, _record_feedback),
     "close": CaseAction(cmd.Close, OPEN | {S.RESOLVED}, CASE_WORKERS, _close),
     "reopen": CaseAction(cmd.Reopen, frozenset({S.RESOLVED, S.CLOSED}), CASE_WORKERS, _reopen,

@@ -65,7 +65,7 @@ def stat_deltas(before: Case | None, after: Case, now: datetime, unit_clock: Uni
         counts[f"finding:{after.finding.kind.value}"] += 1
     for name, clock in after.clocks.items():
         old = before.clocks.get(name)
-        if old is not None and old.running and not clock.running and not reopened_follow_up(before, after, name):
+        if old is not None and old.running and not clock.running and not reopened_follow_up(after, name):
             met = bool(clock.goal_met) and clock.stopped_at is not None and clock.stopped_at <= clock.due_at
             counts[f"clock_{'met' if met else 'breached'}:{name}"] += 1
     if after.resolution is not None and before.resolution is None:

@@ -32,8 +32,8 @@ def test_staff_register_a_praise_naming_people_of_the_directory(api: Any) -> Non
     assert unknown.status_code == 400
     assert unknown.json_body["fields"] == {
         "praised.staff.1": "not an active member of staff of this unit or a unit above it"}
-    missing = post(api, "/cases", praise())
-    assert missing.status_code == 400 and "praised" in missing.json_body["fields"]
+    empty = post(api, "/cases", praise(praised={}))
+    assert empty.status_code == 400 and "praised" in empty.json_body["fields"]
 
 
 def test_a_web_praise_thanks_the_customer_and_staff_link_the_praised_person_later(api: Any) -> None:

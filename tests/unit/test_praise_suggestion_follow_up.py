@@ -28,11 +28,19 @@ def act(case: Case, action: str, **fields: object) -> Case:
 
 
 # --- praise ---------------------------------------------------------------------------------
-def test_a_praise_registered_by_staff_must_name_or_describe_the_staff_praised() -> None:
-    problems = cmd.intake_rule_violations(intake(type="praise", channel="in_store", cause=None), NOW)
-    assert problems == {"praised": "name the staff praised (staff) or describe them (description)"}
+def test_a_praise_names_or_describes_the_staff_praised_before_it_is_resolved() -> None:
+    empty = intake(type="praise", channel="in_store", cause=None, praised={})
+    assert cmd.intake_rule_violations(empty, NOW) == {
+        "praised": "name the staff praised (staff) or describe them (description)"}
     named = intake(type="praise", channel="in_store", cause=None, praised={"staff": ["Li Na"]})
     assert cmd.intake_rule_violations(named, NOW) == {}
+    unnamed = case_in(Status.ACCEPTED, CaseType.PRAISE)
+    assert "resolve" not in lifecycle.applicable_actions(unnamed, False, NOW)
+    with pytest.raises(IllegalTransition, match="record-praise"):
+        act(unnamed, "resolve", result="thanked the customer")
+    described = act(unnamed, "record-praise", description="the cashier with glasses")
+    assert "resolve" in lifecycle.applicable_actions(described, False, NOW)
+    assert act(described, "resolve", result="thanked the customer").status is Status.RESOLVED
 
 
 def test_the_web_form_describes_the_staff_praised_and_cannot_name_them_from_the_directory() -> None:
