@@ -150,7 +150,7 @@ def list_units() -> dict:
 def put_unit(unit_id: str) -> dict:
     """An administrator adds or changes a unit; its managers' SMS/email subscriptions follow."""
     unit = http.parse(Unit, http.json_body(app.current_request.raw_body, settings.max_body_bytes))
-    return organisation_service().put_unit(unit_id, unit)
+    return organisation_service().put_unit(unit_id, unit, http.principal().name)
 
 
 @app.route("/staff", methods=["GET"])
