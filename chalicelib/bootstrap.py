@@ -158,7 +158,10 @@ def build_organisation_service(settings: Settings, client: Any | None = None, sn
                                units: Any | None = None) -> OrganisationService:
     from chalicelib.services.organisation import OrganisationService
 
-    return OrganisationService(units or staffed_units(settings, client or dynamodb_client()))
+    client = client or dynamodb_client()
+    units = units or staffed_units(settings, client)
+    cases = build_case_service(settings, client, sns, units=units)
+    return OrganisationService(units, recount=cases.recount_unit_deadlines)
 
 
 def build_report_service(settings: Settings, client: Any | None = None, sns: Any | None = None,

@@ -84,6 +84,7 @@ class UnitList(View):
 class UnitChanged(View):
     unit: UnitView
     managers: int  # people of the staff directory with a manager's role on the unit
+    moved: list[dict[str, Any]]  # open deadlines counted again when the unit's calendar changed
 
 
 class CalendarView(View):

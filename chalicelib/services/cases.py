@@ -441,7 +441,7 @@ class CaseService:
             clock = self.unit_clock(unit.unit_id)
             assert clock is not None
             for case in self._open_cases(unit.unit_id):
-                moved += self._recompute(case, clock, now, actor, country)
+                moved += self._recompute(case, clock, now, actor, f"official {country} calendar dates loaded")
         logger.info("calendar overrides loaded", extra={"country": country, "dates": len(dates),
                                                         "deadlines_moved": len(moved)})
         return {**self.calendar(country), "moved": moved}
@@ -451,11 +451,21 @@ class CaseService:
         return self._cases.cases_in(unit_id, (Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED,
                                               Status.INVESTIGATING))
 
+    def recount_unit_deadlines(self, unit_id: str, actor: str, reason: str) -> list[dict[str, Any]]:
+        """The open working-day deadlines of one unit counted again in its (changed) calendar."""
+        clock = self.unit_clock(unit_id)
+        if clock is None:
+            return []
+        now = self._now()
+        moved = [change for case in self._open_cases(unit_id) for change in
+                 self._recompute(case, clock, now, actor, reason)]
+        logger.info("unit deadlines recounted", extra={"unit_id": unit_id, "deadlines_moved": len(moved)})
+        return moved
+
     def _recompute(self, case: Case, clock: UnitClock, now: datetime, actor: str,
-                   country: str) -> list[dict[str, Any]]:
+                   reason: str) -> list[dict[str, Any]]:
         for _attempt in range(3):
-            changed = lifecycle.recompute_deadlines(case, clock, now, actor,
-                                                    f"official {country} calendar dates loaded")
+            changed = lifecycle.recompute_deadlines(case, clock, now, actor, reason)
             if changed is None:
                 return []
             updated, event = changed

@@ -3,6 +3,7 @@ told about a unit's cases is the staff directory's to say."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.calendar import calendar_problem
@@ -13,11 +14,17 @@ from chalicelib.services.ports import UnitRegistry
 
 
 class OrganisationService:
-    def __init__(self, units: UnitRegistry) -> None:
+    def __init__(self, units: UnitRegistry,
+                 recount: Callable[[str, str, str], list[dict[str, Any]]] | None = None) -> None:
+        """`recount(unit_id, actor, reason)` counts the unit's open working-day deadlines again
+        (when its calendar changes) and returns the moved ones."""
         self._units = units
+        self._recount = recount
 
-    def put_unit(self, unit_id: str, unit: Unit) -> dict[str, Any]:
-        """Stores the unit (new or changed); repeating the call is harmless."""
+    def put_unit(self, unit_id: str, unit: Unit, actor: str = "administrator") -> dict[str, Any]:
+        """Stores the unit (new or changed); repeating the call is harmless. A unit whose calendar
+        changes (the London store from `GB` to England's `GB-ENG`) has its open working-day
+        deadlines counted again in the new calendar, each move in the case's history."""
         problems: dict[str, str] = {}
         if unit.managers:
             problems["managers"] = ("a unit's managers are staff: add each with POST /staff and the role "
@@ -34,7 +41,13 @@ class OrganisationService:
             problems["calendar"] = calendar
         if problems:
             raise InvalidInput("the unit cannot be stored as sent", problems)
+        before = self._units.get(unit.unit_id)
         self._units.put(unit)
+        moved: list[dict[str, Any]] = []
+        if before is not None and before.calendar != unit.calendar and self._recount is not None:
+            moved = self._recount(unit.unit_id, actor, f"the unit's calendar changed from {before.calendar} "
+                                                       f"to {unit.calendar}")
         managers = len(stored.managers) if (stored := self._units.get(unit.unit_id)) else 0
-        logger.info("unit stored", extra={"unit_id": unit.unit_id, "managers": managers})
-        return {"unit": unit.public_view(), "managers": managers}
+        logger.info("unit stored", extra={"unit_id": unit.unit_id, "managers": managers,
+                                          "deadlines_moved": len(moved)})
+        return {"unit": unit.public_view(), "managers": managers, "moved": moved}

@@ -159,14 +159,16 @@ class ReportService:
         if self._customers is None:
             return {"customers": 0, "cases": 0}
         latest: dict[str, Case] = {}
+        week_cases: dict[str, int] = {}
         for case in sorted(received, key=lambda c: c.received_at):
-            latest[self._customers.key(case)] = case
+            key = self._customers.key(case)
+            latest[key] = case
+            week_cases[key] = week_cases.get(key, 0) + 1
         customers = cases = 0
         for key, case in latest.items():
-            earlier = self._customers.earlier(case, lambda unit_id: unit_id in scope)
-            if earlier:
+            if self._customers.earlier(case, lambda unit_id: unit_id in scope):
                 customers += 1
-                cases += sum(1 for c in received if self._customers.key(c) == key)
+                cases += week_cases[key]
         return {"customers": customers, "cases": cases}
 
     def send_due(self) -> dict[str, int]:

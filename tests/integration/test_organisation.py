@@ -60,3 +60,37 @@ def test_a_store_in_england_is_stored_with_englands_calendar(api: Any) -> None:
     stored = {u["unit_id"]: u for u in api.get("/units").json_body["items"]}
     assert stored["store-ldn-02"]["calendar"] == "GB-ENG"
     assert stored["store-london-01"]["calendar"] == "GB-ENG"
+
+
+def test_moving_the_london_store_to_englands_calendar_recounts_its_open_deadlines(settings: Any) -> None:
+    """A complaint received on Maundy Thursday 2026 under the UK-wide list is due Wednesday; once
+    the store follows England's bank holidays (Easter Monday off) it is due Thursday, and the
+    case's history says why."""
+    from datetime import UTC, datetime
+
+    from chalicelib.bootstrap import build_case_service, staffed_units
+    from chalicelib.domain.commands import IntakeRequest
+    from chalicelib.domain.models import Unit
+    from chalicelib.services.organisation import OrganisationService
+    from tests.conftest import complaint
+
+    ddb, sns = boto3.client("dynamodb"), boto3.client("sns")
+    units = staffed_units(settings, ddb)
+    cases = build_case_service(settings, ddb, sns, now=lambda: datetime(2026, 4, 2, 10, 0, tzinfo=UTC), units=units)
+    organisation = OrganisationService(units, recount=cases.recount_unit_deadlines)
+    london = {"unit_id": "store-london-01", "name": "London Flagship", "kind": "store", "parent_id": "branch-hz",
+              "time_zone": "Europe/London"}
+    organisation.put_unit("store-london-01", Unit.model_validate({**london, "calendar": "GB"}), "Gao Min")
+    case = cases.register(IntakeRequest.model_validate(complaint(
+        unit_id="store-london-01", customer={"name": "Jane Doe", "phone": "07911 123456"})), None, "Sam Patel").case
+    assert case.deadlines["handling"].deadline.isoformat() == "2026-04-08T23:59:59+01:00"
+
+    changed = organisation.put_unit("store-london-01", Unit.model_validate({**london, "calendar": "GB-ENG"}),
+                                    "Gao Min")
+    assert [(m["case_id"], m["clock"]) for m in changed["moved"]] == [(case.case_id, "handling")]
+    after = cases.get(case.case_id)
+    assert after.deadlines["handling"].deadline.isoformat() == "2026-04-09T23:59:59+01:00"
+    assert (after.history[-1].action, after.history[-1].actor) == ("recompute-deadlines", "Gao Min")
+    assert "GB-ENG" in (after.history[-1].note or "")
+    again = organisation.put_unit("store-london-01", Unit.model_validate({**london, "calendar": "GB-ENG"}), "Gao Min")
+    assert again["moved"] == []

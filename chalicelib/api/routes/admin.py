@@ -33,7 +33,7 @@ def list_units() -> dict[str, Any]:
 def put_unit(unit_id: str) -> dict[str, Any]:
     """An administrator adds or changes a unit; its managers' SMS/email subscriptions follow."""
     unit = http.parse(Unit, http.json_body(routes.current_request.raw_body, settings.max_body_bytes))
-    return organisation_service().put_unit(unit_id, unit)
+    return organisation_service().put_unit(unit_id, unit, http.principal().name)
 
 
 @routes.route("/staff", methods=["GET"])
