@@ -4,7 +4,7 @@ weekly report, against moto: what a store manager and the operations manager wou
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib.bootstrap import build_escalation_service
@@ -116,7 +116,7 @@ def test_a_follow_up_is_due_a_week_after_resolution_warned_and_counted_in_the_we
                     offer="free home delivery of the next order", offer_accepted=True)
     assert done["follow_up"]["on_time"] and done["deadlines"]["follow_up"]["state"] == "met"
 
-    report = desk.reports.weekly_report("branch-hz", "2026-11-23")
+    report = desk.reports.weekly_report("branch-hz", date(2026, 11, 23))
     assert report["summary"]["follow_up"] == {"done": 1, "on_time": 1, "late": 0, "reached": 1, "satisfied": 1,
                                               "offers_made": 1, "offers_accepted": 1}
     assert [(p["case_id"], p["staff"], p["what"]) for p in report["praise"]] == [

@@ -306,16 +306,19 @@ def test_a_branch_register_covers_its_units_grouped_by_unit_with_call_back_conta
     threat = desk.register(unit_id="store-xh-01", expectation="退款,不然我就打12315", customer={
         "name": "Li Lei", "phone": "139 0000 5678", "value": "金卡会员 gold member"})
     register = desk.reports.daily_register("branch-hz", None, SUPERVISOR)
+    # A and B are closed, but their follow-up calls are still to make (due a week after resolution)
     assert [(g["unit_id"], g["case_ids"]) for g in register["units"]] == [
-        ("branch-hz", []), ("store-xh-01", [threat]), ("store-xh-02", [week["E"], week["C"]])]
-    assert [c["case_id"] for c in register["cases"]] == [threat, week["E"], week["C"]]
+        ("branch-hz", []), ("store-xh-01", [threat, week["A"], week["B"]]), ("store-xh-02", [week["E"], week["C"]])]
+    rows = {c["case_id"]: c for c in register["cases"]}
+    assert [c["case_id"] for c in register["cases"]] == [threat, week["A"], week["B"], week["E"], week["C"]]
+    assert (rows[week["A"]]["status"], rows[week["A"]]["next_clock"]) == ("closed", "follow_up")
     row = register["cases"][0]
     assert (row["unit_id"], row["customer"], row["phone"], row["risk"]) == (
         "store-xh-01", "Li Lei", "139 0000 5678", "12315")
     assert row["customer_value"] == "金卡会员 gold member" and row["earlier_cases"] == 0
     assert register["risk_flagged"] == [threat]
     # E's customer brought four other cases to the branch's stores that Monday; two to store-xh-02
-    assert register["cases"][1]["earlier_cases"] == 4
+    assert rows[week["E"]]["earlier_cases"] == 4
     assert desk.reports.daily_register("store-xh-02", None, SUPERVISOR)["cases"][0]["earlier_cases"] == 1
 
     audited = desk.reports.daily_register("branch-hz", None, AUDITOR)["cases"]
@@ -331,8 +334,10 @@ def test_a_branch_register_covers_its_units_grouped_by_unit_with_call_back_conta
 def test_a_closed_case_under_rectification_stays_on_the_register_until_it_is_done(
         desk: Desk, week: dict[str, str]) -> None:
     desk.clock.now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+    desk.act(week["A"], "record-follow-up", reached=True, satisfied=True)  # nothing more to do on A
     assert week["A"] not in {c["case_id"] for c in desk.reports.daily_register("store-xh-01", None)["cases"]}
-    check = desk.reports.start_spot_check("store-xh-01", "2026-11-23", "2026-11-23", 1.0, "Zhao Min", SUPERVISOR)
+    monday = date(2026, 11, 23)
+    check = desk.reports.start_spot_check("store-xh-01", monday, monday, 1.0, "Zhao Min", SUPERVISOR)
     desk.reports.record_result(check["check_id"], week["A"], False, "refund not paid when checked", "Zhao Min",
                                None, SUPERVISOR)
     listed = {c["case_id"]: c for c in desk.reports.daily_register("store-xh-01", None)["cases"]}
@@ -342,7 +347,7 @@ def test_a_closed_case_under_rectification_stays_on_the_register_until_it_is_don
 
 
 def test_the_weekly_csv_carries_every_figure_of_the_weekly_report(desk: Desk, week: dict[str, str]) -> None:
-    report = desk.reports.weekly_report("branch-hz", "2026-11-25")
+    report = desk.reports.weekly_report("branch-hz", date(2026, 11, 25))
     assert report["repeat_complainants"] == {"customers": 1, "cases": 5}  # all five came from one phone
     rows = rpt.weekly_rows(report)
     figures = {(r["section"], r["metric"]): r["value"] for r in rows if r["section"] != "complaint"}
@@ -360,7 +365,7 @@ def test_the_weekly_csv_carries_every_figure_of_the_weekly_report(desk: Desk, we
 
 
 def test_the_statistics_csv_has_each_units_own_rows(desk: Desk, week: dict[str, str]) -> None:
-    report = desk.reports.statistics("branch-hz", "2026-11-23", "2026-11-29")
+    report = desk.reports.statistics("branch-hz", date(2026, 11, 23), date(2026, 11, 29))
     rows = rpt.statistics_rows(report)
     own = {(r["unit_id"], r["metric"]): r["value"] for r in rows if r["scope"] == "unit"}
     assert own[("store-xh-01", "received")] == 3 and own[("store-xh-02", "received")] == 2
