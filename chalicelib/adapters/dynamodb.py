@@ -241,7 +241,8 @@ class CaseRecord:
 class CaseRepository(Protocol):
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
             escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
-            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = ()) -> None: ...
+            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = (),
+            also_write: Sequence[dict[str, Any]] = ()) -> None: ...
     def tracked_case(self, tracking_hash: str) -> str | None: ...
     def case_of_intake_key(self, key_hash: str) -> str | None: ...
     def get(self, case_id: str) -> CaseRecord: ...
@@ -295,7 +296,8 @@ class DynamoCaseRepository:
 
     def add(self, case: Case, event: HistoryEvent, alarms: Sequence[Alarm] = (),
             escalations: Sequence[Escalation] = (), tracking_hash: str | None = None,
-            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = ()) -> None:
+            intake_key: IntakeKey | None = None, stats: Sequence[StatsDelta] = (),
+            also_write: Sequence[dict[str, Any]] = ()) -> None:
         """Raises StaleVersion if the id is already taken (the caller draws a new id), and
         AlreadyRegistered if the intake's Idempotency-Key already made a case. The clocks' alarms,
         any intake notices, a web case's tracking entry and the key's claim are written in the same
@@ -316,6 +318,7 @@ class DynamoCaseRepository:
                                          "expires_at": epoch_seconds(intake_key.expires_at)})}}]
               if intake_key else []),
             *stats_updates(self._table, stats),
+            *also_write,  # e.g. the customer's receipt (services/customer_contact.py)
         ]):
             existing = self.case_of_intake_key(intake_key.key_hash) if intake_key else None
             if existing is not None:

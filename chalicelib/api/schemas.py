@@ -59,6 +59,14 @@ class PublicDeadline(View):
     state: str
 
 
+class PublicSurvey(View):
+    """The satisfaction survey on the status page: open while the answered case awaits a rating."""
+
+    open: bool
+    rating: int | None = None
+    by_customer: bool = False
+
+
 class PublicStatus(View):
     """What a complainant sees with their tracking token."""
 
@@ -70,6 +78,8 @@ class PublicStatus(View):
     reply_by: datetime | None
     deadlines: dict[str, PublicDeadline]
     updated_at: datetime
+    answer: str | None = None
+    survey: PublicSurvey | None = None
 
 
 class Receipt(PublicStatus):

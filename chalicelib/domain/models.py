@@ -91,9 +91,26 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
+                                                pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class ContactLanguage(StrEnum):
+    """The language the customer is written to in (SMS, email, the tracking page's default)."""
+
+    ZH = "zh"
+    EN = "en"
+
+
 class Customer(Strict):
+    """Who the case is for. `contact_consent`: the customer agreed to hear from us about this case
+    (receipt, answer, satisfaction survey) by SMS and/or email; without it nothing is sent."""
+
     name: ShortText
     phone: PhoneNumber
+    email: EmailAddress | None = None
+    contact_consent: bool = False
+    language: ContactLanguage = ContactLanguage.ZH
 
 
 class FiveW(Strict):
@@ -123,10 +140,21 @@ class Finding(Strict):
 
 
 class Resolution(Strict):
+    """`result` is the staff's record; `customer_message` is what the customer is told (sent to
+    them and shown on their tracking page), kept apart from internal notes."""
+
     result: LongText
     remedies: tuple[Remedy, ...] = ()
+    customer_message: LongText | None = None
     resolved_by: ShortText
     resolved_at: datetime
+
+
+class FeedbackSource(StrEnum):
+    """Whose hand recorded the opinion: the customer's own survey, or staff after a phone call."""
+
+    CUSTOMER = "customer"
+    PHONE = "phone"
 
 
 class Feedback(Strict):
@@ -136,6 +164,8 @@ class Feedback(Strict):
     satisfaction: int = Field(ge=1, le=5)
     comment: LongText | None = None
     recorded_at: datetime
+    source: FeedbackSource | None = None
+    recorded_by: ShortText | None = None
 
 
 class SpecialExtension(Strict):

@@ -66,12 +66,15 @@ class CaseService:
                  now: Callable[[], datetime], idempotency: Any | None = None,
                  ladder: Ladder | None = None, calendars: CalendarOverrides | None = None,
                  send_notices: Callable[[Sequence[Escalation]], None] | None = None,
-                 backdate_limit: timedelta = cmd.DEFAULT_BACKDATE_LIMIT, staff: StaffLookup | None = None) -> None:
+                 backdate_limit: timedelta = cmd.DEFAULT_BACKDATE_LIMIT, staff: StaffLookup | None = None,
+                 contact: Any | None = None) -> None:
         """`idempotency` is a callable wrapper (powertools idempotent_function) or None;
         `send_notices` sends media/regulator notices at once (the escalation run retries them);
         `backdate_limit` is how far back staff may date a receipt; `staff` is the staff directory
-        (handlers, receivers and managers are people in it)."""
+        (handlers, receivers and managers are people in it); `contact` tells the customer
+        (services/customer_contact.py: receipts at intake, the answer at resolve)."""
         self._cases = cases
+        self._contact = contact
         self._staff = staff
         self._backdate_limit = backdate_limit
         self._units = units
@@ -131,7 +134,8 @@ class CaseService:
         token = secrets.token_urlsafe(24)
         _created.set(None)
         self._register_new({"key": None, "payload": {"request": intake.model_dump(mode="json"),
-                                                      "actor": "web form", "tracking_hash": _hashed(token)}})
+                                                      "actor": "web form", "tracking_hash": _hashed(token),
+                                                      "tracking_token": token}})
         created = _created.get()
         assert created is not None
         case = created[0]
@@ -155,7 +159,8 @@ class CaseService:
                 "unit": unit.name if unit else case.unit_id,
                 "received_at": case.received_at.astimezone(ZoneInfo(tz)).isoformat(),
                 "reply_by": reply_by.astimezone(ZoneInfo(tz)).isoformat() if reply_by else None,
-                "deadlines": deadlines, "updated_at": case.updated_at.isoformat()}
+                "deadlines": deadlines, "updated_at": case.updated_at.isoformat(),
+                **_customer_answer_and_survey(case)}
 
     def _check_intake(self, request: cmd.IntakeRequest, by: Principal | None) -> None:
         """The rulebook's intake rules, and a unit that exists and (for staff) is in their territory."""
@@ -181,7 +186,10 @@ class CaseService:
             return [action for action in lifecycle.applicable_actions(current, escalated, now)
                     if by is None or may_call(by, "POST", f"/cases/{{case_id}}/{action}")]
 
-        return case_document(case, history, escalations, now, self._time_zone(case.unit_id), actions, deliveries)
+        told = (self._contact.messages(case.case_id)
+                if self._contact is not None and case.customer.contact_consent else [])
+        return case_document(case, history, escalations, now, self._time_zone(case.unit_id), actions, deliveries,
+                             told)
 
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
@@ -195,10 +203,12 @@ class CaseService:
                                              payload.get("actor_id"))
             alarms, _ = alarm_changes(None, case, self._ladder)
             notices = notices_at_intake(case, self._units, now)
+            receipt = self._customer_receipt(case, payload.get("tracking_token"))
             try:
-                self._cases.add(case, event, alarms, notices, tracking_hash=payload.get("tracking_hash"),
+                self._cases.add(case, event, alarms, notices,
+                                tracking_hash=payload.get("tracking_hash") or receipt.tracking_hash,
                                 intake_key=self._intake_key(request["key"], now),
-                                stats=stat_deltas(None, case, now, clock))
+                                stats=stat_deltas(None, case, now, clock), also_write=receipt.writes)
             except StaleVersion:
                 continue  # the drawn id is taken: draw another
             except AlreadyRegistered as done:
@@ -212,6 +222,7 @@ class CaseService:
             count("CasesReceived", channel=case.channel.value, type=case.type.value)
             _created.set((case, event, notices))
             self._notify(notices)
+            self._tell_customer(receipt)
             return {"case_id": case.case_id, "token": _call_token.get()}
         raise RuntimeError("could not draw a free case id in 3 attempts")
 
@@ -230,6 +241,49 @@ class CaseService:
         except Exception:
             logger.exception("media/regulator notice not sent at intake; the escalation run retries it")
             count("EscalationPublishFailed", len(notices))
+
+    # --- telling the customer, and the customer's own rating -----------------------------
+    def _customer_receipt(self, case: Case, tracking_token: str | None) -> Any:
+        """The receipt the new case owes its customer (written in the case's own transaction)."""
+        from chalicelib.services.customer_contact import Outgoing
+
+        if self._contact is None:
+            return Outgoing()
+        return self._contact.at_intake(case, tracking_token)[0]
+
+    def _tell_customer(self, outgoing: Any | None) -> None:
+        """After the commit; a provider's failure leaves the message due for the next run."""
+        if outgoing is None or not outgoing.messages or self._contact is None:
+            return
+        try:
+            self._contact.send(outgoing.messages)
+        except Exception:
+            logger.exception("customer messages not sent now; the deliver schedule retries them")
+
+    def rate(self, token: str, answer: cmd.SurveyAnswer) -> dict[str, Any]:
+        """Rulebook §5: the customer rates the handling on their tracking page; their own rating
+        (marked as theirs) closes the case. One rating per case: a second is refused (409)."""
+        from chalicelib.domain.errors import IllegalTransition
+
+        case_id = self._cases.tracked_case(_hashed(token)) if 16 <= len(token) <= 64 else None
+        if case_id is None:
+            raise CaseNotFound("no case for this tracking token")
+        logger.thread_safe_append_keys(case_id=case_id)
+        record = self._cases.get(case_id)
+        case = record.case
+        if any(e.action == "record-feedback" and e.actor == "customer" for e in record.history):
+            raise IllegalTransition("this case has already been rated; thank you")
+        if case.status is not Status.RESOLVED:
+            raise IllegalTransition("the survey opens once the case has been answered"
+                                    if case.status is not Status.CLOSED else "this case is closed")
+        now, clock = self._now(), self.unit_clock(case.unit_id)
+        updated, event = lifecycle.apply_action(case, "record-feedback", cmd.CustomerFeedback.of(answer), now, clock)
+        alarms, stopped = alarm_changes(case, updated, self._ladder)
+        self._cases.save(updated, event, expected_version=case.version, alarms=alarms, stopped_clocks=stopped,
+                         stats=stat_deltas(case, updated, now, clock) if clock else [])
+        logger.info("customer rated the case", extra={"satisfaction": answer.satisfaction})
+        count("CustomerRatings", rating=str(answer.satisfaction))
+        return self._public_view(updated)
 
     # --- reading ----------------------------------------------------------------------
     def get(self, case_id: str, by: Principal | None = None) -> CaseDocument:
@@ -351,8 +405,11 @@ class CaseService:
         updated, event = lifecycle.apply_action(case, action, command, now, unit_clock)
         alarms, stopped = alarm_changes(case, updated, self._ladder)
         stats = stat_deltas(case, updated, now, unit_clock) if unit_clock else []
+        answer = self._contact.on_resolve(updated) if self._contact and action == "resolve" else None
+        also_write = [*also_write, *(answer.writes if answer else [])]
         self._cases.save(updated, event, expected_version=expected, alarms=alarms, stopped_clocks=stopped,
                          stats=stats, also_write=also_write)
+        self._tell_customer(answer)
         logger.info("case changed", extra={"action": action, "from_status": case.status.value,
                                            "to_status": updated.status.value,
                                            "version": updated.version})
@@ -484,6 +541,17 @@ def date_param(value: str | None, name: str, problems: dict[str, str]) -> date |
     except ValueError:
         problems[name] = "a date as YYYY-MM-DD"
         return None
+
+
+def _customer_answer_and_survey(case: Case) -> dict[str, Any]:
+    """What the tracking page adds once the case is answered: the customer message (never staff's
+    notes) and the survey (open while the case waits for the rating; the rating once given)."""
+    answered = case.resolution is not None and case.status in (Status.RESOLVED, Status.CLOSED)
+    feedback = case.feedback
+    return {"answer": case.resolution.customer_message if answered and case.resolution else None,
+            "survey": {"open": case.status is Status.RESOLVED,
+                       "rating": feedback.satisfaction if feedback else None,
+                       "by_customer": bool(feedback and feedback.source and feedback.source.value == "customer")}}
 
 
 def _hashed(token: str) -> str:

@@ -81,7 +81,8 @@ def test_suggestion_reply_clock_ends_on_the_promised_date_and_stops_when_answere
     assert promised.clocks["reply"].due_at.isoformat() == "2026-11-30T23:59:59+08:00"
     assert promised.reply_promised_by == date(2026, 11, 30)
     resolved, _ = lifecycle.apply_action(promised, "resolve", cmd.Resolve(
-        actor="Li Na", result="adopted: a second bakery counter from January"), NOW)
+        actor="Li Na", result="adopted: a second bakery counter from January",
+        customer_message="Thank you: we adopted your idea, a second bakery counter opens in January."), NOW)
     assert resolved.clocks["reply"].state(NOW) == "met"
 
 
