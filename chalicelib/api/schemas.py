@@ -190,6 +190,7 @@ class DailyRegister(View):
     due_today: list[str]
     due_tomorrow: list[str]
     breached: list[str]
+    awaiting_feedback: list[str] = []
     cases: list[dict[str, Any]]
 
 

@@ -93,7 +93,8 @@ def register_entry(case: Case, now: datetime, time_zone: str) -> dict[str, Any]:
 
 def daily_register(unit: Unit, day: date, cases: Iterable[Case], now: datetime) -> dict[str, Any]:
     """Rulebook §4: the store manager's register for `day`: the open cases, nearest deadline
-    first, what falls due today and tomorrow, and every breach."""
+    first, what falls due today and tomorrow, every breach, and the answered cases still awaiting
+    the customer's feedback (§5: ask if they are satisfied)."""
     entries = sorted((register_entry(c, now, unit.time_zone) for c in cases),
                      key=lambda e: (e["next_deadline"] is None, e["next_deadline"] or ""))
     due_on = {day.isoformat(): [], (day + timedelta(days=1)).isoformat(): []}  # type: dict[str, list[str]]
@@ -106,6 +107,8 @@ def daily_register(unit: Unit, day: date, cases: Iterable[Case], now: datetime) 
         "due_today": due_on[day.isoformat()],
         "due_tomorrow": due_on[(day + timedelta(days=1)).isoformat()],
         "breached": [e["case_id"] for e in entries if e["breached"]],
+        # rulebook §5: answered, waiting for the customer's opinion (their survey, or a call to ask)
+        "awaiting_feedback": [e["case_id"] for e in entries if e["status"] == "resolved"],
         "cases": entries,
     }
 

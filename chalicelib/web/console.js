@@ -447,7 +447,7 @@ async function loadRegister() {
   }
   const unit = body.unit_id;
   $("register-summary").textContent = t("register_summary", { open: body.open, today: body.due_today.length,
-    tomorrow: body.due_tomorrow.length, breached: body.breached.length });
+    tomorrow: body.due_tomorrow.length, breached: body.breached.length, feedback: (body.awaiting_feedback || []).length });
   for (const entry of body.cases) {
     const row = el("tr", null, { class: entry.breached.length ? "breached" : "", "data-case": entry.case_id });
     const first = el("td", null, { "data-label": t("col_case"), class: "nowrap" });
@@ -455,6 +455,7 @@ async function loadRegister() {
     if (entry.breached.length) first.append(" ", el("span", t("breached_badge"), { class: "state-breached" }));
     else if (body.due_today.includes(entry.case_id)) first.append(" ", el("span", t("due_today"), { class: "badge-due" }));
     else if (body.due_tomorrow.includes(entry.case_id)) first.append(" ", el("span", t("due_tomorrow"), { class: "badge-soon" }));
+    else if ((body.awaiting_feedback || []).includes(entry.case_id)) first.append(" ", el("span", t("awaiting_feedback"), { class: "badge-soon" }));
     const received = el("td", null, { "data-label": t("col_received") });
     received.appendChild(showTime(entry.received_at, unit));
     const next = el("td", null, { "data-label": t("col_next") });
