@@ -154,10 +154,13 @@ class DynamoCustomerOutbox:
 
     def sent_on(self, day: str, after: str = "") -> list[dict[str, Any]]:
         """What customers were sent on a UTC day (YYYY-MM-DD), oldest first, after sort key `after`."""
-        answer = self._client.query(
-            TableName=self._table, KeyConditionExpression="pk = :pk AND sk > :after",
-            ExpressionAttributeValues=to_item({":pk": f"CUSTOMER-SENT#{day}", ":after": after}))
-        return [{**from_item(raw)["doc"], "sk": from_item(raw)["sk"]} for raw in answer["Items"]]
+        from chalicelib.adapters.dynamodb import query_all
+
+        values = {":pk": f"CUSTOMER-SENT#{day}", **({":after": after} if after else {})}
+        items = (from_item(raw) for raw in query_all(
+            self._client, TableName=self._table, ExpressionAttributeValues=to_item(values),
+            KeyConditionExpression="pk = :pk AND sk > :after" if after else "pk = :pk"))
+        return [{**item["doc"], "sk": item["sk"]} for item in items]
 
     # --- the per-number allowance ------------------------------------------------------------------
     def take_sms_allowance(self, number_key: str, now: datetime, per_day: int) -> bool:
