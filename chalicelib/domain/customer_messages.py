@@ -24,6 +24,9 @@ from chalicelib.domain.models import Case, Channel
 
 # The longest link base (scheme and host) a Chinese SMS has room for: `https://cd.example.cn` is 21.
 MAX_LINK_BASE = 24
+# Places whose mobiles share the unit country's numbering plan and domestic rates (libphonenumber
+# names many UK mobile ranges, e.g. 07911, as Guernsey's, Jersey's or the Isle of Man's).
+SAME_NUMBERING_PLAN: dict[str, frozenset[str]] = {"GB": frozenset({"GG", "JE", "IM"})}
 # A tracking token sent by SMS: 16 URL-safe characters (96 random bits).
 SMS_TOKEN_BYTES = 12
 
@@ -106,7 +109,8 @@ def sms_target(case: Case, country: str) -> SmsTarget:
         return SmsTarget(None, SmsRefusal.NOT_VALID)
     if not phonenumbers.is_valid_number(number):
         return SmsTarget(None, SmsRefusal.NOT_VALID)
-    if phonenumbers.region_code_for_number(number) != country:
+    region = phonenumbers.region_code_for_number(number)
+    if region != country and region not in SAME_NUMBERING_PLAN.get(country, ()):
         return SmsTarget(None, SmsRefusal.FOREIGN)
     if phonenumbers.number_type(number) not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
         return SmsTarget(None, SmsRefusal.NOT_MOBILE)
