@@ -251,6 +251,16 @@ class CaseService:
             return Outgoing()
         return self._contact.at_intake(case, tracking_token)[0]
 
+    def _owed_to_customer(self, action: str, updated: Case, command: cmd.ActionCommand) -> Any | None:
+        """What an action owes the customer, written in its own transaction: the answer on
+        `resolve`. Another action that answers the customer (a suggestion's reply) adds its line
+        here: `self._contact.tell(updated, CustomerMessageKind.ANSWER, <its reply text>)`."""
+        if self._contact is None:
+            return None
+        if action == "resolve":
+            return self._contact.on_resolve(updated)
+        return None
+
     def _tell_customer(self, outgoing: Any | None) -> None:
         """After the commit; a provider's failure leaves the message due for the next run."""
         if outgoing is None or not outgoing.messages or self._contact is None:
@@ -405,7 +415,7 @@ class CaseService:
         updated, event = lifecycle.apply_action(case, action, command, now, unit_clock)
         alarms, stopped = alarm_changes(case, updated, self._ladder)
         stats = stat_deltas(case, updated, now, unit_clock) if unit_clock else []
-        answer = self._contact.on_resolve(updated) if self._contact and action == "resolve" else None
+        answer = self._owed_to_customer(action, updated, command)
         also_write = [*also_write, *(answer.writes if answer else [])]
         self._cases.save(updated, event, expected_version=expected, alarms=alarms, stopped_clocks=stopped,
                          stats=stats, also_write=also_write)
