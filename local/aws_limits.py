@@ -3,6 +3,7 @@
 
 - SNS Publish/PublishBatch: a subject must be under 100 characters, with no line breaks or control
   characters (moto accepts 100, and drops a batch entry it refuses without reporting it).
+- SNS Publish to a phone number: the number must be E.164 (`+8613800001234`); moto texts anything.
 - S3 Object Lock, COMPLIANCE mode: a version's retention can be extended, never shortened,
   removed or changed to GOVERNANCE, by anyone (moto lets PutObjectRetention overwrite it).
 - S3 Object Lock: versioning on a lock-enabled bucket cannot be suspended (moto allows it).
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -30,6 +32,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SNS_SUBJECT_LIMIT = 100  # characters; a subject must be shorter
+# SNS Publish's PhoneNumber "Use E.164 format": a plus, the country code, at most 15 digits in all.
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 Restore = Callable[[], None]
 
 
@@ -57,6 +61,8 @@ def _sns_subjects() -> Restore:
         if subject is not None and (len(subject) >= SNS_SUBJECT_LIMIT or _control_characters(subject)):
             raise InvalidParameterValue("Invalid parameter: Subject must be less than 100 characters long and "
                                         "contain no line breaks or control characters")
+        if phone_number is not None and not E164.fullmatch(phone_number):
+            raise InvalidParameterValue("Invalid parameter: PhoneNumber Reason: not in E.164 format")
         return original(self, message, arn, phone_number, subject, *args, **kwargs)
 
     SNSBackend.publish = publish  # type: ignore[method-assign]
