@@ -3,7 +3,8 @@
 
 - SNS Publish/PublishBatch: a subject must be under 100 characters, with no line breaks or control
   characters (moto accepts 100, and drops a batch entry it refuses without reporting it).
-- SNS Publish to a phone number: the number must be E.164 (`+8613800001234`); moto texts anything.
+- SNS Publish to a phone number: E.164 with its plus and country code (`+8613800001234`); moto
+  also takes a bare national number such as `13800001234`.
 - S3 Object Lock, COMPLIANCE mode: a version's retention can be extended, never shortened,
   removed or changed to GOVERNANCE, by anyone (moto lets PutObjectRetention overwrite it).
 - S3 Object Lock: versioning on a lock-enabled bucket cannot be suspended (moto allows it).
