@@ -13,7 +13,8 @@
 
 `iam_as_aws()` (for the least-privilege tests) completes moto's IAM enforcement where it differs
 from IAM: moto checks DynamoDB and SNS actions against resource "*" (so a policy naming a table or
-topic never matches), TransactWriteItems as one action, PublishBatch as sns:PublishBatch, a legal
+topic never matches; SES SendEmail likewise), TransactWriteItems as one action, PublishBatch as
+sns:PublishBatch, a legal
 hold or retention request as PutObject/GetObject, and cannot authorize a presigned GET. IAM checks
 each call against its table, index or topic, each item of a transaction as its own action
 (PutItem, UpdateItem, ...), PublishBatch as sns:Publish, s3:PutObjectLegalHold and the like as
@@ -201,7 +202,8 @@ def _dynamodb_authorizations(handler: Any) -> list[tuple[str, str]]:
 
 @contextmanager
 def iam_as_aws() -> Iterator[None]:
-    """moto's IAM checks with IAM's resources for DynamoDB and SNS (see the module docstring)."""
+    """moto's IAM checks with IAM's resources for DynamoDB, SNS and SES's SendEmail (see the module
+    docstring)."""
     from moto import settings as moto_settings
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.dynamodb.responses import DynamoHandler
@@ -209,6 +211,7 @@ def iam_as_aws() -> Iterator[None]:
     from moto.s3 import responses as s3_responses
     from moto.s3.exceptions import AccessDeniedByLock
     from moto.s3.responses import S3Response
+    from moto.sesv2.responses import SESV2Response
     from moto.sns.responses import SNSResponse
 
     get_action = DynamoHandler._get_action
@@ -241,6 +244,19 @@ def iam_as_aws() -> Iterator[None]:
         finally:
             self.__dict__.pop("_iam_action", None)
 
+    def authorize_sesv2(self: Any, resource: str = "*") -> None:
+        """SendEmail is authorized on the sender's identity and the configuration set, as in SES."""
+        if self._get_action() != "SendEmail":
+            return ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, resource)
+        body = json.loads(self.body or "{}")
+        prefix = f"arn:aws:ses:{self.region}:{self.current_account}"
+        arns = [f"{prefix}:identity/{body.get('FromEmailAddress', '')}"]
+        if body.get("ConfigurationSetName"):
+            arns.append(f"{prefix}:configuration-set/{body['ConfigurationSetName']}")
+        for arn in arns:
+            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, arn)
+        return None
+
     authorize_s3 = S3Response._authenticate_and_authorize_s3_action
 
     def authorize_s3_presigned(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
@@ -263,6 +279,7 @@ def iam_as_aws() -> Iterator[None]:
     SNSResponse._determine_resource = sns_resource  # type: ignore[attr-defined]
     SNSResponse._get_action = sns_action  # type: ignore[method-assign]
     SNSResponse._authenticate_and_authorize_normal_action = authorize_sns  # type: ignore[method-assign]
+    SESV2Response._authenticate_and_authorize_normal_action = authorize_sesv2  # type: ignore[method-assign]
     S3Response._authenticate_and_authorize_s3_action = authorize_s3_presigned  # type: ignore[method-assign]
     # moto names a legal hold or retention request PutObject/GetObject; IAM has actions of their own
     key_actions = s3_responses.ACTION_MAP["KEY"]
@@ -279,6 +296,7 @@ def iam_as_aws() -> Iterator[None]:
         del SNSResponse._determine_resource  # type: ignore[attr-defined]
         SNSResponse._get_action = sns_get_action  # type: ignore[method-assign]
         del SNSResponse._authenticate_and_authorize_normal_action
+        del SESV2Response._authenticate_and_authorize_normal_action
 
 
 @contextmanager
