@@ -14,9 +14,9 @@
 `iam_as_aws()` (for the least-privilege tests) completes moto's IAM enforcement where it differs
 from IAM: moto checks DynamoDB and SNS actions against resource "*" (so a policy naming a table or
 topic never matches; SES SendEmail likewise), TransactWriteItems as one action, PublishBatch as
-sns:PublishBatch, a legal
-hold or retention request as PutObject/GetObject, and cannot authorize a presigned GET. IAM checks
-each call against its table, index or topic, each item of a transaction as its own action
+sns:PublishBatch, a legal hold or retention request as PutObject/GetObject, and cannot authorize a
+presigned GET. IAM checks each call against its table, index or topic (SendEmail: the sender's
+identity and the configuration set), each item of a transaction as its own action
 (PutItem, UpdateItem, ...), PublishBatch as sns:Publish, s3:PutObjectLegalHold and the like as
 themselves, and a presigned GET as its signer's s3:GetObject(Version).
 """
