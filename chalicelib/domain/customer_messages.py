@@ -195,5 +195,10 @@ class CustomerMessage(BaseModel):
     sent_at: datetime | None = None
 
     def view(self) -> dict[str, object]:
-        """What the case shows staff: the address masked, the text as the customer got it."""
-        return {**self.model_dump(mode="json", exclude={"html", "to"}), "to": masked(self.to)}
+        """What the case shows staff: the text as the customer got it, but the address masked and
+        the tracking link without its token (with it, anyone could rate in the customer's name)."""
+        import re
+
+        shown = self.model_dump(mode="json", exclude={"html", "to"})
+        shown["text"] = re.sub(r"(/track#)[\w-]+", r"\1***", self.text)
+        return {**shown, "to": masked(self.to)}

@@ -78,6 +78,8 @@ def test_a_hotline_caller_who_agreed_gets_a_receipt_by_sms_and_email_in_their_la
     assert [(m["kind"], m["medium"], m["state"]) for m in shown] == [("receipt", "email", "sent"),
                                                                     ("receipt", "sms", "sent")]
     assert {m["to"] for m in shown} == {"w***@example.com", "******34"} and all(m["provider_id"] for m in shown)
+    assert token_in(sms) not in json.dumps(shown)  # staff cannot rate in the customer's name
+    assert all("/track#***" in m["text"] for m in shown)
 
 
 def test_no_message_without_consent(api: Any) -> None:
