@@ -134,7 +134,10 @@ class DynamoCustomerOutbox:
                 "expires_at": epoch_seconds(now + timedelta(days=SENT_DAYS_KEPT))}))
 
     def drop(self, case_id: str, sk: str) -> None:
-        self._client.delete_item(TableName=self._table, Key=to_item({"pk": case_pk(case_id), "sk": sk}))
+        """Out of the due index (the item itself goes with the case's hot copy; the `deliver`
+        function may not delete)."""
+        self._client.update_item(TableName=self._table, Key=to_item({"pk": case_pk(case_id), "sk": sk}),
+                                 UpdateExpression="REMOVE due_pk, due_at, attempted")
 
     def update_state(self, provider_id: str, state: DeliveryState, error: str | None) -> CustomerMessage | None:
         """A delivery receipt (SES event, SMS delivery log) for a customer message."""
@@ -143,13 +146,14 @@ class DynamoCustomerOutbox:
             return None
         ref = from_item(found["Item"])
         key = to_item({"pk": case_pk(ref["case_id"]), "sk": ref["message_sk"]})
-        item = self._client.get_item(TableName=self._table, Key=key)
-        if "Item" not in item:
+        found = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
+        if "Item" not in found:
             return None
-        current = CustomerMessage.model_validate(from_item(item["Item"])["doc"])
+        item = from_item(found["Item"])
+        current = CustomerMessage.model_validate(item["doc"])
         updated = current.model_copy(update={"state": state, "error": error or current.error})
-        self._client.update_item(TableName=self._table, Key=key, UpdateExpression="SET doc = :doc",
-                                 ExpressionAttributeValues=to_item({":doc": updated.model_dump(mode="json")}))
+        # a whole put (the receipts function may only get and put)
+        self._client.put_item(TableName=self._table, Item=to_item({**item, "doc": updated.model_dump(mode="json")}))
         return updated
 
     def sent_on(self, day: str, after: str = "") -> list[dict[str, Any]]:
