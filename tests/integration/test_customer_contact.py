@@ -216,3 +216,27 @@ def test_the_survey_reminder_goes_once_after_the_configured_days_and_not_after_a
     assert due.run_due().reminders == 1 and due.run_due().reminders == 0
     reminders = sent_sms()[before:]
     assert [to for to, _ in reminders] == ["+8613800001234"] and "打分" in reminders[0][1]
+
+
+def test_receipts_from_ses_and_sms_logs_move_the_customer_messages_on(api: Any) -> None:
+    """The notify function's SES events and the receipts function's SMS logs: a message id the
+    managers' deliveries do not know is a customer's."""
+    import base64
+    import gzip
+
+    import app as app_module
+
+    verified_sender()
+    case = hotline(api, customer=consenting())
+    ids = {m["medium"]: m["provider_id"] for m in api.get(f"/cases/{case['case_id']}").json_body["customer_messages"]}
+    bounce = {"eventType": "Bounce", "mail": {"messageId": ids["email"]},
+              "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"status": "5.1.1"}]}}
+    app_module.notify({"Records": [{"messageId": "1", "receiptHandle": "r", "body": json.dumps(bounce),
+                                    "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
+                                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                                    "awsRegion": "us-east-1"}]}, None)
+    logs = {"logEvents": [{"message": json.dumps({"notification": {"messageId": ids["sms"]}, "status": "SUCCESS"})}]}
+    data = base64.b64encode(gzip.compress(json.dumps(logs).encode())).decode()
+    assert app_module.sms_receipts({"awslogs": {"data": data}}, None) == {"receipts": 1}
+    states = {m["medium"]: m["state"] for m in api.get(f"/cases/{case['case_id']}").json_body["customer_messages"]}
+    assert states == {"email": "bounced", "sms": "delivered"}
