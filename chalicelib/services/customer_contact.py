@@ -92,6 +92,10 @@ class ContactReport:
         return asdict(self)
 
 
+# The answer's text when staff resolved without a message for the customer (complaints, praise).
+HANDLED = {"zh": "您的来件已处理完毕。", "en": "Your case has been handled."}
+
+
 def hashed_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -137,7 +141,8 @@ class CustomerContactService:
         due once, `survey_reminder_after` later, unless they rate first."""
         if not case.customer.contact_consent or case.resolution is None:
             return Outgoing()
-        text = case.resolution.customer_message or case.resolution.result
+        # never staff's own `result`: without a customer message the customer reads that it was handled
+        text = case.resolution.customer_message or HANDLED[case.customer.language.value]
         outgoing = self.tell(case, CustomerMessageKind.ANSWER, text)
         outgoing.writes.append(self._outbox.survey_put(case.case_id, self._now() + self._reminder_after))
         return outgoing

@@ -134,6 +134,18 @@ def test_the_answer_reaches_the_customer_and_stops_the_inquirys_clock_then_they_
     assert closed["feedback"]["recorded_by"] is None and closed["history"][-1]["actor"] == "customer"
 
 
+def test_without_a_customer_message_the_customer_never_reads_staffs_own_result(api: Any) -> None:
+    verified_sender()
+    case = api.post("/cases", headers=JSON, body=json.dumps(complaint(
+        channel="letter", customer=consenting(language="en")))).json_body
+    case = act(api, case, "accept")
+    case = act(api, case, "assign", handler="Chen Jie")
+    case = act(api, case, "record-finding", kind="customer_issue", detail="misread the label")
+    act(api, case, "resolve", result="internal: customer misread the shelf label, no refund")
+    answer = sent_emails()[-1]
+    assert "Your case has been handled." in answer.body and "internal" not in answer.body
+
+
 def test_staff_still_record_feedback_given_by_phone_marked_as_such(api: Any) -> None:
     case = api.post("/cases", headers=JSON, body=json.dumps(complaint(type="praise", channel="in_store"))).json_body
     case = act(api, case, "accept")
