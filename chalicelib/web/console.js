@@ -257,6 +257,15 @@ function renderCase(c) {
     sent.appendChild(item);
   }
   if (!(c.escalations || []).length) sent.appendChild(el("li", t("no_escalations"), { class: "hint" }));
+  const told = $("customer-messages");
+  told.replaceChildren();
+  for (const m of c.customer_messages || []) {
+    const item = el("li", t("customer_message_line", { kind: t(`customer_kind_${m.kind}`), medium: m.medium.toUpperCase(),
+      to: m.to, language: m.language, state: m.state }), { title: m.text });
+    item.append(" · ", showTime(m.sent_at || m.created_at, c.unit_id));
+    told.appendChild(item);
+  }
+  if (!(c.customer_messages || []).length) told.appendChild(el("li", t("no_customer_messages"), { class: "hint" }));
   const timeline = $("history");
   timeline.replaceChildren();
   for (const e of c.history || []) {

@@ -128,3 +128,15 @@ def test_hotline_receipt_then_the_answer_then_the_survey_in_the_browser_closes_t
         ("receipt", "email", "sent"), ("receipt", "sms", "sent"),
         ("answer", "email", "sent"), ("answer", "sms", "sent")]
     assert phone.replace(" ", "") not in stack.output()  # the console printed the messages without the number
+
+    # the staff console's case page lists what the customer was sent, with each message's state
+    console = browser.new_context(locale="en-GB", timezone_id="Asia/Shanghai").new_page()
+    console.goto(f"{stack.api}/console#case/{case['case_id']}")
+    console.get_by_role("button", name="English").click()
+    console.get_by_label("ID token").fill(staff["Authorization"].removeprefix("Bearer "))
+    console.get_by_role("button", name="Sign in").click()
+    told = console.locator("#customer-messages li")
+    expect(told).to_have_count(4)
+    expect(told.first).to_contain_text(f"Receipt · EMAIL to w***@example.com ({language}) · sent")
+    expect(told.nth(3)).to_contain_text(f"Answer · SMS to ******{phone[-2:]} ({language}) · sent")
+    console.context.close()
