@@ -147,9 +147,10 @@ class CaseService:
         case_id = self._cases.tracked_case(_hashed(token)) if 16 <= len(token) <= 64 else None
         if case_id is None:
             raise CaseNotFound("no case for this tracking token")
-        return self._public_view(self._cases.get(case_id).case)
+        record = self._cases.get(case_id)
+        return self._public_view(record.case, rated_by_customer(record.history))
 
-    def _public_view(self, case: Case) -> dict[str, Any]:
+    def _public_view(self, case: Case, rated: bool = False) -> dict[str, Any]:
         tz = self._time_zone(case.unit_id)
         unit = self._units.get(case.unit_id)
         deadlines = {name: Deadline.of(clock, self._now(), tz).model_dump(mode="json", include={"deadline", "state"})
@@ -160,7 +161,7 @@ class CaseService:
                 "received_at": case.received_at.astimezone(ZoneInfo(tz)).isoformat(),
                 "reply_by": reply_by.astimezone(ZoneInfo(tz)).isoformat() if reply_by else None,
                 "deadlines": deadlines, "updated_at": case.updated_at.isoformat(),
-                **_customer_answer_and_survey(case)}
+                **_customer_answer_and_survey(case, rated)}
 
     def _check_intake(self, request: cmd.IntakeRequest, by: Principal | None) -> None:
         """The rulebook's intake rules, and a unit that exists and (for staff) is in their territory."""
@@ -281,7 +282,7 @@ class CaseService:
         logger.thread_safe_append_keys(case_id=case_id)
         record = self._cases.get(case_id)
         case = record.case
-        if any(e.action == "record-feedback" and e.actor == "customer" for e in record.history):
+        if rated_by_customer(record.history):
             raise IllegalTransition("this case has already been rated; thank you")
         if case.status is not Status.RESOLVED:
             raise IllegalTransition("the survey opens once the case has been answered"
@@ -293,7 +294,7 @@ class CaseService:
                          stats=stat_deltas(case, updated, now, clock) if clock else [])
         logger.info("customer rated the case", extra={"satisfaction": answer.satisfaction})
         count("CustomerRatings", rating=str(answer.satisfaction))
-        return self._public_view(updated)
+        return self._public_view(updated, rated=True)
 
     # --- reading ----------------------------------------------------------------------
     def get(self, case_id: str, by: Principal | None = None) -> CaseDocument:
@@ -553,13 +554,18 @@ def date_param(value: str | None, name: str, problems: dict[str, str]) -> date |
         return None
 
 
-def _customer_answer_and_survey(case: Case) -> dict[str, Any]:
+def rated_by_customer(history: Sequence[HistoryEvent]) -> bool:
+    """The customer gave their one rating of this case (a reopened case is not asked again)."""
+    return any(e.action == "record-feedback" and e.actor == "customer" for e in history)
+
+
+def _customer_answer_and_survey(case: Case, rated: bool) -> dict[str, Any]:
     """What the tracking page adds once the case is answered: the customer message (never staff's
-    notes) and the survey (open while the case waits for the rating; the rating once given)."""
+    notes) and the survey (open while the case waits for the customer's one rating)."""
     answered = case.resolution is not None and case.status in (Status.RESOLVED, Status.CLOSED)
     feedback = case.feedback
     return {"answer": case.resolution.customer_message if answered and case.resolution else None,
-            "survey": {"open": case.status is Status.RESOLVED,
+            "survey": {"open": case.status is Status.RESOLVED and not rated,
                        "rating": feedback.satisfaction if feedback else None,
                        "by_customer": bool(feedback and feedback.source and feedback.source.value == "customer")}}
 

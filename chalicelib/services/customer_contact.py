@@ -235,9 +235,13 @@ class CustomerContactService:
     def _remind(self, case_id: str, report: ContactReport) -> None:
         """Once: only if the case still waits for the customer's rating."""
         assert self._cases is not None and self._write is not None, "reminders need the case store"
-        case = self._cases.get(case_id).case
+        from chalicelib.services.cases import rated_by_customer
+
+        record = self._cases.get(case_id)
+        case = record.case
         self._outbox.drop(case_id, "SURVEY")
-        if case.status is not Status.RESOLVED or case.feedback is not None or case.archive is not None:
+        if case.status is not Status.RESOLVED or case.feedback is not None or case.archive is not None \
+                or rated_by_customer(record.history):
             return
         outgoing = self.tell(case, CustomerMessageKind.SURVEY_REMINDER)
         if outgoing.writes:

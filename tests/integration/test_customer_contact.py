@@ -252,3 +252,21 @@ def test_receipts_from_ses_and_sms_logs_move_the_customer_messages_on(api: Any) 
     assert app_module.sms_receipts({"awslogs": {"data": data}}, None) == {"receipts": 1}
     states = {m["medium"]: m["state"] for m in api.get(f"/cases/{case['case_id']}").json_body["customer_messages"]}
     assert states == {"email": "bounced", "sms": "delivered"}
+
+
+def test_one_rating_per_case_even_after_it_is_reopened_and_answered_again(api: Any) -> None:
+    verified_sender()
+    case = api.post("/cases", headers=JSON, body=json.dumps(complaint(
+        type="inquiry", channel="letter", customer=consenting(email=None)))).json_body
+    token = token_in(sent_sms()[0][1])
+    case = act(api, case, "accept")
+    act(api, case, "resolve", result="done", customer_message="Open 9 to 18.")
+    assert api.post(f"/public/track/{token}/rating", headers=ANONYMOUS,
+                    body=json.dumps({"satisfaction": 2})).status_code == 200
+    case = api.get(f"/cases/{case['case_id']}").json_body
+    case = act(api, case, "reopen", reason="the customer called back")
+    act(api, case, "resolve", result="checked again", customer_message="Open 9 to 18, also on holidays.")
+    page = api.get(f"/public/track/{token}", headers={"Authorization": ""}).json_body
+    assert page["status"] == "resolved" and page["survey"]["open"] is False
+    again = api.post(f"/public/track/{token}/rating", headers=ANONYMOUS, body=json.dumps({"satisfaction": 5}))
+    assert again.status_code == 409 and "already been rated" in again.json_body["message"]
