@@ -236,6 +236,8 @@ class CaseRecord:
     item_sks: list[str] = field(default_factory=list)
     # What became of each escalation's SMS and email to each person (chalicelib/domain/delivery.py).
     deliveries: list[Delivery] = field(default_factory=list)
+    # What the customer was sent, as staff and the archive see it (customer_messages.CustomerMessage.view).
+    customer_messages: list[dict[str, Any]] = field(default_factory=list)
 
 
 class CaseRepository(Protocol):
@@ -381,6 +383,7 @@ class DynamoCaseRepository:
         events: list[HistoryEvent] = []
         escalations: list[Escalation] = []
         deliveries: list[Delivery] = []
+        customer_messages: list[dict[str, Any]] = []
         item_sks: list[str] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table, "ConsistentRead": True,
@@ -401,12 +404,16 @@ class DynamoCaseRepository:
                     escalations.append(Escalation.model_validate(item["doc"]))
                 elif item["sk"].startswith("DELIVERY#"):
                     deliveries.append(Delivery.model_validate(item["doc"]))
+                elif item["sk"].startswith("CUSTMSG#"):
+                    from chalicelib.domain.customer_messages import CustomerMessage
+
+                    customer_messages.append(CustomerMessage.model_validate(item["doc"]).view())
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         if case is None:
             raise CaseNotFound(f"no case {case_id}")
-        return CaseRecord(case, events, escalations, item_sks, deliveries)
+        return CaseRecord(case, events, escalations, item_sks, deliveries, customer_messages)
 
     def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
                      cursor: str | None) -> tuple[list[Case], str | None]:

@@ -270,3 +270,27 @@ def test_one_rating_per_case_even_after_it_is_reopened_and_answered_again(api: A
     assert page["status"] == "resolved" and page["survey"]["open"] is False
     again = api.post(f"/public/track/{token}/rating", headers=ANONYMOUS, body=json.dumps({"satisfaction": 5}))
     assert again.status_code == 409 and "already been rated" in again.json_body["message"]
+
+
+def test_the_archived_case_file_keeps_what_the_customer_was_sent(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rulebook §7: the handling record includes the answer the customer received, and how."""
+    from chalicelib import bootstrap
+
+    verified_sender()
+    monkeypatch.setenv("ARCHIVE_SETTLE_HOURS", "0")
+    get_settings.cache_clear()
+    case = api.post("/cases", headers=JSON, body=json.dumps(complaint(
+        type="inquiry", channel="letter", customer=consenting()))).json_body
+    case = act(api, case, "accept")
+    case = act(api, case, "resolve", result="done", customer_message="Open 9 to 18.")
+    act(api, case, "close", reason="answered; the customer did not rate")
+    assert bootstrap.build_archive_service(get_settings()).run().archived == 1
+    bucket = boto3.client("s3")
+    key = next(o["Key"] for o in bucket.list_objects_v2(Bucket=get_settings().archive_bucket)["Contents"]
+               if o["Key"].endswith(".json") and case["case_id"] in o["Key"])
+    archived = json.loads(bucket.get_object(Bucket=get_settings().archive_bucket, Key=key)["Body"].read())
+    sent = [(m["kind"], m["medium"], m["state"]) for m in archived["customer_messages"]]
+    assert sent == [("receipt", "email", "sent"), ("receipt", "sms", "sent"), ("answer", "email", "sent"),
+                    ("answer", "sms", "sent")]
+    assert archived["resolution"]["customer_message"] == "Open 9 to 18."
+    assert "/track#***" in archived["customer_messages"][0]["text"]  # no live token in a file kept for years
