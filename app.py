@@ -69,13 +69,14 @@ def notify(event: SQSEvent) -> dict[str, Any]:
     import json
 
     from chalicelib.adapters.messaging import receipt_from_ses_event
-    from chalicelib.bootstrap import notifier_service
+    from chalicelib.bootstrap import customer_contact_service, notifier_service
 
     logger.thread_safe_clear_keys()
     notifier = notifier_service()
     documents = [json.loads(record.body) for record in event]
     for receipt in filter(None, (receipt_from_ses_event(doc) for doc in documents if "payload" not in doc)):
-        notifier.feedback(*receipt)  # an email's delivery or bounce, from SES's events
+        if notifier.feedback(*receipt) is None:  # an email's delivery or bounce, from SES's events
+            customer_contact_service().feedback(*receipt)  # … or a customer's
     return notifier.accept([doc["payload"] for doc in documents if "payload" in doc]).as_dict()
 
 
@@ -83,21 +84,24 @@ def notify(event: SQSEvent) -> dict[str, Any]:
 def sms_receipts(event: dict[str, Any], context: object) -> dict[str, Any]:
     """SMS delivery status from SNS's delivery logs (a CloudWatch Logs subscription)."""
     from chalicelib.adapters.messaging import receipts_from_sms_logs
-    from chalicelib.bootstrap import notifier_service
+    from chalicelib.bootstrap import customer_contact_service, notifier_service
 
     receipts = receipts_from_sms_logs(event.get("awslogs", {}).get("data", ""))
     for receipt in receipts:
-        notifier_service().feedback(*receipt)
+        if notifier_service().feedback(*receipt) is None:
+            customer_contact_service().feedback(*receipt)
     return {"receipts": len(receipts)}
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="deliver")
 def deliver(event: CloudWatchEvent) -> dict[str, Any]:
-    """Digests whose window has ended (and any the notifier left to retry)."""
-    from chalicelib.bootstrap import notifier_service
+    """Digests whose window has ended (and any the notifier left to retry); customer messages a
+    provider did not take, and the satisfaction survey's reminders that are due."""
+    from chalicelib.bootstrap import customer_contact_service, notifier_service
 
     logger.thread_safe_clear_keys()
-    return notifier_service().flush().as_dict()
+    return {**notifier_service().flush().as_dict(),
+            "customers": customer_contact_service().run_due().as_dict()}
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="archive")

@@ -74,7 +74,7 @@ def generate(total: int, stores: list[str], rng: random.Random) -> list[list[tup
                      ("record-finding", 2, {"kind": "customer_issue", "detail": "bench"}),
                      ("resolve", rng.choice([4, 30, 60, 100, 170]), {"result": "bench"})]
         elif kind == "inquiry":
-            plan.append(("resolve", rng.choice([2, 10, 30]), {"result": "answered"}))
+            plan.append(("resolve", rng.choice([2, 10, 30]), {"result": "answered", "customer_message": "answered"}))
         if plan[-1][0] == "resolve":
             plan.append(("record-feedback", 24, {"satisfied": True, "satisfaction": rng.randint(1, 5)}))
         for action, hours, fields in plan:

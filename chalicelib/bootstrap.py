@@ -12,6 +12,7 @@ from chalicelib.services.escalation import EscalationService
 
 if TYPE_CHECKING:  # built only in the containers that use them
     from chalicelib.services.archive import ArchiveService
+    from chalicelib.services.customer_contact import CustomerContactService
     from chalicelib.services.customers import CustomerHistory
     from chalicelib.services.notifier import NotifierService
     from chalicelib.services.organisation import OrganisationService
@@ -104,6 +105,7 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
         follow_up_days=settings.follow_up_days,
         risk_phrases=build_risk_phrase_service(settings, client, now).phrases,
         customers=customer_history(settings, client, units),
+        contact=build_customer_contact_service(settings, client, sns, now=now, units=units),
     )
 
 
@@ -247,6 +249,35 @@ def build_notifier_service(settings: Settings, client: Any | None = None, sns: A
         now=now, link_base=settings.console_link_base,
         window=timedelta(minutes=settings.digest_window_minutes),
         gather=timedelta(seconds=settings.digest_gather_seconds))
+
+
+def build_customer_contact_service(settings: Settings, client: Any | None = None, sns: Any | None = None,
+                                   ses: Any | None = None, now: Any = utc_now,
+                                   units: Any | None = None) -> CustomerContactService:
+    """Messages to customers: the same SMS and email providers as the notifier's."""
+    import json
+    from datetime import timedelta
+
+    from chalicelib.adapters.case_repository import DynamoCaseRepository
+    from chalicelib.adapters.customer_outbox import DynamoCustomerOutbox
+    from chalicelib.adapters.messaging import SesEmail, SnsSms
+    from chalicelib.services.customer_contact import CustomerContactService
+
+    client = client or dynamodb_client()
+    outbox = DynamoCustomerOutbox(client, settings.table_name)
+    return CustomerContactService(
+        outbox=outbox,
+        sms=SnsSms(sns or sns_client, json.loads(settings.sms_sender_ids or "{}")),
+        email=SesEmail(ses or ses_client, settings.ses_sender, settings.ses_configuration_set),
+        units=units or staffed_units(settings, client), now=now, link_base=settings.console_link_base,
+        cases=DynamoCaseRepository(client, settings.table_name, settings.archive_policy().settle),
+        sms_per_number_per_day=settings.customer_sms_per_number_per_day,
+        survey_reminder_after=timedelta(days=settings.survey_reminder_days))
+
+
+@lru_cache(maxsize=1)
+def customer_contact_service() -> CustomerContactService:
+    return build_customer_contact_service(get_settings(), units=unit_registry())
 
 
 @lru_cache(maxsize=1)

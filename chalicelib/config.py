@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     digest_window_minutes: float = Field(default=10.0, gt=0)
     digest_gather_seconds: float = Field(default=60.0, ge=0)
 
+    # Messages to customers (receipt, answer, satisfaction survey): at most this many SMS per
+    # customer number per UTC day (an SMS-pumping guard; receipts fall back to email beyond it),
+    # and the survey's one reminder this many days after the answer if no rating came. Their links
+    # use `console_link_base` (keep it at most 24 characters for one-segment Chinese SMS).
+    customer_sms_per_number_per_day: int = Field(default=3, ge=0, le=50)
+    survey_reminder_days: float = Field(default=3.0, gt=0, le=60)
+
     # Spot checks (issue 7): a mismatch orders rectification within this many working days.
     rectify_working_days: int = Field(default=5, ge=1, le=30)
     # Rulebook §5 (follow up later): a resolved complaint's follow-up contact is due by the end of

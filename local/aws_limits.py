@@ -3,6 +3,8 @@
 
 - SNS Publish/PublishBatch: a subject must be under 100 characters, with no line breaks or control
   characters (moto accepts 100, and drops a batch entry it refuses without reporting it).
+- SNS Publish to a phone number: E.164 with its plus and country code (`+8613800001234`); moto
+  also takes a bare national number such as `13800001234`.
 - S3 Object Lock, COMPLIANCE mode: a version's retention can be extended, never shortened,
   removed or changed to GOVERNANCE, by anyone (moto lets PutObjectRetention overwrite it).
 - S3 Object Lock: versioning on a lock-enabled bucket cannot be suspended (moto allows it).
@@ -11,9 +13,10 @@
 
 `iam_as_aws()` (for the least-privilege tests) completes moto's IAM enforcement where it differs
 from IAM: moto checks DynamoDB and SNS actions against resource "*" (so a policy naming a table or
-topic never matches), TransactWriteItems as one action, PublishBatch as sns:PublishBatch, a legal
-hold or retention request as PutObject/GetObject, and cannot authorize a presigned GET. IAM checks
-each call against its table, index or topic, each item of a transaction as its own action
+topic never matches; SES SendEmail likewise), TransactWriteItems as one action, PublishBatch as
+sns:PublishBatch, a legal hold or retention request as PutObject/GetObject, and cannot authorize a
+presigned GET. IAM checks each call against its table, index or topic (SendEmail: the sender's
+identity and the configuration set), each item of a transaction as its own action
 (PutItem, UpdateItem, ...), PublishBatch as sns:Publish, s3:PutObjectLegalHold and the like as
 themselves, and a presigned GET as its signer's s3:GetObject(Version).
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -30,6 +34,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SNS_SUBJECT_LIMIT = 100  # characters; a subject must be shorter
+# SNS Publish's PhoneNumber "Use E.164 format": a plus, the country code, at most 15 digits in all.
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 Restore = Callable[[], None]
 
 
@@ -57,6 +63,8 @@ def _sns_subjects() -> Restore:
         if subject is not None and (len(subject) >= SNS_SUBJECT_LIMIT or _control_characters(subject)):
             raise InvalidParameterValue("Invalid parameter: Subject must be less than 100 characters long and "
                                         "contain no line breaks or control characters")
+        if phone_number is not None and not E164.fullmatch(phone_number):
+            raise InvalidParameterValue("Invalid parameter: PhoneNumber Reason: not in E.164 format")
         return original(self, message, arn, phone_number, subject, *args, **kwargs)
 
     SNSBackend.publish = publish  # type: ignore[method-assign]
@@ -194,7 +202,8 @@ def _dynamodb_authorizations(handler: Any) -> list[tuple[str, str]]:
 
 @contextmanager
 def iam_as_aws() -> Iterator[None]:
-    """moto's IAM checks with IAM's resources for DynamoDB and SNS (see the module docstring)."""
+    """moto's IAM checks with IAM's resources for DynamoDB, SNS and SES's SendEmail (see the module
+    docstring)."""
     from moto import settings as moto_settings
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.dynamodb.responses import DynamoHandler
@@ -202,6 +211,7 @@ def iam_as_aws() -> Iterator[None]:
     from moto.s3 import responses as s3_responses
     from moto.s3.exceptions import AccessDeniedByLock
     from moto.s3.responses import S3Response
+    from moto.sesv2.responses import SESV2Response
     from moto.sns.responses import SNSResponse
 
     get_action = DynamoHandler._get_action
@@ -234,6 +244,19 @@ def iam_as_aws() -> Iterator[None]:
         finally:
             self.__dict__.pop("_iam_action", None)
 
+    def authorize_sesv2(self: Any, resource: str = "*") -> None:
+        """SendEmail is authorized on the sender's identity and the configuration set, as in SES."""
+        if self._get_action() != "SendEmail":
+            return ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, resource)
+        body = json.loads(self.body or "{}")
+        prefix = f"arn:aws:ses:{self.region}:{self.current_account}"
+        arns = [f"{prefix}:identity/{body.get('FromEmailAddress', '')}"]
+        if body.get("ConfigurationSetName"):
+            arns.append(f"{prefix}:configuration-set/{body['ConfigurationSetName']}")
+        for arn in arns:
+            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, arn)
+        return None
+
     authorize_s3 = S3Response._authenticate_and_authorize_s3_action
 
     def authorize_s3_presigned(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
@@ -256,6 +279,7 @@ def iam_as_aws() -> Iterator[None]:
     SNSResponse._determine_resource = sns_resource  # type: ignore[attr-defined]
     SNSResponse._get_action = sns_action  # type: ignore[method-assign]
     SNSResponse._authenticate_and_authorize_normal_action = authorize_sns  # type: ignore[method-assign]
+    SESV2Response._authenticate_and_authorize_normal_action = authorize_sesv2  # type: ignore[method-assign]
     S3Response._authenticate_and_authorize_s3_action = authorize_s3_presigned  # type: ignore[method-assign]
     # moto names a legal hold or retention request PutObject/GetObject; IAM has actions of their own
     key_actions = s3_responses.ACTION_MAP["KEY"]
@@ -272,6 +296,7 @@ def iam_as_aws() -> Iterator[None]:
         del SNSResponse._determine_resource  # type: ignore[attr-defined]
         SNSResponse._get_action = sns_get_action  # type: ignore[method-assign]
         del SNSResponse._authenticate_and_authorize_normal_action
+        del SESV2Response._authenticate_and_authorize_normal_action
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """What people were sent, on the console and in a text file a person can read: every SMS and email
 the notifier sent (to moto's SNS and SES), per person and channel, with its language, segment
-count and delivery state, read from each person's record of what was sent to them."""
+count and delivery state, read from each person's record of what was sent to them; and beside
+them every message a customer was sent (receipt, answer, survey reminder), from the day's list."""
 
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ class Outbox:
     """Polls each person's sent list each second; prints one line per message and appends the
     full entry to the file."""
 
-    def __init__(self, staff: Any, store: Any, path: Path, interval: float = 1.0) -> None:
+    def __init__(self, staff: Any, store: Any, path: Path, interval: float = 1.0, customers: Any = None) -> None:
         self._staff = staff
         self._store = store
+        self._customers = customers
         self.path = path
         self._interval = interval
         self._seen: dict[str, str] = {}
@@ -65,5 +67,30 @@ class Outbox:
                 for message in messages:
                     out.write(describe(person.name, message) + "\n")
                     print(headline(person.name, message), flush=True)
+                    written += 1
+        return written + self._flush_customers()
+
+    def _flush_customers(self) -> int:
+        """Customers' messages of yesterday and today (UTC), named by their case, never by the
+        customer's name (the console is a log)."""
+        if self._customers is None:
+            return 0
+        from datetime import UTC, datetime, timedelta
+
+        today = datetime.now(UTC)
+        written = 0
+        for day in (f"{today - timedelta(days=1):%Y-%m-%d}", f"{today:%Y-%m-%d}"):
+            messages = self._customers.sent_on(day, self._seen.get(f"customers {day}", ""))
+            if not messages:
+                continue
+            self._seen[f"customers {day}"] = messages[-1]["sk"]
+            with self.path.open("a", encoding="utf-8") as out:
+                for message in messages:
+                    shown = {**message, "at": message.get("sent_at") or message["created_at"],
+                             "text": message["text"] if message["medium"] == "sms"
+                             else f"{message.get('subject') or ''}\n\n{message['text']}"}
+                    who = f"the customer of {message['case_id']} ({message['kind']})"
+                    out.write(describe(who, shown) + "\n")
+                    print(headline(who, shown), flush=True)
                     written += 1
         return written

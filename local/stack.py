@@ -118,15 +118,18 @@ def delivery_environment(stage: str, api_port: int) -> dict[str, str]:
 
 
 def start_outbox(env: dict[str, str], path: Path) -> Outbox:
-    """What each person was sent (SMS and email), drained into the outbox file and the console."""
+    """What each person and each customer was sent (SMS and email), drained into the outbox file and
+    the console."""
     import boto3
 
+    from chalicelib.adapters.customer_outbox import DynamoCustomerOutbox
     from chalicelib.adapters.delivery_store import DynamoDeliveryStore
     from chalicelib.adapters.staff_directory import DynamoStaffDirectory
 
     ddb = boto3.session.Session(region_name=REGION).client("dynamodb")
     outbox = Outbox(DynamoStaffDirectory(ddb, env["TABLE_NAME"], cache_seconds=5),
-                    DynamoDeliveryStore(ddb, env["TABLE_NAME"]), path)
+                    DynamoDeliveryStore(ddb, env["TABLE_NAME"]), path,
+                    customers=DynamoCustomerOutbox(ddb, env["TABLE_NAME"]))
     outbox.start()
     return outbox
 
@@ -192,7 +195,7 @@ Complaint Desk is running (stage {stack.stage!r}; ports recorded in {_relative(w
   topic          {env["ESCALATION_TOPIC_ARN"]}
   bucket         {env["ARCHIVE_BUCKET"]}
   scheduled jobs {", ".join(jobs)} every {every:g} s   (run one now: ./dev job escalate)
-  outbox         {outbox}   (every SMS and email a person was sent, with language and state; also here)
+  outbox         {outbox}   (every SMS and email a person or customer was sent, with language and state; also here)
   sign in        export TOKEN=$(./dev token --name "Li Na")   (the sample staff: local/sample_staff.json)
                  curl -H "Authorization: Bearer $TOKEN" "{api}/cases?unit_id=store-xh-01"
   hotline        POST {api}/intake/hotline with header x-api-key: {LOCAL_HOTLINE_KEY}

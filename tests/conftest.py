@@ -147,7 +147,7 @@ def _clear_service_caches() -> None:
     for built in (bootstrap.case_service, bootstrap.escalation_service, bootstrap.archive_service,
                   bootstrap.organisation_service, bootstrap.unit_registry, bootstrap.token_verifier,
                   bootstrap.staff_service, bootstrap.report_service, bootstrap.staff_writes,
-                  bootstrap.risk_phrase_service):
+                  bootstrap.risk_phrase_service, bootstrap.customer_contact_service):
         built.cache_clear()
 
 

@@ -150,6 +150,7 @@ class DynamoCaseRepository:
     def _also_written(self, write: AlsoWritten) -> list[dict[str, Any]]:
         """The transaction items of one typed write of the unit of work."""
         from chalicelib.adapters.archive_store import confirmation_items
+        from chalicelib.adapters.customer_outbox import customer_item
         from chalicelib.adapters.customers import customer_link_put
         from chalicelib.adapters.spot_check_store import outcome_put
 
@@ -163,6 +164,8 @@ class DynamoCaseRepository:
                 return [outcome_put(self._table, write.check_id, write.result)]
             case FiledUnderCustomer():
                 return [customer_link_put(self._table, write)]
+            case _:  # what the customer is told, stored with the change that tells them
+                return [customer_item(self._table, write)]
 
     def _transact(self, items: list[dict[str, Any]]) -> bool:
         return transact(self._client, items)
@@ -186,6 +189,7 @@ class DynamoCaseRepository:
         events: list[HistoryEvent] = []
         escalations: list[Escalation] = []
         deliveries: list[Delivery] = []
+        customer_messages: list[dict[str, Any]] = []
         item_sks: list[str] = []
         for raw in query_all(self._client, TableName=self._table, ConsistentRead=True,
                              KeyConditionExpression="pk = :pk",
@@ -201,9 +205,13 @@ class DynamoCaseRepository:
                 escalations.append(Escalation.model_validate(item["doc"]))
             elif item["sk"].startswith("DELIVERY#"):
                 deliveries.append(Delivery.model_validate(item["doc"]))
+            elif item["sk"].startswith("CUSTMSG#"):
+                from chalicelib.domain.customer_messages import CustomerMessage
+
+                customer_messages.append(CustomerMessage.model_validate(item["doc"]).view())
         if case is None:
             raise CaseNotFound(f"no case {case_id}")
-        return CaseRecord(case, events, escalations, item_sks, deliveries)
+        return CaseRecord(case, events, escalations, item_sks, deliveries, customer_messages)
 
     def list_by_unit(self, unit_id: str, status: Status | None, limit: int,
                      cursor: str | None) -> tuple[list[Case], str | None]:

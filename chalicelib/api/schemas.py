@@ -47,6 +47,14 @@ class PublicDeadline(View):
     state: str
 
 
+class PublicSurvey(View):
+    """The satisfaction survey on the status page: open while the answered case awaits a rating."""
+
+    open: bool
+    rating: int | None = None
+    by_customer: bool = False
+
+
 class PublicStatus(View):
     """What a complainant sees with their tracking token."""
 
@@ -58,6 +66,8 @@ class PublicStatus(View):
     reply_by: datetime | None
     deadlines: dict[str, PublicDeadline]
     updated_at: datetime
+    answer: str | None = None
+    survey: PublicSurvey | None = None
 
 
 class Receipt(PublicStatus):
@@ -183,6 +193,7 @@ class DailyRegister(View):
     due_today: list[str]
     due_tomorrow: list[str]
     breached: list[str]
+    awaiting_feedback: list[str] = []
     cases: list[dict[str, Any]]
 
 

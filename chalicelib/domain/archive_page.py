@@ -12,6 +12,12 @@ LABELS: dict[str, str] = {
     "case_id": "案件编号 Case number", "version": "版本 Version", "type": "类型 Type",
     "channel": "渠道 Channel", "unit_id": "单位 Unit", "status": "状态 Status",
     "customer": "客户 Customer", "name": "姓名 Name", "phone": "电话 Phone",
+    # what the customer agreed to and was sent
+    "email": "电子邮箱 Email", "contact_consent": "同意联系 Agreed to be contacted",
+    "customer_message": "给客户的答复 Message to the customer",
+    "source": "来源 Source", "customer_messages": "发给客户的消息 Messages to the customer",
+    "message_id": "消息编号 Message", "to": "发往 To",
+    "subject": "主题 Subject",
     "five_w": "投诉内容(5W) What happened", "when": "时间 When", "where": "地点 Where", "who": "人员 Who",
     "what": "经过 What", "how": "方式 How", "cause": "投诉原因 Cause", "category": "类别 Category",
     "detail": "说明 Detail", "expectation": "客户期望 Customer's expectation",

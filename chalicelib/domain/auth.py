@@ -97,6 +97,8 @@ API_KEY_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/intake/hotlin
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/public/cases"), ("GET", "/public/track/{token}"), ("GET", "/public/units"), ("GET", "/public/sign-in"),
     ("GET", "/openapi.json"),
+    # the customer's satisfaction rating on their status page
+    ("POST", "/public/track/{token}/rating"),
     # the pages (the console's data needs a token; the page itself holds none)
     ("GET", "/"), ("GET", "/track"), ("GET", "/console"), ("GET", "/assets/{name}"), ("GET", "/c/{target}")})
 

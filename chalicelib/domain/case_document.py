@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
@@ -113,12 +113,16 @@ class CaseDocument(CaseFacts):
     available_actions: list[str] = Field(default_factory=list)
     # The customer's earlier cases the reader may see (their territory); an archived file has none.
     earlier_cases: list[EarlierCase] = Field(default_factory=list)
+    # What the customer was sent (receipt, answer, survey reminder) and what became of each message,
+    # addresses masked (chalicelib/domain/customer_messages.py: CustomerMessage.view).
+    customer_messages: list[dict[str, Any]] = Field(default_factory=list)
 
 
 def case_document(case: Case, history: Sequence[HistoryEvent], escalations: Sequence[Escalation],
                   now: datetime, time_zone: str,
                   actions: Callable[[Case, bool], list[str]] | None = None,
-                  deliveries: Sequence[Delivery] = (), earlier_cases: Sequence[EarlierCase] = ()) -> CaseDocument:
+                  deliveries: Sequence[Delivery] = (), earlier_cases: Sequence[EarlierCase] = (),
+                  customer_messages: Sequence[dict[str, Any]] = ()) -> CaseDocument:
     """The one way a case becomes a document. `actions(case, escalated)` lists what may be done
     now (the service filters it by the user's role); without it the document offers none, as an
     archived file does."""
@@ -131,4 +135,5 @@ def case_document(case: Case, history: Sequence[HistoryEvent], escalations: Sequ
                      for e in sorted(escalations, key=lambda e: (e.created_at, e.clock, e.level))],
         available_actions=actions(case, bool(escalations)) if actions else [],
         earlier_cases=list(earlier_cases),
+        customer_messages=list(customer_messages),
     )

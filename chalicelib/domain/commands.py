@@ -211,14 +211,39 @@ Remedies = Annotated[tuple[Remedy, ...], Field(max_length=MAX_REMEDIES, json_sch
 
 
 class Resolve(ActionCommand):
+    """`result` is the staff's record of what was done; `customer_message` is what the customer is
+    told (their answer: sent to them if they agreed to be contacted, and shown on their tracking
+    page). An inquiry's answer and a suggestion's reply are the customer message, so those need one."""
+
     result: LongText
     remedies: Remedies = ()
+    customer_message: LongText | None = None
 
 
 class RecordFeedback(ActionCommand):
+    """Staff record the opinion the customer gave them by phone (marked as such on the case)."""
+
     satisfied: bool
     satisfaction: Annotated[int, Field(ge=1, le=5)]
     comment: LongText | None = None
+
+
+class SurveyAnswer(Strict):
+    """The customer's own answer to the satisfaction survey on their tracking page."""
+
+    satisfaction: Annotated[int, Field(ge=1, le=5)]
+    comment: LongText | None = None
+
+
+class CustomerFeedback(RecordFeedback):
+    """`record-feedback` as the customer's own (the tracking page's survey), never a client's
+    command: built by the service from a SurveyAnswer."""
+
+    @classmethod
+    def of(cls, answer: SurveyAnswer) -> CustomerFeedback:
+        # Rulebook §5 asks whether they are satisfied: 4 or 5 of 5 is "satisfied".
+        return cls(actor="customer", satisfied=answer.satisfaction >= 4, satisfaction=answer.satisfaction,
+                   comment=answer.comment)
 
 
 class Close(ActionCommand):

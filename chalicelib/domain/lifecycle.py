@@ -27,6 +27,7 @@ from chalicelib.domain.models import (
     CaseType,
     CustomerReply,
     Feedback,
+    FeedbackSource,
     Finding,
     FindingKind,
     FollowUp,
@@ -283,8 +284,12 @@ def _resolve(case: Case, command: cmd.Resolve, now: datetime, _unit_clock: UnitC
     if _reply_awaited(case):
         raise IllegalTransition("the customer was promised a reply: record the outcome and the reply "
                                 "(record-suggestion-reply), which resolves the suggestion")
+    if case.type in (CaseType.INQUIRY, CaseType.SUGGESTION) and not command.customer_message:
+        what = "an inquiry's answer" if case.type is CaseType.INQUIRY else "a suggestion's reply"
+        raise InvalidInput(f"{what} is what the customer is told",
+                           {"customer_message": "required: the answer the customer receives"})
     resolution = Resolution(result=command.result, remedies=command.remedies,
-                            resolved_by=command.actor, resolved_at=now)
+                            customer_message=command.customer_message, resolved_by=command.actor, resolved_at=now)
     return {"status": Status.RESOLVED, "resolution": resolution,
             **_stop_clocks(case, ["answer", "handling", "reply"], now, goal_met=True)}
 
@@ -328,9 +333,13 @@ def _acknowledge(case: Case, command: cmd.Acknowledge, now: datetime,
 
 def _record_feedback(case: Case, command: cmd.RecordFeedback, now: datetime,
                      _unit_clock: UnitClock | None) -> dict[str, Any]:
-    """Rulebook §5: after handling, ask the customer's opinion; recording it closes the case."""
+    """Rulebook §5: after handling, ask the customer's opinion; recording it closes the case. The
+    customer's own survey answer is marked as theirs; staff record what was said on the phone."""
+    own = isinstance(command, cmd.CustomerFeedback)
     feedback = Feedback(satisfied=command.satisfied, satisfaction=command.satisfaction,
-                        comment=command.comment, recorded_at=now)
+                        comment=command.comment, recorded_at=now,
+                        source=FeedbackSource.CUSTOMER if own else FeedbackSource.PHONE,
+                        recorded_by=None if own else command.actor)
     return {"status": Status.CLOSED, "feedback": feedback, "closed_reason": "customer feedback",
             "closed_at": now}
 

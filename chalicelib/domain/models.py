@@ -91,12 +91,28 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
+                                                pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class ContactLanguage(StrEnum):
+    """The language the customer is written to in (SMS, email, the tracking page's default)."""
+
+    ZH = "zh"
+    EN = "en"
+
+
 class Customer(Strict):
-    """Who complained. `value` is what the organisation knows of the customer's worth to it (a
-    member tier, past spend: rulebook §5 weighs the remedy's cost against it); staff channels only."""
+    """Who the case is for. `contact_consent`: the customer agreed to hear from us about this case
+    (receipt, answer, satisfaction survey) by SMS and/or email; without it nothing is sent. `value`
+    is what the organisation knows of the customer's worth to it (a member tier, past spend:
+    rulebook §5 weighs the remedy's cost against it); staff channels only."""
 
     name: ShortText
     phone: PhoneNumber
+    email: EmailAddress | None = None
+    contact_consent: bool = False
+    language: ContactLanguage = ContactLanguage.ZH
     value: ShortText | None = None
 
 
@@ -127,10 +143,21 @@ class Finding(Strict):
 
 
 class Resolution(Strict):
+    """`result` is the staff's record; `customer_message` is what the customer is told (sent to
+    them and shown on their tracking page), kept apart from internal notes."""
+
     result: LongText
     remedies: tuple[Remedy, ...] = ()
+    customer_message: LongText | None = None
     resolved_by: ShortText
     resolved_at: datetime
+
+
+class FeedbackSource(StrEnum):
+    """Whose hand recorded the opinion: the customer's own survey, or staff after a phone call."""
+
+    CUSTOMER = "customer"
+    PHONE = "phone"
 
 
 class Feedback(Strict):
@@ -140,6 +167,8 @@ class Feedback(Strict):
     satisfaction: int = Field(ge=1, le=5)
     comment: LongText | None = None
     recorded_at: datetime
+    source: FeedbackSource | None = None
+    recorded_by: ShortText | None = None
 
 
 class SpecialExtension(Strict):

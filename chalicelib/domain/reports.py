@@ -175,6 +175,8 @@ def daily_register(unit: Unit, day: date, cases: Iterable[Case], now: datetime, 
         "breached": [e["case_id"] for e in entries if e["breached"]],
         "risk_flagged": [e["case_id"] for e in entries if e["risk"]],
         "units": [{**g, "open": len(g["case_ids"])} for g in groups if g["case_ids"] or g["unit_id"] == unit.unit_id],
+        # rulebook §5: answered, waiting for the customer's opinion (their survey, or a call to ask)
+        "awaiting_feedback": [e["case_id"] for e in entries if e["status"] == "resolved"],
         "cases": entries,
     }
 

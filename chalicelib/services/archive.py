@@ -133,7 +133,8 @@ class ArchiveService:
         document = case_file_document(case_document(case, record.history, record.escalations,
                                                     case.updated_at if addendum else case.closed_at,
                                                     unit.time_zone if unit else "UTC",
-                                                    deliveries=record.deliveries), addendum)
+                                                    deliveries=record.deliveries,
+                                                    customer_messages=record.customer_messages), addendum)
         body = case_file_json(document)
         digest = sha256_hex(body)
         page = case_file_html(document, digest)

@@ -18,6 +18,7 @@ from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_act
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar, country_of
 from chalicelib.domain.case_document import CaseDocument, CaseSummary, Deadline, Page, case_document
 from chalicelib.domain.clocks import DEFAULT_FOLLOW_UP_DAYS, FOLLOW_UP_CLOCK
+from chalicelib.domain.customer_messages import CustomerMessageKind
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import (
     AlreadyRegistered,
@@ -37,6 +38,7 @@ from chalicelib.domain.risk import flag_at_intake
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import stat_deltas
 from chalicelib.observability import count, logger
+from chalicelib.services.customer_contact import CustomerContactService, Outgoing
 from chalicelib.services.customers import CustomerHistory
 from chalicelib.services.ports import (
     AcknowledgedLevel,
@@ -67,16 +69,18 @@ class CaseService:
                  backdate_limit: timedelta = cmd.DEFAULT_BACKDATE_LIMIT, staff: StaffLookup | None = None,
                  follow_up_days: int = DEFAULT_FOLLOW_UP_DAYS,
                  risk_phrases: Callable[[], Sequence[str]] | None = None,
-                 customers: CustomerHistory | None = None) -> None:
+                 customers: CustomerHistory | None = None, contact: CustomerContactService | None = None) -> None:
         """`idempotency` is a callable wrapper (powertools idempotent_function) or None;
         `send_notices` sends media/regulator notices at once (the escalation run retries them);
         `backdate_limit` is how far back staff may date a receipt; `staff` is the staff directory
         (handlers, receivers and managers are people in it); `follow_up_days` is when a resolved
         complaint's follow-up contact is due (rulebook §5); `risk_phrases` gives the current list
         of escalation-risk phrases (none: no case is flagged); `customers` links the cases of one
-        customer (none: no case shows earlier ones)."""
+        customer (none: no case shows earlier ones); `contact` tells the customer
+        (services/customer_contact.py: receipts at intake, the answer at resolve)."""
         self._follow_up_days = follow_up_days
         self._cases = cases
+        self._contact = contact
         self._staff = staff
         self._backdate_limit = backdate_limit
         self._units = units
@@ -141,7 +145,8 @@ class CaseService:
         token = secrets.token_urlsafe(24)
         _created.set(None)
         self._register_new({"key": None, "payload": {"request": intake.model_dump(mode="json"),
-                                                      "actor": "web form", "tracking_hash": _hashed(token)}})
+                                                      "actor": "web form", "tracking_hash": _hashed(token),
+                                                      "tracking_token": token}})
         created = _created.get()
         assert created is not None
         case = created[0]
@@ -153,9 +158,10 @@ class CaseService:
         case_id = self._cases.tracked_case(_hashed(token)) if 16 <= len(token) <= 64 else None
         if case_id is None:
             raise CaseNotFound("no case for this tracking token")
-        return self._public_view(self._cases.get(case_id).case)
+        record = self._cases.get(case_id)
+        return self._public_view(record.case, rated_by_customer(record.history))
 
-    def _public_view(self, case: Case) -> dict[str, Any]:
+    def _public_view(self, case: Case, rated: bool = False) -> dict[str, Any]:
         tz = self._time_zone(case.unit_id)
         unit = self._units.get(case.unit_id)
         # the follow-up call is the organisation's own duty, not an answer the customer waits for
@@ -167,7 +173,8 @@ class CaseService:
                 "unit": unit.name if unit else case.unit_id,
                 "received_at": case.received_at.astimezone(ZoneInfo(tz)).isoformat(),
                 "reply_by": reply_by.astimezone(ZoneInfo(tz)).isoformat() if reply_by else None,
-                "deadlines": deadlines, "updated_at": case.updated_at.isoformat()}
+                "deadlines": deadlines, "updated_at": case.updated_at.isoformat(),
+                **_customer_answer_and_survey(case, rated)}
 
     def _check_intake(self, request: cmd.IntakeRequest, by: Principal | None) -> None:
         """The rulebook's intake rules, and a unit that exists and (for staff) is in their territory."""
@@ -201,8 +208,10 @@ class CaseService:
 
         earlier = (self._customers.earlier(case, lambda unit_id: self._visible(by, unit_id))
                    if self._customers is not None else [])
+        told = (self._contact.messages(case.case_id)
+                if self._contact is not None and case.customer.contact_consent else [])
         return case_document(case, history, escalations, now, self._time_zone(case.unit_id), actions, deliveries,
-                             earlier)
+                             earlier, told)
 
     def _register_new(self, request: dict[str, Any]) -> dict[str, Any]:
         """The one place a case is created; `request` is {"key", "payload"} as idempotency hashes it."""
@@ -222,11 +231,14 @@ class CaseService:
                 case, event = flag_at_intake(case, event, self._risk_phrases(), now)
             alarms, _ = alarm_changes(None, case, self._ladder)
             notices = notices_at_intake(case, self._units, now)
+            receipt = self._customer_receipt(case, payload.get("tracking_token"))
             try:
-                self._cases.add(case, event, alarms, notices, tracking_hash=payload.get("tracking_hash"),
+                self._cases.add(case, event, alarms, notices,
+                                tracking_hash=payload.get("tracking_hash") or receipt.tracking_hash,
                                 intake_key=self._intake_key(request["key"], now),
                                 stats=stat_deltas(None, case, now, clock),
-                                also=self._customers.link_items(case) if self._customers else ())
+                                also=[*(self._customers.link_items(case) if self._customers else ()),
+                                      *receipt.writes])
             except CaseIdTaken:
                 continue  # the drawn id is taken: draw another
             except AlreadyRegistered as done:
@@ -240,6 +252,7 @@ class CaseService:
             count("CasesReceived", channel=case.channel.value, type=case.type.value)
             _created.set((case, event, notices))
             self._notify(notices)
+            self._tell_customer(receipt)
             return {"case_id": case.case_id, "token": _call_token.get()}
         raise RuntimeError("could not draw a free case id in 3 attempts")
 
@@ -258,6 +271,58 @@ class CaseService:
         except Exception:
             logger.exception("media/regulator notice not sent at intake; the escalation run retries it")
             count("EscalationPublishFailed", len(notices))
+
+    # --- telling the customer, and the customer's own rating -----------------------------
+    def _customer_receipt(self, case: Case, tracking_token: str | None) -> Outgoing:
+        """The receipt the new case owes its customer (written in the case's own transaction)."""
+        if self._contact is None:
+            return Outgoing()
+        return self._contact.at_intake(case, tracking_token)[0]
+
+    def _owed_to_customer(self, action: str, updated: Case, command: cmd.ActionCommand) -> Outgoing | None:
+        """What an action owes the customer, written in its own transaction: the answer on
+        `resolve`, the reply to a suggestion when it is recorded (rulebook §1: every matter answered)."""
+        if self._contact is None:
+            return None
+        if action == "resolve":
+            return self._contact.on_resolve(updated)
+        if isinstance(command, cmd.RecordSuggestionReply):
+            return self._contact.tell(updated, CustomerMessageKind.ANSWER, command.reply)
+        return None
+
+    def _tell_customer(self, outgoing: Outgoing | None) -> None:
+        """After the commit; a provider's failure leaves the message due for the next run."""
+        if outgoing is None or not outgoing.messages or self._contact is None:
+            return
+        try:
+            self._contact.send(outgoing.messages)
+        except Exception:
+            logger.exception("customer messages not sent now; the deliver schedule retries them")
+
+    def rate(self, token: str, answer: cmd.SurveyAnswer) -> dict[str, Any]:
+        """Rulebook §5: the customer rates the handling on their tracking page; their own rating
+        (marked as theirs) closes the case. One rating per case: a second is refused (409)."""
+        from chalicelib.domain.errors import IllegalTransition
+
+        case_id = self._cases.tracked_case(_hashed(token)) if 16 <= len(token) <= 64 else None
+        if case_id is None:
+            raise CaseNotFound("no case for this tracking token")
+        logger.thread_safe_append_keys(case_id=case_id)
+        record = self._cases.get(case_id)
+        case = record.case
+        if rated_by_customer(record.history):
+            raise IllegalTransition("this case has already been rated; thank you")
+        if case.status is not Status.RESOLVED:
+            raise IllegalTransition("the survey opens once the case has been answered"
+                                    if case.status is not Status.CLOSED else "this case is closed")
+        now, clock = self._now(), self.unit_clock(case.unit_id)
+        updated, event = lifecycle.apply_action(case, "record-feedback", cmd.CustomerFeedback.of(answer), now, clock)
+        alarms, stopped = alarm_changes(case, updated, self._ladder)
+        self._cases.save(updated, event, expected_version=case.version, alarms=alarms, stopped_clocks=stopped,
+                         stats=stat_deltas(case, updated, now, clock) if clock else [])
+        logger.info("customer rated the case", extra={"satisfaction": answer.satisfaction})
+        count("CustomerRatings", rating=str(answer.satisfaction))
+        return self._public_view(updated, rated=True)
 
     # --- reading ----------------------------------------------------------------------
     def get(self, case_id: str, by: Principal | None = None) -> CaseDocument:
@@ -363,8 +428,10 @@ class CaseService:
         updated = with_follow_up(case, updated, now, self._time_zone(updated.unit_id), self._follow_up_days)
         alarms, stopped = alarm_changes(case, updated, self._ladder)
         stats = stat_deltas(case, updated, now, unit_clock) if unit_clock else []
+        answer = self._owed_to_customer(action, updated, command)
         self._cases.save(updated, event, expected_version=expected, alarms=alarms, stopped_clocks=stopped,
-                         stats=stats, also=also)
+                         stats=stats, also=[*also, *(answer.writes if answer else [])])
+        self._tell_customer(answer)
         logger.info("case changed", extra={"action": action, "from_status": case.status.value,
                                            "to_status": updated.status.value,
                                            "version": updated.version})
@@ -516,6 +583,22 @@ def _already_acknowledged(case: Case, command: cmd.Acknowledge) -> bool:
     version = clock.deadline_version if clock else None
     return any(ack.clock == command.clock and ack.level == command.level and ack.deadline_version == version
                for ack in case.acknowledgements)
+
+
+def rated_by_customer(history: Sequence[HistoryEvent]) -> bool:
+    """The customer gave their one rating of this case (a reopened case is not asked again)."""
+    return any(e.action == "record-feedback" and e.actor == "customer" for e in history)
+
+
+def _customer_answer_and_survey(case: Case, rated: bool) -> dict[str, Any]:
+    """What the tracking page adds once the case is answered: the customer message (never staff's
+    notes) and the survey (open while the case waits for the customer's one rating)."""
+    answered = case.resolution is not None and case.status in (Status.RESOLVED, Status.CLOSED)
+    feedback = case.feedback
+    return {"answer": case.resolution.customer_message if answered and case.resolution else None,
+            "survey": {"open": case.status is Status.RESOLVED and not rated,
+                       "rating": feedback.satisfaction if feedback else None,
+                       "by_customer": bool(feedback and feedback.source and feedback.source.value == "customer")}}
 
 
 def _hashed(token: str) -> str:

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.domain.archive_records import ArchiveEntry, AuditExport, AuditRecord, LegalHold
+from chalicelib.domain.customer_messages import CustomerMessage
 from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
 from chalicelib.domain.escalation import Alarm, Decision, DueItems, Escalation, OutgoingMessage
 from chalicelib.domain.models import Case, CaseType, HistoryEvent, Status, Unit
@@ -68,8 +69,41 @@ class FiledUnderCustomer:
     received_at: datetime
 
 
+@dataclass(frozen=True)
+class CustomerTrackingLink:
+    """The case's tracking token, kept so every later message to the customer carries the same link
+    (the tracking lookup itself uses only its SHA-256)."""
+
+    case_id: str
+    tracking_token: str
+
+
+@dataclass(frozen=True)
+class TrackingEntry:
+    """The tracking lookup's entry (the token's SHA-256 → the case) for a case that had none."""
+
+    case_id: str
+    tracking_hash: str
+
+
+@dataclass(frozen=True)
+class CustomerMessageQueued:
+    """A message to the customer, stored `queued` (and due) until a provider takes it."""
+
+    message: CustomerMessage
+
+
+@dataclass(frozen=True)
+class SurveyReminderDue:
+    """The satisfaction survey's one reminder, due `due` unless the customer rates first."""
+
+    case_id: str
+    due: datetime
+
+
 # Written with the case or not at all: a case change and its cross-aggregate consequences.
-AlsoWritten = AcknowledgedLevel | ArchiveConfirmation | SpotCheckOutcome | FiledUnderCustomer
+AlsoWritten = (AcknowledgedLevel | ArchiveConfirmation | SpotCheckOutcome | FiledUnderCustomer | CustomerTrackingLink
+               | TrackingEntry | CustomerMessageQueued | SurveyReminderDue)
 
 
 @dataclass(frozen=True)
@@ -83,6 +117,8 @@ class CaseRecord:
     item_sks: list[str] = field(default_factory=list)
     # What became of each escalation's SMS and email to each person (chalicelib/domain/delivery.py).
     deliveries: list[Delivery] = field(default_factory=list)
+    # What the customer was sent, as staff and the archive see it (customer_messages.CustomerMessage.view).
+    customer_messages: list[dict[str, Any]] = field(default_factory=list)
 
 
 class CaseRepository(Protocol):
@@ -272,4 +308,22 @@ class CustomerLink:
 class CustomerLinks(Protocol):
     def cases_of(self, key: str, limit: int = ...) -> list[CustomerLink]: ...
     def current(self, case_ids: Iterable[str]) -> dict[str, tuple[str, str]]: ...
+
+
+class CustomerOutbox(Protocol):
+    """What the customer is sent: each message's state, the due index the `deliver` schedule
+    retries from, the tracking link, and the per-number SMS allowance."""
+
+    def write(self, writes: Sequence[AlsoWritten]) -> None: ...
+    def tracking_token(self, case_id: str) -> str | None: ...
+    def due(self, now: datetime, limit: int) -> list[tuple[str, str, str]]: ...
+    def claim(self, case_id: str, sk: str, due_read: str | None, lease_until: datetime) -> tuple[Any, bool] | None: ...
+    def claim_message(self, message: CustomerMessage, lease_until: datetime) -> tuple[Any, bool] | None: ...
+    def attempting(self, case_id: str, sk: str) -> None: ...
+    def retry_at(self, message: CustomerMessage, at: datetime) -> None: ...
+    def finished(self, message: CustomerMessage, now: datetime) -> None: ...
+    def drop(self, case_id: str, sk: str) -> None: ...
+    def update_state(self, provider_id: str, state: DeliveryState, error: str | None) -> CustomerMessage | None: ...
+    def take_sms_allowance(self, number_key: str, now: datetime, per_day: int) -> bool: ...
+    def messages(self, case_id: str) -> list[CustomerMessage]: ...
 

@@ -284,6 +284,15 @@ function renderCase(c) {
     sent.appendChild(item);
   }
   if (!(c.escalations || []).length) sent.appendChild(el("li", t("no_escalations"), { class: "hint" }));
+  const told = $("customer-messages");
+  told.replaceChildren();
+  for (const m of c.customer_messages || []) {
+    const item = el("li", t("customer_message_line", { kind: t(`customer_kind_${m.kind}`), medium: m.medium.toUpperCase(),
+      to: m.to, language: m.language, state: m.state }), { title: m.text });
+    item.append(" · ", showTime(m.sent_at || m.created_at, c.unit_id));
+    told.appendChild(item);
+  }
+  if (!(c.customer_messages || []).length) told.appendChild(el("li", t("no_customer_messages"), { class: "hint" }));
   const timeline = $("history");
   timeline.replaceChildren();
   for (const e of c.history || []) {
@@ -507,7 +516,7 @@ async function loadRegister() {
   }
   const unit = body.unit_id;
   $("register-summary").textContent = t("register_summary", { open: body.open, today: body.due_today.length,
-    tomorrow: body.due_tomorrow.length, breached: body.breached.length });
+    tomorrow: body.due_tomorrow.length, breached: body.breached.length, feedback: (body.awaiting_feedback || []).length });
   const groups = (body.units || []).filter((g) => g.case_ids.length);
   let group = null;
   for (const entry of body.cases) {
@@ -525,6 +534,7 @@ async function loadRegister() {
     else if (body.due_today.includes(entry.case_id)) first.append(" ", el("span", t("due_today"), { class: "badge-due" }));
     else if (body.due_tomorrow.includes(entry.case_id)) first.append(" ", el("span", t("due_tomorrow"), { class: "badge-soon" }));
     if (entry.risk) first.append(" ", riskBadge(entry.risk.split("; ")));
+    else if ((body.awaiting_feedback || []).includes(entry.case_id)) first.append(" ", el("span", t("awaiting_feedback"), { class: "badge-soon" }));
     const received = el("td", null, { "data-label": t("col_received") });
     received.appendChild(showTime(entry.received_at, entry.unit_id || unit));
     const next = el("td", null, { "data-label": t("col_next") });

@@ -39,7 +39,9 @@ function body() {
   const fiveW = { what: value("what") };
   for (const part of ["when", "where", "who", "how"]) if (value(part)) fiveW[part] = value(part);
   const data = { type: value("type"), unit_id: value("unit_id"),
-                 customer: { name: value("name"), phone: value("phone") }, five_w: fiveW };
+                 customer: { name: value("name"), phone: value("phone"),
+                   ...(value("email") ? { email: value("email") } : {}),
+                   contact_consent: document.getElementById("consent").checked, language: lang }, five_w: fiveW };
   if (value("cause")) data.cause = { category: value("cause") };
   if (value("expectation")) data.expectation = value("expectation");
   if (data.type === "praise" && value("praised")) data.praised = { description: value("praised") };

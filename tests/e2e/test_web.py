@@ -457,7 +457,8 @@ def test_statistics_show_weekly_trends_as_charts_with_their_numbers(stack: Runni
                              json={}, timeout=10)
     assert accepted.status_code == 200, accepted.text
     inquiry = requests.post(f"{stack.api}/cases", headers=staff, timeout=10, json=complaint(type="inquiry")).json()
-    for version, (action, body) in enumerate((("accept", {}), ("resolve", {"result": "Open 8:00-22:00 on 1 January."}),
+    for version, (action, body) in enumerate((("accept", {}), ("resolve", {"result": "Open 8:00-22:00 on 1 January.",
+                                                                      "customer_message": "Open 8:00-22:00."}),
                                               ("record-feedback", {"satisfied": True, "satisfaction": 4})), start=1):
         done = requests.post(f"{stack.api}/cases/{inquiry['case_id']}/{action}", json=body, timeout=10,
                              headers={**staff, "If-Match": f'"{version}"'})

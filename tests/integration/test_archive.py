@@ -121,7 +121,8 @@ def test_a_closed_case_is_archived_after_the_settle_period_as_locked_json_and_ht
     assert document["case_id"] == case["case_id"] and document["format"] == "complaint-desk.case-file/1"
     assert [e["action"] for e in document["history"]] == [
         "receive", "accept", "assign", "record-finding", "resolve", "record-feedback"]
-    assert document["customer"] == {"name": "Wang Fang", "phone": "13800001234", "value": None}
+    assert document["customer"] == {"name": "Wang Fang", "phone": "13800001234", "email": None,
+                                    "contact_consent": False, "language": "zh", "value": None}
 
     page = desk.s3.get_object(Bucket=bucket, Key=archived["html_key"])["Body"].read().decode()
     assert case["case_id"] in page and "charged twice for one carton of milk" in page

@@ -34,6 +34,16 @@ def _batch(sns: Any, topic: str, subject: str) -> dict[str, Any]:
         {"Id": "0", "Message": "body", "Subject": subject}])
 
 
+def test_an_sms_to_a_number_not_in_e164_is_refused(session: Any) -> None:
+    sns = session.client("sns")
+    sns.publish(PhoneNumber="13800001234", Message="hello")  # bare moto: accepted (no country code)
+    with aws_limits():
+        with pytest.raises(ClientError) as refused:
+            sns.publish(PhoneNumber="13800001234", Message="hello")
+        assert refused.value.response["Error"]["Code"] == "InvalidParameter"
+        sns.publish(PhoneNumber="+8613800001234", Message="hello")  # what the customer messages send
+
+
 def test_an_sns_subject_of_100_characters_is_refused(session: Any) -> None:
     sns = session.client("sns")
     topic = sns.create_topic(Name="t")["TopicArn"]

@@ -38,7 +38,9 @@ def resolve(value: Any, env: dict[str, str]) -> Any:
             **{f"{fn}LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/{short}:*"
                for short, fn in FUNCTIONS.items()}}
     refs = {"EscalationTopic": env["ESCALATION_TOPIC_ARN"], "CasesTable": env["TABLE_NAME"],
-            "ArchiveBucket": env["ARCHIVE_BUCKET"]}
+            "ArchiveBucket": env["ARCHIVE_BUCKET"], "AWS::Partition": "aws", "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "MailConfigurationSet": env.get("SES_CONFIGURATION_SET", "complaint-desk")}
     if isinstance(value, list):
         return [resolve(v, env) for v in value]
     if isinstance(value, dict) and "Ref" in value:
@@ -59,9 +61,10 @@ def policy(function: str, env: dict[str, str], without: frozenset[str] = frozens
            other_table: bool = False) -> dict[str, Any]:
     document = json.loads((ROOT / ".chalice" / f"policy-{function}.json").read_text())
     for statement in document["Statement"]:
-        statement["Resource"] = resolve(statement["Resource"], env)
+        for key in {"Resource", "NotResource"} & set(statement):  # SMS: any phone number, no topic
+            statement[key] = resolve(statement[key], env)
         statement["Action"] = [a for a in statement["Action"] if a not in without]
-        if other_table:
+        if other_table and "Resource" in statement:
             statement["Resource"] = json.loads(json.dumps(statement["Resource"]).replace(
                 f"table/{env['TABLE_NAME']}", "table/complaint-desk-prod"))
     document["Statement"] = [s for s in document["Statement"] if s["Action"]]
@@ -164,6 +167,20 @@ def test_the_api_takes_a_case_through_its_life_and_the_archive_run_archives_it_e
     held = api.put(f"/archive/{case['case_id']}/legal-hold", headers={"Content-Type": "application/json"},
                    body=json.dumps({"actor": "Auditor Qian", "hold": True, "reason": "tax audit"}))
     assert held.status_code == 200, held.json_body
+
+
+def test_the_api_writes_to_a_consenting_customer_by_sms_and_email_with_only_its_policy(
+        api: Any, become: Callable[..., None]) -> None:
+    from chalicelib.config import get_settings
+    from tests.integration.test_cases_api import create
+
+    boto3.client("sesv2").create_email_identity(EmailIdentity=get_settings().ses_sender)  # as the administrator
+    become("api")
+    case = create(api, channel="letter", customer={"name": "Wang Fang", "phone": "13800001234",
+                                                   "email": "wang.fang@example.com", "contact_consent": True})
+    shown = api.get(f"/cases/{case['case_id']}").json_body["customer_messages"]
+    assert sorted((m["medium"], m["state"]) for m in shown) == [("email", "sent"), ("sms", "sent")], [
+        m["error"] for m in shown]
 
 
 def test_the_escalation_run_sends_with_only_its_policy(api: Any, become: Callable[..., None]) -> None:

@@ -85,7 +85,7 @@ def test_failures_are_alarmed_to_the_ops_topic_on_metrics_the_code_emits(aws: di
     assert set(app_alarms) == {"EscalationsUnconfirmed", "EscalationPublishFailed", "EscalationUnreachable",
                                "ArchiveFailed", "ArchiveVerificationFailed", "ArchiveLockWeakened",
                                "ReportPublishFailed", "NotificationsFailed", "NotificationsUnconfirmed",
-                               "NotificationsUndelivered"}
+                               "NotificationsUndelivered", "CustomerSmsSent", "CustomerMessagesUnconfirmed"}
     emitted = {m for path in (ROOT / "chalicelib").rglob("*.py")
                for m in re.findall(r'count\("(\w+)"', path.read_text())}
     assert set(app_alarms) <= emitted  # an alarm on a metric nobody emits would never fire

@@ -112,7 +112,7 @@ def week(desk: Desk) -> dict[str, str]:
     desk.at(2)
     desk.act(ids["C"], "accept")
     desk.at(3)
-    desk.act(ids["C"], "resolve", result="opening hours explained")
+    desk.act(ids["C"], "resolve", result="opening hours explained", customer_message="We open at 8:00.")
     desk.at(25)
     desk.act(ids["D"], "close", reason="thanked the customer by phone")
     handle_complaint(desk, ids["B"], 30, 4 * 24 + 2, {"kind": "violation", "reported_to": "Sun Li"}, 2,

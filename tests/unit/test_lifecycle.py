@@ -23,7 +23,8 @@ COMMANDS: dict[str, cmd.ActionCommand] = {
     "forward": cmd.Forward(to_unit_id="store-xh-02", reason="wrong store", **ACTOR),
     "record-finding": cmd.RecordFinding(kind=FindingKind.CUSTOMER_ISSUE, detail="misread label",
                                         **ACTOR),
-    "resolve": cmd.Resolve(result="explained the promotion", **ACTOR),
+    "resolve": cmd.Resolve(result="explained the promotion",
+                           customer_message="The promotion runs until Sunday; the price is at the till.", **ACTOR),
     "record-feedback": cmd.RecordFeedback(satisfied=True, satisfaction=5, **ACTOR),
     "close": cmd.Close(reason="duplicate of an earlier call", **ACTOR),
     "reopen": cmd.Reopen(reason="customer called back", **ACTOR),
@@ -119,6 +120,27 @@ def test_inquiry_answered_on_the_spot_resolves_straight_from_accepted() -> None:
     after, _ = lifecycle.apply_action(case, "resolve", COMMANDS["resolve"], NOW)
     assert after.status is Status.RESOLVED
     assert after.clocks["answer"].stopped_at == NOW and after.clocks["answer"].goal_met
+    assert after.resolution is not None and after.resolution.customer_message.startswith("The promotion")
+
+
+def test_an_inquiry_is_not_resolved_without_the_answer_the_customer_receives() -> None:
+    case = case_in(Status.ACCEPTED, CaseType.INQUIRY).model_copy(update={"finding": None})
+    with pytest.raises(InvalidInput) as refused:
+        lifecycle.apply_action(case, "resolve", cmd.Resolve(result="called back", **ACTOR), NOW)
+    assert "customer_message" in refused.value.fields
+    assert case.clocks["answer"].running  # the answer clock runs until the answer is given
+
+
+def test_feedback_staff_record_is_marked_as_given_by_phone_and_the_customers_own_as_theirs() -> None:
+    resolved = case_in(Status.RESOLVED, CaseType.COMPLAINT)
+    by_staff, _ = lifecycle.apply_action(resolved, "record-feedback", COMMANDS["record-feedback"], NOW)
+    assert by_staff.feedback is not None and by_staff.feedback.source == "phone"
+    assert by_staff.feedback.recorded_by == ACTOR["actor"]
+    own, event = lifecycle.apply_action(resolved, "record-feedback",
+                                        cmd.CustomerFeedback.of(cmd.SurveyAnswer(satisfaction=2, comment="slow")), NOW)
+    assert own.status is Status.CLOSED and own.feedback is not None
+    assert (own.feedback.source, own.feedback.satisfaction, own.feedback.satisfied) == ("customer", 2, False)
+    assert own.feedback.recorded_by is None and event.actor == "customer"
 
 
 def test_findings_are_only_for_complaints() -> None:

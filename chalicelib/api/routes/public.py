@@ -9,7 +9,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.api import http, web
 from chalicelib.bootstrap import case_service
 from chalicelib.config import get_settings
-from chalicelib.domain.commands import PublicIntakeRequest
+from chalicelib.domain.commands import PublicIntakeRequest, SurveyAnswer
 
 routes = Blueprint(__name__)
 settings = get_settings()
@@ -97,3 +97,16 @@ def file_public_case() -> Response:
 def track_case(token: str) -> dict[str, Any]:
     """A complainant's view of their case: status and deadlines, nothing staff wrote."""
     return case_service().track(token)
+
+
+@routes.route("/public/track/{token}/rating", methods=["POST"], cors=True)
+@http.documented("PublicStatus", request=SurveyAnswer, conflicts=True, rate_limited=True)
+@http.handles_errors
+def rate_case(token: str) -> dict[str, Any]:
+    """The customer's own satisfaction rating (1–5, and a comment) on their status page, once the
+    case is answered: it is recorded as theirs and closes the case; a second rating is 409."""
+    request = routes.current_request
+    public_filings.check(http.source_ip(request))
+    answer = http.parse(SurveyAnswer, http.json_body(request.raw_body, settings.public_max_body_bytes))
+    return case_service().rate(token, answer)
+

@@ -1,0 +1,103 @@
+"""What the customer is sent (chalicelib/domain/customer_messages.py): every template fits one SMS
+segment in each language with the longest real values, the email carries what the SMS cannot,
+and the SMS rules refuse what an SMS pumper would type."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.domain.customer_messages import (
+    MAX_LINK_BASE,
+    SMS_TOKEN_BYTES,
+    TEMPLATES,
+    CustomerMessageKind,
+    SmsRefusal,
+    customer_template_variables,
+    masked,
+    render_customer,
+    sms_target,
+    tracking_link,
+)
+from chalicelib.domain.messages import sms_encoding, sms_segments
+from chalicelib.domain.models import Case, CaseType, Channel, Customer, FiveW, Status
+
+LONGEST_BASE = "https://" + "c" * (MAX_LINK_BASE - len("https://"))
+TOKEN = secrets.token_urlsafe(SMS_TOKEN_BYTES)
+NOW = datetime(2026, 12, 31, 15, 59, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("kind", list(CustomerMessageKind))
+def test_every_customer_sms_fits_one_segment_with_the_longest_link_and_values(kind: CustomerMessageKind,
+                                                                                language: str) -> None:
+    link = tracking_link(LONGEST_BASE, TOKEN)
+    rendered = render_customer(kind, language, "CD-WWWW-WWWW-WWWW", "西湖县公司 Xihu County Company Headquarters",
+                               link, NOW, "Asia/Shanghai", "next steps", "x" * 4000)
+    assert sms_segments(rendered.sms) == 1, (len(rendered.sms), rendered.sms)
+    assert link in rendered.sms and link in rendered.text
+    if language == "en":
+        assert sms_encoding(rendered.sms) == "GSM-7" and "CD-WWWW-WWWW-WWWW" in rendered.sms
+    assert "CD-WWWW-WWWW-WWWW" in rendered.subject and len(rendered.subject) < 100
+
+
+def test_the_receipt_email_has_the_case_number_next_steps_and_reply_by_in_unit_time_with_its_offset() -> None:
+    rendered = render_customer(CustomerMessageKind.RECEIPT, "zh", "CD-AAAA-BBBB-CCCC", "西湖一号店 Xihu Store No. 1",
+                               "https://cd.example.cn/track#t", NOW, "Asia/Shanghai", "3个工作日内处理")
+    assert "CD-AAAA-BBBB-CCCC" in rendered.text and "3个工作日内处理" in rendered.text
+    assert "2026-12-31 23:59 (UTC+08:00)" in rendered.text and "12-31 23:59" in rendered.sms
+    assert "西湖一号店" in rendered.text and "Xihu" not in rendered.text  # the unit in the customer's language
+
+
+def test_the_answer_email_carries_the_message_escaped_in_html() -> None:
+    rendered = render_customer(CustomerMessageKind.ANSWER, "en", "CD-AAAA-BBBB-CCCC", "Xihu", "https://x/track#t",
+                               message="<b>refunded</b>")
+    assert "<b>refunded</b>" in rendered.text and "&lt;b&gt;refunded&lt;/b&gt;" in rendered.html
+
+
+def test_each_template_names_its_variables_for_carrier_registration() -> None:
+    variables = customer_template_variables()
+    assert set(variables) == {f"{kind}.{lang}" for kind in TEMPLATES for lang in ("zh", "en")}
+    assert variables["receipt.zh"] >= {"reply_by", "link", "case"} and variables["answer.en"] >= {"message", "link"}
+
+
+def case_with(phone: str, channel: Channel = Channel.HOTLINE, consent: bool = True) -> Case:
+    return Case(case_id="CD-AAAA-BBBB-CCCC", version=1, type=CaseType.COMPLAINT, channel=channel,
+                unit_id="store-xh-01", status=Status.RECEIVED,
+                customer=Customer(name="Wang Fang", phone=phone, contact_consent=consent),
+                five_w=FiveW(what="charged twice"), received_at=NOW, created_at=NOW, updated_at=NOW)
+
+
+@pytest.mark.parametrize(("phone", "country", "refusal"), [
+    ("13800001234", "CN", None),
+    ("+86 138 0000 1234", "CN", None),
+    ("07911 123456", "GB", None),
+    ("+44 7911 123456", "CN", SmsRefusal.FOREIGN),
+    ("+371 901 23456", "CN", SmsRefusal.FOREIGN),
+    ("+882 16123456", "CN", SmsRefusal.FOREIGN),
+    ("400 812 3456", "CN", SmsRefusal.NOT_MOBILE),
+    ("800 812 3456", "CN", SmsRefusal.NOT_MOBILE),
+    ("09098790123", "GB", SmsRefusal.NOT_MOBILE),
+    ("070 1234 5678", "GB", SmsRefusal.NOT_MOBILE),
+    ("010 1234 5678", "CN", SmsRefusal.NOT_MOBILE),
+    ("+1 876 555 0123", "US", SmsRefusal.FOREIGN),     # Jamaica: +1, but an international rate
+    ("123456", "CN", SmsRefusal.NOT_VALID),
+])
+def test_sms_only_to_a_mobile_number_of_the_units_country(phone: str, country: str,
+                                                          refusal: SmsRefusal | None) -> None:
+    target = sms_target(case_with(phone), country)
+    assert target.refusal == refusal
+    assert (target.e164 is not None) == (refusal is None)
+
+
+def test_no_sms_without_consent_nor_to_a_number_typed_into_the_web_form() -> None:
+    assert sms_target(case_with("13800001234", consent=False), "CN").refusal is SmsRefusal.NO_CONSENT
+    assert sms_target(case_with("13800001234", Channel.WEB), "CN").refusal is SmsRefusal.WEB_FORM
+    assert sms_target(case_with("13800001234"), "CN").e164 == "+8613800001234"
+
+
+def test_addresses_are_masked_as_logs_show_them() -> None:
+    assert masked("+8613800001234") == "******34" and masked("wang.fang@example.com") == "w***@example.com"
+    assert masked(None) == "-"
