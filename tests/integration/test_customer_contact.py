@@ -147,7 +147,8 @@ def test_without_a_customer_message_the_customer_never_reads_staffs_own_result(a
 
 
 def test_staff_still_record_feedback_given_by_phone_marked_as_such(api: Any) -> None:
-    case = api.post("/cases", headers=JSON, body=json.dumps(complaint(type="praise", channel="in_store"))).json_body
+    case = api.post("/cases", headers=JSON, body=json.dumps(complaint(
+        type="praise", channel="in_store", praised={"description": "the cashier at checkout 2"}))).json_body
     case = act(api, case, "accept")
     case = act(api, case, "resolve", result="thanked the cashier", customer_message="Thank you, we told her.")
     closed = act(api, case, "record-feedback", satisfied=True, satisfaction=5, comment="said so on the phone")
