@@ -121,8 +121,10 @@ class DynamoCustomerOutbox:
         """The message's outcome; out of the due index; its provider id findable by receipts; and,
         when it went out, in the day's list of what was sent."""
         key = {"pk": case_pk(message.case_id), "sk": MESSAGE_PREFIX + message.message_id}
-        self._client.put_item(TableName=self._table, Item=to_item({
-            **key, "entity": "customer-message", "doc": message.model_dump(mode="json")}))
+        # an update, not a put: the hot copy's expiry, set when the case was archived, stays
+        self._client.update_item(TableName=self._table, Key=to_item(key),
+                                 UpdateExpression="SET doc = :doc REMOVE due_pk, due_at, attempted",
+                                 ExpressionAttributeValues=to_item({":doc": message.model_dump(mode="json")}))
         if message.provider_id:
             self._client.put_item(TableName=self._table, Item=to_item({
                 "pk": f"CMSG#{message.provider_id}", "sk": "CMSG", "entity": "customer-provider-message", **{

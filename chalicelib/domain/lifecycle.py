@@ -322,10 +322,19 @@ def _promise_reply(case: Case, command: cmd.PromiseReply, now: datetime,
             "suggestion_decision": decision}
 
 
+def _clock_running(case: Case) -> bool:
+    return any(clock.running for clock in case.clocks.values())
+
+
 def _acknowledge(case: Case, command: cmd.Acknowledge, now: datetime,
                  _unit_clock: UnitClock | None) -> dict[str, Any]:
-    """Recorded on the case and in its history; the clock keeps running."""
+    """Recorded on the case and in its history; the clock keeps running. A closed case is
+    acknowledged only while one of its clocks still runs (a follow-up call, a rectification):
+    its escalations, and the daily reminders to the top, stop once the top has acknowledged."""
     clock = case.clocks.get(command.clock)
+    if case.status is Status.CLOSED and (clock is None or not clock.running):
+        raise IllegalTransition(f"the case is closed and its {command.clock} clock has stopped: "
+                                "there is nothing left to acknowledge")
     ack = Acknowledgement(clock=command.clock, level=command.level, by=command.actor, by_id=command.actor_id,
                           at=now, deadline_version=clock.deadline_version if clock else None)
     return {"acknowledgements": (*case.acknowledgements, ack)}
@@ -481,7 +490,8 @@ def _record_suggestion_reply(case: Case, command: cmd.RecordSuggestionReply, now
                                 recorded_by=command.actor, recorded_at=now)
     reply = CustomerReply(text=command.reply, recorded_by=command.actor, recorded_by_id=command.actor_id,
                           recorded_at=now)
-    resolution = Resolution(result=command.reply, resolved_by=command.actor, resolved_at=now)
+    resolution = Resolution(result=command.reply, customer_message=command.reply, resolved_by=command.actor,
+                            resolved_at=now)
     return {"status": Status.RESOLVED, "suggestion_outcome": outcome, "customer_reply": reply,
             "resolution": resolution, **_stop_clocks(case, ["reply"], now, goal_met=True)}
 
@@ -489,8 +499,9 @@ def _record_suggestion_reply(case: Case, command: cmd.RecordSuggestionReply, now
 def _record_follow_up(case: Case, command: cmd.RecordFollowUp, now: datetime,
                       _unit_clock: UnitClock | None) -> dict[str, Any]:
     """Rulebook §5: follow up later, and offer a relevant extra service once the complaint is
-    resolved. Recording the contact stops the follow-up clock; a customer who was not reached may
-    be called again, and that later call replaces the record (the history keeps both)."""
+    resolved. Reaching the customer stops the follow-up clock; a call that did not reach them is
+    recorded and the clock runs on (still on the register, still warned about), and the later call
+    replaces the record (the history keeps both)."""
     clock = case.clocks.get(FOLLOW_UP_CLOCK)
     if case.follow_up is not None and case.follow_up.reached:
         raise IllegalTransition("the follow-up contact is already recorded")
@@ -511,12 +522,13 @@ def _record_follow_up(case: Case, command: cmd.RecordFollowUp, now: datetime,
         problems["offer_accepted"] = "only with an offer"
     if problems:
         raise InvalidInput("the follow-up is incomplete", problems)
-    on_time = (case.follow_up.on_time if case.follow_up is not None else now <= clock.due_at)
+    on_time = now <= clock.due_at
     follow_up = FollowUp(reached=command.reached, satisfied=command.satisfied, offer=command.offer,
                          offer_accepted=command.offer_accepted, comment=command.comment,
                          recorded_by=command.actor, recorded_by_id=command.actor_id, recorded_at=now,
                          on_time=on_time)
-    return {"follow_up": follow_up, **_stop_clocks(case, [FOLLOW_UP_CLOCK], now, goal_met=True)}
+    return {"follow_up": follow_up,
+            **(_stop_clocks(case, [FOLLOW_UP_CLOCK], now, goal_met=True) if command.reached else {})}
 
 
 def _clear_risk_flag(case: Case, command: cmd.ClearRiskFlag, now: datetime,
@@ -591,8 +603,9 @@ ACTIONS: dict[str, CaseAction] = {
                                   lambda c, now: _extensible(c, now) and c.special_request is None),
     "promise-reply": CaseAction(cmd.PromiseReply, WORKED, CASE_WORKERS, _promise_reply,
                                 lambda c, now: c.type is CaseType.SUGGESTION),
-    # an escalation is acknowledged by a manager
-    "acknowledge": CaseAction(cmd.Acknowledge, OPEN | {S.RESOLVED}, MANAGERS, _acknowledge),
+    # an escalation is acknowledged by a manager (on a closed case, while a clock still runs on it)
+    "acknowledge": CaseAction(cmd.Acknowledge, frozenset(Status), MANAGERS, _acknowledge,
+                              lambda c, now: c.status is not S.CLOSED or _clock_running(c)),
     # keeping a record longer is a manager's decision
     "mark-important": CaseAction(cmd.MarkImportant, frozenset(Status), MANAGERS, _mark_important,
                                  lambda c, now: c.important is None and c.archive is None),

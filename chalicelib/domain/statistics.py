@@ -112,9 +112,9 @@ def praise_counters(case: Case) -> dict[str, int]:
 
 def follow_up_counters(case: Case) -> dict[str, int]:
     """Rulebook §5: a follow-up contact made (on time or late), the customer reached and satisfied,
-    an extra service offered and accepted."""
+    an extra service offered and accepted. A call that did not reach the customer is no contact."""
     done = case.follow_up
-    if done is None:
+    if done is None or not done.reached:
         return {}
     return {"follow_up_done": 1, "follow_up_on_time": int(done.on_time), "follow_up_reached": int(done.reached),
             "follow_up_satisfied": int(bool(done.satisfied)), "follow_up_offers": int(done.offer is not None),

@@ -322,15 +322,22 @@ class ArchiveService:
         entries = self._entries(case_id, by, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF,
                                 request_id, actor)
         hold = LegalHold(on=on, by=actor, at=self._now(), reason=reason)
+        updated, targets = self._hold(entries, hold)
+        self._record_hold_on_case(case_id, hold)
+        # an addendum the archive run confirmed meanwhile was written before the case knew of the hold
+        held = {entry.sequence for entry in entries}
+        late, late_targets = self._hold([e for e in self._index.entries(case_id) if e.sequence not in held], hold)
+        self._audit(actor, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF, (updated + late)[-1],
+                    targets + late_targets, reason, by, request_id)
+        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in updated + late]}
+
+    def _hold(self, entries: list[ArchiveEntry], hold: LegalHold) -> tuple[list[ArchiveEntry], list[tuple[str, str]]]:
+        """The hold on each file of these entries in S3 first, then in the index."""
         targets = [pair for e in entries for pair in ((e.file.json_key, e.file.json_version_id),
                                                       (e.file.html_key, e.file.html_version_id))]
         for key, version_id in targets:
-            self._files.set_legal_hold(key, version_id, on)
-        updated = [self._index.hold(entry, hold) for entry in entries]
-        self._audit(actor, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF, entries[-1],
-                    targets, reason, by, request_id)
-        self._record_hold_on_case(case_id, hold)
-        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in updated]}
+            self._files.set_legal_hold(key, version_id, hold.on)
+        return [self._index.hold(entry, hold) for entry in entries], targets
 
     def _record_hold_on_case(self, case_id: str, hold: LegalHold) -> None:
         """The hold goes on the case too, so the next archive run adds it to the case's files as an

@@ -18,7 +18,6 @@ from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_act
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar, country_of
 from chalicelib.domain.case_document import CaseDocument, CaseSummary, Deadline, Page, case_document
 from chalicelib.domain.clocks import DEFAULT_FOLLOW_UP_DAYS, FOLLOW_UP_CLOCK
-from chalicelib.domain.customer_messages import CustomerMessageKind
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import (
     AlreadyRegistered,
@@ -136,7 +135,8 @@ class CaseService:
     def register_public(self, request: cmd.PublicIntakeRequest) -> dict[str, Any]:
         """Issue 5: a complainant files through the public web form. The receipt carries the case
         number, the statutory date by which they will hear back, and a tracking token: the only
-        way to read the case's status later. The token is returned once and stored only hashed."""
+        way to read the case's status later. The lookup holds only its SHA-256; a customer who agreed
+        to be written to has it kept with the case, so every later message carries the same link."""
         intake = request.as_intake()
         if intake.customer.value is not None:
             raise InvalidInput("the case cannot be registered as sent",
@@ -284,10 +284,8 @@ class CaseService:
         `resolve`, the reply to a suggestion when it is recorded (rulebook §1: every matter answered)."""
         if self._contact is None:
             return None
-        if action == "resolve":
+        if action in ("resolve", "record-suggestion-reply"):  # the reply resolves a promised suggestion
             return self._contact.on_resolve(updated)
-        if isinstance(command, cmd.RecordSuggestionReply):
-            return self._contact.tell(updated, CustomerMessageKind.ANSWER, command.reply)
         return None
 
     def _tell_customer(self, outgoing: Outgoing | None) -> None:

@@ -179,9 +179,12 @@ def test_a_follow_up_that_did_not_reach_the_customer_may_be_followed_by_another(
     case = resolved_complaint()
     missed = act(case, "record-follow-up", reached=False, comment="no answer twice")
     assert "record-follow-up" in lifecycle.applicable_actions(missed, False, NOW)
+    assert missed.clocks["follow_up"].running  # still owed: on the register, warned about when late
+    assert stat_deltas(case, missed, NOW, CLOCK) == []  # a call that reached nobody is no contact
     reached = act(missed, "record-follow-up", reached=True, satisfied=False, comment="still unhappy")
     counters = dict(stat_deltas(missed, reached, NOW, CLOCK)[0].counters)
-    assert counters == {"follow_up_reached": 1}  # the contact was already counted once
+    assert counters == {"clock_met:follow_up": 1, "follow_up_done": 1, "follow_up_on_time": 1,
+                        "follow_up_reached": 1}
 
 
 def test_a_late_follow_up_is_counted_late() -> None:
