@@ -202,3 +202,22 @@ class CustomerMessage(BaseModel):
         shown = self.model_dump(mode="json", exclude={"html", "to"})
         shown["text"] = re.sub(r"(/track#)[\w-]+", r"\1***", self.text)
         return {**shown, "to": masked(self.to)}
+
+
+# What the complainant is told after filing (rulebook §1, §8), in both languages of the form.
+NEXT_STEPS = {
+    "complaint": {"en": "The store will contact you within 24 hours and handle your complaint within "
+                        "3 working days (at most 7 working days in special cases, approved by a manager); "
+                        "you will be told the result.",
+                  "zh": "门店将在24小时内与您联系,并在3个工作日内处理完毕并告知结果(特殊情况经经理批准,"
+                        "不超过7个工作日)。"},
+    "inquiry": {"en": "You will get an answer within 24 hours.", "zh": "我们将在24小时内答复您。"},
+    "suggestion": {"en": "Your suggestion will be considered within 24 hours and you will be told when to "
+                         "expect a reply.", "zh": "我们将在24小时内受理您的建议,并告知答复时间。"},
+    "praise": {"en": "Thank you for your praise. We will pass it on to the staff concerned and share it at "
+                     "the store's staff meeting.",
+               "zh": "感谢您的表扬!我们会转达给相关员工,并在门店例会上通报表扬。"},
+}
+
+# The answer's text when staff resolved without a message for the customer (complaints, praise).
+HANDLED = {"zh": "您的来件已处理完毕。", "en": "Your case has been handled."}

@@ -253,9 +253,9 @@ class ArchiveService:
             raise InvalidInput("the archive cannot be listed as asked", problems)
         return Page(*self._index.by_unit(unit_id, closed_from, closed_to, page_size, cursor))
 
-    def files(self, case_id: str, by: Principal | None = None, request_id: str = "") -> dict[str, Any]:
-        entries = self._entries(case_id, by, AuditAction.FILES, request_id)
-        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in entries]}
+    def files(self, case_id: str, by: Principal | None = None, request_id: str = "") -> list[ArchiveEntry]:
+        """The case's archived files in order: the original, then each addendum."""
+        return self._entries(case_id, by, AuditAction.FILES, request_id)
 
     def retrieve(self, case_id: str, file_format: str, actor: str, by: Principal | None = None,
                  request_id: str = "") -> dict[str, Any]:
@@ -317,7 +317,7 @@ class ArchiveService:
         return {"case_id": case_id, "ok": ok, "files": results}
 
     def legal_hold(self, case_id: str, on: bool, actor: str, reason: str,
-                   by: Principal | None = None, request_id: str = "") -> dict[str, Any]:
+                   by: Principal | None = None, request_id: str = "") -> list[ArchiveEntry]:
         """Places (or lifts) a legal hold on every archived file of the case, S3 first, then the index."""
         entries = self._entries(case_id, by, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF,
                                 request_id, actor)
@@ -329,7 +329,7 @@ class ArchiveService:
         late, late_targets = self._hold([e for e in self._index.entries(case_id) if e.sequence not in held], hold)
         self._audit(actor, AuditAction.LEGAL_HOLD_ON if on else AuditAction.LEGAL_HOLD_OFF, (updated + late)[-1],
                     targets + late_targets, reason, by, request_id)
-        return {"case_id": case_id, "files": [e.model_dump(mode="json") for e in updated + late]}
+        return updated + late
 
     def _hold(self, entries: list[ArchiveEntry], hold: LegalHold) -> tuple[list[ArchiveEntry], list[tuple[str, str]]]:
         """The hold on each file of these entries in S3 first, then in the index."""

@@ -18,6 +18,7 @@ from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_act
 from chalicelib.domain.calendar import UnitClock, WorkingCalendar, country_of
 from chalicelib.domain.case_document import CaseDocument, CaseSummary, Deadline, Page, case_document
 from chalicelib.domain.clocks import DEFAULT_FOLLOW_UP_DAYS, FOLLOW_UP_CLOCK
+from chalicelib.domain.customer_messages import NEXT_STEPS
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import (
     AlreadyRegistered,
@@ -547,22 +548,6 @@ class CaseService:
 
     def units(self) -> list[dict[str, Any]]:
         return [unit.public_view() for unit in self._units.all()]
-
-
-# What the complainant is told after filing (rulebook §1, §8), in both languages of the form.
-NEXT_STEPS = {
-    "complaint": {"en": "The store will contact you within 24 hours and handle your complaint within "
-                        "3 working days (at most 7 working days in special cases, approved by a manager); "
-                        "you will be told the result.",
-                  "zh": "门店将在24小时内与您联系,并在3个工作日内处理完毕并告知结果(特殊情况经经理批准,"
-                        "不超过7个工作日)。"},
-    "inquiry": {"en": "You will get an answer within 24 hours.", "zh": "我们将在24小时内答复您。"},
-    "suggestion": {"en": "Your suggestion will be considered within 24 hours and you will be told when to "
-                         "expect a reply.", "zh": "我们将在24小时内受理您的建议,并告知答复时间。"},
-    "praise": {"en": "Thank you for your praise. We will pass it on to the staff concerned and share it at "
-                     "the store's staff meeting.",
-               "zh": "感谢您的表扬!我们会转达给相关员工,并在门店例会上通报表扬。"},
-}
 
 
 def unit_clock(units: UnitRegistry, calendars: CalendarOverrides | None, unit_id: str) -> UnitClock | None:

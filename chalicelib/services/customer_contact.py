@@ -29,6 +29,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.customer_messages import (
+    HANDLED,
+    NEXT_STEPS,
     SMS_TOKEN_BYTES,
     CustomerMessage,
     CustomerMessageKind,
@@ -79,8 +81,6 @@ class ContactReport:
         return asdict(self)
 
 
-# The answer's text when staff resolved without a message for the customer (complaints, praise).
-HANDLED = {"zh": "您的来件已处理完毕。", "en": "Your case has been handled."}
 
 
 def hashed_token(token: str) -> str:
@@ -146,8 +146,6 @@ class CustomerContactService:
         unit = self._units.get(case.unit_id)
         time_zone, country = (unit.time_zone, unit.calendar) if unit else ("UTC", "")
         now = self._now()
-        from chalicelib.services.cases import NEXT_STEPS
-
         language = case.customer.language.value
         reply_by = max((c.due_at for c in case.clocks.values()), default=None)
         rendered = render_customer(kind, language, case.case_id, unit.name if unit else case.unit_id,

@@ -17,7 +17,7 @@ import requests
 from local.harness import RunningStack, running_stack, staff_token
 from local.stack import LOCAL_HOTLINE_KEY
 from tests.conftest import complaint
-from tests.e2e.test_web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import ARTIFACTS
 
 
 @pytest.fixture(scope="module")
@@ -29,18 +29,6 @@ def outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stack(outbox: Path) -> Iterator[RunningStack]:
     with running_stack(extra_args=("--schedule-seconds", "1", "--outbox", str(outbox))) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.exists(), "Debian's chromium is missing: ./dev test installs it (apt-get install chromium)"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def customer_entries(outbox: Path, case_id: str, wanted: int, seconds: float = 20) -> list[str]:

@@ -14,14 +14,7 @@ import requests
 
 from local.harness import ROOT, RunningStack, running_stack
 from tests.conftest import complaint
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-# Chromium as this machine runs it: no sandbox as root, and no background connections (the
-# network is closed; they would only be refused).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
+from tests.e2e.conftest import ARTIFACTS
 
 _running: list[RunningStack] = []
 
@@ -31,18 +24,6 @@ def stack() -> Iterator[RunningStack]:
     with running_stack() as running:
         _running[:] = [running]
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.exists(), "Debian's chromium is missing: ./dev test installs it (apt-get install chromium)"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -561,7 +542,6 @@ def test_a_manager_acknowledges_an_escalation_from_the_inbox_the_sms_link_leads_
 
     from playwright.sync_api import expect
 
-    from local.harness import ROOT
     from local.issuer import mint
 
     agent = {"Authorization": f"Bearer {token(['agent'], name='Li Na')}"}

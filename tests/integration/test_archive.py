@@ -213,7 +213,7 @@ def test_auditors_hold_verify_and_see_every_access_in_the_audit_log(desk: Desk) 
     desk.run()
     archiver = desk.archiver()
     held = archiver.legal_hold(case["case_id"], True, "Auditor Qian", "audit 2026-Q4 sample")
-    assert held["files"][0]["legal_hold"]["on"] is True
+    assert held[0].legal_hold is not None and held[0].legal_hold.on is True
     archived = desk.read(case["case_id"])["archive"]
     head = desk.s3.head_object(Bucket=desk.settings.archive_bucket, Key=archived["json_key"],
                                VersionId=archived["json_version_id"])
@@ -259,7 +259,7 @@ def test_a_legal_hold_and_a_matching_spot_check_after_archiving_are_archived_as_
     desk.clock.advance(minutes=15)
     assert desk.run().archived == 1  # the verified result, as a second addendum
 
-    entries = desk.archiver().files(case_id)["files"]
+    entries = [e.model_dump(mode="json") for e in desk.archiver().files(case_id)]
     assert [e["sequence"] for e in entries] == [0, 1, 2]
     bucket = desk.settings.archive_bucket
     last = entries[-1]["file"]
@@ -585,7 +585,7 @@ def test_a_change_after_archiving_is_archived_as_an_addendum_chained_to_the_file
     stored = desk.read(case_id)
     second = stored["archive"]
     assert stored["history"][-1]["action"] == "archive-addendum" and second["json_key"] != first["json_key"]
-    entries = desk.archiver().files(case_id)["files"]
+    entries = [e.model_dump(mode="json") for e in desk.archiver().files(case_id)]
     assert [(e["sequence"], e["previous_sha256"]) for e in entries] == [(0, None), (1, first["json_sha256"])]
 
     bucket = desk.settings.archive_bucket

@@ -9,12 +9,12 @@ import pytest
 
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
+from chalicelib.domain.customer_messages import NEXT_STEPS
 from chalicelib.domain.errors import IllegalTransition, InvalidInput
 from chalicelib.domain.escalation import SUBJECT_MAX_CHARS, cut_at_word
 from chalicelib.domain.follow_up import with_follow_up
 from chalicelib.domain.models import Case, CaseType, Praise, PraisedStaff, Status
 from chalicelib.domain.statistics import Totals, stat_deltas
-from chalicelib.services.cases import NEXT_STEPS
 from tests.unit.test_lifecycle import ACTOR, CLOCK, NOW, case_in, intake
 
 TZ = "Asia/Shanghai"

@@ -36,7 +36,8 @@ def list_archive() -> dict[str, Any]:
 @http.documented("ArchivedFiles")
 @http.handles_errors
 def archived_files(case_id: str) -> dict[str, Any]:
-    return archive_service().files(case_id, http.principal(), http.request_id())
+    files = archive_service().files(case_id, http.principal(), http.request_id())
+    return {"case_id": case_id, "files": [entry.model_dump(mode="json") for entry in files]}
 
 
 @routes.route("/archive/{case_id}/retrieve", methods=["POST"])
@@ -60,8 +61,9 @@ def verify_archived_files(case_id: str) -> dict[str, Any]:
 @http.handles_errors
 def set_legal_hold(case_id: str) -> dict[str, Any]:
     body = http.command(SetLegalHold, routes.current_request.raw_body, settings.max_body_bytes)
-    return archive_service().legal_hold(case_id, body.hold, body.actor, body.reason, http.principal(),
-                                        http.request_id())
+    files = archive_service().legal_hold(case_id, body.hold, body.actor, body.reason, http.principal(),
+                                         http.request_id())
+    return {"case_id": case_id, "files": [entry.model_dump(mode="json") for entry in files]}
 
 
 @routes.route("/audit-log", methods=["GET"])
