@@ -132,14 +132,10 @@ class DynamoArchiveIndex:
         for sk in sort_keys:
             try:
                 self._client.update_item(TableName=self._table, ConditionExpression="attribute_exists(pk)",
-                                         **self._expiry(case_id, sk, expires_at))
+                                         **_expiry(case_id, sk, expires_at))
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
-
-    @staticmethod
-    def _expiry(case_id: str, sk: str, expires_at: datetime | None) -> dict[str, Any]:
-        return _expiry(case_id, sk, expires_at)
 
 
     # --- auditors' side -------------------------------------------------------------------

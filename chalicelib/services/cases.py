@@ -198,9 +198,12 @@ class CaseService:
         return self._document(case, [event], notices, by)
 
     def _document(self, case: Case, history: Sequence[HistoryEvent], escalations: Sequence[Escalation],
-                  by: Principal | None, deliveries: Sequence[Delivery] = ()) -> CaseDocument:
+                  by: Principal | None, deliveries: Sequence[Delivery] = (),
+                  told: Sequence[dict[str, Any]] | None = None) -> CaseDocument:
         """The case as the user reads it, offering the actions the case allows now and the user's
-        role may call (a console offers exactly those); without a user, every action the case allows."""
+        role may call (a console offers exactly those); without a user, every action the case allows.
+        `told` is what the customer was sent, as the case's partition read it; None reads it anew
+        (a message was just sent)."""
         now = self._now()
 
         def actions(current: Case, escalated: bool) -> list[str]:
@@ -209,8 +212,9 @@ class CaseService:
 
         earlier = (self._customers.earlier(case, lambda unit_id: self._visible(by, unit_id))
                    if self._customers is not None else [])
-        told = (self._contact.messages(case.case_id)
-                if self._contact is not None and case.customer.contact_consent else [])
+        if told is None:
+            told = (self._contact.messages(case.case_id)
+                    if self._contact is not None and case.customer.contact_consent else [])
         return case_document(case, history, escalations, now, self._time_zone(case.unit_id), actions, deliveries,
                              earlier, told)
 
@@ -343,7 +347,8 @@ class CaseService:
 
     def _view(self, case_id: str, by: Principal | None = None) -> CaseDocument:
         record = self._load(case_id, by)
-        return self._document(record.case, record.history, record.escalations, by, record.deliveries)
+        return self._document(record.case, record.history, record.escalations, by, record.deliveries,
+                              record.customer_messages)
 
     def unit_clock(self, unit_id: str) -> UnitClock | None:
         return unit_clock(self._units, self._calendars, unit_id)
@@ -419,7 +424,7 @@ class CaseService:
         if isinstance(command, cmd.Acknowledge):
             self._check_acknowledgement(case, command, escalations, by)
             if _already_acknowledged(case, command):  # the same manager's second click: nothing new
-                return self._document(case, history, escalations, by, record.deliveries)
+                return self._document(case, history, escalations, by, record.deliveries, record.customer_messages)
             also = self._acknowledged_alarm(case, command)
         target_unit = command.to_unit_id if isinstance(command, cmd.Forward) else case.unit_id
         now, unit_clock = self._now(), self.unit_clock(target_unit)
@@ -435,7 +440,8 @@ class CaseService:
                                            "to_status": updated.status.value,
                                            "version": updated.version})
         count("CaseTransitions", action=action)
-        return self._document(updated, [*history, event], escalations, by, record.deliveries)
+        return self._document(updated, [*history, event], escalations, by, record.deliveries,
+                              None if answer and answer.messages else record.customer_messages)
 
     def _people_named(self, command: cmd.ActionCommand, case: Case) -> cmd.ActionCommand:
         """The praised staff and the deciding leader are people of the staff directory (of the

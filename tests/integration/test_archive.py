@@ -41,6 +41,13 @@ class Desk:
         """The case document as the API answers it."""
         return self.cases.get(case_id).model_dump(mode="json")
 
+    def reports(self) -> Any:
+        """The report service on this desk's clock (spot checks)."""
+        from chalicelib.bootstrap import build_report_service
+
+        return build_report_service(self.settings, self.ddb, boto3.client("sns", region_name="us-east-1"),
+                                    now=self.clock)
+
     def archiver(self, s3: Any | None = None, ddb: Any | None = None) -> ArchiveService:
         return build_archive_service(self.settings, ddb or self.ddb, s3 or self.s3, now=self.clock)
 
@@ -236,10 +243,7 @@ def test_auditors_hold_verify_and_see_every_access_in_the_audit_log(desk: Desk) 
 
 
 def test_a_legal_hold_and_a_matching_spot_check_after_archiving_are_archived_as_held_addenda(desk: Desk) -> None:
-    from chalicelib.bootstrap import build_report_service
-
-    reports = build_report_service(desk.settings, desk.ddb, boto3.client("sns", region_name="us-east-1"),
-                                   now=desk.clock)
+    reports = desk.reports()
     case = desk.closed_complaint()
     case_id = case["case_id"]
     desk.clock.advance(hours=73)
@@ -559,10 +563,7 @@ def test_a_change_after_archiving_is_archived_as_an_addendum_chained_to_the_file
     """Rulebook §6/§7: a spot check's mismatch and its rectification, recorded after the case was
     archived, reach the archive as a second locked file naming the first; the hot copy's TTL is
     set again only once that file is confirmed."""
-    from chalicelib.bootstrap import build_report_service
-
-    reports = build_report_service(desk.settings, desk.ddb, boto3.client("sns", region_name="us-east-1"),
-                                   now=desk.clock)
+    reports = desk.reports()
     case = desk.closed_complaint()
     case_id = case["case_id"]
     desk.clock.advance(hours=73)

@@ -3,6 +3,7 @@ branch's spot checks (rulebook §4, §6)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from chalice.app import Blueprint, Response
@@ -17,17 +18,25 @@ routes = Blueprint(__name__)
 settings = get_settings()
 
 
+def _report_query(*days: tuple[str, bool]) -> tuple[str, str, list[date | None]]:
+    """A report's query: its format, its unit and its days (name, required), or one 400 for all."""
+    query = routes.current_request.query_params
+    fmt = http.report_format(query)
+    asked = Query(query)
+    unit_id = asked.text("unit_id", "required")
+    found = [asked.day(name, required) for name, required in days]
+    asked.checked("the report cannot be made as asked")
+    assert unit_id
+    return fmt, unit_id, found
+
+
 @routes.route("/reports/statistics", methods=["GET"])
 @http.documented("StatisticsReport", query=("unit_id", "from", "to", "format"), csv=True)
 @http.handles_errors
 def statistics_report() -> Response:
     """Classified statistics of a unit and the units below it for a date range."""
-    query = routes.current_request.query_params
-    fmt = http.report_format(query)
-    asked = Query(query)
-    unit_id, start, end = asked.text("unit_id", "required"), asked.day("from"), asked.day("to")
-    asked.checked("the report cannot be made as asked")
-    assert unit_id and start and end
+    fmt, unit_id, (start, end) = _report_query(("from", True), ("to", True))
+    assert start and end
     report = report_service().statistics(unit_id, start, end, http.principal())
     from chalicelib.domain.reports import STATISTICS_COLUMNS, statistics_rows
 
@@ -42,12 +51,7 @@ def daily_register() -> Response:
     """A unit's open cases, nearest deadline first, with what falls due today and tomorrow."""
     from chalicelib.domain.reports import REGISTER_COLUMNS
 
-    query = routes.current_request.query_params
-    fmt = http.report_format(query)
-    asked = Query(query)
-    unit_id, day = asked.text("unit_id", "required"), asked.day("date", required=False)
-    asked.checked("the report cannot be made as asked")
-    assert unit_id
+    fmt, unit_id, (day,) = _report_query(("date", False))
     register = report_service().daily_register(unit_id, day, http.principal())
     return http.report_response(register, fmt, lambda r: r["cases"], REGISTER_COLUMNS,
                                 f"daily-register-{register['unit_id']}-{register['date']}")
@@ -60,12 +64,7 @@ def weekly_report() -> Response:
     """The operations manager's weekly report: complaints, handling, on-time rates, trends."""
     from chalicelib.domain.reports import WEEKLY_COLUMNS, weekly_rows
 
-    query = routes.current_request.query_params
-    fmt = http.report_format(query)
-    asked = Query(query)
-    unit_id, week_of = asked.text("unit_id", "required"), asked.day("week_of", required=False)
-    asked.checked("the report cannot be made as asked")
-    assert unit_id
+    fmt, unit_id, (week_of,) = _report_query(("week_of", False))
     report = report_service().weekly_report(unit_id, week_of, http.principal())
     return http.report_response(report, fmt, weekly_rows, WEEKLY_COLUMNS,
                                 f"weekly-report-{report['unit_id']}-{report['from']}")
