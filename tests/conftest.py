@@ -7,9 +7,10 @@ import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
@@ -230,3 +231,9 @@ def complaint(**overrides: Any) -> dict[str, Any]:
 
 
 JSON = {"Content-Type": "application/json"}
+
+
+def hangzhou_today() -> date:
+    """The day a Hangzhou store manager is living in: reports count by the unit's own calendar day,
+    which between 16:00 and 24:00 UTC is already tomorrow's date in UTC+8."""
+    return datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import string
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.reports import FORMULA_STARTS, as_csv
-from tests.conftest import JSON, complaint, staff_token
+from tests.conftest import JSON, complaint, hangzhou_today, staff_token
 
 FORMULA_CHARACTERS = sorted(FORMULA_STARTS - {"\0"})
 # Text that starts like a formula, possibly after spaces; what stays after the input model strips
@@ -59,7 +58,7 @@ def manager() -> dict[str, str]:
 
 
 def exports(api: Any) -> dict[str, Any]:
-    today = datetime.now(UTC).date().isoformat()
+    today = hangzhou_today().isoformat()
     headers = manager()
     return {name: api.get(f"{path}&format=csv", headers=headers) for name, path in {
         "statistics": f"/reports/statistics?unit_id=store-xh-01&from={today}&to={today}",
@@ -105,7 +104,7 @@ def test_hostile_text_from_customers_and_staff_leaves_every_export_as_text(api: 
 
 
 def test_a_csv_export_is_an_attachment_with_a_meaningful_name_and_no_caching(api: Any) -> None:
-    today = datetime.now(UTC).date().isoformat()
+    today = hangzhou_today().isoformat()
     for name, response in exports(api).items():
         assert response.status_code == 200
         assert response.headers["Content-Type"] == "text/csv; charset=utf-8"

@@ -24,7 +24,7 @@ from chalicelib.domain.errors import IllegalTransition, InvalidInput
 from chalicelib.services.cases import CaseService
 from chalicelib.services.reports import ReportService
 from local.inbox import LocalInboxes
-from tests.conftest import JSON, FakeClock, complaint, staff_token
+from tests.conftest import JSON, FakeClock, complaint, hangzhou_today, staff_token
 
 MONDAY_9AM_SHANGHAI = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 SUPERVISOR = Principal("s-1", "Zhao Min", "branch-hz", frozenset({Role.BRANCH_SUPERVISOR}))
@@ -236,7 +236,7 @@ def test_spot_check_samples_reproducibly_and_a_mismatch_orders_rectification(des
 def test_report_routes_answer_csv_and_keep_to_roles_and_territory(api: Any) -> None:
     created = api.post("/cases", headers=JSON, body=json.dumps(complaint())).json_body
     assert created["status"] == "received"
-    today = datetime.now(UTC).date().isoformat()
+    today = hangzhou_today().isoformat()
     manager = {"Authorization": f"Bearer {staff_token('Sun Li', ['unit-manager'], 'store-xh-01')}"}
     csv = api.get(f"/reports/statistics?unit_id=store-xh-01&from={today}&to={today}&format=csv", headers=manager)
     assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
@@ -287,7 +287,7 @@ def test_the_service_draws_the_seed_and_a_unit_and_period_has_one_open_check(des
 
 
 def test_a_supervisor_cannot_choose_the_seed(api: Any) -> None:
-    today = datetime.now(UTC).date().isoformat()
+    today = hangzhou_today().isoformat()
     body = {"unit_id": "store-xh-01", "from_date": today, "to_date": today, "share": 0.5, "seed": "pick-me"}
     response = api.post("/spot-checks", headers=JSON, body=json.dumps(body))
     assert response.status_code == 400 and response.json_body["fields"] == {"seed": "not a field you can set"}
