@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{len(finals)}), {elapsed:.0f} ms")
             if counting.items_read > len(in_scope) * 30 or counting.scans:
                 problems.append(f"{label}: read {counting.items_read} items")
-            problems += check(report["summary"], lives, set(in_scope), clock)
+            problems += check(report.summary.model_dump(mode="json"), lives, set(in_scope), clock)
         if problems:
             print("MISMATCH:", *problems[:10], sep="\n  ")
             return 1

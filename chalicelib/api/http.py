@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.case_document import CaseDocument
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)  # a report the services return
 
 STATUS_BY_ERROR: dict[type[err.DomainError], int] = {
     err.InvalidInput: 400,
@@ -357,12 +358,12 @@ def report_format(query: Mapping[str, str] | None) -> str:
     return fmt
 
 
-def report_response(report: dict[str, Any], fmt: str, rows: Callable[[dict[str, Any]], list[dict[str, Any]]],
+def report_response(report: R, fmt: str, rows: Callable[[R], list[dict[str, Any]]],
                     columns: tuple[str, ...], file_name: str) -> Response:
     """A report as JSON, or its `rows(report)` as a CSV download named `file_name` (.csv added);
     the CSV writer neutralises every cell, so a spreadsheet opens it as text, never as formulas."""
     if fmt == "json":
-        return Response(body=report, status_code=200)
+        return Response(body=report.model_dump(mode="json"), status_code=200)
     from chalicelib.domain.reports import as_csv
 
     safe_name = re.sub(r"[^A-Za-z0-9._-]+", "-", file_name).strip("-")[:120] or "report"

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.calendar import LocalTime
 from chalicelib.domain.models import ArchivedFile, Case
 from chalicelib.domain.models import LegalHold as LegalHold  # the index records it as the case does
 
@@ -97,3 +98,91 @@ class AuditExport(BaseModel):
     previous_sha256: str | None
     records: int
     exported_at: datetime
+
+
+class FileLink(BaseModel):
+    """A short-lived link to one archived file (the original is sequence 0, addenda follow)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence: int
+    key: str
+    version_id: str
+    sha256: str
+    url: str
+
+
+class Retrieval(BaseModel):
+    """An auditor's retrieval: links to the original and every addendum, in order; the top-level
+    `url`, `key`, `version_id` and `sha256` are the latest file's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    format: str
+    url: str
+    expires_in: int
+    key: str
+    version_id: str
+    sha256: str
+    files: list[FileLink]
+
+
+class FileCheck(BaseModel):
+    """One archived file read back (rulebook §7): its checksums against the index and S3, its lock
+    against the index's retain-until, and its place in the chain of addenda."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    version_id: str
+    sequence: int
+    expected_sha256: str
+    computed_sha256: str
+    s3_checksum_matches: bool
+    checksum_ok: bool
+    lock_mode: str | None
+    retain_until: LocalTime | None
+    expected_retain_until: LocalTime
+    legal_hold: str  # ON or OFF, as S3 answers
+    lock_ok: bool
+    chain_ok: bool
+    problems: list[str]
+    ok: bool
+
+
+class Verification(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    ok: bool
+    files: list[FileCheck]
+
+
+class AuditChainDay(BaseModel):
+    """One day of the audit log's chain as checked, with a link to its locked file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    day: date
+    sha256: str | None
+    previous_sha256: str | None
+    records: int
+    ok: bool
+    problem: str | None
+    key: str | None
+    version_id: str | None
+    url: str | None
+
+
+class AuditChain(BaseModel):
+    """The audit log's daily files from `from` to `to`, each checked against the day before's and
+    against the table's records of its day; `first_break` is the first day that does not hold."""
+
+    model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
+
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    ok: bool
+    first_break: date | None
+    days: list[AuditChainDay]

@@ -66,10 +66,6 @@ class DayCheck:
     records: int
     problem: str | None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"day": self.day.isoformat(), "sha256": self.sha256, "previous_sha256": self.previous_sha256,
-                "records": self.records, "ok": self.problem is None, "problem": self.problem}
-
 
 def check_day(day: date, body: bytes | None, before_sha256: str | None, table: Sequence[AuditRecord] | None,
               link_known: bool = True) -> DayCheck:

@@ -16,8 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+
+# A moment in the unit's own time with its offset (rulebook §8: limits end at 23:59:59 unit-local
+# time), written `+00:00` rather than `Z` so London and Shanghai read alike.
+LocalTime = Annotated[datetime, PlainSerializer(lambda moment: moment.isoformat(), return_type=str,
+                                                when_used="json"),
+                      WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
+
 
 # Countries whose calendar is published year by year, with where the library keeps that data.
 _YEARLY_ARRANGEMENTS = {"CN": ("holidays.countries.china", "ChinaStaticHolidays")}
@@ -118,3 +127,33 @@ def working_days_deadline(received_at: datetime, working_days: int,
     local_day = received_at.astimezone(ZoneInfo(unit_clock.time_zone)).date()
     last_day, provisional = unit_clock.calendar.nth_working_day_after(local_day, working_days)
     return end_of_local_day(last_day, unit_clock.time_zone), provisional
+
+
+class MovedDeadline(BaseModel):
+    """An open deadline counted again in a changed calendar (official dates loaded, or a unit moved
+    to another calendar), as recorded in the case's history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    clock: str
+    before: LocalTime
+    after: LocalTime
+
+
+class CalendarDates(BaseModel):
+    """The official dates an administrator loaded for a country, over what the library computes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    country: str
+    overrides: dict[date, Literal["working", "holiday"]]
+
+    @classmethod
+    def of(cls, country: str, overrides: Mapping[date, bool]) -> CalendarDates:
+        return cls(country=country, overrides={day: "working" if working else "holiday"
+                                               for day, working in sorted(overrides.items())})
+
+
+class CalendarLoaded(CalendarDates):
+    moved: list[MovedDeadline]

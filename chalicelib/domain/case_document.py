@@ -7,22 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.calendar import LocalTime
 from chalicelib.domain.clocks import Clock, ClockState
 from chalicelib.domain.customers import EarlierCase
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.escalation import Escalation, EscalationState
 from chalicelib.domain.models import Case, CaseFacts, CaseType, Channel, HistoryEvent, RiskFlag, Status
-
-# A moment in the unit's own time with its offset (rulebook §8: limits end at 23:59:59 unit-local
-# time), written `+00:00` rather than `Z` so London and Shanghai read alike.
-LocalTime = Annotated[datetime, PlainSerializer(lambda moment: moment.isoformat(), return_type=str,
-                                                when_used="json"),
-                      WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
 
 
 class Deadline(BaseModel):

@@ -16,10 +16,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from chalicelib.domain.calendar import LocalTime
 from chalicelib.domain.models import Case, HistoryEvent, RiskFlag, Strict
 
 # The clock name of the immediate notices a flagged case sends (like a media case's "notice").
@@ -66,6 +67,26 @@ class RiskPhraseTry(Strict):
 
     actor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+class PhraseList(BaseModel):
+    """The escalation-risk phrases intake checks against: the stored list, or the defaults."""
+
+    model_config = ConfigDict(frozen=True)
+
+    phrases: list[str]
+    source: Literal["stored", "defaults"]
+    updated_by: str | None
+    updated_at: LocalTime | None
+    defaults: list[str]
+
+
+class PhraseMatch(BaseModel):
+    """The phrases of the current list a text would raise the flag with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    matched: list[str]
 
 
 def normalise(text: str) -> str:

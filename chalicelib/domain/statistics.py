@@ -16,6 +16,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict
+
 from chalicelib.domain.calendar import UnitClock
 from chalicelib.domain.follow_up import reopened_follow_up
 from chalicelib.domain.models import Case
@@ -121,6 +123,115 @@ def follow_up_counters(case: Case) -> dict[str, int]:
             "follow_up_offers_accepted": int(bool(done.offer_accepted))}
 
 
+class Figures(BaseModel):
+    """A part of a report: read-only, serialised as the API and the CSV show it."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class OnTime(Figures):
+    met: int
+    breached: int
+    on_time_rate: float
+
+
+class TypeHandling(Figures):
+    resolved: int
+    median: int | None
+    p90: int | None
+
+
+class HandlingTime(Figures):
+    """Working days from receipt to resolution: median, 90th percentile (nearest rank) and the
+    histogram they are read from, overall and per case type."""
+
+    median: int | None
+    p90: int | None
+    histogram: dict[str, int]
+    by_type: dict[str, TypeHandling]
+
+
+class Satisfaction(Figures):
+    responses: int
+    satisfied: int
+    satisfied_rate: float | None
+    average: float | None
+    by_score: dict[str, int]
+
+
+class CauseCount(Figures):
+    cause: str
+    count: int
+
+
+class PraiseFigures(Figures):
+    received: int
+    by_staff: dict[str, int]
+    unnamed: int
+
+
+class SuggestionFigures(Figures):
+    received: int
+    by_outcome: dict[str, int]
+
+
+class FollowUpFigures(Figures):
+    done: int
+    on_time: int
+    late: int
+    reached: int
+    satisfied: int
+    offers_made: int
+    offers_accepted: int
+
+
+class RiskLanguage(Figures):
+    flagged: int
+    cleared: int
+
+
+class SpotCheckFigures(Figures):
+    checked: int
+    mismatched: int
+    rectifications_ordered: int
+    rectifications_done: int
+
+
+class Summary(Figures):
+    """The classified statistics of a set of units and days (rulebook §4/§6)."""
+
+    received: int
+    by_type: dict[str, int]
+    by_type_and_cause: dict[str, int]
+    by_channel: dict[str, int]
+    by_cause: dict[str, int]
+    by_finding: dict[str, int]
+    clocks: dict[str, OnTime]
+    resolved: int
+    handling_working_days: HandlingTime
+    satisfaction: Satisfaction
+    top_causes: list[CauseCount]
+    root_causes: dict[str, int]
+    forwarded_out: int
+    praise: PraiseFigures
+    suggestions: SuggestionFigures
+    follow_up: FollowUpFigures
+    risk_language: RiskLanguage
+    spot_checks: SpotCheckFigures
+
+
+class UnitFigures(Figures):
+    """One unit's own figures beside the totals of its subtree."""
+
+    received: int
+    resolved: int
+    clocks: dict[str, OnTime]
+    praise: int
+    praise_by_staff: dict[str, int]
+    risk_flagged: int
+    handling_working_days_by_type: dict[str, TypeHandling]
+
+
 @dataclass
 class Totals:
     """Counters summed over days and units, and what a report derives from them."""
@@ -135,12 +246,12 @@ class Totals:
         found = {k[len(prefix) + 1:]: v for k, v in self.counters.items() if k.startswith(prefix + ":") and v}
         return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    def on_time(self) -> dict[str, dict[str, Any]]:
+    def on_time(self) -> dict[str, OnTime]:
         clocks = set(self.group("clock_met")) | set(self.group("clock_breached"))
         rates = {}
         for name in sorted(clocks):
             met, breached = self.counters[f"clock_met:{name}"], self.counters[f"clock_breached:{name}"]
-            rates[name] = {"met": met, "breached": breached, "on_time_rate": round(met / (met + breached), 4)}
+            rates[name] = OnTime(met=met, breached=breached, on_time_rate=round(met / (met + breached), 4))
         return rates
 
     def handling_days_percentile(self, share: float, prefix: str = "handling_days") -> int | None:
@@ -155,49 +266,56 @@ class Totals:
                 return days
         return histogram[-1][0]
 
-    def handling_by_type(self) -> dict[str, dict[str, Any]]:
+    def handling_by_type(self) -> dict[str, TypeHandling]:
         """Handling time in working days per case type (complaints, inquiries, suggestions, praise)."""
         types = sorted({key.split(":", 1)[0] for key in self.group("type_handling_days")})
-        return {t: {"resolved": sum(self.group(f"type_handling_days:{t}").values()),
-                    "median": self.handling_days_percentile(0.5, f"type_handling_days:{t}"),
-                    "p90": self.handling_days_percentile(0.9, f"type_handling_days:{t}")} for t in types}
+        return {t: TypeHandling(resolved=sum(self.group(f"type_handling_days:{t}").values()),
+                                median=self.handling_days_percentile(0.5, f"type_handling_days:{t}"),
+                                p90=self.handling_days_percentile(0.9, f"type_handling_days:{t}")) for t in types}
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         c = self.counters
         feedback = c["feedback"]
-        return {
-            "received": c["received"],
-            "by_type": self.group("type"),
-            "by_type_and_cause": self.group("type_cause"),
-            "by_channel": self.group("channel"),
-            "by_cause": self.group("cause"),
-            "by_finding": self.group("finding"),
-            "clocks": self.on_time(),
-            "resolved": c["resolved"],
-            "handling_working_days": {"median": self.handling_days_percentile(0.5),
-                                      "p90": self.handling_days_percentile(0.9),
-                                      "histogram": {k: v for k, v in sorted(self.group("handling_days").items(),
-                                                                            key=lambda kv: int(kv[0]))},
-                                      "by_type": self.handling_by_type()},
-            "satisfaction": {"responses": feedback, "satisfied": c["satisfied"],
-                             "satisfied_rate": round(c["satisfied"] / feedback, 4) if feedback else None,
-                             "average": round(c["satisfaction_sum"] / feedback, 2) if feedback else None,
-                             "by_score": self.group("satisfaction")},
-            "top_causes": [{"cause": k, "count": v} for k, v in list(self.group("cause").items())[:5]],
-            "root_causes": self.group("root_cause"),
-            "forwarded_out": c["forwarded_out"],
-            "praise": {"received": c["type:praise"], "by_staff": self.group("praise_staff"),
-                       "unnamed": c["praise_unnamed"]},
-            "suggestions": {"received": c["type:suggestion"], "by_outcome": self.group("suggestion")},
-            "follow_up": {"done": c["follow_up_done"], "on_time": c["follow_up_on_time"],
-                          "late": c["follow_up_done"] - c["follow_up_on_time"], "reached": c["follow_up_reached"],
-                          "satisfied": c["follow_up_satisfied"], "offers_made": c["follow_up_offers"],
-                          "offers_accepted": c["follow_up_offers_accepted"]},
-            "risk_language": {"flagged": c["risk_flagged"], "cleared": c["risk_cleared"]},
-            "spot_checks": {"checked": c["spot_checked"], "mismatched": c["spot_mismatched"],
-                            "rectifications_ordered": c["rectification_ordered"],
-                            "rectifications_done": c["rectification_done"]},
-        }
+        return Summary(
+            received=c["received"],
+            by_type=self.group("type"),
+            by_type_and_cause=self.group("type_cause"),
+            by_channel=self.group("channel"),
+            by_cause=self.group("cause"),
+            by_finding=self.group("finding"),
+            clocks=self.on_time(),
+            resolved=c["resolved"],
+            handling_working_days=HandlingTime(
+                median=self.handling_days_percentile(0.5), p90=self.handling_days_percentile(0.9),
+                histogram=dict(sorted(self.group("handling_days").items(), key=lambda kv: int(kv[0]))),
+                by_type=self.handling_by_type()),
+            satisfaction=Satisfaction(
+                responses=feedback, satisfied=c["satisfied"],
+                satisfied_rate=round(c["satisfied"] / feedback, 4) if feedback else None,
+                average=round(c["satisfaction_sum"] / feedback, 2) if feedback else None,
+                by_score=self.group("satisfaction")),
+            top_causes=[CauseCount(cause=k, count=v) for k, v in list(self.group("cause").items())[:5]],
+            root_causes=self.group("root_cause"),
+            forwarded_out=c["forwarded_out"],
+            praise=PraiseFigures(received=c["type:praise"], by_staff=self.group("praise_staff"),
+                                 unnamed=c["praise_unnamed"]),
+            suggestions=SuggestionFigures(received=c["type:suggestion"], by_outcome=self.group("suggestion")),
+            follow_up=FollowUpFigures(done=c["follow_up_done"], on_time=c["follow_up_on_time"],
+                                      late=c["follow_up_done"] - c["follow_up_on_time"],
+                                      reached=c["follow_up_reached"], satisfied=c["follow_up_satisfied"],
+                                      offers_made=c["follow_up_offers"],
+                                      offers_accepted=c["follow_up_offers_accepted"]),
+            risk_language=RiskLanguage(flagged=c["risk_flagged"], cleared=c["risk_cleared"]),
+            spot_checks=SpotCheckFigures(checked=c["spot_checked"], mismatched=c["spot_mismatched"],
+                                         rectifications_ordered=c["rectification_ordered"],
+                                         rectifications_done=c["rectification_done"]),
+        )
+
+    def unit_figures(self) -> UnitFigures:
+        return UnitFigures(received=self.counters["received"], resolved=self.counters["resolved"],
+                           clocks=self.on_time(), praise=self.counters["type:praise"],
+                           praise_by_staff=self.group("praise_staff"), risk_flagged=self.counters["risk_flagged"],
+                           handling_working_days_by_type=self.handling_by_type())
 
 
 def days_in(start: date, end: date) -> list[date]:

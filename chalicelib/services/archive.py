@@ -30,9 +30,15 @@ from chalicelib.domain.archive_records import (
     REFUSED,
     ArchiveEntry,
     AuditAction,
+    AuditChain,
+    AuditChainDay,
     AuditExport,
     AuditRecord,
+    FileCheck,
+    FileLink,
     LegalHold,
+    Retrieval,
+    Verification,
 )
 from chalicelib.domain.auth import Principal, in_territory
 from chalicelib.domain.case_document import Page, case_document
@@ -208,7 +214,7 @@ class ArchiveService:
         return export
 
     def audit_chain(self, start: date, end: date, by: Principal | None = None,
-                    request_id: str = "") -> dict[str, Any]:
+                    request_id: str = "") -> AuditChain:
         """Recomputes the chain of exported days from `date_from` to `date_to`: each file read back
         and hashed, each header's link to the day before, and each day's records in the table
         against its file. Reports every day and the first break. The organisation-wide log is for
@@ -222,7 +228,7 @@ class ArchiveService:
             raise InvalidInput("the audit chain cannot be checked as asked", problems)
         before = self._index.export_marker(start - timedelta(days=1))
         before_sha = before.sha256 if before else None
-        days: list[dict[str, Any]] = []
+        days: list[AuditChainDay] = []
         day = start
         while day <= end:
             marker = self._index.export_marker(day)
@@ -230,16 +236,17 @@ class ArchiveService:
             checked = audit_chain.check_day(day, body, before_sha, self._index.audit_log(day=day),
                                             link_known=day > start or before is not None)
             link = self._files.presign(marker.key, marker.version_id, self._url_seconds) if marker else None
-            days.append({**checked.as_dict(), "key": marker.key if marker else None,
-                         "version_id": marker.version_id if marker else None, "url": link})
+            days.append(AuditChainDay(day=day, sha256=checked.sha256, previous_sha256=checked.previous_sha256,
+                                      records=checked.records, ok=checked.problem is None, problem=checked.problem,
+                                      key=marker.key if marker else None,
+                                      version_id=marker.version_id if marker else None, url=link))
             before_sha = checked.sha256
             day += timedelta(days=1)
-        first_break = next((d["day"] for d in days if not d["ok"]), None)
+        first_break = next((d.day for d in days if not d.ok), None)
         if first_break:
-            logger.error("audit chain broken", extra={"day": first_break})
+            logger.error("audit chain broken", extra={"day": first_break.isoformat()})
             count("AuditChainBroken")
-        return {"from": start.isoformat(), "to": end.isoformat(), "ok": first_break is None,
-                "first_break": first_break, "days": days}
+        return AuditChain(start=start, end=end, ok=first_break is None, first_break=first_break, days=days)
 
     # --- auditors -------------------------------------------------------------------------
     def of_unit(self, unit_id: str, closed_from: date, closed_to: date, page_size: int, cursor: str | None,
@@ -258,30 +265,29 @@ class ArchiveService:
         return self._entries(case_id, by, AuditAction.FILES, request_id)
 
     def retrieve(self, case_id: str, file_format: str, actor: str, by: Principal | None = None,
-                 request_id: str = "") -> dict[str, Any]:
+                 request_id: str = "") -> Retrieval:
         """Short-lived links to the case's archived files, the original and each addendum in order
         (the answer's own `url` is the latest), logged with who asked."""
         entries = self._entries(case_id, by, AuditAction.RETRIEVE, request_id, actor)
-        links: list[dict[str, Any]] = []
+        links: list[FileLink] = []
         for entry in entries:
             archived = entry.file
             key, version_id, sha = ((archived.json_key, archived.json_version_id, archived.json_sha256)
                                     if file_format == "json" else
                                     (archived.html_key, archived.html_version_id, archived.html_sha256))
-            links.append({"sequence": entry.sequence, "key": key, "version_id": version_id, "sha256": sha,
-                          "url": self._files.presign(key, version_id, self._url_seconds)})
-        self._audit(actor, AuditAction.RETRIEVE, entries[-1], [(link["key"], link["version_id"]) for link in links],
+            links.append(FileLink(sequence=entry.sequence, key=key, version_id=version_id, sha256=sha,
+                                  url=self._files.presign(key, version_id, self._url_seconds)))
+        self._audit(actor, AuditAction.RETRIEVE, entries[-1], [(link.key, link.version_id) for link in links],
                     f"link valid {self._url_seconds} s", by, request_id, file_format)
         latest = links[-1]
-        return {"case_id": case_id, "format": file_format, "url": latest["url"], "expires_in": self._url_seconds,
-                "key": latest["key"], "version_id": latest["version_id"], "sha256": latest["sha256"],
-                "files": links}
+        return Retrieval(case_id=case_id, format=file_format, url=latest.url, expires_in=self._url_seconds,
+                         key=latest.key, version_id=latest.version_id, sha256=latest.sha256, files=links)
 
-    def verify(self, case_id: str, actor: str, by: Principal | None = None, request_id: str = "") -> dict[str, Any]:
+    def verify(self, case_id: str, actor: str, by: Principal | None = None, request_id: str = "") -> Verification:
         """Reads every archived file of the case back, recomputes SHA-256 and compares it with the
         index and with the checksum S3 stored at upload, and checks that each file is still locked
         in compliance mode at least until the index's retain-until (rulebook §7); the outcome is logged."""
-        results: list[dict[str, Any]] = []
+        results: list[FileCheck] = []
         entries = self._entries(case_id, by, AuditAction.VERIFY, request_id, actor)
         for position, entry in enumerate(entries):
             archived = entry.file
@@ -295,26 +301,25 @@ class ArchiveService:
                 broken = chain_problems(entry.sequence, entry.previous_sha256, position, before,
                                         body if key == archived.json_key else None)
                 checksums_ok = computed == expected and s3_checksum == sha256_base64(body)
-                until = lock.retain_until.isoformat() if lock.retain_until else None
-                results.append({
-                    "key": key, "version_id": version_id, "sequence": entry.sequence, "expected_sha256": expected,
-                    "computed_sha256": computed, "s3_checksum_matches": s3_checksum == sha256_base64(body),
-                    "checksum_ok": checksums_ok, "lock_mode": lock.mode, "retain_until": until,
-                    "expected_retain_until": archived.retain_until.isoformat(), "legal_hold": lock.legal_hold,
-                    "lock_ok": not weakened, "chain_ok": not broken, "problems": weakened + broken,
-                    "ok": checksums_ok and not weakened and not broken})
-        ok = all(r["ok"] for r in results)
-        weakened_files = sum(1 for r in results if not r["lock_ok"])
-        outcome = ("MISMATCH" if not all(r["checksum_ok"] and r["chain_ok"] for r in results)
+                results.append(FileCheck(
+                    key=key, version_id=version_id, sequence=entry.sequence, expected_sha256=expected,
+                    computed_sha256=computed, s3_checksum_matches=s3_checksum == sha256_base64(body),
+                    checksum_ok=checksums_ok, lock_mode=lock.mode, retain_until=lock.retain_until,
+                    expected_retain_until=archived.retain_until, legal_hold=lock.legal_hold,
+                    lock_ok=not weakened, chain_ok=not broken, problems=weakened + broken,
+                    ok=checksums_ok and not weakened and not broken))
+        ok = all(r.ok for r in results)
+        weakened_files = sum(1 for r in results if not r.lock_ok)
+        outcome = ("MISMATCH" if not all(r.checksum_ok and r.chain_ok for r in results)
                    else "LOCK WEAKENED" if weakened_files else "intact")
-        self._audit(actor, AuditAction.VERIFY, entries[-1], [(r["key"], r["version_id"]) for r in results], outcome,
+        self._audit(actor, AuditAction.VERIFY, entries[-1], [(r.key, r.version_id) for r in results], outcome,
                     by, request_id)
         if not ok:
             logger.error("archived file failed verification", extra={"case_id": case_id, "outcome": outcome})
             count("ArchiveVerificationFailed")
         if weakened_files:
             count("ArchiveLockWeakened", weakened_files)
-        return {"case_id": case_id, "ok": ok, "files": results}
+        return Verification(case_id=case_id, ok=ok, files=results)
 
     def legal_hold(self, case_id: str, on: bool, actor: str, reason: str,
                    by: Principal | None = None, request_id: str = "") -> list[ArchiveEntry]:

@@ -10,14 +10,20 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from chalicelib.domain import commands as cmd
 from chalicelib.domain import lifecycle
 from chalicelib.domain.auth import MANAGERS, Principal, in_territory, may_act
-from chalicelib.domain.calendar import UnitClock, WorkingCalendar, country_of
-from chalicelib.domain.case_document import CaseDocument, CaseSummary, Deadline, Page, case_document
-from chalicelib.domain.clocks import DEFAULT_FOLLOW_UP_DAYS, FOLLOW_UP_CLOCK
+from chalicelib.domain.calendar import (
+    CalendarDates,
+    CalendarLoaded,
+    MovedDeadline,
+    UnitClock,
+    WorkingCalendar,
+    country_of,
+)
+from chalicelib.domain.case_document import CaseDocument, CaseSummary, Page, case_document
+from chalicelib.domain.clocks import DEFAULT_FOLLOW_UP_DAYS
 from chalicelib.domain.customer_messages import NEXT_STEPS
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import (
@@ -33,7 +39,8 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.escalation import Escalation, Ladder, alarm_changes, notices_at_intake
 from chalicelib.domain.follow_up import with_follow_up
 from chalicelib.domain.identifiers import is_case_id, new_case_id
-from chalicelib.domain.models import Case, HistoryEvent, Praise, PraisedStaff, Status
+from chalicelib.domain.models import Case, HistoryEvent, Praise, PraisedStaff, Status, Unit
+from chalicelib.domain.public_status import PublicStatus, Receipt
 from chalicelib.domain.risk import flag_at_intake
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import stat_deltas
@@ -133,7 +140,7 @@ class CaseService:
         logger.info("idempotent replay", extra={"case_id": stored["case_id"]})
         return IntakeOutcome(self._view(stored["case_id"], principal), replayed=True)
 
-    def register_public(self, request: cmd.PublicIntakeRequest) -> dict[str, Any]:
+    def register_public(self, request: cmd.PublicIntakeRequest) -> Receipt:
         """Issue 5: a complainant files through the public web form. The receipt carries the case
         number, the statutory date by which they will hear back, and a tracking token: the only
         way to read the case's status later. The lookup holds only its SHA-256; a customer who agreed
@@ -151,10 +158,10 @@ class CaseService:
         created = _created.get()
         assert created is not None
         case = created[0]
-        return {**self._public_view(case), "tracking_token": token,
-                "status_url": f"/public/track/{token}", "next_steps": NEXT_STEPS[case.type.value]}
+        return Receipt(**dict(self._public_view(case)), tracking_token=token, status_url=f"/public/track/{token}",
+                       next_steps=NEXT_STEPS[case.type.value])
 
-    def track(self, token: str) -> dict[str, Any]:
+    def track(self, token: str) -> PublicStatus:
         """What a complainant may see with their token: status and deadlines, no staff notes."""
         case_id = self._cases.tracked_case(_hashed(token)) if 16 <= len(token) <= 64 else None
         if case_id is None:
@@ -162,20 +169,10 @@ class CaseService:
         record = self._cases.get(case_id)
         return self._public_view(record.case, rated_by_customer(record.history))
 
-    def _public_view(self, case: Case, rated: bool = False) -> dict[str, Any]:
-        tz = self._time_zone(case.unit_id)
+    def _public_view(self, case: Case, rated: bool = False) -> PublicStatus:
         unit = self._units.get(case.unit_id)
-        # the follow-up call is the organisation's own duty, not an answer the customer waits for
-        clocks = {name: clock for name, clock in case.clocks.items() if name != FOLLOW_UP_CLOCK}
-        deadlines = {name: Deadline.of(clock, self._now(), tz).model_dump(mode="json", include={"deadline", "state"})
-                     for name, clock in clocks.items()}
-        reply_by = max((clock.due_at for clock in clocks.values()), default=None)
-        return {"case_number": case.case_id, "type": case.type.value, "status": case.status.value,
-                "unit": unit.name if unit else case.unit_id,
-                "received_at": case.received_at.astimezone(ZoneInfo(tz)).isoformat(),
-                "reply_by": reply_by.astimezone(ZoneInfo(tz)).isoformat() if reply_by else None,
-                "deadlines": deadlines, "updated_at": case.updated_at.isoformat(),
-                **_customer_answer_and_survey(case, rated)}
+        return PublicStatus.of(case, unit.name if unit else case.unit_id, self._time_zone(case.unit_id),
+                               self._now(), rated)
 
     def _check_intake(self, request: cmd.IntakeRequest, by: Principal | None) -> None:
         """The rulebook's intake rules, and a unit that exists and (for staff) is in their territory."""
@@ -302,7 +299,7 @@ class CaseService:
         except Exception:
             logger.exception("customer messages not sent now; the deliver schedule retries them")
 
-    def rate(self, token: str, answer: cmd.SurveyAnswer) -> dict[str, Any]:
+    def rate(self, token: str, answer: cmd.SurveyAnswer) -> PublicStatus:
         """Rulebook §5: the customer rates the handling on their tracking page; their own rating
         (marked as theirs) closes the case. One rating per case: a second is refused (409)."""
         from chalicelib.domain.errors import IllegalTransition
@@ -492,13 +489,11 @@ class CaseService:
         return [AcknowledgedLevel(case.case_id, command.clock, clock.deadline_version, command.level)]
 
     # --- calendars --------------------------------------------------------------------
-    def calendar(self, country: str) -> dict[str, Any]:
+    def calendar(self, country: str) -> CalendarDates:
         overrides = self._calendars.get(country.upper()) if self._calendars else {}
-        return {"country": country.upper(),
-                "overrides": {day.isoformat(): "working" if working else "holiday"
-                              for day, working in sorted(overrides.items())}}
+        return CalendarDates.of(country.upper(), overrides)
 
-    def load_calendar_overrides(self, country: str, dates: dict[date, bool], actor: str) -> dict[str, Any]:
+    def load_calendar_overrides(self, country: str, dates: dict[date, bool], actor: str) -> CalendarLoaded:
         """Issue 3: official dates loaded without a deploy; every open working-day clock of the
         country's units is counted again and each moved deadline is recorded in its history."""
         if self._calendars is None:
@@ -506,7 +501,7 @@ class CaseService:
         country = country.upper()
         now = self._now()
         self._calendars.merge(country, dates, actor, now)
-        moved: list[dict[str, Any]] = []
+        moved: list[MovedDeadline] = []
         for unit in self._units.all():
             if country_of(unit.calendar) != country:  # a subdivision follows its country's dates
                 continue
@@ -516,14 +511,14 @@ class CaseService:
                 moved += self._recompute(case, clock, now, actor, f"official {country} calendar dates loaded")
         logger.info("calendar overrides loaded", extra={"country": country, "dates": len(dates),
                                                         "deadlines_moved": len(moved)})
-        return {**self.calendar(country), "moved": moved}
+        return CalendarLoaded(**dict(self.calendar(country)), moved=moved)
 
     def _open_cases(self, unit_id: str) -> list[Case]:
         """Cases whose working-day clocks may still run (resolved ones have stopped theirs)."""
         return self._cases.cases_in(unit_id, (Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED,
                                               Status.INVESTIGATING))
 
-    def recount_unit_deadlines(self, unit_id: str, actor: str, reason: str) -> list[dict[str, Any]]:
+    def recount_unit_deadlines(self, unit_id: str, actor: str, reason: str) -> list[MovedDeadline]:
         """The open working-day deadlines of one unit counted again in its (changed) calendar."""
         clock = self.unit_clock(unit_id)
         if clock is None:
@@ -535,7 +530,7 @@ class CaseService:
         return moved
 
     def _recompute(self, case: Case, clock: UnitClock, now: datetime, actor: str,
-                   reason: str) -> list[dict[str, Any]]:
+                   reason: str) -> list[MovedDeadline]:
         for _attempt in range(3):
             changed = lifecycle.recompute_deadlines(case, clock, now, actor, reason)
             if changed is None:
@@ -547,13 +542,15 @@ class CaseService:
             except StaleVersion:
                 case = self._cases.get(case.case_id).case  # changed meanwhile: count it again
                 continue
-            return [{"case_id": case.case_id, "clock": name.removeprefix("deadlines."), **change}
+            return [MovedDeadline(case_id=case.case_id, clock=name.removeprefix("deadlines."),
+                                  before=datetime.fromisoformat(change["before"]),
+                                  after=datetime.fromisoformat(change["after"]))
                     for name, change in event.changes.items() if name.startswith("deadlines.")]
         raise StaleVersion(f"case {case.case_id} kept changing while its deadlines were recomputed; "
                            "load the overrides again")
 
-    def units(self) -> list[dict[str, Any]]:
-        return [unit.public_view() for unit in self._units.all()]
+    def units(self) -> list[Unit]:
+        return self._units.all()
 
 
 def unit_clock(units: UnitRegistry, calendars: CalendarOverrides | None, unit_id: str) -> UnitClock | None:
@@ -577,17 +574,6 @@ def _already_acknowledged(case: Case, command: cmd.Acknowledge) -> bool:
 def rated_by_customer(history: Sequence[HistoryEvent]) -> bool:
     """The customer gave their one rating of this case (a reopened case is not asked again)."""
     return any(e.action == "record-feedback" and e.actor == "customer" for e in history)
-
-
-def _customer_answer_and_survey(case: Case, rated: bool) -> dict[str, Any]:
-    """What the tracking page adds once the case is answered: the customer message (never staff's
-    notes) and the survey (open while the case waits for the customer's one rating)."""
-    answered = case.resolution is not None and case.status in (Status.RESOLVED, Status.CLOSED)
-    feedback = case.feedback
-    return {"answer": case.resolution.customer_message if answered and case.resolution else None,
-            "survey": {"open": case.status is Status.RESOLVED and not rated,
-                       "rating": feedback.satisfaction if feedback else None,
-                       "by_customer": bool(feedback and feedback.source and feedback.source.value == "customer")}}
 
 
 def _hashed(token: str) -> str:

@@ -6,22 +6,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.domain.calendar import calendar_problem
+from pydantic import BaseModel, ConfigDict, field_serializer
+
+from chalicelib.domain.calendar import MovedDeadline, calendar_problem
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.models import Unit
 from chalicelib.observability import logger
 from chalicelib.services.ports import UnitRegistry
 
 
+class UnitChanged(BaseModel):
+    """A unit as stored, how many people of the staff directory manage it, and the open deadlines
+    counted again because its calendar changed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit: Unit
+    managers: int
+    moved: list[MovedDeadline]
+
+    @field_serializer("unit")
+    def _without_contacts(self, unit: Unit) -> dict[str, Any]:
+        return unit.public_view()
+
+
 class OrganisationService:
     def __init__(self, units: UnitRegistry,
-                 recount: Callable[[str, str, str], list[dict[str, Any]]] | None = None) -> None:
+                 recount: Callable[[str, str, str], list[MovedDeadline]] | None = None) -> None:
         """`recount(unit_id, actor, reason)` counts the unit's open working-day deadlines again
         (when its calendar changes) and returns the moved ones."""
         self._units = units
         self._recount = recount
 
-    def put_unit(self, unit_id: str, unit: Unit, actor: str = "administrator") -> dict[str, Any]:
+    def put_unit(self, unit_id: str, unit: Unit, actor: str = "administrator") -> UnitChanged:
         """Stores the unit (new or changed); repeating the call is harmless. A unit whose calendar
         changes (the London store from `GB` to England's `GB-ENG`) has its open working-day
         deadlines counted again in the new calendar, each move in the case's history."""
@@ -43,11 +60,11 @@ class OrganisationService:
             raise InvalidInput("the unit cannot be stored as sent", problems)
         before = self._units.get(unit.unit_id)
         self._units.put(unit)
-        moved: list[dict[str, Any]] = []
+        moved: list[MovedDeadline] = []
         if before is not None and before.calendar != unit.calendar and self._recount is not None:
             moved = self._recount(unit.unit_id, actor, f"the unit's calendar changed from {before.calendar} "
                                                        f"to {unit.calendar}")
         managers = len(stored.managers) if (stored := self._units.get(unit.unit_id)) else 0
         logger.info("unit stored", extra={"unit_id": unit.unit_id, "managers": managers,
                                           "deadlines_moved": len(moved)})
-        return {"unit": unit.public_view(), "managers": managers, "moved": moved}
+        return UnitChanged(unit=unit, managers=managers, moved=moved)

@@ -14,6 +14,7 @@ from chalicelib.domain.customer_messages import CustomerMessage
 from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
 from chalicelib.domain.escalation import Alarm, Decision, DueItems, Escalation, OutgoingMessage
 from chalicelib.domain.models import Case, CaseType, HistoryEvent, Status, Unit
+from chalicelib.domain.reports import SampleOutcome, SpotCheckDraw
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import StatsDelta
 
@@ -54,7 +55,7 @@ class SpotCheckOutcome:
     """One sampled case's verified outcome; written once (a second outcome is refused)."""
 
     check_id: str
-    result: dict[str, Any]
+    result: SampleOutcome
 
 
 @dataclass(frozen=True)
@@ -212,10 +213,9 @@ class SentReports(Protocol):
 class SpotChecks(Protocol):
     """The branch's spot checks and their outcomes (rulebook §6)."""
 
-    def create(self, check: dict[str, Any], replaces: str | None = None) -> bool: ...
-    def holder(self, unit_id: str, date_from: str, date_to: str) -> str | None: ...
-    def get(self, check_id: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None: ...
-    def record(self, check_id: str, result: dict[str, Any], stats: list[StatsDelta]) -> bool: ...
+    def create(self, check: SpotCheckDraw, replaces: str | None = None) -> bool: ...
+    def holder(self, unit_id: str, date_from: date, date_to: date) -> str | None: ...
+    def get(self, check_id: str) -> tuple[SpotCheckDraw, dict[str, SampleOutcome]] | None: ...
 
 
 class UnitDirectory(Protocol):

@@ -57,7 +57,7 @@ class ReportService:
         self._customers = customers
 
     # --- statistics -------------------------------------------------------------------
-    def statistics(self, unit_id: str, start: date, end: date, by: Principal | None = None) -> dict[str, Any]:
+    def statistics(self, unit_id: str, start: date, end: date, by: Principal | None = None) -> rpt.StatisticsReport:
         """Counters of the unit and every unit below it, for each day of the range: days × units
         items, never a case. Each unit's own figures are listed too."""
         unit = self._scope(unit_id, start, end, by)
@@ -68,15 +68,10 @@ class ReportService:
         for (row_unit, _day), counters in rows.items():
             overall.add(counters)
             per_unit[row_unit].add(counters)
-        return {"unit_id": unit.unit_id, "from": start.isoformat(), "to": end.isoformat(),
-                "units": [u.unit_id for u in units], "summary": overall.summary(),
-                "by_unit": {uid: {"received": t.counters["received"], "resolved": t.counters["resolved"],
-                                  "clocks": t.on_time(), "praise": t.counters["type:praise"],
-                                  "praise_by_staff": t.group("praise_staff"),
-                                  "risk_flagged": t.counters["risk_flagged"],
-                                  "handling_working_days_by_type": t.handling_by_type()}
-                            for uid, t in per_unit.items()},
-                "items_read": self._stats.items_read - read_before}
+        return rpt.StatisticsReport(unit_id=unit.unit_id, start=start, end=end, units=[u.unit_id for u in units],
+                                    summary=overall.summary(),
+                                    by_unit={uid: t.unit_figures() for uid, t in per_unit.items()},
+                                    items_read=self._stats.items_read - read_before)
 
     def _scope(self, unit_id: str, start: date, end: date, by: Principal | None) -> Unit:
         problems: dict[str, str] = {}
@@ -106,7 +101,7 @@ class ReportService:
         return [u for u in self._units.all() if unit_id in self._units.lineage(u.unit_id)]
 
     # --- daily register and weekly report -------------------------------------------
-    def daily_register(self, unit_id: str, day: date | None, by: Principal | None = None) -> dict[str, Any]:
+    def daily_register(self, unit_id: str, day: date | None, by: Principal | None = None) -> rpt.DailyRegister:
         """The register of the unit and every unit below it on `day` (default: today, unit-local),
         grouped by unit: open cases, and closed ones a clock still runs on (a rectification, a
         follow-up). Reads each unit's open cases and its closed ones still in the table (closed
@@ -127,7 +122,7 @@ class ReportService:
         return rpt.daily_register(unit, day or local_day(now, unit.time_zone), cases, now, units, earlier,
                                   contact=by is None or bool(by.roles & CONTACT_ROLES))
 
-    def weekly_report(self, unit_id: str, week_of: date | None, by: Principal | None = None) -> dict[str, Any]:
+    def weekly_report(self, unit_id: str, week_of: date | None, by: Principal | None = None) -> rpt.WeeklyReport:
         """Rulebook §4: the main complaints of the week and how they were handled, on-time rates,
         and the trend against the week before; `week_of` is any day of the week (default: last week)."""
         unit = self._unit_in_territory(unit_id, by)
@@ -138,26 +133,22 @@ class ReportService:
         tz = ZoneInfo(unit.time_zone)
         start = datetime.combine(monday, time(), tzinfo=tz).astimezone(UTC)
         now = self._now()
-        received = [c for u in this["units"] for c in self._cases.received_between(u, start, start + timedelta(days=7))]
+        received = [c for u in this.units for c in self._cases.received_between(u, start, start + timedelta(days=7))]
         complaints = [rpt.complaint_entry(c, now, unit.time_zone) for c in received if c.type is CaseType.COMPLAINT]
         praise = sorted((rpt.praise_entry(c, now, unit.time_zone) for c in received if c.type is CaseType.PRAISE),
-                        key=lambda entry: (entry["unit_id"], entry["received_at"]))
-        repeats = self._repeat_complainants(received, set(this["units"]))
-        return {"unit_id": unit.unit_id, "unit": unit.name, "from": monday.isoformat(), "to": sunday.isoformat(),
-                "summary": this["summary"], "by_unit": this["by_unit"],
-                "trend": rpt.trend(this["summary"], previous["summary"]),
-                "repeated_causes": rpt.repeated_causes(this["summary"]),
-                "repeat_complainants": repeats,
-                "complaints": complaints,
-                # rulebook §1: each praise is read out at the unit's meeting
-                "praise": praise, "praise_by_staff": rpt.praise_by_staff(praise),
-                "items_read": this["items_read"] + previous["items_read"]}
+                        key=lambda entry: (entry.unit_id, entry.received_at))
+        return rpt.WeeklyReport(unit_id=unit.unit_id, unit=unit.name, start=monday, end=sunday, summary=this.summary,
+                                by_unit=this.by_unit, trend=rpt.trend(this.summary, previous.summary),
+                                repeated_causes=rpt.repeated_causes(this.summary),
+                                repeat_complainants=self._repeat_complainants(received, set(this.units)),
+                                complaints=complaints, praise=praise, praise_by_staff=rpt.praise_by_staff(praise),
+                                items_read=this.items_read + previous.items_read)
 
-    def _repeat_complainants(self, received: Sequence[Case], scope: set[str]) -> dict[str, int]:
+    def _repeat_complainants(self, received: Sequence[Case], scope: set[str]) -> rpt.RepeatComplainants:
         """Customers of the week's cases who had brought an earlier case to these units (one
         customer-index Query per customer, newest case of theirs in the week)."""
         if self._customers is None:
-            return {"customers": 0, "cases": 0}
+            return rpt.RepeatComplainants(customers=0, cases=0)
         latest: dict[str, Case] = {}
         week_cases: dict[str, int] = {}
         for case in sorted(received, key=lambda c: c.received_at):
@@ -169,7 +160,7 @@ class ReportService:
             if self._customers.earlier(case, lambda unit_id: unit_id in scope):
                 customers += 1
                 cases += week_cases[key]
-        return {"customers": customers, "cases": cases}
+        return rpt.RepeatComplainants(customers=customers, cases=cases)
 
     def send_due(self) -> dict[str, int]:
         """The scheduled run (hourly): at 08:00 unit-local, each store's and department's register
@@ -204,14 +195,14 @@ class ReportService:
 
     # --- spot checks ----------------------------------------------------------------
     def start_spot_check(self, unit_id: str, start: date, end: date, share: float,
-                         actor: str, by: Principal | None = None) -> dict[str, Any]:
+                         actor: str, by: Principal | None = None) -> rpt.SpotCheck:
         """Rulebook §6 抽查验证: a sample of the unit's handled (resolved or closed) cases received in
         the period. The service draws the seed and records it (anyone can re-derive the sample, nobody
         can choose it), and a unit and period has one open check at a time: the sample cannot be
         drawn again, to leave a case out, until every sampled case has its outcome."""
         unit = self._scope(unit_id, start, end, by)
-        holder = self._spot_checks.holder(unit.unit_id, start.isoformat(), end.isoformat())
-        if holder is not None and self.spot_check(holder)["pending"]:
+        holder = self._spot_checks.holder(unit.unit_id, start, end)
+        if holder is not None and self.spot_check(holder).pending:
             raise IllegalTransition(f"spot check {holder} of this unit and period is still open; "
                                     "record its outcomes first", {"unit_id": f"open spot check {holder}"})
         tz = ZoneInfo(unit.time_zone)
@@ -219,35 +210,31 @@ class ReportService:
         until = datetime.combine(end + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
         handled = [c.case_id for c in self._cases.received_between(unit.unit_id, begin, until, HANDLED)]
         seed = secrets.token_hex(16)
-        check: dict[str, Any] = {"check_id": f"SC-{secrets.token_hex(5).upper()}", "unit_id": unit.unit_id,
-                 "from": start.isoformat(), "to": end.isoformat(), "share": share, "seed": seed,
-                 "handled_cases": len(handled), "sample": rpt.sample(handled, share, seed),
-                 "started_by": actor, "started_at": self._now().isoformat()}
+        check = rpt.SpotCheckDraw(check_id=f"SC-{secrets.token_hex(5).upper()}", unit_id=unit.unit_id, start=start,
+                                  end=end, share=share, seed=seed, handled_cases=len(handled),
+                                  sample=rpt.sample(handled, share, seed), started_by=actor, started_at=self._now())
         if not self._spot_checks.create(check, replaces=holder):
             raise IllegalTransition("another spot check of this unit and period was started meanwhile",
                                     {"unit_id": "open spot check"})
-        logger.info("spot check started", extra={"check_id": check["check_id"], "sampled": len(check["sample"])})
-        return {**check, "results": {}}
+        logger.info("spot check started", extra={"check_id": check.check_id, "sampled": len(check.sample)})
+        return rpt.SpotCheck.of(check, {})
 
-    def spot_check(self, check_id: str, by: Principal | None = None) -> dict[str, Any]:
+    def spot_check(self, check_id: str, by: Principal | None = None) -> rpt.SpotCheck:
         found = self._spot_checks.get(check_id) if check_id.startswith("SC-") and len(check_id) < 40 else None
-        if found is None or not (by is None or in_territory(by, found[0]["unit_id"], self._units.lineage)):
+        if found is None or not (by is None or in_territory(by, found[0].unit_id, self._units.lineage)):
             raise CaseNotFound(f"no spot check {check_id[:40]!r}")
-        check, results = found
-        return {**check, "results": results,
-                "pending": [cid for cid in check["sample"] if cid not in results]}
+        return rpt.SpotCheck.of(*found)
 
     def record_result(self, check_id: str, case_id: str, matches: bool, note: str, actor: str,
-                      rectify_within: int | None, by: Principal | None = None) -> dict[str, Any]:
+                      rectify_within: int | None, by: Principal | None = None) -> rpt.SpotCheck:
         """One sampled case verified. A mismatch orders the unit to rectify by a deadline: a clock
         on the case, warned about and escalated like any other."""
         check = self.spot_check(check_id, by)
-        if case_id not in check["sample"]:
+        if case_id not in check.sample:
             raise InvalidInput("the case is not in this spot check's sample", {"case_id": "not sampled"})
-        if case_id in check["results"]:
+        if case_id in check.results:
             raise IllegalTransition(f"the outcome for {case_id} is already recorded")
         now = self._now()
-        result = {"case_id": case_id, "matches": matches, "note": note, "by": actor, "at": now.isoformat()}
         record = self._cases.get(case_id)
         case = record.case
         clock = self._unit_clock(case.unit_id)
@@ -255,6 +242,7 @@ class ReportService:
         checked = StatsDelta(case.unit_id, local_day(now, clock.time_zone),
                              {"spot_checked": 1, "spot_mismatched": int(not matches)})
         verdict = SpotCheckVerdict(spot_check_id=check_id, matches=matches, note=note, by=actor, at=now)
+        result = rpt.SampleOutcome(case_id=case_id, matches=matches, note=note, by=actor, at=now)
         if matches:
             updated, event = lifecycle.record_spot_check(case, verdict, now)
             try:
@@ -269,16 +257,15 @@ class ReportService:
         return self.spot_check(check_id, by)
 
     def _order_rectification(self, case: Case, verdict: SpotCheckVerdict, now: datetime, clock: UnitClock,
-                             working_days: int, result: dict[str, Any], checked: StatsDelta) -> None:
+                             working_days: int, result: rpt.SampleOutcome, checked: StatsDelta) -> None:
         updated, event = lifecycle.order_rectification(case, verdict, working_days, now, clock)
-        check_id = verdict.spot_check_id
-        result["rectification_due"] = updated.clocks["rectification"].due_at.isoformat()
+        due = updated.clocks["rectification"].due_at.astimezone(ZoneInfo(clock.time_zone))
         alarms, stopped = alarm_changes(case, updated, self._ladder)
         try:
             self._cases.save(updated, event, case.version, alarms=alarms, stopped_clocks=stopped,
-                             also=[SpotCheckOutcome(check_id, result)],
+                             also=[SpotCheckOutcome(verdict.spot_check_id, result.model_copy(
+                                 update={"rectification_due": due}))],
                              stats=[*stat_deltas(case, updated, now, clock), checked])
         except StaleVersion as exc:
             raise IllegalTransition("the case or this outcome changed meanwhile; reload the spot check") from exc
-        logger.info("rectification ordered", extra={"case_id": case.case_id, "due": result["rectification_due"]})
-
+        logger.info("rectification ordered", extra={"case_id": case.case_id, "due": due.isoformat()})

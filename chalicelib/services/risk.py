@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from chalicelib.domain.risk import DEFAULT_PHRASES, RiskPhrasesRequest, matched_phrases
+from chalicelib.domain.risk import DEFAULT_PHRASES, PhraseList, PhraseMatch, RiskPhrasesRequest, matched_phrases
 from chalicelib.services.ports import PhraseStore
 
 
@@ -21,20 +20,20 @@ class RiskPhraseService:
         stored = self._store.get()
         return stored.phrases if stored is not None else DEFAULT_PHRASES
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> PhraseList:
         stored = self._store.get()
-        return {"phrases": list(stored.phrases if stored else DEFAULT_PHRASES),
-                "source": "stored" if stored else "defaults",
-                "updated_by": stored.updated_by if stored else None,
-                "updated_at": stored.updated_at.isoformat() if stored else None,
-                "defaults": list(DEFAULT_PHRASES)}
+        if stored is None:
+            return PhraseList(phrases=list(DEFAULT_PHRASES), source="defaults", updated_by=None, updated_at=None,
+                              defaults=list(DEFAULT_PHRASES))
+        return PhraseList(phrases=list(stored.phrases), source="stored", updated_by=stored.updated_by,
+                          updated_at=stored.updated_at, defaults=list(DEFAULT_PHRASES))
 
-    def replace(self, request: RiskPhrasesRequest) -> dict[str, Any]:
+    def replace(self, request: RiskPhrasesRequest) -> PhraseList:
         """The list becomes exactly what was sent (an empty list turns the check off); cases
         registered from now on are checked against it, within a minute in every container."""
         self._store.put(tuple(request.phrases), request.actor, self._now())
         return self.view()
 
-    def check(self, text: str) -> dict[str, Any]:
+    def check(self, text: str) -> PhraseMatch:
         """Which phrases of the current list a text would raise the flag with."""
-        return {"matched": list(matched_phrases([text], self.phrases()))}
+        return PhraseMatch(matched=list(matched_phrases([text], self.phrases())))

@@ -4,7 +4,7 @@ never disagree."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,11 +108,3 @@ class StaffService:
         logger.info("staff stored", extra={"staff_id": staff_id, "unit_id": member.unit_id,
                                            "roles": sorted(member.roles), "active": member.active})
         return member
-
-
-def staff_view(member: StaffMember) -> dict[str, Any]:
-    return member.model_dump(mode="json")
-
-
-def staff_views(members: Sequence[StaffMember]) -> list[dict[str, Any]]:
-    return [staff_view(m) for m in members]

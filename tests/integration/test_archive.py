@@ -198,7 +198,7 @@ def test_archived_files_cannot_be_deleted_or_overwritten_before_their_retain_unt
                                                      desk.clock.now + timedelta(days=400))
     # a plain PUT would add a version on top; the archived version stays, and is the one verified
     desk.s3.put_object(Bucket=bucket, Key=archived["json_key"], Body=b'{"forged": true}')
-    assert desk.archiver().verify(case["case_id"], "Auditor Qian")["ok"] is True
+    assert desk.archiver().verify(case["case_id"], "Auditor Qian").ok is True
 
 
 def test_a_legal_hold_blocks_deletion_until_it_is_lifted(desk: Desk) -> None:
@@ -226,10 +226,10 @@ def test_auditors_hold_verify_and_see_every_access_in_the_audit_log(desk: Desk) 
                                VersionId=archived["json_version_id"])
     assert head["ObjectLockLegalHoldStatus"] == "ON"
     desk.clock.advance(minutes=1)
-    verified = archiver.verify(case["case_id"], "Auditor Qian")
+    verified = archiver.verify(case["case_id"], "Auditor Qian").model_dump(mode="json")
     assert verified["ok"] and {f["legal_hold"] for f in verified["files"]} == {"ON"}
     desk.clock.advance(minutes=1)
-    link = archiver.retrieve(case["case_id"], "html", "Auditor Zhou")
+    link = archiver.retrieve(case["case_id"], "html", "Auditor Zhou").model_dump(mode="json")
     assert link["expires_in"] == 300 and archived["html_key"] in link["url"]
     desk.clock.advance(minutes=1)
     archiver.legal_hold(case["case_id"], False, "Auditor Qian", "audit closed")
@@ -258,7 +258,7 @@ def test_a_legal_hold_and_a_matching_spot_check_after_archiving_are_archived_as_
     desk.clock.advance(minutes=15)
     assert desk.run().archived == 1  # the hold, as an addendum
     check = reports.start_spot_check("store-xh-01", date(2026, 11, 23), date(2026, 11, 23), 1.0, "Zhao Min")
-    reports.record_result(check["check_id"], case_id, True, "customer confirmed the refund", "Zhao Min", None)
+    reports.record_result(check.check_id, case_id, True, "customer confirmed the refund", "Zhao Min", None)
     assert desk.read(case_id)["spot_checks"][0]["matches"] is True
     desk.clock.advance(minutes=15)
     assert desk.run().archived == 1  # the verified result, as a second addendum
@@ -276,7 +276,7 @@ def test_a_legal_hold_and_a_matching_spot_check_after_archiving_are_archived_as_
             head = desk.s3.head_object(Bucket=bucket, Key=key, VersionId=version)
             assert (head["ObjectLockMode"], head["ObjectLockLegalHoldStatus"]) == ("COMPLIANCE", "ON")
     assert entries[0]["file"]["json_key"] == first["json_key"] and entries[-1]["legal_hold"]["on"] is True
-    verified = desk.archiver().verify(case_id, "Auditor Qian")
+    verified = desk.archiver().verify(case_id, "Auditor Qian").model_dump(mode="json")
     assert verified["ok"] and [f["sequence"] for f in verified["files"]] == [0, 0, 1, 1, 2, 2]
 
 
@@ -289,7 +289,7 @@ def test_verification_reports_a_file_whose_checksum_does_not_match_the_index(des
                          UpdateExpression="SET #d.#f.json_sha256 = :bad",
                          ExpressionAttributeNames={"#d": "doc", "#f": "file"},
                          ExpressionAttributeValues={":bad": {"S": "0" * 64}})
-    result = desk.archiver().verify(case["case_id"], "Auditor Qian")
+    result = desk.archiver().verify(case["case_id"], "Auditor Qian").model_dump(mode="json")
     assert result["ok"] is False
     assert [f["ok"] for f in result["files"]] == [False, True]
     assert desk.archiver().audit_log(case["case_id"], None)[-1].outcome == "MISMATCH"
@@ -364,7 +364,7 @@ def test_a_crash_after_the_upload_does_not_make_a_second_file_version(
     archived = desk.read(case["case_id"])["archive"]
     assert len(desk.all_objects()) == 2
     assert [v["VersionId"] for v in desk.versions(archived["html_key"])] == [archived["html_version_id"]]
-    assert desk.archiver().verify(case["case_id"], "Auditor Qian")["ok"]
+    assert desk.archiver().verify(case["case_id"], "Auditor Qian").ok
 
 
 def test_a_dynamodb_throttle_while_confirming_loses_nothing(
@@ -496,7 +496,7 @@ def test_verification_reports_a_weakened_lock_as_a_failure(desk: Desk, capsys: p
     desk.clock.advance(hours=73)
     desk.run()
     archived = desk.read(case["case_id"])["archive"]
-    assert desk.archiver().verify(case["case_id"], "Auditor Qian")["ok"] is True
+    assert desk.archiver().verify(case["case_id"], "Auditor Qian").ok is True
     # S3 refuses this through its API (and so does the tests' AWS, local/aws_limits.py): the lock is
     # weakened where only a storage-level tamper could, in the emulator's own record of the file
     from moto.core import DEFAULT_ACCOUNT_ID
@@ -509,7 +509,7 @@ def test_verification_reports_a_weakened_lock_as_a_failure(desk: Desk, capsys: p
     capsys.readouterr()
     desk.clock.advance(minutes=1)
 
-    result = desk.archiver().verify(case["case_id"], "Auditor Qian")
+    result = desk.archiver().verify(case["case_id"], "Auditor Qian").model_dump(mode="json")
     assert result["ok"] is False
     json_file, html_file = result["files"]
     assert (json_file["checksum_ok"], json_file["lock_ok"], html_file["ok"]) == (True, False, True)
@@ -571,9 +571,9 @@ def test_a_change_after_archiving_is_archived_as_an_addendum_chained_to_the_file
     first = desk.read(case_id)["archive"]
 
     check = reports.start_spot_check("store-xh-01", date(2026, 11, 23), date(2026, 11, 23), 1.0, "Zhao Min")
-    assert check["sample"] == [case_id]
+    assert check.sample == [case_id]
     desk.clock.advance(hours=1)
-    reports.record_result(check["check_id"], case_id, False, "the refund was never paid", "Zhao Min", None)
+    reports.record_result(check.check_id, case_id, False, "the refund was never paid", "Zhao Min", None)
     assert all("expires_at" not in item for item in desk.partition(case_id) if item["sk"] == "CASE")
     assert desk.run().archived == 0  # not while the rectification runs
     desk.clock.advance(hours=2)
@@ -601,9 +601,9 @@ def test_a_change_after_archiving_is_archived_as_an_addendum_chained_to_the_file
     page = desk.s3.get_object(Bucket=bucket, Key=second["html_key"])["Body"].read().decode()
     assert "补充归档 Addendum 1" in page and first["json_sha256"] in page and "refund paid on 26 November" in page
 
-    verified = desk.archiver().verify(case_id, "Auditor Qian")
+    verified = desk.archiver().verify(case_id, "Auditor Qian").model_dump(mode="json")
     assert verified["ok"] and [f["sequence"] for f in verified["files"]] == [0, 0, 1, 1]
-    links = desk.archiver().retrieve(case_id, "json", "Auditor Qian")["files"]
+    links = desk.archiver().retrieve(case_id, "json", "Auditor Qian").model_dump(mode="json")["files"]
     assert [link["key"] for link in links] == [first["json_key"], second["json_key"]]
 
     expiry = int((datetime.fromisoformat(second["archived_at"]) + timedelta(days=90)).timestamp())
@@ -641,7 +641,7 @@ def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_re
     header, *lines = second.decode().splitlines()
     assert json.loads(header)["previous_sha256"] == first_sha and len(lines) == 1
 
-    checked = desk.archiver().audit_chain(first_day, second_day)
+    checked = desk.archiver().audit_chain(first_day, second_day).model_dump(mode="json")
     assert (checked["ok"], [d["records"] for d in checked["days"]]) == (True, [2, 1])
 
     # an operator with table access rewrites an outcome: the chain shows the day
@@ -652,6 +652,6 @@ def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_re
     desk.ddb.update_item(TableName=desk.settings.table_name, Key={"pk": item["pk"], "sk": item["sk"]},
                          UpdateExpression="SET #d.#o = :o", ExpressionAttributeNames={"#d": "doc", "#o": "outcome"},
                          ExpressionAttributeValues={":o": {"S": "intact (edited)"}})
-    broken = desk.archiver().audit_chain(first_day, second_day)
+    broken = desk.archiver().audit_chain(first_day, second_day).model_dump(mode="json")
     assert (broken["ok"], broken["first_break"]) == (False, first_day.isoformat())
     assert "differ" in broken["days"][0]["problem"] and broken["days"][1]["ok"]

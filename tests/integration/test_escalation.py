@@ -298,15 +298,16 @@ def test_loading_official_dates_recomputes_open_deadlines_and_records_it(desk: D
              "2027-01-12": True, "2027-01-13": True}
     result = desk.cases.load_calendar_overrides(
         "CN", {datetime.fromisoformat(d).date(): w for d, w in dates.items()}, "admin Gao")
-    assert result["moved"] == [{"case_id": case["case_id"], "clock": "handling",
-                                "before": "2027-01-12T23:59:59+08:00", "after": "2027-01-13T23:59:59+08:00"}]
+    assert [moved.model_dump(mode="json") for moved in result.moved] == [
+        {"case_id": case["case_id"], "clock": "handling",
+         "before": "2027-01-12T23:59:59+08:00", "after": "2027-01-13T23:59:59+08:00"}]
     after = desk.read(case["case_id"])
     assert after["deadlines"]["handling"]["provisional"] is False
     assert after["deadlines"]["handling"]["deadline_version"] == 2
     event = after["history"][-1]
     assert (event["action"], event["actor"]) == ("recompute-deadlines", "admin Gao")
     again = desk.cases.load_calendar_overrides("CN", {datetime(2027, 1, 13).date(): True}, "admin Gao")
-    assert again["moved"] == []
+    assert again.moved == []
 
 
 def test_a_back_dated_letter_at_a_store_under_a_county_reaches_the_store_manager_in_one_run(desk: Desk) -> None:

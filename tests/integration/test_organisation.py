@@ -87,10 +87,10 @@ def test_moving_the_london_store_to_englands_calendar_recounts_its_open_deadline
 
     changed = organisation.put_unit("store-london-01", Unit.model_validate({**london, "calendar": "GB-ENG"}),
                                     "Gao Min")
-    assert [(m["case_id"], m["clock"]) for m in changed["moved"]] == [(case.case_id, "handling")]
+    assert [(m.case_id, m.clock) for m in changed.moved] == [(case.case_id, "handling")]
     after = cases.get(case.case_id)
     assert after.deadlines["handling"].deadline.isoformat() == "2026-04-09T23:59:59+01:00"
     assert (after.history[-1].action, after.history[-1].actor) == ("recompute-deadlines", "Gao Min")
     assert "GB-ENG" in (after.history[-1].note or "")
     again = organisation.put_unit("store-london-01", Unit.model_validate({**london, "calendar": "GB-ENG"}), "Gao Min")
-    assert again["moved"] == []
+    assert again.moved == []

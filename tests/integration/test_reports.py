@@ -121,7 +121,7 @@ def week(desk: Desk) -> dict[str, str]:
 
 
 def test_statistics_match_the_figures_worked_out_by_hand(desk: Desk, week: dict[str, str]) -> None:
-    report = desk.reports.statistics("branch-hz", date(2026, 11, 23), date(2026, 11, 29))
+    report = desk.reports.statistics("branch-hz", date(2026, 11, 23), date(2026, 11, 29)).model_dump(mode="json")
     s = report["summary"]
     assert s["received"] == 5
     assert s["by_type"] == {"complaint": 3, "inquiry": 1, "praise": 1}
@@ -144,13 +144,13 @@ def test_statistics_match_the_figures_worked_out_by_hand(desk: Desk, week: dict[
     assert s["root_causes"] == {"service:cashier-double-scan": 2}
     assert report["by_unit"]["store-xh-01"]["received"] == 3 and report["by_unit"]["store-xh-02"]["received"] == 2
     # One store alone, and a range that misses the week, from the same counters.
-    assert desk.reports.statistics("store-xh-02", date(2026, 11, 23), date(2026, 11, 29))["summary"]["received"] == 2
-    assert desk.reports.statistics("branch-hz", date(2026, 11, 16), date(2026, 11, 22))["summary"]["received"] == 0
+    assert desk.reports.statistics("store-xh-02", date(2026, 11, 23), date(2026, 11, 29)).summary.received == 2
+    assert desk.reports.statistics("branch-hz", date(2026, 11, 16), date(2026, 11, 22)).summary.received == 0
 
 
 def test_a_report_reads_one_item_per_unit_and_day_at_most_never_a_case(desk: Desk, week: dict[str, str]) -> None:
     units = 6  # the whole sample organisation is below branch-hz
-    report = desk.reports.statistics("branch-hz", date(2026, 11, 1), date(2026, 11, 30))
+    report = desk.reports.statistics("branch-hz", date(2026, 11, 1), date(2026, 11, 30)).model_dump(mode="json")
     assert report["items_read"] <= units * 30
     # Only days with activity exist: 2 stores, Monday, Tuesday and Friday (and Monday for C/E).
     assert report["items_read"] == 4
@@ -158,18 +158,18 @@ def test_a_report_reads_one_item_per_unit_and_day_at_most_never_a_case(desk: Des
 
 def test_the_daily_register_lists_open_cases_nearest_deadline_first(desk: Desk, week: dict[str, str]) -> None:
     desk.clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30 Shanghai
-    register = desk.reports.daily_register("store-xh-02", None)
+    register = desk.reports.daily_register("store-xh-02", None).model_dump(mode="json")
     assert register["date"] == "2026-11-25" and register["open"] == 2  # C resolved (awaiting feedback), E accepted
     assert [c["case_id"] for c in register["cases"]] == [week["E"], week["C"]]
     assert register["due_tomorrow"] == [week["E"]]  # handling ends Thursday 26th 23:59:59
     assert register["due_today"] == [] and register["breached"] == []
     assert register["cases"][0]["next_deadline"] == "2026-11-26T23:59:59+08:00"
     desk.clock.now = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)  # Friday: E's handling is late
-    assert desk.reports.daily_register("store-xh-02", date(2026, 11, 27))["breached"] == [week["E"]]
+    assert desk.reports.daily_register("store-xh-02", date(2026, 11, 27)).breached == [week["E"]]
 
 
 def test_the_weekly_report_lists_complaints_trends_and_repeated_causes(desk: Desk, week: dict[str, str]) -> None:
-    report = desk.reports.weekly_report("branch-hz", date(2026, 11, 25))
+    report = desk.reports.weekly_report("branch-hz", date(2026, 11, 25)).model_dump(mode="json")
     assert (report["from"], report["to"]) == ("2026-11-23", "2026-11-29")
     assert {c["case_id"] for c in report["complaints"]} == {week["A"], week["B"], week["E"]}
     assert report["trend"]["complaints"] == {"this_week": 3, "previous_week": 0, "change": 3}
@@ -197,27 +197,27 @@ WEEK = (date(2026, 11, 23), date(2026, 11, 29))
 
 def test_spot_check_samples_reproducibly_and_a_mismatch_orders_rectification(desk: Desk, week: dict[str, str]) -> None:
     check = desk.reports.start_spot_check("store-xh-01", *WEEK, 0.5, "Zhao Min", SUPERVISOR)
-    assert check["handled_cases"] == 3 and len(check["sample"]) == 2  # A, B, D closed; ceil(1.5)
+    assert check.handled_cases == 3 and len(check.sample) == 2  # A, B, D closed; ceil(1.5)
     # anyone can re-derive the sample from the recorded seed
-    assert rpt.sample([week["A"], week["B"], week["D"]], 0.5, check["seed"]) == check["sample"]
+    assert rpt.sample([week["A"], week["B"], week["D"]], 0.5, check.seed) == check.sample
 
     desk.clock.now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 10:00
-    first, second = check["sample"]
-    desk.reports.record_result(check["check_id"], first, True, "refund confirmed with the customer", "Zhao Min", None)
-    result = desk.reports.record_result(check["check_id"], second, False, "the refund was never paid", "Zhao Min",
-                                        3, SUPERVISOR)
+    first, second = check.sample
+    desk.reports.record_result(check.check_id, first, True, "refund confirmed with the customer", "Zhao Min", None)
+    result = desk.reports.record_result(check.check_id, second, False, "the refund was never paid", "Zhao Min",
+                                        3, SUPERVISOR).model_dump(mode="json")
     assert result["pending"] == [] and result["results"][second]["rectification_due"] == "2026-12-03T23:59:59+08:00"
     with pytest.raises(IllegalTransition):
-        desk.reports.record_result(check["check_id"], second, True, "again", "Zhao Min", None)
+        desk.reports.record_result(check.check_id, second, True, "again", "Zhao Min", None)
     with pytest.raises(InvalidInput):
-        desk.reports.record_result(check["check_id"], week["E"], True, "not sampled", "Zhao Min", None)
+        desk.reports.record_result(check.check_id, week["E"], True, "not sampled", "Zhao Min", None)
 
     case = desk.read(second)
     assert case["rectification"]["reason"] == "the refund was never paid"
     assert case["deadlines"]["rectification"]["deadline"] == "2026-12-03T23:59:59+08:00"
     assert case["history"][-1]["action"] == "order-rectification"
-    stats = desk.reports.statistics("store-xh-01", date(2026, 11, 30), date(2026, 11, 30))["summary"]["spot_checks"]
-    assert stats == {"checked": 2, "mismatched": 1, "rectifications_ordered": 1, "rectifications_done": 0}
+    stats = desk.reports.statistics("store-xh-01", date(2026, 11, 30), date(2026, 11, 30)).summary.spot_checks
+    assert stats.model_dump() == {"checked": 2, "mismatched": 1, "rectifications_ordered": 1, "rectifications_done": 0}
 
     # Late, it is escalated like any clock: breach at the store, then up the organisation.
     escalator = build_escalation_service(desk.settings, desk.ddb, desk.sns, now=desk.clock)
@@ -228,9 +228,9 @@ def test_spot_check_samples_reproducibly_and_a_mismatch_orders_rectification(des
             if m["attributes"]["clock"] == "rectification"] == [("store-xh-01", "breach")]
     desk.act(second, "complete-rectification", result="refund paid on 4 December")
     assert desk.read(second)["deadlines"]["rectification"]["state"] == "breached"  # done, but late
-    late = desk.reports.statistics("store-xh-01", date(2026, 11, 30), date(2026, 12, 4))["summary"]
-    assert late["clocks"]["rectification"] == {"met": 0, "breached": 1, "on_time_rate": 0.0}
-    assert late["spot_checks"]["rectifications_done"] == 1
+    late = desk.reports.statistics("store-xh-01", date(2026, 11, 30), date(2026, 12, 4)).summary
+    assert late.clocks["rectification"].model_dump() == {"met": 0, "breached": 1, "on_time_rate": 0.0}
+    assert late.spot_checks.rectifications_done == 1
 
 
 def test_report_routes_answer_csv_and_keep_to_roles_and_territory(api: Any) -> None:
@@ -275,15 +275,15 @@ def test_a_report_sns_refuses_is_counted_and_sent_by_the_next_run(desk: Desk, we
 
 def test_the_service_draws_the_seed_and_a_unit_and_period_has_one_open_check(desk: Desk, week: dict[str, str]) -> None:
     check = desk.reports.start_spot_check("store-xh-01", *WEEK, 0.5, "Zhao Min", SUPERVISOR)
-    with pytest.raises(IllegalTransition, match=check["check_id"]):  # no second draw to leave a case out
+    with pytest.raises(IllegalTransition, match=check.check_id):  # no second draw to leave a case out
         desk.reports.start_spot_check("store-xh-01", *WEEK, 1.0, "Zhao Min", SUPERVISOR)
     other_period = desk.reports.start_spot_check("store-xh-01", date(2026, 11, 23), date(2026, 11, 28), 0.5, "Zhao Min")
-    assert other_period["seed"] != check["seed"] and len(check["seed"]) == 32
+    assert other_period.seed != check.seed and len(check.seed) == 32
 
-    for case_id in check["sample"]:
-        desk.reports.record_result(check["check_id"], case_id, True, "confirmed with the customer", "Zhao Min", None)
+    for case_id in check.sample:
+        desk.reports.record_result(check.check_id, case_id, True, "confirmed with the customer", "Zhao Min", None)
     later = desk.reports.start_spot_check("store-xh-01", *WEEK, 0.5, "Zhao Min", SUPERVISOR)
-    assert later["check_id"] != check["check_id"] and later["seed"] != check["seed"]
+    assert later.check_id != check.check_id and later.seed != check.seed
 
 
 def test_a_supervisor_cannot_choose_the_seed(api: Any) -> None:
@@ -305,7 +305,8 @@ def test_a_branch_register_covers_its_units_grouped_by_unit_with_call_back_conta
     desk.clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30 Shanghai
     threat = desk.register(unit_id="store-xh-01", expectation="退款,不然我就打12315", customer={
         "name": "Li Lei", "phone": "139 0000 5678", "value": "金卡会员 gold member"})
-    register = desk.reports.daily_register("branch-hz", None, SUPERVISOR)
+    branch_register = desk.reports.daily_register("branch-hz", None, SUPERVISOR)
+    register = branch_register.model_dump(mode="json")  # as the API answers it
     # A and B are closed, but their follow-up calls are still to make (due a week after resolution)
     assert [(g["unit_id"], g["case_ids"]) for g in register["units"]] == [
         ("branch-hz", []), ("store-xh-01", [threat, week["A"], week["B"]]), ("store-xh-02", [week["E"], week["C"]])]
@@ -319,12 +320,12 @@ def test_a_branch_register_covers_its_units_grouped_by_unit_with_call_back_conta
     assert register["risk_flagged"] == [threat]
     # E's customer brought four other cases to the branch's stores that Monday; two to store-xh-02
     assert rows[week["E"]]["earlier_cases"] == 4
-    assert desk.reports.daily_register("store-xh-02", None, SUPERVISOR)["cases"][0]["earlier_cases"] == 1
+    assert desk.reports.daily_register("store-xh-02", None, SUPERVISOR).cases[0].earlier_cases == 1
 
-    audited = desk.reports.daily_register("branch-hz", None, AUDITOR)["cases"]
+    audited = desk.reports.daily_register("branch-hz", None, AUDITOR).model_dump(mode="json")["cases"]
     assert {(c["customer"], c["phone"]) for c in audited} == {(None, None)}  # auditors do not call back
 
-    body = rpt.register_message(register).body
+    body = rpt.register_message(branch_register).body
     assert "Xihu Store No. 1 (store-xh-01):" in body and "RISK: 12315" in body
     assert "call back: Li Lei 139 0000 5678, 金卡会员 gold member" in body
     assert f"Escalation-risk language in 1 case(s): {threat}" in body
@@ -335,21 +336,22 @@ def test_a_closed_case_under_rectification_stays_on_the_register_until_it_is_don
         desk: Desk, week: dict[str, str]) -> None:
     desk.clock.now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
     desk.act(week["A"], "record-follow-up", reached=True, satisfied=True)  # nothing more to do on A
-    assert week["A"] not in {c["case_id"] for c in desk.reports.daily_register("store-xh-01", None)["cases"]}
+    assert week["A"] not in {c.case_id for c in desk.reports.daily_register("store-xh-01", None).cases}
     monday = date(2026, 11, 23)
     check = desk.reports.start_spot_check("store-xh-01", monday, monday, 1.0, "Zhao Min", SUPERVISOR)
-    desk.reports.record_result(check["check_id"], week["A"], False, "refund not paid when checked", "Zhao Min",
+    desk.reports.record_result(check.check_id, week["A"], False, "refund not paid when checked", "Zhao Min",
                                None, SUPERVISOR)
-    listed = {c["case_id"]: c for c in desk.reports.daily_register("store-xh-01", None)["cases"]}
-    assert listed[week["A"]]["status"] == "closed" and listed[week["A"]]["next_clock"] == "rectification"
+    listed = {c.case_id: c for c in desk.reports.daily_register("store-xh-01", None).cases}
+    assert listed[week["A"]].status == "closed" and listed[week["A"]].next_clock == "rectification"
     desk.act(week["A"], "complete-rectification", result="refund paid")
-    assert week["A"] not in {c["case_id"] for c in desk.reports.daily_register("store-xh-01", None)["cases"]}
+    assert week["A"] not in {c.case_id for c in desk.reports.daily_register("store-xh-01", None).cases}
 
 
 def test_the_weekly_csv_carries_every_figure_of_the_weekly_report(desk: Desk, week: dict[str, str]) -> None:
-    report = desk.reports.weekly_report("branch-hz", date(2026, 11, 25))
+    weekly = desk.reports.weekly_report("branch-hz", date(2026, 11, 25))
+    report = weekly.model_dump(mode="json")  # as the API answers it
     assert report["repeat_complainants"] == {"customers": 1, "cases": 5}  # all five came from one phone
-    rows = rpt.weekly_rows(report)
+    rows = rpt.weekly_rows(weekly)
     figures = {(r["section"], r["metric"]): r["value"] for r in rows if r["section"] != "complaint"}
     assert figures[("summary", "clocks.acceptance.on_time_rate")] == report["summary"]["clocks"]["acceptance"][
         "on_time_rate"]
@@ -361,12 +363,11 @@ def test_the_weekly_csv_carries_every_figure_of_the_weekly_report(desk: Desk, we
     assert {r["case_id"] for r in rows if r["section"] == "complaint"} == {week["A"], week["B"], week["E"]}
     text = rpt.as_csv(rows, rpt.WEEKLY_COLUMNS)
     assert '"trend","complaints.change","3"' in text and '"repeated_causes","service:cashier-double-scan","2"' in text
-    assert "Repeat complainants: 1 customers (5 cases this week)" in rpt.weekly_message(report).body
+    assert "Repeat complainants: 1 customers (5 cases this week)" in rpt.weekly_message(weekly).body
 
 
 def test_the_statistics_csv_has_each_units_own_rows(desk: Desk, week: dict[str, str]) -> None:
-    report = desk.reports.statistics("branch-hz", date(2026, 11, 23), date(2026, 11, 29))
-    rows = rpt.statistics_rows(report)
+    rows = rpt.statistics_rows(desk.reports.statistics("branch-hz", date(2026, 11, 23), date(2026, 11, 29)))
     own = {(r["unit_id"], r["metric"]): r["value"] for r in rows if r["scope"] == "unit"}
     assert own[("store-xh-01", "received")] == 3 and own[("store-xh-02", "received")] == 2
     assert own[("store-xh-02", "handling_working_days_by_type.inquiry.median")] == 0

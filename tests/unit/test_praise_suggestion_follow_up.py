@@ -169,7 +169,7 @@ def test_a_follow_up_records_reached_satisfied_and_an_accepted_offer_on_time() -
                         "follow_up_offers_accepted": 1}
     totals = Totals()
     totals.add(counters)
-    assert totals.summary()["follow_up"] == {"done": 1, "on_time": 1, "late": 0, "reached": 1, "satisfied": 1,
+    assert totals.summary().follow_up.model_dump() == {"done": 1, "on_time": 1, "late": 0, "reached": 1, "satisfied": 1,
                                              "offers_made": 1, "offers_accepted": 1}
     with pytest.raises(IllegalTransition, match="already recorded"):
         act(done, "record-follow-up", reached=True, satisfied=False)
@@ -250,11 +250,12 @@ def test_a_subject_cut_keeps_every_whole_word_that_fits() -> None:
 
 
 def test_every_report_subject_with_the_longest_unit_id_is_cut_between_words() -> None:
-    from chalicelib.domain.reports import register_message
+    from chalicelib.domain.reports import DailyRegister, register_message
 
     unit_id = "store-" + "x" * 57
-    register = {"unit_id": unit_id, "unit": "Xihu", "date": "2026-11-30", "open": 12345, "due_today": ["a"] * 99,
-                "due_tomorrow": ["b"] * 999, "breached": ["c"] * 9999, "cases": []}
+    register = DailyRegister(unit_id=unit_id, unit="Xihu", day=date(2026, 11, 30), open=12345, due_today=["a"] * 99,
+                             due_tomorrow=["b"] * 999, breached=["c"] * 9999, risk_flagged=[], units=[],
+                             awaiting_feedback=[], cases=[])
     message = register_message(register)
     full = f"Daily register {unit_id} 2026-11-30: 12345 open, 99 due today, 999 due tomorrow, 9999 breached"
     assert _cut_between_words(full, message.subject), message.subject

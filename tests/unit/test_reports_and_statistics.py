@@ -44,19 +44,22 @@ def test_totals_sum_days_and_units_into_rates_a_manager_reads() -> None:
                 "feedback": 2, "satisfied": 1, "satisfaction_sum": 7})
     totals.add({"received": 1, "clock_met:acceptance": 1})
     summary = totals.summary()
-    assert summary["received"] == 4
-    assert summary["clocks"]["acceptance"]["on_time_rate"] == 0.75
+    assert summary.received == 4
+    assert summary.clocks["acceptance"].on_time_rate == 0.75
+    assert (summary.satisfaction.responses, summary.satisfaction.average) == (2, 3.5)
 
 
 def test_the_trend_compares_this_week_with_the_last_and_names_repeated_root_causes() -> None:
-    this = {"received": 5, "resolved": 4, "by_type": {"complaint": 3}, "root_causes": {"service:double-scan": 2,
-            "goods:expired": 1}, "clocks": {"handling": {"on_time_rate": 0.75}}}
-    previous = {"received": 2, "resolved": 2, "by_type": {}, "root_causes": {},
-                "clocks": {"handling": {"on_time_rate": 1.0}}}
-    changes = rpt.trend(this, previous)
+    this_week, last_week = Totals(), Totals()
+    this_week.add({"received": 5, "resolved": 4, "type:complaint": 3, "root_cause:service:double-scan": 2,
+                   "root_cause:goods:expired": 1, "clock_met:handling": 3, "clock_breached:handling": 1})
+    last_week.add({"received": 2, "resolved": 2, "clock_met:handling": 2})
+    this, previous = this_week.summary(), last_week.summary()
+    changes = {name: change.model_dump() for name, change in rpt.trend(this, previous).items()}
     assert changes["received"] == {"this_week": 5, "previous_week": 2, "change": 3}
     assert changes["complaints"]["change"] == 3 and changes["on_time_rate:handling"]["change"] == -0.25
-    assert rpt.repeated_causes(this) == [{"root_cause": "service:double-scan", "count": 2}]
+    assert [cause.model_dump() for cause in rpt.repeated_causes(this)] == [
+        {"root_cause": "service:double-scan", "count": 2}]
     assert rpt.week_start(date(2026, 11, 29)) == date(2026, 11, 23)
 
 

@@ -24,7 +24,7 @@ settings = get_settings()
 @http.documented("UnitList")
 @http.handles_errors
 def list_units() -> dict[str, Any]:
-    return {"items": case_service().units()}
+    return {"items": [unit.public_view() for unit in case_service().units()]}
 
 
 @routes.route("/units/{unit_id}", methods=["PUT"])
@@ -33,7 +33,7 @@ def list_units() -> dict[str, Any]:
 def put_unit(unit_id: str) -> dict[str, Any]:
     """An administrator adds or changes a unit; its managers' SMS/email subscriptions follow."""
     unit = http.parse(Unit, http.json_body(routes.current_request.raw_body, settings.max_body_bytes))
-    return organisation_service().put_unit(unit_id, unit, http.principal().name)
+    return organisation_service().put_unit(unit_id, unit, http.principal().name).model_dump(mode="json")
 
 
 @routes.route("/staff", methods=["GET"])
@@ -41,10 +41,8 @@ def put_unit(unit_id: str) -> dict[str, Any]:
 @http.handles_errors
 def list_staff() -> dict[str, Any]:
     """The staff directory, or one unit's staff and the units below it."""
-    from chalicelib.services.staff import staff_views
-
     unit_id = Query(routes.current_request.query_params).text("unit_id")
-    return {"items": staff_views(staff_service().list(unit_id))}
+    return {"items": [member.model_dump(mode="json") for member in staff_service().list(unit_id)]}
 
 
 @routes.route("/staff", methods=["POST"])
@@ -52,11 +50,10 @@ def list_staff() -> dict[str, Any]:
 @http.handles_errors
 def add_staff() -> Response:
     """An administrator adds a person: the identity provider creates their sign-in and their id."""
-    from chalicelib.services.staff import staff_view
-
     details = http.parse(StaffDetails, http.json_body(routes.current_request.raw_body, settings.max_body_bytes))
     member = staff_service().add(details)
-    return Response(body=staff_view(member), status_code=201, headers={"Location": f"/staff/{member.staff_id}"})
+    return Response(body=member.model_dump(mode="json"), status_code=201,
+                    headers={"Location": f"/staff/{member.staff_id}"})
 
 
 @routes.route("/staff/import", methods=["POST"])
@@ -79,19 +76,15 @@ def import_staff() -> dict[str, Any]:
 @http.documented("StaffView")
 @http.handles_errors
 def get_staff(staff_id: str) -> dict[str, Any]:
-    from chalicelib.services.staff import staff_view
-
-    return staff_view(staff_service().get(staff_id))
+    return staff_service().get(staff_id).model_dump(mode="json")
 
 
 @routes.route("/staff/{staff_id}", methods=["PUT"])
 @http.documented("StaffView", request=StaffDetails)
 @http.handles_errors
 def update_staff(staff_id: str) -> dict[str, Any]:
-    from chalicelib.services.staff import staff_view
-
     details = http.parse(StaffDetails, http.json_body(routes.current_request.raw_body, settings.max_body_bytes))
-    return staff_view(staff_service().update(staff_id, details))
+    return staff_service().update(staff_id, details).model_dump(mode="json")
 
 
 @routes.route("/staff/{staff_id}/deactivate", methods=["POST"])
@@ -99,16 +92,14 @@ def update_staff(staff_id: str) -> dict[str, Any]:
 @http.handles_errors
 def deactivate_staff(staff_id: str) -> dict[str, Any]:
     """The person can no longer sign in nor receive escalations; their name stays on their cases."""
-    from chalicelib.services.staff import staff_view
-
-    return staff_view(staff_service().deactivate(staff_id))
+    return staff_service().deactivate(staff_id).model_dump(mode="json")
 
 
 @routes.route("/calendars/{country}", methods=["GET"])
-@http.documented("CalendarView")
+@http.documented("CalendarDates")
 @http.handles_errors
 def get_calendar(country: str) -> dict[str, Any]:
-    return case_service().calendar(http.country_code(country))
+    return case_service().calendar(http.country_code(country)).model_dump(mode="json")
 
 
 @routes.route("/calendars/{country}/overrides", methods=["PUT"])
@@ -117,30 +108,31 @@ def get_calendar(country: str) -> dict[str, Any]:
 def load_calendar_overrides(country: str) -> dict[str, Any]:
     """Official holiday / working dates, loaded without a deploy; open deadlines follow."""
     body = http.command(CalendarOverridesRequest, routes.current_request.raw_body, settings.max_body_bytes)
-    return case_service().load_calendar_overrides(http.country_code(country), body.working_days(), body.actor)
+    return case_service().load_calendar_overrides(http.country_code(country), body.working_days(),
+                                                  body.actor).model_dump(mode="json")
 
 
 @routes.route("/risk-phrases", methods=["GET"])
-@http.documented("RiskPhrases")
+@http.documented("PhraseList")
 @http.handles_errors
 def get_risk_phrases() -> dict[str, Any]:
     """The escalation-risk phrases every intake is checked against."""
-    return risk_phrase_service().view()
+    return risk_phrase_service().view().model_dump(mode="json")
 
 
 @routes.route("/risk-phrases", methods=["PUT"])
-@http.documented("RiskPhrases", request=RiskPhrasesRequest)
+@http.documented("PhraseList", request=RiskPhrasesRequest)
 @http.handles_errors
 def put_risk_phrases() -> dict[str, Any]:
     """An administrator replaces the list (Chinese and English phrases, matched case-insensitively)."""
     body = http.command(RiskPhrasesRequest, routes.current_request.raw_body, settings.max_body_bytes)
-    return risk_phrase_service().replace(body)
+    return risk_phrase_service().replace(body).model_dump(mode="json")
 
 
 @routes.route("/risk-phrases/check", methods=["POST"])
-@http.documented("RiskPhraseCheck", request=RiskPhraseTry)
+@http.documented("PhraseMatch", request=RiskPhraseTry)
 @http.handles_errors
 def check_risk_phrases() -> dict[str, Any]:
     """Which phrases of the current list a text would be flagged for."""
     body = http.command(RiskPhraseTry, routes.current_request.raw_body, settings.max_body_bytes)
-    return risk_phrase_service().check(body.text)
+    return risk_phrase_service().check(body.text).model_dump(mode="json")

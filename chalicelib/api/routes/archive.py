@@ -45,7 +45,8 @@ def archived_files(case_id: str) -> dict[str, Any]:
 @http.handles_errors
 def retrieve_archived_file(case_id: str) -> dict[str, Any]:
     body = http.command(RetrieveArchivedFile, routes.current_request.raw_body, settings.max_body_bytes)
-    return archive_service().retrieve(case_id, body.format.value, body.actor, http.principal(), http.request_id())
+    return archive_service().retrieve(case_id, body.format.value, body.actor, http.principal(),
+                                      http.request_id()).model_dump(mode="json")
 
 
 @routes.route("/archive/{case_id}/verify", methods=["POST"])
@@ -53,7 +54,7 @@ def retrieve_archived_file(case_id: str) -> dict[str, Any]:
 @http.handles_errors
 def verify_archived_files(case_id: str) -> dict[str, Any]:
     body = http.command(VerifyArchivedFiles, routes.current_request.raw_body, settings.max_body_bytes)
-    return archive_service().verify(case_id, body.actor, http.principal(), http.request_id())
+    return archive_service().verify(case_id, body.actor, http.principal(), http.request_id()).model_dump(mode="json")
 
 
 @routes.route("/archive/{case_id}/legal-hold", methods=["PUT"])
@@ -87,4 +88,4 @@ def audit_chain() -> dict[str, Any]:
     start, end = asked.day("from"), asked.day("to")
     asked.checked("the audit chain cannot be checked as asked")
     assert start and end
-    return archive_service().audit_chain(start, end, http.principal(), http.request_id())
+    return archive_service().audit_chain(start, end, http.principal(), http.request_id()).model_dump(mode="json")

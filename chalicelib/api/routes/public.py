@@ -60,7 +60,7 @@ def page_asset(name: str) -> Response:
 @http.handles_errors
 def public_units() -> dict[str, Any]:
     """The units a customer may address on the web form (no contacts)."""
-    return {"items": case_service().units()}
+    return {"items": [unit.public_view() for unit in case_service().units()]}
 
 
 @routes.route("/public/sign-in", methods=["GET"])
@@ -88,7 +88,7 @@ def file_public_case() -> Response:
     public_filings.check(http.source_ip(request))
     body = http.parse(PublicIntakeRequest, http.json_body(request.raw_body, settings.public_max_body_bytes))
     receipt = case_service().register_public(body)
-    return Response(body=receipt, status_code=201, headers={"Location": receipt["status_url"]})
+    return Response(body=receipt.model_dump(mode="json"), status_code=201, headers={"Location": receipt.status_url})
 
 
 @routes.route("/public/track/{token}", methods=["GET"], cors=True)
@@ -96,7 +96,7 @@ def file_public_case() -> Response:
 @http.handles_errors
 def track_case(token: str) -> dict[str, Any]:
     """A complainant's view of their case: status and deadlines, nothing staff wrote."""
-    return case_service().track(token)
+    return case_service().track(token).model_dump(mode="json")
 
 
 @routes.route("/public/track/{token}/rating", methods=["POST"], cors=True)
@@ -108,5 +108,5 @@ def rate_case(token: str) -> dict[str, Any]:
     request = routes.current_request
     public_filings.check(http.source_ip(request))
     answer = http.parse(SurveyAnswer, http.json_body(request.raw_body, settings.public_max_body_bytes))
-    return case_service().rate(token, answer)
+    return case_service().rate(token, answer).model_dump(mode="json")
 

@@ -41,7 +41,7 @@ def statistics_report() -> Response:
     from chalicelib.domain.reports import STATISTICS_COLUMNS, statistics_rows
 
     return http.report_response(report, fmt, statistics_rows, STATISTICS_COLUMNS,
-                                f"statistics-{report['unit_id']}-{report['from']}-{report['to']}")
+                                f"statistics-{report.unit_id}-{report.start}-{report.end}")
 
 
 @routes.route("/reports/daily-register", methods=["GET"])
@@ -53,8 +53,8 @@ def daily_register() -> Response:
 
     fmt, unit_id, (day,) = _report_query(("date", False))
     register = report_service().daily_register(unit_id, day, http.principal())
-    return http.report_response(register, fmt, lambda r: r["cases"], REGISTER_COLUMNS,
-                                f"daily-register-{register['unit_id']}-{register['date']}")
+    return http.report_response(register, fmt, lambda r: [row.model_dump(mode="json") for row in r.cases],
+                                REGISTER_COLUMNS, f"daily-register-{register.unit_id}-{register.day}")
 
 
 @routes.route("/reports/weekly", methods=["GET"])
@@ -67,7 +67,7 @@ def weekly_report() -> Response:
     fmt, unit_id, (week_of,) = _report_query(("week_of", False))
     report = report_service().weekly_report(unit_id, week_of, http.principal())
     return http.report_response(report, fmt, weekly_rows, WEEKLY_COLUMNS,
-                                f"weekly-report-{report['unit_id']}-{report['from']}")
+                                f"weekly-report-{report.unit_id}-{report.start}")
 
 
 @routes.route("/spot-checks", methods=["POST"])
@@ -78,14 +78,15 @@ def start_spot_check() -> Response:
     body = http.command(StartSpotCheck, routes.current_request.raw_body, settings.max_body_bytes)
     check = report_service().start_spot_check(body.unit_id, body.from_date, body.to_date,
                                               body.share, body.actor, http.principal())
-    return Response(body=check, status_code=201, headers={"Location": f"/spot-checks/{check['check_id']}"})
+    return Response(body=check.model_dump(mode="json"), status_code=201,
+                    headers={"Location": f"/spot-checks/{check.check_id}"})
 
 
 @routes.route("/spot-checks/{check_id}", methods=["GET"])
 @http.documented("SpotCheck")
 @http.handles_errors
 def get_spot_check(check_id: str) -> dict[str, Any]:
-    return report_service().spot_check(check_id, http.principal())
+    return report_service().spot_check(check_id, http.principal()).model_dump(mode="json")
 
 
 @routes.route("/spot-checks/{check_id}/results", methods=["POST"])
@@ -95,4 +96,4 @@ def record_spot_check_result(check_id: str) -> dict[str, Any]:
     """One sampled case verified; a mismatch orders rectification by a deadline (限期整改)."""
     body = http.command(SpotCheckResult, routes.current_request.raw_body, settings.max_body_bytes)
     return report_service().record_result(check_id, body.case_id, body.matches, body.note, body.actor,
-                                          body.rectify_within_working_days, http.principal())
+                                          body.rectify_within_working_days, http.principal()).model_dump(mode="json")

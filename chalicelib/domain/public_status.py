@@ -1,0 +1,76 @@
+"""What a customer reads about their case (rulebook §5 事事有回复): the status page behind their
+tracking token and the web form's receipt. No staff notes, no names of staff, no internal clocks:
+the answer they were given, the dates they were promised, and the survey while it is open."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from chalicelib.domain.calendar import LocalTime
+from chalicelib.domain.clocks import FOLLOW_UP_CLOCK, ClockState
+from chalicelib.domain.models import Case, CaseType, FeedbackSource, Status
+
+
+class PublicDeadline(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    deadline: LocalTime
+    state: ClockState
+
+
+class PublicSurvey(BaseModel):
+    """The satisfaction survey on the status page: open while the answered case awaits a rating."""
+
+    model_config = ConfigDict(frozen=True)
+
+    open: bool
+    rating: int | None = None
+    by_customer: bool = False
+
+
+class PublicStatus(BaseModel):
+    """What a complainant sees with their tracking token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_number: str
+    type: CaseType
+    status: Status
+    unit: str
+    received_at: LocalTime
+    reply_by: LocalTime | None
+    deadlines: dict[str, PublicDeadline]
+    updated_at: LocalTime
+    answer: str | None = None
+    survey: PublicSurvey | None = None
+
+    @classmethod
+    def of(cls, case: Case, unit_name: str, time_zone: str, now: datetime, rated: bool) -> PublicStatus:
+        """`rated`: the customer gave their one rating (the survey then stays closed)."""
+        tz = ZoneInfo(time_zone)
+        # the follow-up call is the organisation's own duty, not an answer the customer waits for
+        clocks = {name: clock for name, clock in case.clocks.items() if name != FOLLOW_UP_CLOCK}
+        reply_by = max((clock.due_at for clock in clocks.values()), default=None)
+        answered = case.resolution is not None and case.status in (Status.RESOLVED, Status.CLOSED)
+        feedback = case.feedback
+        return cls(case_number=case.case_id, type=case.type, status=case.status, unit=unit_name,
+                   received_at=case.received_at.astimezone(tz),
+                   reply_by=reply_by.astimezone(tz) if reply_by else None,
+                   deadlines={name: PublicDeadline(deadline=clock.due_at.astimezone(tz), state=clock.state(now))
+                              for name, clock in clocks.items()},
+                   updated_at=case.updated_at,
+                   answer=case.resolution.customer_message if answered and case.resolution else None,
+                   survey=PublicSurvey(open=case.status is Status.RESOLVED and not rated,
+                                       rating=feedback.satisfaction if feedback else None,
+                                       by_customer=bool(feedback and feedback.source is FeedbackSource.CUSTOMER)))
+
+
+class Receipt(PublicStatus):
+    """The web form's receipt: the status, plus the token shown only this once."""
+
+    tracking_token: str
+    status_url: str
+    next_steps: dict[str, str]
