@@ -22,6 +22,10 @@ SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS = 7
 # end of this many days after the day of resolution, unit-local (configurable: FOLLOW_UP_DAYS).
 FOLLOW_UP_CLOCK = "follow_up"
 DEFAULT_FOLLOW_UP_DAYS = 7
+# Rulebook §6 限期整改: the deadline a spot check's mismatch sets the unit to put things right.
+RECTIFICATION_CLOCK = "rectification"
+# The organisation's own duties, not a date anyone promised the customer: never on their status page.
+INTERNAL_CLOCKS = frozenset({FOLLOW_UP_CLOCK, RECTIFICATION_CLOCK})
 
 
 class ClockState(StrEnum):

@@ -14,6 +14,7 @@ from chalicelib.domain.clocks import (
     COMPLAINT_HANDLING_WORKING_DAYS,
     FOLLOW_UP_CLOCK,
     INQUIRY_ANSWER_LIMIT,
+    RECTIFICATION_CLOCK,
     SPECIAL_COMPLAINT_HANDLING_WORKING_DAYS,
     Clock,
     end_of_local_day,
@@ -440,10 +441,10 @@ def order_rectification(case: Case, verdict: SpotCheckVerdict, working_days: int
     due_at, provisional = working_days_deadline(now, working_days, unit_clock)
     order = Rectification(spot_check_id=verdict.spot_check_id, reason=verdict.note, ordered_by=verdict.by,
                           ordered_at=now)
-    clock = Clock(name="rectification", started_at=now, due_at=due_at, provisional=provisional,
-                  deadline_version=(case.clocks["rectification"].deadline_version + 1
-                                    if "rectification" in case.clocks else 1))
-    return _recorded(case, {"rectification": order, "clocks": {**case.clocks, "rectification": clock},
+    clock = Clock(name=RECTIFICATION_CLOCK, started_at=now, due_at=due_at, provisional=provisional,
+                  deadline_version=(case.clocks[RECTIFICATION_CLOCK].deadline_version + 1
+                                    if RECTIFICATION_CLOCK in case.clocks else 1))
+    return _recorded(case, {"rectification": order, "clocks": {**case.clocks, RECTIFICATION_CLOCK: clock},
                             "spot_checks": (*case.spot_checks, verdict)}, now, verdict.by, "order-rectification",
                      verdict.note)
 

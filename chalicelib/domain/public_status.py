@@ -4,14 +4,24 @@ the answer they were given, the dates they were promised, and the survey while i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.calendar import LocalTime
-from chalicelib.domain.clocks import FOLLOW_UP_CLOCK, ClockState
-from chalicelib.domain.models import Case, CaseType, FeedbackSource, Status
+from chalicelib.domain.clocks import INTERNAL_CLOCKS, ClockState
+from chalicelib.domain.models import Case, CaseType, FeedbackSource, HistoryEvent, Status
+
+
+def rated_by_customer(history: Sequence[HistoryEvent]) -> bool:
+    """The customer gave their one rating of this case (a reopened case is not asked again): a
+    feedback the lifecycle marked as the customer's own, whatever a member of staff is called."""
+    customer = FeedbackSource.CUSTOMER.value
+    return any(event.action == "record-feedback"
+               and ((event.changes.get("feedback") or {}).get("after") or {}).get("source") == customer
+               for event in history)
 
 
 class PublicDeadline(BaseModel):
@@ -51,8 +61,8 @@ class PublicStatus(BaseModel):
     def of(cls, case: Case, unit_name: str, time_zone: str, now: datetime, rated: bool) -> PublicStatus:
         """`rated`: the customer gave their one rating (the survey then stays closed)."""
         tz = ZoneInfo(time_zone)
-        # the follow-up call is the organisation's own duty, not an answer the customer waits for
-        clocks = {name: clock for name, clock in case.clocks.items() if name != FOLLOW_UP_CLOCK}
+        # a follow-up call or a rectification is the organisation's own duty, not an answer they wait for
+        clocks = {name: clock for name, clock in case.clocks.items() if name not in INTERNAL_CLOCKS}
         reply_by = max((clock.due_at for clock in clocks.values()), default=None)
         answered = case.resolution is not None and case.status in (Status.RESOLVED, Status.CLOSED)
         feedback = case.feedback

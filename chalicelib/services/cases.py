@@ -40,7 +40,7 @@ from chalicelib.domain.escalation import Escalation, Ladder, alarm_changes, noti
 from chalicelib.domain.follow_up import with_follow_up
 from chalicelib.domain.identifiers import is_case_id, new_case_id
 from chalicelib.domain.models import Case, HistoryEvent, Praise, PraisedStaff, Status, Unit
-from chalicelib.domain.public_status import PublicStatus, Receipt
+from chalicelib.domain.public_status import PublicStatus, Receipt, rated_by_customer
 from chalicelib.domain.risk import flag_at_intake
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import stat_deltas
@@ -569,11 +569,6 @@ def _already_acknowledged(case: Case, command: cmd.Acknowledge) -> bool:
     version = clock.deadline_version if clock else None
     return any(ack.clock == command.clock and ack.level == command.level and ack.deadline_version == version
                for ack in case.acknowledgements)
-
-
-def rated_by_customer(history: Sequence[HistoryEvent]) -> bool:
-    """The customer gave their one rating of this case (a reopened case is not asked again)."""
-    return any(e.action == "record-feedback" and e.actor == "customer" for e in history)
 
 
 def _hashed(token: str) -> str:

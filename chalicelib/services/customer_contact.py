@@ -214,7 +214,7 @@ class CustomerContactService:
     def _remind(self, case_id: str, report: ContactReport) -> None:
         """Once: only if the case still waits for the customer's rating."""
         assert self._cases is not None, "reminders need the case store"
-        from chalicelib.services.cases import rated_by_customer
+        from chalicelib.domain.public_status import rated_by_customer
 
         record = self._cases.get(case_id)
         case = record.case

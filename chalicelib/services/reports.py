@@ -14,6 +14,7 @@ from chalicelib.domain import lifecycle
 from chalicelib.domain import reports as rpt
 from chalicelib.domain.auth import CASE_WORKERS, Principal, in_territory
 from chalicelib.domain.calendar import UnitClock
+from chalicelib.domain.clocks import RECTIFICATION_CLOCK
 from chalicelib.domain.errors import CaseNotFound, IllegalTransition, InvalidInput, StaleVersion
 from chalicelib.domain.escalation import Ladder, OutgoingMessage, alarm_changes
 from chalicelib.domain.models import Case, CaseType, SpotCheckVerdict, Status, Unit, UnitKind
@@ -259,7 +260,7 @@ class ReportService:
     def _order_rectification(self, case: Case, verdict: SpotCheckVerdict, now: datetime, clock: UnitClock,
                              working_days: int, result: rpt.SampleOutcome, checked: StatsDelta) -> None:
         updated, event = lifecycle.order_rectification(case, verdict, working_days, now, clock)
-        due = updated.clocks["rectification"].due_at.astimezone(ZoneInfo(clock.time_zone))
+        due = updated.clocks[RECTIFICATION_CLOCK].due_at.astimezone(ZoneInfo(clock.time_zone))
         alarms, stopped = alarm_changes(case, updated, self._ladder)
         try:
             self._cases.save(updated, event, case.version, alarms=alarms, stopped_clocks=stopped,

@@ -259,3 +259,34 @@ def test_every_report_subject_with_the_longest_unit_id_is_cut_between_words() ->
     message = register_message(register)
     full = f"Daily register {unit_id} 2026-11-30: 12345 open, 99 due today, 999 due tomorrow, 9999 breached"
     assert _cut_between_words(full, message.subject), message.subject
+
+
+def test_the_customer_s_status_page_shows_what_was_promised_to_them_not_the_units_own_duties() -> None:
+    """A follow-up call and a spot check's rectification are the organisation's duties: the
+    customer's status page keeps to the dates they were given."""
+    from chalicelib.domain.models import SpotCheckVerdict
+    from chalicelib.domain.public_status import PublicStatus
+
+    resolved = act(act(case_in(Status.INVESTIGATING, CaseType.COMPLAINT), "record-finding", kind="customer_issue",
+                       detail="misread the label"), "resolve", result="explained the offer")
+    closed = act(resolved, "close", reason="customer satisfied")
+    mismatch = SpotCheckVerdict(spot_check_id="SC-1", matches=False, note="refund never paid", by="Zhao Min", at=NOW)
+    ordered, _ = lifecycle.order_rectification(closed, mismatch, 5, NOW, CLOCK)
+    assert {"follow_up", "rectification"} <= set(ordered.clocks)  # staff see both
+    status = PublicStatus.of(ordered, "Xihu Store No. 1", TZ, NOW, rated=False)
+    assert set(status.deadlines) == {"acceptance", "handling"}
+    assert status.reply_by == ordered.clocks["handling"].due_at
+
+
+def test_the_customer_s_own_rating_is_known_by_its_source_not_by_who_is_called_customer() -> None:
+    from chalicelib.domain.public_status import rated_by_customer
+
+    resolved = act(act(case_in(Status.INVESTIGATING, CaseType.COMPLAINT), "record-finding", kind="customer_issue",
+                       detail="misread the label"), "resolve", result="explained the offer")
+    by_phone = lifecycle.ACTIONS["record-feedback"].command.model_validate(
+        {"actor": "customer", "satisfied": True, "satisfaction": 5})  # a member of staff called "customer"
+    _, phoned = lifecycle.apply_action(resolved, "record-feedback", by_phone, NOW, CLOCK)
+    assert not rated_by_customer([phoned])
+    own = cmd.CustomerFeedback.of(cmd.SurveyAnswer(satisfaction=4, comment="quick and kind"))
+    _, rated = lifecycle.apply_action(resolved, "record-feedback", own, NOW, CLOCK)
+    assert rated_by_customer([phoned, rated])
