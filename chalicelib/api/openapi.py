@@ -155,6 +155,7 @@ def _operation(method: str, path: str, entry: Any, doc: RouteDoc, schemas: Any,
         roles = sorted(role.value for role in ROUTE_ROLES[route])
         operation["security"] = [{"staff": []}]
         operation["description"] = "Roles: " + ", ".join(roles) + "."
+        operation["x-roles"] = roles  # what the console reads to offer a screen only to who may use it
     elif route in API_KEY_ROUTES:
         operation["security"] = [{"hotlineKey": []}]
     else:

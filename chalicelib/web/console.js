@@ -157,14 +157,16 @@ async function loadUnits() {
 function route() {
   const hash = location.hash;
   const view = hash.startsWith("#case/") ? "case" : hash === "#register" ? "register" : hash === "#reports" ? "reports"
-    : hash === "#inbox" ? "inbox" : "cases";
+    : hash === "#inbox" ? "inbox" : hash === "#new" ? "new" : "cases";
   $("cases-view").hidden = view !== "cases";
   $("case-view").hidden = view !== "case";
   $("register-view").hidden = view !== "register";
   $("reports-view").hidden = view !== "reports";
   $("inbox-view").hidden = view !== "inbox";
+  $("new-view").hidden = view !== "new";
+  $("tab-new").hidden = !mayCall("post", "/cases");
   for (const [id, name] of [["tab-cases", "cases"], ["tab-register", "register"], ["tab-reports", "reports"],
-                            ["tab-inbox", "inbox"]]) {
+                            ["tab-inbox", "inbox"], ["tab-new", "new"]]) {
     if (name === view) $(id).setAttribute("aria-current", "page"); else $(id).removeAttribute("aria-current");
   }
   $("app-error").textContent = "";
@@ -172,6 +174,7 @@ function route() {
   else if (view === "register") loadRegister();
   else if (view === "reports") loadReports();
   else if (view === "inbox") loadInbox();
+  else if (view === "new") renderIntake();
   else loadCases();
 }
 
@@ -345,13 +348,15 @@ function fieldLabel(action, name) {
 
 function choicesFor(name, c) {
   /* Fields whose values the console knows better than a text box: units, the case's clocks, levels. */
+  if (name === "unit_id") return Object.values(units).map((u) => [u.unit_id, u.name]);
   if (name === "to_unit_id") return Object.values(units).filter((u) => u.unit_id !== c.unit_id).map((u) => [u.unit_id, u.name]);
   if (name === "clock") return Object.keys(c.deadlines || {}).map((k) => [k, named("clock", k)]);
   if (name === "level") return [...new Set((c.escalations || []).map((e) => e.level))].map((l) => [l, named("level", l)]);
   return null;
 }
 
-const ENUM_PREFIX = { kind: "kind", remedies: "remedy", category: "cause", outcome: "outcome" };
+const ENUM_PREFIX = { kind: "kind", remedies: "remedy", category: "cause", outcome: "outcome",
+  "cause.category": "cause", "customer.language": "language" };
 
 function input(action, name, schema, required, c) {
   const s = resolveRef(schema);
@@ -379,6 +384,10 @@ function input(action, name, schema, required, c) {
     for (const v of resolveRef(s.items).enum || []) control.appendChild(el("option", named(ENUM_PREFIX[name] || name, v), { value: v }));
   } else if (s.format === "date") {
     control = el("input", null, { id, name, type: "date" });
+  } else if (s.format === "date-time") {  // the unit's wall clock; its offset is added on sending
+    control = el("input", null, { id, name, type: "datetime-local", "data-type": "local-time" });
+  } else if (/(^|\.)(email|phone)$/.test(name)) {  // the phone's own keyboard for numbers and addresses
+    control = el("input", null, { id, name, type: name.endsWith("email") ? "email" : "tel", autocomplete: "off" });
   } else {
     control = el(s.maxLength > 200 ? "textarea" : "input", null, { id, name });
   }
@@ -444,6 +453,114 @@ async function act(c, action, f) {
   $("action-error").textContent = errorText(status, body);
   if (status === 409 && body.error === "stale_version") { await openCase(c.case_id); $("action-error").textContent = errorText(status, body); }
   $("action-error").focus();
+}
+
+// ---- a new case: what store staff take at the counter, from a letter or on the phone ---------
+
+function mayCall(method, path) {  // the OpenAPI document names the roles of each staff route
+  const operation = ((apiDoc && apiDoc.paths[path]) || {})[method];
+  const groups = (user && user["cognito:groups"]) || [];
+  return !!operation && (operation["x-roles"] || []).some((role) => groups.includes(role));
+}
+
+const INTAKE_ORDER = ["type", "channel", "unit_id", "received_at", "customer", "five_w", "cause", "expectation",
+  "praised"];
+
+function intakeLabel(name) {
+  const key = `field_${name.replace(/\./g, "_")}_intake`;
+  return TEXTS.en[key] ? t(key) : named("field", name.replace(/\./g, "_"));
+}
+
+function renderIntake() {
+  /* The form is built from the OpenAPI document's intake schema, as the action forms are: a
+     field the service adds appears here without a console change. */
+  const f = $("intake-form");
+  if (f.dataset.lang === lang && f.children.length) return;
+  const typed = Object.fromEntries([...f.querySelectorAll("[name]")].map((c) => [c.name, c.value]));  // kept
+  f.replaceChildren();
+  f.dataset.lang = lang;
+  f.dataset.key = f.dataset.key || crypto.randomUUID();  // one case, however often it is sent
+  const schema = resolveRef(apiDoc.paths["/cases"].post.requestBody.content["application/json"].schema);
+  const required = schema.required || [];
+  const names = Object.keys(schema.properties).filter((n) => n !== "receiver");
+  names.sort((a, b) => (INTAKE_ORDER.indexOf(a) + 1 || 99) - (INTAKE_ORDER.indexOf(b) + 1 || 99));
+  for (const name of names) {
+    const inner = resolveRef(schema.properties[name]);
+    if (!inner.properties) {
+      f.appendChild(labelled(input("intake", name, schema.properties[name], required.includes(name), {}), name));
+      continue;
+    }
+    const group = el("fieldset");
+    group.append(el("legend", intakeLabel(name)), el("p", null, { class: "error", "data-field": name }));
+    const needed = required.includes(name) ? inner.required || [] : [];
+    for (const [sub, spec] of Object.entries(inner.properties)) {
+      group.appendChild(labelled(input("intake", `${name}.${sub}`, spec, needed.includes(sub), {}), `${name}.${sub}`));
+    }
+    f.appendChild(group);
+  }
+  $("f-intake-unit_id").value = user["custom:unit_id"];
+  for (const control of f.querySelectorAll("[name]")) {
+    if (control.name in typed && control.dataset.type !== "array") control.value = typed[control.name];
+  }
+  f.appendChild(el("button", t("new_submit"), { type: "submit" }));
+  f.onsubmit = (event) => { event.preventDefault(); register(f); };
+}
+
+function labelled(wrap, name) {  // the intake's own words for a field (the customer's phone, the 5W)
+  const label = wrap.querySelector("label");
+  label.textContent = intakeLabel(name) + (wrap.querySelector("[required]") ? t("required") : "");
+  return wrap;
+}
+
+function formData(f) {
+  /* The form as the service reads it: `customer.phone` becomes {"customer": {"phone": …}}. */
+  const data = {};
+  const put = (path, value) => {
+    const parts = path.split(".");
+    let into = data;
+    for (const part of parts.slice(0, -1)) into = into[part] = into[part] || {};
+    into[parts[parts.length - 1]] = value;
+  };
+  for (const control of f.querySelectorAll("[name]")) {
+    const type = control.dataset.type;
+    if (type === "lines") {
+      const lines = control.value.split(/[\n,，、]/).map((v) => v.trim()).filter(Boolean);
+      if (lines.length) put(control.name, lines);
+    } else if (control.value === "") continue;
+    else if (type === "boolean") put(control.name, control.value === "true");
+    else if (type === "integer") put(control.name, Number(control.value));
+    else if (type === "local-time") {
+      const wall = `${control.value.length === 16 ? control.value + ":00" : control.value}`;
+      const offset = zoneOffset(new Date(`${wall}Z`), zoneOf(f.querySelector("[name=unit_id]").value));
+      put(control.name, `${wall}${offsetText(offset === null ? -new Date(wall).getTimezoneOffset() : offset)}`);
+    } else put(control.name, control.value);
+  }
+  return data;
+}
+
+async function register(f) {
+  f.querySelectorAll(".error").forEach((e) => { e.textContent = ""; });
+  f.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+  $("new-error").textContent = "";
+  const { status, body } = await api("cases", { method: "POST", body: JSON.stringify(formData(f)),
+    headers: { "Content-Type": "application/json", "Idempotency-Key": f.dataset.key } });
+  if (status === 201) {
+    f.replaceChildren();
+    delete f.dataset.key;  // the next case is another one
+    location.hash = `#case/${encodeURIComponent(body.case_id)}`;
+    return;
+  }
+  for (const [path, message] of Object.entries(body.fields || {})) {
+    const parts = path.split(".");
+    const field = [path, parts.slice(0, 2).join("."), parts[0]].find((p) => f.querySelector(`[data-field="${CSS.escape(p)}"]`));
+    if (!field) continue;
+    f.querySelector(`[data-field="${CSS.escape(field)}"]`).textContent =
+      lang === "zh" ? t("field_problem_detail", { detail: message }) : message;
+    const control = f.querySelector(`[name="${CSS.escape(field)}"]`);
+    if (control) control.setAttribute("aria-invalid", "true");
+  }
+  $("new-error").textContent = errorText(status, body);
+  $("new-error").focus();
 }
 
 // ---- the manager's inbox: what was sent to me, newest first, one click to acknowledge ------

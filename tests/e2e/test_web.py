@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -480,7 +481,8 @@ def test_the_console_fits_a_phone_and_the_keyboard_goes_through_it_in_order(stac
     phone = context.new_page()
     sign_in(phone, stack, ["agent", "unit-manager"], label="身份令牌(ID token)", button="登录")
     expect(phone.locator(f"#case-rows tr[data-case='{case['case_id']}']")).to_be_visible()
-    views = {"cases": "", "case": f"#case/{case['case_id']}", "register": "#register", "statistics": "#reports"}
+    views = {"cases": "", "case": f"#case/{case['case_id']}", "register": "#register", "statistics": "#reports",
+             "new-case": "#new"}
     for name, fragment in views.items():
         phone.goto(f"{stack.api}/console{fragment}")
         phone.wait_for_load_state("networkidle")
@@ -493,6 +495,8 @@ def test_the_console_fits_a_phone_and_the_keyboard_goes_through_it_in_order(stac
         elif name == "statistics":
             expect(phone.locator("#chart-received svg")).to_be_visible()
             phone.locator("#chart-received summary").click()  # the numbers, too, fit the screen
+        elif name == "new-case":
+            expect(phone.get_by_label("发生了什么(必填)")).to_be_visible()
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (name, width)
         unlabelled = phone.evaluate("[...document.querySelectorAll('input, select, textarea')]"
@@ -503,12 +507,12 @@ def test_the_console_fits_a_phone_and_the_keyboard_goes_through_it_in_order(stac
     phone.goto(f"{stack.api}/console")
     expect(phone.locator(f"#case-rows tr[data-case='{case['case_id']}']")).to_be_visible()
     order = []
-    for _ in range(10):
+    for _ in range(11):
         phone.keyboard.press("Tab")
         order.append(phone.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
-    assert order[:9] == ["中文", "English", "tab-cases", "tab-register", "tab-reports", "tab-inbox", "sign-out",
-                         "unit", order[8]], order
-    assert re.fullmatch(r"CD-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", order[8]), order  # then the first case
+    assert order[:10] == ["中文", "English", "tab-cases", "tab-register", "tab-reports", "tab-inbox", "tab-new",
+                          "sign-out", "unit", order[9]], order
+    assert re.fullmatch(r"CD-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", order[9]), order  # then the first case
     context.close()
 
 
@@ -708,3 +712,67 @@ def test_a_threat_shows_as_a_risk_badge_with_the_customers_earlier_cases_and_sta
     expect(facts.locator(".badge-risk")).to_have_count(0)
     expect(page.locator("summary").get_by_text("解除升级风险标记(误报)", exact=True)).to_have_count(0)
     context.close()
+
+
+def test_store_staff_register_an_in_store_complaint_and_a_back_dated_letter_in_the_console(
+        stack: RunningStack, browser: Any) -> None:
+    """In Chinese, an agent at a store registers what a customer reports at the counter: the form
+    says which field needs work, the case opens with its deadlines, and the customer, who agreed
+    to be texted, gets the receipt. Then a letter that arrived two days ago, in English: its clocks
+    run from when it arrived, in the store's time. An auditor is not offered the form."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="zh-CN", timezone_id="America/Los_Angeles")
+    page = context.new_page()
+    sign_in(page, stack, ["agent"], label="身份令牌(ID token)", button="登录", name="Chen Jie")
+    page.get_by_role("link", name="登记新案件").click()
+    form = page.locator("#intake-form")
+    form.get_by_label("类型(必填)").select_option("complaint")
+    form.get_by_label("渠道(必填)").select_option("in_store")
+    form.get_by_label("姓名(必填)").fill("王芳")
+    form.get_by_label("发生了什么(必填)").fill("一盒牛奶被扫了两次,多收了钱")
+    form.get_by_label("原因类别").select_option("service")
+    form.get_by_label("顾客同意我们发短信或邮件联系").select_option("true")
+    form.get_by_label("联系顾客用的语言").select_option("zh")
+    form.get_by_role("button", name="登记").click()
+    expect(form.locator('[data-field="customer.phone"]')).to_contain_text("此项需要修改")
+    expect(page.locator("#new-error")).not_to_be_empty()
+    form.get_by_label("电话(必填)").fill("138 0000 1234")
+    form.get_by_label("顾客的期望").fill("退还多收的钱")
+    form.get_by_role("button", name="登记").click()
+    expect(page.locator("#case-title")).to_contain_text("CD-")
+    expect(page.locator("#clock-rows tr", has_text="处理")).to_contain_text("23:59:59 +08:00")
+    expect(page.locator("#customer-messages")).to_contain_text("回执")
+    expect(page.locator("#history")).to_contain_text("Chen Jie")
+    page.screenshot(path=str(ARTIFACTS / "console-zh-new-case.png"), full_page=True)
+    counter_case = page.locator("#case-title").inner_text().split()[0]
+
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("link", name="New case").click()
+    form.get_by_label("Type (required)").select_option("complaint")
+    form.get_by_label("Channel (required)").select_option("letter")
+    arrived = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")) - timedelta(days=2)
+    form.get_by_label("Received at (a letter: when it arrived; default now)").fill(arrived.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_label("Name (required)").fill("Jane Doe")
+    form.get_by_label("Phone (required)").fill("139 0000 5678")
+    form.get_by_label("What (required)").fill("The oat milk was past its date.")
+    form.get_by_label("Category", exact=True).select_option("product")
+    page.screenshot(path=str(ARTIFACTS / "console-en-new-letter.png"), full_page=True)
+    form.get_by_role("button", name="Register").click()
+    expect(page.locator("#case-title")).not_to_contain_text(counter_case)
+    expect(page.locator("#case-title")).to_contain_text("CD-")
+    case_id = page.locator("#case-title").inner_text().split()[0]
+    staff = {"Authorization": f"Bearer {token(['agent'])}"}
+    case = requests.get(f"{stack.api}/cases/{case_id}", headers=staff, timeout=10).json()
+    received = datetime.fromisoformat(case["received_at"])
+    assert case["channel"] == "letter" and received == arrived.replace(second=0, microsecond=0)
+    acceptance = datetime.fromisoformat(case["deadlines"]["acceptance"]["deadline"])
+    assert acceptance == received + timedelta(hours=24)  # 24 clock hours from the letter's arrival
+    context.close()
+
+    auditor = browser.new_context(locale="en-GB", timezone_id="Asia/Shanghai")
+    audit_page = auditor.new_page()
+    sign_in(audit_page, stack, ["auditor"], unit_id="branch-hz", name="Qian Yu")
+    expect(audit_page.get_by_role("link", name="Statistics")).to_be_visible()
+    expect(audit_page.get_by_role("link", name="New case")).to_be_hidden()
+    auditor.close()
