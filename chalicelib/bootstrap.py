@@ -118,14 +118,26 @@ def build_risk_phrase_service(settings: Settings, client: Any | None = None,
 
 
 def customer_history(settings: Settings, client: Any, units: Any) -> CustomerHistory | None:
-    """Links the cases of one customer, when the stage has a customer key secret."""
-    if not settings.customer_key_secret:
+    """Links the cases of one customer, when the stage has a customer key."""
+    if not settings.customer_key_secret_arn:
         return None
     from chalicelib.adapters.customers import DynamoCustomerLinks
     from chalicelib.services.customers import CustomerHistory
 
     return CustomerHistory(DynamoCustomerLinks(client, settings.table_name),
-                           settings.customer_key_secret.encode(), units)
+                           customer_key(settings.customer_key_secret_arn), units)
+
+
+@lru_cache(maxsize=1)
+def customer_key(secret_arn: str) -> bytes:
+    """The customer index's HMAC key from Secrets Manager, once per container. If Secrets Manager
+    cannot be reached (after boto3's retries) the request fails with 503 and the caller retries:
+    a case registered without its link would be missed as a repeat complaint for good."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client("secretsmanager", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+    return str(client.get_secret_value(SecretId=secret_arn)["SecretString"]).encode()
 
 
 def s3_client() -> Any:

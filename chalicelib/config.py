@@ -99,9 +99,10 @@ class Settings(BaseSettings):
     # this many days after the day of resolution, unit-local.
     follow_up_days: int = Field(default=7, ge=1, le=60)
 
-    # Repeat complainants: the HMAC key of the customer index (a keyed hash of each customer's
-    # normalised phone number). Empty: cases are not linked. Changing it starts the index afresh.
-    customer_key_secret: str = Field(default="", repr=False)
+    # Repeat complainants: the Secrets Manager secret holding the HMAC key of the customer index (a
+    # keyed hash of each customer's normalised phone number), read once per container. Empty: cases
+    # are not linked. A new key starts the index afresh.
+    customer_key_secret_arn: str = ""
 
     def jwks_url(self) -> str:
         return self.auth_jwks_url or f"{self.auth_issuer}/.well-known/jwks.json"

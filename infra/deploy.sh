@@ -92,8 +92,7 @@ deploy() {
     --parameter-overrides "Stage=$stage" "OpsAlarmEmail=$ops_email" "ConsoleUrl=$1" \
       ${SES_IDENTITY:+"SenderEmail=$SES_IDENTITY"} ${CONSOLE_LINK_BASE:+"ConsoleLinkBase=$CONSOLE_LINK_BASE"} \
       ${SMS_MONTHLY_SPEND_LIMIT:+"SmsMonthlySpendLimit=$SMS_MONTHLY_SPEND_LIMIT"} \
-      ${SMS_SENDER_IDS:+"SmsSenderIds=$SMS_SENDER_IDS"} \
-      ${CUSTOMER_KEY_SECRET:+"CustomerKeySecret=$CUSTOMER_KEY_SECRET"}
+      ${SMS_SENDER_IDS:+"SmsSenderIds=$SMS_SENDER_IDS"}
 }
 # The console's address (Cognito sends staff back there after sign-in) is known once the API
 # exists: an existing stage keeps it; a new one is deployed, then told its own address.

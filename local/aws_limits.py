@@ -202,8 +202,8 @@ def _dynamodb_authorizations(handler: Any) -> list[tuple[str, str]]:
 
 @contextmanager
 def iam_as_aws() -> Iterator[None]:
-    """moto's IAM checks with IAM's resources for DynamoDB, SNS and SES's SendEmail (see the module
-    docstring)."""
+    """moto's IAM checks with IAM's resources for DynamoDB, SNS, SES's SendEmail and Secrets Manager
+    (see the module docstring)."""
     from moto import settings as moto_settings
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.dynamodb.responses import DynamoHandler
@@ -211,6 +211,7 @@ def iam_as_aws() -> Iterator[None]:
     from moto.s3 import responses as s3_responses
     from moto.s3.exceptions import AccessDeniedByLock
     from moto.s3.responses import S3Response
+    from moto.secretsmanager.responses import SecretsManagerResponse
     from moto.sesv2.responses import SESV2Response
     from moto.sns.responses import SNSResponse
 
@@ -257,6 +258,18 @@ def iam_as_aws() -> Iterator[None]:
             ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, arn)
         return None
 
+    def authorize_secret(self: Any, resource: str = "*") -> None:
+        """A secret is authorized on its full ARN, as in Secrets Manager, however the call names it."""
+        secret_id = self._get_param("SecretId")
+        if secret_id:
+            from moto.secretsmanager.models import secretsmanager_backends
+
+            try:
+                resource = secretsmanager_backends[self.current_account][self.region].describe_secret(secret_id).arn
+            except Exception:  # unknown: authorized on the name given, then refused as not found
+                resource = str(secret_id)
+        ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, resource)
+
     authorize_s3 = S3Response._authenticate_and_authorize_s3_action
 
     def authorize_s3_presigned(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
@@ -280,6 +293,7 @@ def iam_as_aws() -> Iterator[None]:
     SNSResponse._get_action = sns_action  # type: ignore[method-assign]
     SNSResponse._authenticate_and_authorize_normal_action = authorize_sns  # type: ignore[method-assign]
     SESV2Response._authenticate_and_authorize_normal_action = authorize_sesv2  # type: ignore[method-assign]
+    SecretsManagerResponse._authenticate_and_authorize_normal_action = authorize_secret  # type: ignore[method-assign]
     S3Response._authenticate_and_authorize_s3_action = authorize_s3_presigned  # type: ignore[method-assign]
     # moto names a legal hold or retention request PutObject/GetObject; IAM has actions of their own
     key_actions = s3_responses.ACTION_MAP["KEY"]
@@ -297,6 +311,7 @@ def iam_as_aws() -> Iterator[None]:
         SNSResponse._get_action = sns_get_action  # type: ignore[method-assign]
         del SNSResponse._authenticate_and_authorize_normal_action
         del SESV2Response._authenticate_and_authorize_normal_action
+        del SecretsManagerResponse._authenticate_and_authorize_normal_action
 
 
 @contextmanager

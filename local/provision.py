@@ -203,9 +203,29 @@ def _mail_configuration_set(session: Any, props: dict[str, Any]) -> str:
     return str(props["Name"])
 
 
+def _secret(session: Any, props: dict[str, Any]) -> str:
+    """A generated secret, as Secrets Manager's GenerateSecretString makes it (letters and digits of
+    the given length); an existing one is kept, as CloudFormation keeps it on an update."""
+    _check_known("AWS::SecretsManager::Secret", props, {"Name", "Description", "GenerateSecretString"})
+    generate = props["GenerateSecretString"]
+    _check_known("GenerateSecretString", generate, {"PasswordLength", "ExcludePunctuation"})
+    client = session.client("secretsmanager")
+    try:
+        return str(client.describe_secret(SecretId=props["Name"])["ARN"])
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    import secrets
+    import string
+
+    alphabet = string.ascii_letters + string.digits + ("" if generate.get("ExcludePunctuation") else string.punctuation)
+    value = "".join(secrets.choice(alphabet) for _ in range(int(generate["PasswordLength"])))
+    return str(client.create_secret(Name=props["Name"], Description=props.get("Description", ""),
+                                    SecretString=value)["ARN"])
+
+
 _CREATORS = {"AWS::DynamoDB::Table": _table, "AWS::SNS::Topic": _topic, "AWS::S3::Bucket": _bucket,
              "AWS::CloudWatch::Alarm": _alarm, "AWS::SQS::Queue": _queue,
-             "AWS::SES::ConfigurationSet": _mail_configuration_set}
+             "AWS::SES::ConfigurationSet": _mail_configuration_set, "AWS::SecretsManager::Secret": _secret}
 # Attributes (Fn::GetAtt) of what a creator made, from its Ref.
 _ATTRIBUTES = {"AWS::SQS::Queue": _queue_attributes}
 
@@ -270,5 +290,4 @@ def stage_environment(created: dict[str, str], template: dict[str, Any] | None =
 
 # Variables left empty locally, and why: the app then uses its local stand-in.
 NOT_LOCAL = {"USER_POOL_ID": "no user pool: the staff directory gives new people ids of its own and the "
-                             "local issuer signs their tokens",
-             "CUSTOMER_KEY_SECRET": "a secret, not a resource: the local stack draws one per run"}
+                             "local issuer signs their tokens"}

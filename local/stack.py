@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -242,8 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         from local.issuer import auth_environment
 
         env = {**provision_and_seed(args.stage), **auth_environment(), "INTAKE_API_KEYS": LOCAL_HOTLINE_KEY,
-               **delivery_environment(args.stage, args.port),
-               "CUSTOMER_KEY_SECRET": secrets.token_hex(32)}  # this run's customer index only
+               **delivery_environment(args.stage, args.port)}
         os.environ.update(env)  # the stage config names the same resources; this makes sure
         server = create_api_server(args.stage, "127.0.0.1", args.port)
         outbox = start_outbox(env, args.outbox)

@@ -148,7 +148,7 @@ def _clear_service_caches() -> None:
     for built in (bootstrap.case_service, bootstrap.escalation_service, bootstrap.archive_service,
                   bootstrap.organisation_service, bootstrap.unit_registry, bootstrap.token_verifier,
                   bootstrap.staff_service, bootstrap.report_service, bootstrap.staff_writes,
-                  bootstrap.risk_phrase_service, bootstrap.customer_contact_service):
+                  bootstrap.risk_phrase_service, bootstrap.customer_contact_service, bootstrap.customer_key):
         built.cache_clear()
 
 
@@ -166,7 +166,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         env = {**stage_environment(provision(boto3.session.Session(region_name="us-east-1"), STAGE)),
                **auth_environment(ISSUER_DIR)}
         env["INTAKE_API_KEYS"] = HOTLINE_KEY
-        env["CUSTOMER_KEY_SECRET"] = "test-customer-key-secret"
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         _clear_service_caches()

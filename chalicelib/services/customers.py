@@ -12,7 +12,7 @@ from chalicelib.services.ports import CustomerLinks, FiledUnderCustomer, Units
 
 class CustomerHistory:
     def __init__(self, links: CustomerLinks, secret: bytes, units: Units) -> None:
-        """`secret` is the HMAC key (setting CUSTOMER_KEY_SECRET); changing it starts the index afresh."""
+        """`secret` is the HMAC key (the stage's customer key secret); a new one starts the index afresh."""
         self._links = links
         self._secret = secret
         self._units = units

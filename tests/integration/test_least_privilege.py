@@ -40,7 +40,8 @@ def resolve(value: Any, env: dict[str, str]) -> Any:
     refs = {"EscalationTopic": env["ESCALATION_TOPIC_ARN"], "CasesTable": env["TABLE_NAME"],
             "ArchiveBucket": env["ARCHIVE_BUCKET"], "AWS::Partition": "aws", "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT_ID,
-            "MailConfigurationSet": env.get("SES_CONFIGURATION_SET", "complaint-desk")}
+            "MailConfigurationSet": env.get("SES_CONFIGURATION_SET", "complaint-desk"),
+            "CustomerKey": env.get("CUSTOMER_KEY_SECRET_ARN", "")}
     if isinstance(value, list):
         return [resolve(v, env) for v in value]
     if isinstance(value, dict) and "Ref" in value:

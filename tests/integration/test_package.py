@@ -134,13 +134,14 @@ def test_every_function_reads_its_resources_from_the_template_as_the_local_stack
     functions = {name: res for name, res in resources.items() if res["Type"] == "AWS::Serverless::Function"}
     notifiers = {"Notify", "Deliver", "SmsReceipts"}
     assert set(functions) == {"APIHandler", "Escalate", "Archive", "Reports"} | notifiers
-    logical = {"CasesTable": "table", "EscalationTopic": "topic", "ArchiveBucket": "bucket"}
+    logical = {"CasesTable": "table", "EscalationTopic": "topic", "ArchiveBucket": "bucket",
+               "CustomerKey": "arn:aws:secretsmanager:us-east-1:123456789012:secret:customer-key"}
     local = stage_environment(logical)
     assert set(local) == {"TABLE_NAME", "ESCALATION_TOPIC_ARN", "ARCHIVE_BUCKET", "AUTH_ISSUER", "AUTH_AUDIENCE",
-                          "AUTH_SIGNIN_URL", "USER_POOL_ID", "CUSTOMER_KEY_SECRET"}
+                          "AUTH_SIGNIN_URL", "USER_POOL_ID", "CUSTOMER_KEY_SECRET_ARN"}
     assert (local["TABLE_NAME"], local["ESCALATION_TOPIC_ARN"], local["ARCHIVE_BUCKET"]) == ("table", "topic", "bucket")
     assert local["USER_POOL_ID"] == ""  # no user pool locally: the directory's own ids, the local issuer
-    assert local["CUSTOMER_KEY_SECRET"] == ""  # a secret, not a resource: the local stack draws its own
+    assert local["CUSTOMER_KEY_SECRET_ARN"] == logical["CustomerKey"]  # the key itself is in no variable
     for name, function in functions.items():
         variables = function["Properties"]["Environment"]["Variables"]
         from_template = {k: v for k, v in variables.items() if isinstance(v, dict)}
@@ -150,11 +151,11 @@ def test_every_function_reads_its_resources_from_the_template_as_the_local_stack
                 "TABLE_NAME": "CasesTable", "ESCALATION_TOPIC_ARN": "EscalationTopic"}, name
             assert {"SES_SENDER", "SES_CONFIGURATION_SET", "CONSOLE_LINK_BASE"} <= set(from_template), name
             continue
-        secret = {"CUSTOMER_KEY_SECRET"} if name in ("APIHandler", "Reports") else set()
-        expected = set(local) - {"USER_POOL_ID", "CUSTOMER_KEY_SECRET"} | secret
+        secret = {"CUSTOMER_KEY_SECRET_ARN"} if name in ("APIHandler", "Reports") else set()
+        expected = set(local) - {"USER_POOL_ID", "CUSTOMER_KEY_SECRET_ARN"} | secret
         assert set(from_template) - {"USER_POOL_ID"} == expected, name
-        assert refs.get("CUSTOMER_KEY_SECRET") == ("CustomerKeySecret" if secret else None), name
-        assert {k: v for k, v in refs.items() if k not in ("USER_POOL_ID", "CUSTOMER_KEY_SECRET")} == {
+        assert refs.get("CUSTOMER_KEY_SECRET_ARN") == ("CustomerKey" if secret else None), name
+        assert {k: v for k, v in refs.items() if k not in ("USER_POOL_ID", "CUSTOMER_KEY_SECRET_ARN")} == {
             "TABLE_NAME": "CasesTable", "ESCALATION_TOPIC_ARN": "EscalationTopic", "ARCHIVE_BUCKET": "ArchiveBucket",
             "AUTH_AUDIENCE": "UserPoolClient"}, name
     assert functions["APIHandler"]["Properties"]["Environment"]["Variables"]["USER_POOL_ID"] == {"Ref": "UserPool"}
@@ -268,7 +269,8 @@ def test_data_and_accounts_outlive_the_stack_but_a_failed_first_create_can_be_re
     """Retain would leave the fixed-name table and bucket behind after a failed first create, and
     the next attempt would collide with them; RetainExceptOnCreate removes only what that create made."""
     resources = template(packaged)["Resources"]
-    kept = {"CasesTable", "ArchiveBucket", "UserPool", *of_type(resources, "AWS::Cognito::UserPoolGroup")}
+    kept = {"CasesTable", "ArchiveBucket", "UserPool", "CustomerKey",
+            *of_type(resources, "AWS::Cognito::UserPoolGroup")}
     for name in kept:
         assert resources[name]["DeletionPolicy"] == "RetainExceptOnCreate", name
         assert resources[name]["UpdateReplacePolicy"] == "Retain", name
