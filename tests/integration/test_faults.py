@@ -132,3 +132,32 @@ def test_a_taken_case_id_is_drawn_again_and_the_intake_still_makes_one_case(
     assert second.status_code == 201 and second.json_body["case_id"] == "CD-AAAA-BBBB-CCCC"
     assert api.get(f"/cases/{first['case_id']}").json_body["version"] == 1  # the first case is untouched
     assert len(api.get("/cases?unit_id=store-xh-01").json_body["items"]) == 2
+
+
+def test_intake_while_the_customer_key_cannot_be_read_is_503_and_the_retry_links_the_case(
+        api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The customer index's key comes from Secrets Manager: while it cannot be read, an intake is
+    answered 503 (a case without its link would never count as a repeat complaint); the retry is
+    registered and linked to the customer's earlier case."""
+    from chalicelib import bootstrap
+
+    first = api.post("/cases", headers=JSON, body=json.dumps(complaint()))
+    assert first.status_code == 201
+    read_key = bootstrap.customer_key
+    calls = {"n": 0}
+
+    def unreachable_once(secret_arn: str) -> bytes:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com")
+        return read_key(secret_arn)
+
+    unreachable_once.cache_clear = read_key.cache_clear  # type: ignore[attr-defined]  # as the fixtures expect
+    monkeypatch.setattr(bootstrap, "customer_key", unreachable_once)
+    bootstrap.case_service.cache_clear()  # a new container: the key is read again
+    headers = {**JSON, "Idempotency-Key": "while-the-key-is-unreachable"}
+    refused = api.post("/cases", headers=headers, body=json.dumps(complaint()))
+    assert refused.status_code == 503 and refused.json_body["error"] == "temporarily_unavailable"
+    retry = api.post("/cases", headers=headers, body=json.dumps(complaint()))
+    assert retry.status_code == 201, retry.json_body
+    assert [c["case_id"] for c in retry.json_body["earlier_cases"]] == [first.json_body["case_id"]]
