@@ -303,7 +303,7 @@ def _risk_phrases(api: Api, args: argparse.Namespace) -> int:
     elif args.action == "reset":
         phrases = list(current["defaults"])
     if args.action != "list":
-        current = api.call("PUT", "/risk-phrases", {"phrases": phrases})
+        current = api.call("PUT", "/risk-phrases", {"phrases": phrases, "version": current["version"]})
     source = ("the service's defaults" if current["source"] == "defaults"
               else f"stored by {current['updated_by']} at {current['updated_at']}")
     print(f"{len(current['phrases'])} phrase(s), {source}:")

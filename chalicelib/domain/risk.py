@@ -48,6 +48,9 @@ class RiskPhrasesRequest(Strict):
 
     actor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     phrases: Annotated[list[Phrase], Field(max_length=MAX_PHRASES)]
+    # The version of the list this change starts from (GET /risk-phrases; 0 while the defaults
+    # apply): two administrators editing at once cannot undo each other's change unseen.
+    version: Annotated[int, Field(ge=0, le=1_000_000)]
 
     @field_validator("phrases")
     @classmethod
@@ -78,6 +81,7 @@ class PhraseList(BaseModel):
     source: Literal["stored", "defaults"]
     updated_by: str | None
     updated_at: LocalTime | None
+    version: int  # send it back with a change; 0 while the defaults apply
     defaults: list[str]
 
 

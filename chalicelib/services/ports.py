@@ -288,11 +288,15 @@ class StoredPhrases:
     phrases: tuple[str, ...]
     updated_by: str
     updated_at: datetime
+    version: int
 
 
 class PhraseStore(Protocol):
     def get(self) -> StoredPhrases | None: ...
-    def put(self, phrases: tuple[str, ...], actor: str, now: datetime) -> StoredPhrases: ...
+    def put(self, phrases: tuple[str, ...], actor: str, now: datetime, expected_version: int) -> StoredPhrases:
+        """Stores the list if the stored one is still `expected_version` (0: none stored yet);
+        StaleVersion otherwise."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,14 @@ class RiskPhraseService:
         stored = self._store.get()
         if stored is None:
             return PhraseList(phrases=list(DEFAULT_PHRASES), source="defaults", updated_by=None, updated_at=None,
-                              defaults=list(DEFAULT_PHRASES))
+                              version=0, defaults=list(DEFAULT_PHRASES))
         return PhraseList(phrases=list(stored.phrases), source="stored", updated_by=stored.updated_by,
-                          updated_at=stored.updated_at, defaults=list(DEFAULT_PHRASES))
+                          updated_at=stored.updated_at, version=stored.version, defaults=list(DEFAULT_PHRASES))
 
     def replace(self, request: RiskPhrasesRequest) -> PhraseList:
         """The list becomes exactly what was sent (an empty list turns the check off); cases
         registered from now on are checked against it, within a minute in every container."""
-        self._store.put(tuple(request.phrases), request.actor, self._now())
+        self._store.put(tuple(request.phrases), request.actor, self._now(), request.version)
         return self.view()
 
     def check(self, text: str) -> PhraseMatch:

@@ -86,20 +86,42 @@ def test_an_administrator_keeps_the_phrase_list_and_intake_follows_it(api: Any) 
     admin = as_person("Gao Min")
     shown = api.get("/risk-phrases", headers=admin).json_body
     assert shown["source"] == "defaults" and "12315" in shown["phrases"] and "曝光" in shown["phrases"]
+    assert shown["version"] == 0
     stored = api.put("/risk-phrases", headers=admin,
-                     body=json.dumps({"phrases": ["投诉到总部", "12345热线", "BBC"]}))
+                     body=json.dumps({"phrases": ["投诉到总部", "12345热线", "BBC"], "version": 0}))
     assert stored.status_code == 200 and stored.json_body["source"] == "stored"
-    assert stored.json_body["updated_by"] == "Gao Min"
+    assert (stored.json_body["updated_by"], stored.json_body["version"]) == ("Gao Min", 1)
     tried = api.post("/risk-phrases/check", headers=admin, body=json.dumps({"text": "我要打１２３４５热线"}))
     assert tried.json_body == {"matched": ["12345热线"]}
     assert register(api, expectation="不退款我就投诉到总部")["risk"]["phrases"] == ["投诉到总部"]
     assert register(api, expectation="否则找记者曝光")["risk"] is None  # no longer on the list
-    twice = api.put("/risk-phrases", headers=admin, body=json.dumps({"phrases": ["BBC", "bbc"]}))
+    twice = api.put("/risk-phrases", headers=admin, body=json.dumps({"phrases": ["BBC", "bbc"], "version": 1}))
     assert twice.status_code == 400 and "phrases" in twice.json_body["fields"]
-    too_long = api.put("/risk-phrases", headers=admin, body=json.dumps({"phrases": ["x" * 101]}))
+    too_long = api.put("/risk-phrases", headers=admin, body=json.dumps({"phrases": ["x" * 101], "version": 1}))
     assert too_long.status_code == 400 and any(f.startswith("phrases") for f in too_long.json_body["fields"])
-    refused = api.put("/risk-phrases", headers=as_person("Sun Li"), body=json.dumps({"phrases": []}))
+    refused = api.put("/risk-phrases", headers=as_person("Sun Li"), body=json.dumps({"phrases": [], "version": 1}))
     assert refused.status_code == 403
+
+
+def test_two_administrators_changing_the_phrase_list_at_once_cannot_undo_each_other(api: Any) -> None:
+    """Both read the list and add a phrase: the second change is refused (409), not stored over the
+    first; read again, it keeps both. Without a version the change is refused as incomplete."""
+    admin = as_person("Gao Min")
+    first_read = api.get("/risk-phrases", headers=admin).json_body
+    second_read = api.get("/risk-phrases", headers=admin).json_body
+    added = api.put("/risk-phrases", headers=admin, body=json.dumps(
+        {"phrases": [*first_read["phrases"], "微博"], "version": first_read["version"]}))
+    assert added.status_code == 200 and added.json_body["version"] == 1
+    lost = api.put("/risk-phrases", headers=admin, body=json.dumps(
+        {"phrases": [*second_read["phrases"], "抖音"], "version": second_read["version"]}))
+    assert lost.status_code == 409 and lost.json_body["error"] == "stale_version"
+    again = api.get("/risk-phrases", headers=admin).json_body
+    both = api.put("/risk-phrases", headers=admin, body=json.dumps(
+        {"phrases": [*again["phrases"], "抖音"], "version": again["version"]}))
+    assert both.status_code == 200 and {"微博", "抖音"} <= set(both.json_body["phrases"])
+    assert both.json_body["version"] == 2
+    unversioned = api.put("/risk-phrases", headers=admin, body=json.dumps({"phrases": ["BBC"]}))
+    assert unversioned.status_code == 400 and "version" in unversioned.json_body["fields"]
 
 
 def test_a_customers_earlier_cases_are_shown_within_the_readers_territory(api: Any, aws: dict[str, str]) -> None:

@@ -61,16 +61,18 @@ class PhraseApi:
 
     def __init__(self) -> None:
         self.stored: list[str] | None = None
+        self.version = 0
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
         defaults = ["12315", "曝光"]
         if method == "PUT":
-            self.stored = list(body["phrases"]) if body else []
+            assert body is not None and body["version"] == self.version, "a change names the version it read"
+            self.stored, self.version = list(body["phrases"]), self.version + 1
         if path == "/risk-phrases/check":
             return {"matched": [p for p in (self.stored or defaults) if p in (body or {})["text"]]}
         return {"phrases": self.stored if self.stored is not None else defaults,
                 "source": "defaults" if self.stored is None else "stored", "updated_by": "Gao Min",
-                "updated_at": "2026-11-29T08:00:00+00:00", "defaults": defaults}
+                "updated_at": "2026-11-29T08:00:00+00:00", "version": self.version, "defaults": defaults}
 
 
 def test_risk_phrases_are_added_removed_and_reset_through_the_api(capsys: Any, tmp_path: Any) -> None:

@@ -120,4 +120,4 @@ def test_flags_and_cleared_flags_are_counted_for_the_reports() -> None:
 
 def test_a_phrase_listed_twice_is_refused_naming_it() -> None:
     with pytest.raises(ValidationError, match="listed twice"):
-        RiskPhrasesRequest(actor="Gao Min", phrases=["12315", "１２３１５"])
+        RiskPhrasesRequest(actor="Gao Min", phrases=["12315", "１２３１５"], version=0)

@@ -121,7 +121,7 @@ def get_risk_phrases() -> dict[str, Any]:
 
 
 @routes.route("/risk-phrases", methods=["PUT"])
-@http.documented("PhraseList", request=RiskPhrasesRequest)
+@http.documented("PhraseList", request=RiskPhrasesRequest, conflicts=True)
 @http.handles_errors
 def put_risk_phrases() -> dict[str, Any]:
     """An administrator replaces the list (Chinese and English phrases, matched case-insensitively)."""
