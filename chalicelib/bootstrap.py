@@ -157,14 +157,16 @@ def build_archive_service(settings: Settings, client: Any | None = None, s3: Any
 
     client = client or dynamodb_client()
     policy = settings.archive_policy()
+    units = units or staffed_units(settings, client)
     return ArchiveService(
         cases=DynamoCaseRepository(client, settings.table_name, policy.settle),
         index=DynamoArchiveIndex(client, settings.table_name),
         files=S3ArchiveStore(s3 or s3_client, settings.archive_bucket),
-        units=units or staffed_units(settings, client),
+        units=units,
         policy=policy, now=now, url_seconds=settings.archive_url_seconds,
         max_cases_per_run=settings.archive_max_cases_per_run,
         time_budget_seconds=settings.archive_time_budget_seconds, export_now=export_now,
+        customers=customer_history(settings, client, units),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from chalicelib.adapters.table import CASE_SK, case_pk, due_key, from_item, query_all, to_item
+from chalicelib.adapters.table import CASE_SK, case_pk, due_key, epoch_seconds, from_item, query_all, to_item
 from chalicelib.domain.models import CaseType
 from chalicelib.services.ports import CustomerLink, FiledUnderCustomer
 
@@ -53,8 +53,12 @@ class DynamoCustomerLinks:
 
 
 def customer_link_put(table: str, filed: FiledUnderCustomer) -> dict[str, Any]:
-    """The transaction item that files a new case under its customer."""
-    return {"Put": {"TableName": table, "Item": to_item({
+    """The transaction item that files a case under its customer: at intake, and again (with the
+    unit it ended in and its expiry) when it is archived."""
+    item: dict[str, Any] = {
         "pk": f"CUSTOMER#{filed.customer_key}", "sk": f"{due_key(filed.received_at)}#{filed.case_id}",
         "entity": "customer-link", "case_id": filed.case_id, "unit_id": filed.unit_id, "type": filed.type.value,
-        "received_at": filed.received_at.isoformat()})}}
+        "received_at": filed.received_at.isoformat()}
+    if filed.expires_at is not None:
+        item["expires_at"] = epoch_seconds(filed.expires_at)
+    return {"Put": {"TableName": table, "Item": to_item(item)}}

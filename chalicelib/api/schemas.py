@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from chalicelib.domain.archive_records import ArchiveEntry, AuditChain, AuditRecord, Retrieval, Verification  # noqa: F401
 from chalicelib.domain.calendar import CalendarDates, CalendarLoaded  # noqa: F401
 from chalicelib.domain.case_document import CaseDocument, CaseSummary
+from chalicelib.domain.models import UnitView
 from chalicelib.domain.public_status import PublicStatus, Receipt  # noqa: F401  (answers of the public routes)
 from chalicelib.domain.reports import DailyRegister, SpotCheck, StatisticsReport, WeeklyReport  # noqa: F401
 from chalicelib.domain.risk import PhraseList, PhraseMatch  # noqa: F401
@@ -46,15 +47,6 @@ class CaseView(CaseDocument):
 class CaseList(View):
     items: list[CaseSummary]
     next_cursor: str | None
-
-
-class UnitView(View):
-    unit_id: str
-    name: str
-    kind: str
-    parent_id: str | None = None
-    time_zone: str
-    calendar: str
 
 
 class UnitList(View):

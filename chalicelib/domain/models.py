@@ -486,3 +486,20 @@ class Unit(Strict):
     def public_view(self) -> dict[str, Any]:
         """What GET /units shows: no manager phone numbers or emails."""
         return self.model_dump(mode="json", exclude={"managers"})
+
+
+class UnitView(BaseModel):
+    """A unit as anyone signed in reads it (GET /units): no manager phone numbers or emails."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit_id: str
+    name: str
+    kind: UnitKind
+    parent_id: str | None = None
+    time_zone: str
+    calendar: str
+
+    @classmethod
+    def of(cls, unit: Unit) -> UnitView:
+        return cls.model_validate(unit.public_view())

@@ -335,7 +335,7 @@ class SampleOutcome(BaseModel):
     note: str
     by: str
     at: LocalTime
-    rectification_due: LocalTime | None = None
+    rectification_due: LocalTime | None = Field(default=None, exclude_if=lambda due: due is None)  # a mismatch's
 
 
 class SpotCheckDraw(BaseModel):

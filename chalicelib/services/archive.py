@@ -46,6 +46,7 @@ from chalicelib.domain.errors import CaseNotFound, InvalidInput, StaleVersion
 from chalicelib.domain.identifiers import is_case_id
 from chalicelib.domain.models import ArchivedFile
 from chalicelib.observability import count, logger
+from chalicelib.services.customers import CustomerHistory
 from chalicelib.services.ports import ArchiveConfirmation, ArchiveFiles, ArchiveIndex, CaseRepository, UnitRegistry
 
 JSON_TYPE = "application/json"
@@ -73,15 +74,18 @@ class ArchiveService:
     def __init__(self, cases: CaseRepository, index: ArchiveIndex, files: ArchiveFiles,
                  units: UnitRegistry, policy: ArchivePolicy, now: Callable[[], datetime],
                  url_seconds: int = 300, max_cases_per_run: int = 2_000,
-                 time_budget_seconds: float = 600.0, export_now: Callable[[], datetime] | None = None) -> None:
+                 time_budget_seconds: float = 600.0, export_now: Callable[[], datetime] | None = None,
+                 customers: CustomerHistory | None = None) -> None:
         """`export_now` says which days are over for the audit export (default `now`): a run made
-        "as if" at a later moment (`./dev job archive --at`) must not export a day still going on."""
+        "as if" at a later moment (`./dev job archive --at`) must not export a day still going on.
+        `customers` files the archived case under its customer until its file's retain-until."""
         self._cases = cases
         self._index = index
         self._files = files
         self._units = units
         self._policy = policy
         self._now = now
+        self._customers = customers
         self._export_now = export_now or now
         self._url_seconds = url_seconds
         self._max_cases = max_cases_per_run
@@ -162,7 +166,8 @@ class ArchiveService:
         try:
             entry = ArchiveEntry.of(updated, addendum.sequence if addendum else 0,
                                     addendum.previous_sha256 if addendum else None)
-            self._cases.save(updated, event, case.version, also=[ArchiveConfirmation(entry, tuple(inline))])
+            links = self._customers.link_items(case, until) if self._customers is not None else []
+            self._cases.save(updated, event, case.version, also=[ArchiveConfirmation(entry, tuple(inline)), *links])
         except StaleVersion:
             self._index.set_expiry(case_id, overflow, None)  # changed meanwhile: the case stays hot
             raise

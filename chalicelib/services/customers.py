@@ -4,6 +4,7 @@ else has this customer brought us" for a reader, within what the reader may see.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from chalicelib.domain.customers import EarlierCase, customer_key
 from chalicelib.domain.models import Case
@@ -24,9 +25,11 @@ class CustomerHistory:
         unit = self._units.get(first_unit) or self._units.get(case.unit_id)
         return customer_key(case.customer.phone, unit.calendar if unit else "CN", self._secret)
 
-    def link_items(self, case: Case) -> list[FiledUnderCustomer]:
-        """What the intake's transaction writes so later cases find this one."""
-        return [FiledUnderCustomer(self.key(case), case.case_id, case.unit_id, case.type, case.received_at)]
+    def link_items(self, case: Case, expires_at: datetime | None = None) -> list[FiledUnderCustomer]:
+        """What the intake's transaction writes so later cases find this one; the archive's writes
+        it again with the date it may go (a case registered before the index existed gets it then)."""
+        return [FiledUnderCustomer(self.key(case), case.case_id, case.unit_id, case.type, case.received_at,
+                                   expires_at)]
 
     def earlier(self, case: Case, visible: Callable[[str], bool]) -> list[EarlierCase]:
         """The customer's cases received before this one whose unit (now) is one `visible` allows,

@@ -4,13 +4,12 @@ told about a unit's cases is the staff directory's to say."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_serializer
+from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.calendar import MovedDeadline, calendar_problem
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.models import Unit
+from chalicelib.domain.models import Unit, UnitView
 from chalicelib.observability import logger
 from chalicelib.services.ports import UnitRegistry
 
@@ -21,13 +20,9 @@ class UnitChanged(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    unit: Unit
-    managers: int
+    unit: UnitView
+    managers: int  # people of the staff directory with a manager's role on the unit
     moved: list[MovedDeadline]
-
-    @field_serializer("unit")
-    def _without_contacts(self, unit: Unit) -> dict[str, Any]:
-        return unit.public_view()
 
 
 class OrganisationService:
@@ -67,4 +62,4 @@ class OrganisationService:
         managers = len(stored.managers) if (stored := self._units.get(unit.unit_id)) else 0
         logger.info("unit stored", extra={"unit_id": unit.unit_id, "managers": managers,
                                           "deadlines_moved": len(moved)})
-        return UnitChanged(unit=unit, managers=managers, moved=moved)
+        return UnitChanged(unit=UnitView.of(unit), managers=managers, moved=moved)

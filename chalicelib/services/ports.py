@@ -7,16 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.archive_records import ArchiveEntry, AuditExport, AuditRecord, LegalHold
 from chalicelib.domain.customer_messages import CustomerMessage
 from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
 from chalicelib.domain.escalation import Alarm, Decision, DueItems, Escalation, OutgoingMessage
 from chalicelib.domain.models import Case, CaseType, HistoryEvent, Status, Unit
-from chalicelib.domain.reports import SampleOutcome, SpotCheckDraw
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import StatsDelta
+
+if TYPE_CHECKING:  # the reports' models load only where reports are made
+    from chalicelib.domain.reports import SampleOutcome, SpotCheckDraw
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class FiledUnderCustomer:
     unit_id: str
     type: CaseType
     received_at: datetime
+    # Set when the case is archived: the link goes when the archived file may (rulebook §7), not
+    # before (repeat complaints are counted across the retention period) and not after.
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -475,10 +475,10 @@ function renderIntake() {
   /* The form is built from the OpenAPI document's intake schema, as the action forms are: a
      field the service adds appears here without a console change. */
   const f = $("intake-form");
-  if (f.dataset.lang === lang && f.children.length) return;
+  if (f.dataset.shownIn === lang && f.children.length) return;
   const typed = Object.fromEntries([...f.querySelectorAll("[name]")].map((c) => [c.name, c.value]));  // kept
   f.replaceChildren();
-  f.dataset.lang = lang;
+  f.dataset.shownIn = lang;  // not data-lang: i18n.js takes those for the language buttons
   f.dataset.key = f.dataset.key || crypto.randomUUID();  // one case, however often it is sent
   const schema = resolveRef(apiDoc.paths["/cases"].post.requestBody.content["application/json"].schema);
   const required = schema.required || [];
@@ -523,19 +523,31 @@ function formData(f) {
   };
   for (const control of f.querySelectorAll("[name]")) {
     const type = control.dataset.type;
-    if (type === "lines") {
+    if (type === "array") {
+      const chosen = [...control.selectedOptions].map((o) => o.value);
+      if (chosen.length) put(control.name, chosen);
+    } else if (type === "lines") {
       const lines = control.value.split(/[\n,，、]/).map((v) => v.trim()).filter(Boolean);
       if (lines.length) put(control.name, lines);
     } else if (control.value === "") continue;
     else if (type === "boolean") put(control.name, control.value === "true");
     else if (type === "integer") put(control.name, Number(control.value));
-    else if (type === "local-time") {
-      const wall = `${control.value.length === 16 ? control.value + ":00" : control.value}`;
-      const offset = zoneOffset(new Date(`${wall}Z`), zoneOf(f.querySelector("[name=unit_id]").value));
-      put(control.name, `${wall}${offsetText(offset === null ? -new Date(wall).getTimezoneOffset() : offset)}`);
-    } else put(control.name, control.value);
+    else if (type === "local-time") put(control.name, withOffset(control.value, zoneOf(f.querySelector("[name=unit_id]").value)));
+    else put(control.name, control.value);
   }
   return data;
+}
+
+function withOffset(local, timeZone) {
+  /* A wall-clock time in the unit's zone ("2026-11-28T15:00") as an instant with its offset. The
+     offset is looked up at the instant it gives, a second time, so a time next to a clock change
+     (Berlin 01:30 on the last Sunday of March) gets the offset in force then. */
+  const wall = local.length === 16 ? `${local}:00` : local;
+  const asUtc = Date.parse(`${wall}Z`);
+  let offset = zoneOffset(new Date(asUtc), timeZone);
+  if (offset === null) return `${wall}${offsetText(-new Date(wall).getTimezoneOffset())}`;  // zone unknown here
+  offset = zoneOffset(new Date(asUtc - offset * 60000), timeZone) ?? offset;
+  return `${wall}${offsetText(offset)}`;
 }
 
 async function register(f) {

@@ -754,6 +754,10 @@ def test_store_staff_register_an_in_store_complaint_and_a_back_dated_letter_in_t
     arrived = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")) - timedelta(days=2)
     form.get_by_label("Received at (a letter: when it arrived; default now)").fill(arrived.strftime("%Y-%m-%dT%H:%M"))
     form.get_by_label("Name (required)").fill("Jane Doe")
+    page.get_by_role("button", name="中文").click()  # the form changes language, not what was typed
+    expect(form.get_by_label("姓名(必填)")).to_have_value("Jane Doe")
+    expect(form.get_by_label("渠道(必填)")).to_have_value("letter")
+    page.get_by_role("button", name="English").click()
     form.get_by_label("Phone (required)").fill("139 0000 5678")
     form.get_by_label("What (required)").fill("The oat milk was past its date.")
     form.get_by_label("Category", exact=True).select_option("product")

@@ -655,3 +655,40 @@ def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_re
     broken = desk.archiver().audit_chain(first_day, second_day).model_dump(mode="json")
     assert (broken["ok"], broken["first_break"]) == (False, first_day.isoformat())
     assert "differ" in broken["days"][0]["problem"] and broken["days"][1]["ok"]
+
+
+def customer_links(desk: Desk) -> list[dict[str, Any]]:
+    """Every item of the customer index (a test's table holds a handful)."""
+    found = desk.ddb.scan(TableName=desk.settings.table_name, FilterExpression="entity = :e",
+                          ExpressionAttributeValues={":e": {"S": "customer-link"}})["Items"]
+    return [from_item(raw) for raw in found]
+
+
+def test_a_customers_link_to_an_archived_case_goes_when_its_file_may_and_an_older_case_gets_one(
+        desk: Desk) -> None:
+    """Rulebook §7: records are kept for the retention period. The customer index keeps no case
+    longer: archiving sets the link's expiry to the file's retain-until (an important case's ten
+    years too), and a case registered before the index existed is filed under its customer then."""
+    case = desk.closed_complaint()
+    important = desk.closed_complaint(customer={"name": "Wang Fang", "phone": "+86 138-0000-1234"})
+    desk.act(desk.read(important["case_id"]), "mark-important", reason="regulator asked for the file")
+    old_case = desk.closed_complaint(customer={"name": "Li Lei", "phone": "139 0000 5678"})
+    old_link = next(link for link in customer_links(desk) if link["case_id"] == old_case["case_id"])
+    desk.ddb.delete_item(TableName=desk.settings.table_name,  # as if registered before the index
+                         Key=to_item({"pk": old_link["pk"], "sk": old_link["sk"]}))
+    assert {link["case_id"] for link in customer_links(desk)} == {case["case_id"], important["case_id"]}
+    assert all("expires_at" not in link for link in customer_links(desk))
+
+    desk.clock.advance(hours=80)
+    assert desk.run().archived == 3
+    links = {link["case_id"]: link for link in customer_links(desk)}
+    assert set(links) == {case["case_id"], important["case_id"], old_case["case_id"]}
+    for case_id, link in links.items():
+        retain_until = datetime.fromisoformat(desk.read(case_id)["archive"]["retain_until"])
+        assert int(link["expires_at"]) == int(retain_until.timestamp()), case_id
+        assert link["unit_id"] == "store-xh-01" and link["type"] == "complaint"
+    ten_years = datetime.fromisoformat(desk.read(important["case_id"])["archive"]["retain_until"])
+    assert ten_years.year - datetime.fromisoformat(important["closed_at"]).year == 10
+    # the same customer (one phone, two spellings) still finds their earlier case after archiving
+    later = desk.cases.register(cmd.IntakeRequest.model_validate(complaint()), None, "hotline intake").case
+    assert {c.case_id for c in later.earlier_cases} == {case["case_id"], important["case_id"]}

@@ -151,7 +151,7 @@ def test_every_function_reads_its_resources_from_the_template_as_the_local_stack
                 "TABLE_NAME": "CasesTable", "ESCALATION_TOPIC_ARN": "EscalationTopic"}, name
             assert {"SES_SENDER", "SES_CONFIGURATION_SET", "CONSOLE_LINK_BASE"} <= set(from_template), name
             continue
-        secret = {"CUSTOMER_KEY_SECRET_ARN"} if name in ("APIHandler", "Reports") else set()
+        secret = {"CUSTOMER_KEY_SECRET_ARN"} if name in ("APIHandler", "Reports", "Archive") else set()
         expected = set(local) - {"USER_POOL_ID", "CUSTOMER_KEY_SECRET_ARN"} | secret
         assert set(from_template) - {"USER_POOL_ID"} == expected, name
         assert refs.get("CUSTOMER_KEY_SECRET_ARN") == ("CustomerKey" if secret else None), name
