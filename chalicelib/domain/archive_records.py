@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from chalicelib.domain.calendar import LocalTime
+from chalicelib.domain.calendar import DateRange, LocalTime
 from chalicelib.domain.models import ArchivedFile, Case
 from chalicelib.domain.models import LegalHold as LegalHold  # the index records it as the case does
 
@@ -175,14 +175,10 @@ class AuditChainDay(BaseModel):
     url: str | None
 
 
-class AuditChain(BaseModel):
+class AuditChain(DateRange):
     """The audit log's daily files from `from` to `to`, each checked against the day before's and
     against the table's records of its day; `first_break` is the first day that does not hold."""
 
-    model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
-
-    start: date = Field(alias="from")
-    end: date = Field(alias="to")
     ok: bool
     first_break: date | None
     days: list[AuditChainDay]

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 # A moment in the unit's own time with its offset (rulebook §8: limits end at 23:59:59 unit-local
 # time), written `+00:00` rather than `Z` so London and Shanghai read alike.
@@ -127,6 +127,15 @@ def working_days_deadline(received_at: datetime, working_days: int,
     local_day = received_at.astimezone(ZoneInfo(unit_clock.time_zone)).date()
     last_day, provisional = unit_clock.calendar.nth_working_day_after(local_day, working_days)
     return end_of_local_day(last_day, unit_clock.time_zone), provisional
+
+
+class DateRange(BaseModel):
+    """Days from `from` to `to`, both included, as a report or a check names them (unit-local)."""
+
+    model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
+
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
 
 
 class MovedDeadline(BaseModel):

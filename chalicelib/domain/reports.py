@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.calendar import LocalTime
+from chalicelib.domain.calendar import DateRange, LocalTime
 from chalicelib.domain.case_document import CaseDocument, case_document
 from chalicelib.domain.clocks import ClockState
 from chalicelib.domain.customers import EarlierCase
@@ -276,32 +276,24 @@ def complaint_entry(case: Case, now: datetime, time_zone: str) -> ComplaintRow:
     return ComplaintRow.of(case_document(case, (), (), now, time_zone))
 
 
-class StatisticsReport(BaseModel):
+class StatisticsReport(DateRange):
     """Classified statistics of a unit and every unit below it for a range of unit-local days;
     `items_read` is what the report cost (counter items, never a case)."""
 
-    model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
-
     unit_id: str
-    start: date = Field(alias="from")
-    end: date = Field(alias="to")
     units: list[str]
     summary: Summary
     by_unit: dict[str, UnitFigures]
     items_read: int
 
 
-class WeeklyReport(BaseModel):
+class WeeklyReport(DateRange):
     """Rulebook §4: the week's main complaints and how they were handled, on-time rates, the trend
     against the week before, repeated root causes, repeat complainants, and the praise read out at
     the unit's meeting (rulebook §1)."""
 
-    model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
-
     unit_id: str
     unit: str
-    start: date = Field(alias="from")
-    end: date = Field(alias="to")
     summary: Summary
     by_unit: dict[str, UnitFigures]
     trend: dict[str, Change]
@@ -338,16 +330,12 @@ class SampleOutcome(BaseModel):
     rectification_due: LocalTime | None = Field(default=None, exclude_if=lambda due: due is None)  # a mismatch's
 
 
-class SpotCheckDraw(BaseModel):
+class SpotCheckDraw(DateRange):
     """A spot check as drawn: the unit and period, the share, the seed the service chose and the
     sample it gives (anyone can re-derive it with `sample`)."""
 
-    model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
-
     check_id: str
     unit_id: str
-    start: date = Field(alias="from")
-    end: date = Field(alias="to")
     share: float
     seed: str
     handled_cases: int
