@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.calendar import country_of
 from chalicelib.domain.customer_messages import (
     HANDLED,
     NEXT_STEPS,
@@ -144,7 +145,8 @@ class CustomerContactService:
             outgoing.writes += [CustomerTrackingLink(case.case_id, token),
                                 TrackingEntry(case.case_id, hashed_token(token))]
         unit = self._units.get(case.unit_id)
-        time_zone, country = (unit.time_zone, unit.calendar) if unit else ("UTC", "")
+        # the unit's country (`GB-ENG` → `GB`): where its customers' phone numbers are read and texted
+        time_zone, country = (unit.time_zone, country_of(unit.calendar)) if unit else ("UTC", "")
         now = self._now()
         language = case.customer.language.value
         reply_by = max((c.due_at for c in case.clocks.values()), default=None)

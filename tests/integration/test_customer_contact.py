@@ -61,6 +61,19 @@ def act(api: Any, case: dict[str, Any], action: str, **body: Any) -> dict[str, A
     return answer.json_body
 
 
+def test_a_london_customer_who_agreed_is_texted_in_england_s_store_too(api: Any) -> None:
+    """The London store counts England's calendar (`GB-ENG`); its customers' numbers are read as
+    British ones (`07911 …` is +44 7911 …), not refused as numbers of no country."""
+    verified_sender()
+    case = api.post("/cases", headers=JSON, body=json.dumps(complaint(
+        unit_id="store-london-01", channel="in_store",
+        customer={**consenting(phone="07911 123457", email=None, language="en"), "name": "Jane Doe"})))
+    assert case.status_code == 201, case.json_body
+    (to, sms), = sent_sms()
+    assert to == "+447911123457" and sms.startswith("Complaint Desk: case CD-")
+    assert [(m["medium"], m["state"]) for m in case.json_body["customer_messages"]] == [("sms", "sent")]
+
+
 def test_a_hotline_caller_who_agreed_gets_a_receipt_by_sms_and_email_in_their_language(api: Any) -> None:
     verified_sender()
     case = hotline(api, customer=consenting())
