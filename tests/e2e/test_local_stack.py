@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import time
@@ -47,7 +50,8 @@ def stack(outbox: Path) -> Iterator[RunningStack]:
     try:
         with running_stack(extra_args=("--schedule-seconds", "1", "--outbox", str(outbox))) as running:
             _running[:] = [running]
-            staff.headers["Authorization"] = f"Bearer {token('Li Na', ALL_ROLES)}"
+            # not a sample person's name: the console's sign-in hint names one, and it must stay unique
+            staff.headers["Authorization"] = f"Bearer {token('Lin Yue', ALL_ROLES)}"
             yield running
     finally:
         os.environ.pop("DIGEST_WINDOW_MINUTES", None)
@@ -74,6 +78,16 @@ def test_the_stack_records_its_ports_and_the_tools_find_it_there(stack: RunningS
     banner = stack.output()
     assert f"API            {stack.api}   (every route but the public form's needs a staff token" in banner
     assert "export COMPLAINT_DESK_TOKEN=$(./dev token --name \"Qian Yu\")" in banner
+    # the console's sign-in page tells a newcomer how to get a token: that command works
+    console = requests.get(f"{stack.api}/console", timeout=10).text
+    hinted = re.search(r"<code>\./dev token ([^<]+)</code>", console)
+    assert hinted, "the console names the command"
+    arguments = shlex.split(html.unescape(hinted.group(1)))
+    printed = subprocess.run([sys.executable, "-m", "local.issuer", *arguments], cwd=ROOT,
+                             env=stack.job_environment(), capture_output=True, text=True, timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    assert requests.get(f"{stack.api}/cases?unit_id=store-xh-01", timeout=10,
+                        headers={"Authorization": f"Bearer {printed.stdout.strip()}"}).status_code == 200
 
 
 def test_a_job_without_a_running_stack_says_so_in_one_line(tmp_path: Path) -> None:
@@ -100,7 +114,7 @@ def test_case_round_trip_over_http_and_visible_in_emulated_dynamodb(stack: Runni
                             headers={"Idempotency-Key": "e2e-1"}, timeout=10)
     assert created.status_code == 201, created.text
     case_id = created.json()["case_id"]
-    accepted = staff.post(f"{stack.api}/cases/{case_id}/accept", json={"actor": "Li Na"},
+    accepted = staff.post(f"{stack.api}/cases/{case_id}/accept", json={"actor": "Lin Yue"},
                              headers={"If-Match": created.headers["ETag"]}, timeout=10)
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
     read = staff.get(f"{stack.api}/cases/{case_id}", timeout=10).json()
@@ -178,7 +192,7 @@ def test_an_auditor_finds_downloads_and_verifies_a_closed_case_with_the_command_
         stack: RunningStack, tmp_path: Path) -> None:
     created = staff.post(f"{stack.api}/cases", json=complaint(), timeout=10).json()
     closed = staff.post(f"{stack.api}/cases/{created['case_id']}/close", timeout=10,
-                           json={"actor": "Li Na", "version": 1, "reason": "withdrawn"}).json()
+                           json={"actor": "Lin Yue", "version": 1, "reason": "withdrawn"}).json()
     after_settle = (datetime.now(UTC) + timedelta(hours=73)).isoformat()
     run = subprocess.run([sys.executable, "-m", "local.jobs", "archive", "--at", after_settle], cwd=ROOT,
                          env=stack.job_environment(), capture_output=True, text=True, timeout=60, check=True)
