@@ -174,7 +174,10 @@ function route() {
   else if (view === "register") loadRegister();
   else if (view === "reports") loadReports();
   else if (view === "inbox") loadInbox();
-  else if (view === "new") renderIntake();
+  else if (view === "new") {
+    if (mayCall("post", "/cases")) renderIntake();
+    else { $("intake-form").replaceChildren(); $("new-error").textContent = t("new_not_allowed"); }
+  }
   else loadCases();
 }
 
@@ -290,9 +293,10 @@ function renderCase(c) {
   const told = $("customer-messages");
   told.replaceChildren();
   for (const m of c.customer_messages || []) {
-    const item = el("li", t("customer_message_line", { kind: t(`customer_kind_${m.kind}`), medium: m.medium.toUpperCase(),
-      to: m.to, language: m.language, state: m.state }), { title: m.text });
+    const item = el("li", t("customer_message_line", { kind: t(`customer_kind_${m.kind}`), medium: named("medium", m.medium),
+      to: m.to, language: named("language", m.language), state: named("state", m.state) }));
     item.append(" · ", showTime(m.sent_at || m.created_at, c.unit_id));
+    item.appendChild(el("p", m.text, { class: "hint message-text" }));  // what the customer read, on a phone too
     told.appendChild(item);
   }
   if (!(c.customer_messages || []).length) told.appendChild(el("li", t("no_customer_messages"), { class: "hint" }));

@@ -125,6 +125,8 @@ def test_hotline_receipt_then_the_answer_then_the_survey_in_the_browser_closes_t
     console.get_by_role("button", name="Sign in").click()
     told = console.locator("#customer-messages li")
     expect(told).to_have_count(4)
-    expect(told.first).to_contain_text(f"Receipt · EMAIL to w***@example.com ({language}) · sent")
-    expect(told.nth(3)).to_contain_text(f"Answer · SMS to ******{phone[-2:]} ({language}) · sent")
+    in_words = {"zh": "Chinese", "en": "English"}[language]
+    expect(told.first).to_contain_text(f"Receipt · email to w***@example.com ({in_words}) · sent")
+    expect(told.nth(3)).to_contain_text(f"Answer · SMS to ******{phone[-2:]} ({in_words}) · sent")
+    expect(console.locator("#customer-messages")).to_contain_text(answer_text)  # the text itself, on a phone too
     console.context.close()

@@ -742,7 +742,8 @@ def test_store_staff_register_an_in_store_complaint_and_a_back_dated_letter_in_t
     form.get_by_role("button", name="登记").click()
     expect(page.locator("#case-title")).to_contain_text("CD-")
     expect(page.locator("#clock-rows tr", has_text="处理")).to_contain_text("23:59:59 +08:00")
-    expect(page.locator("#customer-messages")).to_contain_text("回执")
+    expect(page.locator("#customer-messages")).to_contain_text("回执 · 短信 至 ******34(中文)· 已发送")
+    expect(page.locator("#customer-messages .message-text")).to_contain_text("【投诉台】已登记")
     expect(page.locator("#history")).to_contain_text("Chen Jie")
     page.screenshot(path=str(ARTIFACTS / "console-zh-new-case.png"), full_page=True)
     counter_case = page.locator("#case-title").inner_text().split()[0]
@@ -779,4 +780,7 @@ def test_store_staff_register_an_in_store_complaint_and_a_back_dated_letter_in_t
     sign_in(audit_page, stack, ["auditor"], unit_id="branch-hz", name="Qian Yu")
     expect(audit_page.get_by_role("link", name="Statistics")).to_be_visible()
     expect(audit_page.get_by_role("link", name="New case")).to_be_hidden()
+    audit_page.goto(f"{stack.api}/console#new")  # typed in: told, not given a form the service refuses
+    expect(audit_page.locator("#new-error")).to_contain_text("Your role does not register cases")
+    expect(audit_page.locator("#intake-form [name]")).to_have_count(0)
     auditor.close()
