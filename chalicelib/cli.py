@@ -158,8 +158,8 @@ def verify_chain(days: list[dict[str, Any]], download: Callable[[str], bytes]) -
             before = None
         if problem and first_break is None:
             first_break = day["day"]
-        lines.append(f"{day['day']}  {day['records']:>6} record(s)  {(day.get('sha256') or '-')[:16]}  "
-                     f"{'ok' if not problem else 'BROKEN: ' + problem}")
+        verdict = "BROKEN: " + problem if problem else f"- ({day['note']})" if day.get("note") else "ok"
+        lines.append(f"{day['day']}  {day['records']:>6} record(s)  {(day.get('sha256') or '-')[:16]}  {verdict}")
     return lines, first_break
 
 

@@ -170,6 +170,9 @@ class AuditChainDay(BaseModel):
     records: int
     ok: bool
     problem: str | None
+    # Why a day without a file is no break: it is not over (or its export is due at the next run),
+    # or it is before the audit log's first export.
+    note: str | None = None
     key: str | None
     version_id: str | None
     url: str | None

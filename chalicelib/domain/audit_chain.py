@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from chalicelib.domain.archive_records import AuditRecord
@@ -18,6 +18,7 @@ FORMAT = "complaint-desk.audit-log/1"
 # A day is exported once it is over and this long has passed, so no access of that day is still
 # being written.
 GRACE = timedelta(minutes=10)
+EXPORT_RUNS = timedelta(hours=1)
 # How far back a run looks for the last exported day before it starts a new chain.
 LOOK_BACK_DAYS = 31
 
@@ -29,6 +30,12 @@ def export_key(day: date) -> str:
 def day_to_export(now: datetime) -> date:
     """The latest UTC day that is over (with its grace period)."""
     return (now - GRACE).date() - timedelta(days=1)
+
+
+def exported_by(day: date) -> datetime:
+    """When a day's file must exist: the day over, its grace period, and an hour of export runs
+    (every 15 minutes) to write it. A day without a file after that is a gap in the chain."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC) + GRACE + EXPORT_RUNS
 
 
 def record_line(record: AuditRecord) -> str:

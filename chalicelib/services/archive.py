@@ -222,8 +222,10 @@ class ArchiveService:
                     request_id: str = "") -> AuditChain:
         """Recomputes the chain of exported days from `date_from` to `date_to`: each file read back
         and hashed, each header's link to the day before, and each day's records in the table
-        against its file. Reports every day and the first break. The organisation-wide log is for
-        auditors of a top-level unit."""
+        against its file. Reports every day and the first break: a file that does not hold, or a
+        day without one once the chain has begun and the day's export is due (a day still going
+        on, or before the first export, is shown with why it has none). The organisation-wide log
+        is for auditors of a top-level unit."""
         problems: dict[str, str] = {}
         if not 0 <= (end - start).days <= 366:
             problems["to"] = "on or after `from`, at most 366 days later"
@@ -233,10 +235,21 @@ class ArchiveService:
             raise InvalidInput("the audit chain cannot be checked as asked", problems)
         before = self._index.export_marker(start - timedelta(days=1))
         before_sha = before.sha256 if before else None
+        now = self._export_now()
+        started = before is not None  # a day without a file before the first export is no gap
         days: list[AuditChainDay] = []
         day = start
         while day <= end:
             marker = self._index.export_marker(day)
+            pending = now < audit_chain.exported_by(day)
+            if marker is None and (pending or not started):
+                note = ("not exported yet: the day is not over, or its export is due at the next run" if pending
+                        else "before the audit log's first export")
+                days.append(AuditChainDay(day=day, sha256=None, previous_sha256=None, records=0, ok=True,
+                                          problem=None, note=note, key=None, version_id=None, url=None))
+                day += timedelta(days=1)
+                continue
+            started = True
             body = self._files.read(marker.key, marker.version_id)[0] if marker else None
             checked = audit_chain.check_day(day, body, before_sha, self._index.audit_log(day=day),
                                             link_known=day > start or before is not None)

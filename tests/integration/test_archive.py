@@ -643,6 +643,13 @@ def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_re
 
     checked = desk.archiver().audit_chain(first_day, second_day).model_dump(mode="json")
     assert (checked["ok"], [d["records"] for d in checked["days"]]) == (True, [2, 1])
+    # asked from before the first export to today: those days have no file and are no break
+    today = desk.clock.now.date()
+    wide = desk.archiver().audit_chain(first_day - timedelta(days=3), today).model_dump(mode="json")
+    assert (wide["ok"], wide["first_break"]) == (True, None)
+    assert [d["note"] is not None for d in wide["days"]] == [True, True, False, False, False, True]
+    assert wide["days"][0]["note"] == "before the audit log's first export"
+    assert wide["days"][-1]["note"].startswith("not exported yet")
 
     # an operator with table access rewrites an outcome: the chain shows the day
     [item] = [raw for raw in desk.ddb.query(
@@ -655,6 +662,12 @@ def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_re
     broken = desk.archiver().audit_chain(first_day, second_day).model_dump(mode="json")
     assert (broken["ok"], broken["first_break"]) == (False, first_day.isoformat())
     assert "differ" in broken["days"][0]["problem"] and broken["days"][1]["ok"]
+    # a day's file gone from the index once the chain has begun is a gap, not a day "not yet exported"
+    desk.ddb.delete_item(TableName=desk.settings.table_name,
+                         Key=to_item({"pk": f"AUDIT-EXPORT#{second_day.isoformat()}", "sk": "FILE"}))
+    desk.clock.advance(hours=2)  # past the hour the export of the day has to write it
+    gap = desk.archiver().audit_chain(second_day, second_day).model_dump(mode="json")
+    assert (gap["first_break"], gap["days"][0]["problem"]) == (second_day.isoformat(), "no export file for this day")
 
 
 def customer_links(desk: Desk) -> list[dict[str, Any]]:
