@@ -186,6 +186,10 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
             reason = problem["msg"]
             if problem["type"] == "extra_forbidden":
                 reason = "not a field you can set"
+            elif problem["type"] == "string_pattern_mismatch":
+                from chalicelib.domain.models import PATTERN_MEANINGS
+
+                reason = PATTERN_MEANINGS.get(str(problem.get("ctx", {}).get("pattern")), reason)
             fields.setdefault(path, reason)
         raise err.InvalidInput("some fields are invalid", fields) from exc
 

@@ -13,11 +13,10 @@ from chalicelib.domain.clocks import Clock
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-PhoneNumber = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=25, pattern=r"^\+?[0-9][0-9 ()\-]{4,22}[0-9]$"),
-]
-UnitId = Annotated[str, StringConstraints(max_length=63, pattern=r"^[a-z0-9][a-z0-9\-]{0,62}$")]
+PHONE_PATTERN = r"^\+?[0-9][0-9 ()\-]{4,22}[0-9]$"
+PhoneNumber = Annotated[str, StringConstraints(strip_whitespace=True, max_length=25, pattern=PHONE_PATTERN)]
+UNIT_ID_PATTERN = r"^[a-z0-9][a-z0-9\-]{0,62}$"
+UnitId = Annotated[str, StringConstraints(max_length=63, pattern=UNIT_ID_PATTERN)]
 
 
 class CaseType(StrEnum):
@@ -91,8 +90,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
-                                                pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_PATTERN)]
 
 
 class ContactLanguage(StrEnum):
@@ -211,7 +210,8 @@ class Importance(Strict):
     at: datetime
 
 
-RootCauseCode = Annotated[str, StringConstraints(max_length=40, pattern=r"^[a-z0-9][a-z0-9\-]{1,39}$")]
+ROOT_CAUSE_PATTERN = r"^[a-z0-9][a-z0-9\-]{1,39}$"
+RootCauseCode = Annotated[str, StringConstraints(max_length=40, pattern=ROOT_CAUSE_PATTERN)]
 
 
 class RootCause(Strict):
@@ -462,12 +462,13 @@ class ManagerContact(Strict):
     name: ShortText
     role: ShortText
     phone: PhoneNumber | None = None
-    email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    email: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)] | None = None
     staff_id: Annotated[str, StringConstraints(max_length=128)] | None = None
     language: Annotated[str, StringConstraints(max_length=8)] = "zh"
 
 
 # The people of one unit its escalations are for (drawn from the staff directory).
+CALENDAR_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
 MAX_MANAGERS = 20
 
 
@@ -480,7 +481,7 @@ class Unit(Strict):
     kind: UnitKind
     parent_id: UnitId | None = None
     time_zone: Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_time_zone)]
-    calendar: Annotated[str, StringConstraints(max_length=6, pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
+    calendar: Annotated[str, StringConstraints(max_length=6, pattern=CALENDAR_PATTERN)]
     managers: Annotated[tuple[ManagerContact, ...], Field(max_length=MAX_MANAGERS)] = ()
 
     def public_view(self) -> dict[str, Any]:
@@ -503,3 +504,14 @@ class UnitView(BaseModel):
     @classmethod
     def of(cls, unit: Unit) -> UnitView:
         return cls.model_validate(unit.public_view())
+
+
+# What each input pattern means, in words a person can act on: a refused field says this rather
+# than the regular expression (the OpenAPI document keeps the pattern itself).
+PATTERN_MEANINGS = {
+    PHONE_PATTERN: "a phone number: 6 to 25 digits, with spaces, brackets, hyphens and a leading + allowed",
+    EMAIL_PATTERN: "an email address such as name@example.com",
+    UNIT_ID_PATTERN: "a unit id: lowercase letters, digits and hyphens, such as store-xh-01",
+    CALENDAR_PATTERN: "a calendar: a country code such as CN, or a region such as GB-ENG",
+    ROOT_CAUSE_PATTERN: "a root-cause code: 2 to 40 lowercase letters, digits and hyphens, such as cashier-double-scan",
+}

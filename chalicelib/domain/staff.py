@@ -10,11 +10,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.auth import MANAGERS, Role
-from chalicelib.domain.models import ShortText, Strict, UnitId
+from chalicelib.domain.models import EmailAddress, ShortText, Strict, UnitId
 
 StaffId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9\-_.]{0,127}$")]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
-                                         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Email = EmailAddress  # one rule for an address, the customer's and staff's alike
 RawPhone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
 
 # Roles that make a person someone escalations and notices are for (rulebook §2, §4).
