@@ -105,14 +105,19 @@ class ReportService:
     def daily_register(self, unit_id: str, day: date | None, by: Principal | None = None) -> rpt.DailyRegister:
         """The register of the unit and every unit below it on `day` (default: today, unit-local),
         grouped by unit: open cases, and closed ones a clock still runs on (a rectification, a
-        follow-up). Reads each unit's open cases and its closed ones still in the table (closed
-        cases stay until archived)."""
+        follow-up), as they stand now; a past day's lists only the cases received by its end.
+        Reads each unit's open cases and its closed ones still in the table (closed cases stay
+        until archived)."""
         unit = self._unit_in_territory(unit_id, by)
         now = self._now()
+        day = day or local_day(now, unit.time_zone)
+        # a past day's register holds no case received after it (cases as they stand now)
+        day_over = datetime.combine(day + timedelta(days=1), time(), tzinfo=ZoneInfo(unit.time_zone))
         units = self._subtree(unit.unit_id)
         cases = [case for u in units for case in self._cases.cases_in(u.unit_id, OPEN)]
         cases += [case for u in units for case in self._cases.cases_in(u.unit_id, (Status.CLOSED,))
                   if rpt.on_the_register(case)]
+        cases = [case for case in cases if case.received_at < day_over]
         scope = {u.unit_id for u in units}
         earlier = None
         if self._customers is not None:
@@ -120,7 +125,7 @@ class ReportService:
 
             def earlier(case: Case) -> list[Any]:
                 return customers.earlier(case, lambda other: other in scope)
-        return rpt.daily_register(unit, day or local_day(now, unit.time_zone), cases, now, units, earlier,
+        return rpt.daily_register(unit, day, cases, now, units, earlier,
                                   contact=by is None or bool(by.roles & CONTACT_ROLES))
 
     def weekly_report(self, unit_id: str, week_of: date | None, by: Principal | None = None) -> rpt.WeeklyReport:

@@ -166,6 +166,8 @@ def test_the_daily_register_lists_open_cases_nearest_deadline_first(desk: Desk, 
     assert register["cases"][0]["next_deadline"] == "2026-11-26T23:59:59+08:00"
     desk.clock.now = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)  # Friday: E's handling is late
     assert desk.reports.daily_register("store-xh-02", date(2026, 11, 27)).breached == [week["E"]]
+    before = desk.reports.daily_register("store-xh-02", date(2026, 11, 22))  # the Sunday before they came
+    assert (before.open, before.cases) == (0, [])
 
 
 def test_the_weekly_report_lists_complaints_trends_and_repeated_causes(desk: Desk, week: dict[str, str]) -> None:
