@@ -196,6 +196,13 @@ class DynamoDeliveryStore:
                 "doc": last.model_dump(mode="json")}))
         return last
 
+    def record_sent(self, staff_id: str, message: dict[str, Any], now: datetime, key: str) -> None:
+        """A message sent outside a digest (a unit's report) in the person's list; `key` tells two
+        sent at the same moment apart."""
+        self._client.put_item(TableName=self._table, Item=to_item({
+            "pk": person_pk(staff_id), "sk": f"{SENT_PREFIX}{due_key(now)}#{message['medium']}#{key}",
+            "entity": "sent-message", "doc": {**message, "at": now.isoformat()}}))
+
     def sent_to(self, staff_id: str, after: str = "") -> list[dict[str, Any]]:
         """What was sent to a person (SMS and email, with text, language, segments and state),
         oldest first, after the sort key `after`."""

@@ -79,20 +79,29 @@ class NotifierService:
         return self.flush(report)
 
     def _email_report(self, payload: dict[str, Any], report: NotifyReport) -> None:
-        """A daily register or weekly report: long, so by email only, to each manager of the unit."""
+        """A daily register or weekly report: long, so by email only, to each manager of the unit,
+        and listed with what else they were sent."""
         for staff_id in payload.get("recipients", ()):
             person = self._people.get(staff_id)
             if person is None or not person.active or not person.email:
                 continue
+            sent: dict[str, Any] = {"medium": Medium.EMAIL.value, "to": person.email, "language": person.language.value,
+                    "segments": None, "text": f"{payload['subject']}\n\n{payload['body']}", "cases": [],
+                    "escalations": [], "report": payload.get("key")}
             try:
-                self._email.send(person.email, payload["subject"], payload["body"],
-                                 f"<!doctype html><html><body><pre>{html.escape(payload['body'])}</pre></body></html>")
+                provider_id = self._email.send(person.email, payload["subject"], payload["body"],
+                                               f"<!doctype html><html><body><pre>{html.escape(payload['body'])}"
+                                               "</pre></body></html>")
+                sent |= {"state": DeliveryState.SENT.value, "provider_id": provider_id, "error": None}
                 report.emails += 1
             except Refused as exc:
+                sent |= {"state": DeliveryState.FAILED.value, "provider_id": None, "error": str(exc)[:300]}
                 report.failed += 1
                 logger.warning("report refused by the mail provider", extra={"staff_id": staff_id,
                                                                             "error": str(exc)[:200]})
                 count("NotificationsFailed", medium="email")
+            # in the person's list of what they were sent (their inbox; locally, the outbox)
+            self._store.record_sent(staff_id, sent, self._now(), str(payload.get("key", "report")))
 
     def flush(self, report: NotifyReport | None = None) -> NotifyReport:
         """Every person whose digest is due: one SMS and one email for all that waits for them."""

@@ -266,3 +266,21 @@ def test_receipts_from_ses_events_and_sms_delivery_logs_reach_the_case(desk: Des
     assert now["email"]["state"] == "bounced" and "550 5.1.1" in now["email"]["error"]
     assert now["sms"]["state"] == "delivered"
     assert receipt_from_ses_event({"eventType": "Send", "mail": {"messageId": "x"}}) is None
+
+
+def test_a_units_daily_register_is_emailed_to_its_managers_and_listed_with_what_they_were_sent(desk: Desk) -> None:
+    """A report goes by email only (too long for an SMS) and is in each manager's own list of what
+    they were sent: their inbox in the console and, locally, the outbox."""
+    from chalicelib.adapters.delivery_store import DynamoDeliveryStore
+
+    notifier = desk.notifier()
+    subject, body = "Daily register store-xh-01 2026-11-24: 2 open", "Daily register of Xihu Store No. 1\n- CD-1"
+    payload = {"kind": "report", "key": "daily-register#store-xh-01#2026-11-24", "subject": subject, "body": body,
+               "recipients": [desk.staff["Sun Li"].staff_id]}
+    report = notifier.accept([payload])
+    assert (report.emails, report.sms) == (1, 0) and sent_sms() == []
+    [email] = sent_emails()
+    assert email.destinations["ToAddresses"] == ["sun.li@example.com"] and email.subject == subject
+    [listed] = DynamoDeliveryStore(desk.ddb, desk.settings.table_name).sent_to(desk.staff["Sun Li"].staff_id)
+    assert (listed["medium"], listed["state"], listed["to"]) == ("email", "sent", "sun.li@example.com")
+    assert listed["text"].startswith(subject) and body in listed["text"] and listed["provider_id"]
