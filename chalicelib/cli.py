@@ -302,7 +302,9 @@ def _risk_phrases(api: Api, args: argparse.Namespace) -> int:
         phrases = [line.strip() for line in args.file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
     elif args.action == "reset":
         phrases = list(current["defaults"])
-    if args.action != "list":
+    if args.action != "list" and phrases == list(current["phrases"]) and args.action != "reset":
+        print("the list already reads so: nothing stored")
+    elif args.action != "list":
         current = api.call("PUT", "/risk-phrases", {"phrases": phrases, "version": current["version"]})
     source = ("the service's defaults" if current["source"] == "defaults"
               else f"stored by {current['updated_by']} at {current['updated_at']}")

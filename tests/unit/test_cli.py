@@ -83,6 +83,8 @@ def test_risk_phrases_are_added_removed_and_reset_through_the_api(capsys: Any, t
     api = PhraseApi()
     assert _risk_phrases(api, argparse.Namespace(action="add", phrases=["找记者", "12315"])) == 0  # type: ignore[arg-type]
     assert api.stored == ["12315", "曝光", "找记者"]
+    assert _risk_phrases(api, argparse.Namespace(action="add", phrases=["12315"])) == 0  # type: ignore[arg-type]
+    assert api.version == 1 and "nothing stored" in capsys.readouterr().out  # already listed: no new version
     assert _risk_phrases(api, argparse.Namespace(action="remove", phrases=["曝光"])) == 0  # type: ignore[arg-type]
     assert api.stored == ["12315", "找记者"]
     assert _risk_phrases(api, argparse.Namespace(action="remove", phrases=["律师"])) == 2  # type: ignore[arg-type]
