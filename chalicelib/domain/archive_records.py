@@ -16,7 +16,7 @@ from chalicelib.domain.models import LegalHold as LegalHold  # the index records
 class ArchiveEntry(BaseModel):
     """The archive index's record of one archived file, so auditors find files without listing S3."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     unit_id: str
@@ -67,7 +67,7 @@ class AuditRecord(BaseModel):
     member's id, roles and unit from their verified token, the request it was, and refused attempts
     too (rulebook §7: auditors retrieve archived files, and who did is on record)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     at: datetime
     actor: str
@@ -89,7 +89,7 @@ class AuditExport(BaseModel):
     """One day's audit records, exported to the locked bucket (audit_chain.py): where, its SHA-256
     and the SHA-256 of the day before's file, which its header names."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     day: date
     key: str
@@ -103,7 +103,7 @@ class AuditExport(BaseModel):
 class FileLink(BaseModel):
     """A short-lived link to one archived file (the original is sequence 0, addenda follow)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     sequence: int
     key: str
@@ -116,7 +116,7 @@ class Retrieval(BaseModel):
     """An auditor's retrieval: links to the original and every addendum, in order; the top-level
     `url`, `key`, `version_id` and `sha256` are the latest file's."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     format: str
@@ -132,7 +132,7 @@ class FileCheck(BaseModel):
     """One archived file read back (rulebook §7): its checksums against the index and S3, its lock
     against the index's retain-until, and its place in the chain of addenda."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key: str
     version_id: str
@@ -152,7 +152,7 @@ class FileCheck(BaseModel):
 
 
 class Verification(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     ok: bool
@@ -162,7 +162,7 @@ class Verification(BaseModel):
 class AuditChainDay(BaseModel):
     """One day of the audit log's chain as checked, with a link to its locked file."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     day: date
     sha256: str | None

@@ -132,7 +132,7 @@ def working_days_deadline(received_at: datetime, working_days: int,
 class DateRange(BaseModel):
     """Days from `from` to `to`, both included, as a report or a check names them (unit-local)."""
 
-    model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(frozen=True, defer_build=True, validate_by_name=True, serialize_by_alias=True)
 
     start: date = Field(alias="from")
     end: date = Field(alias="to")
@@ -142,7 +142,7 @@ class MovedDeadline(BaseModel):
     """An open deadline counted again in a changed calendar (official dates loaded, or a unit moved
     to another calendar), as recorded in the case's history."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     clock: str
@@ -153,7 +153,7 @@ class MovedDeadline(BaseModel):
 class CalendarDates(BaseModel):
     """The official dates an administrator loaded for a country, over what the library computes."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     country: str
     overrides: dict[date, Literal["working", "holiday"]]

@@ -25,7 +25,7 @@ def rated_by_customer(history: Sequence[HistoryEvent]) -> bool:
 
 
 class PublicDeadline(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     deadline: LocalTime
     state: ClockState
@@ -34,7 +34,7 @@ class PublicDeadline(BaseModel):
 class PublicSurvey(BaseModel):
     """The satisfaction survey on the status page: open while the answered case awaits a rating."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     open: bool
     rating: int | None = None
@@ -44,7 +44,7 @@ class PublicSurvey(BaseModel):
 class PublicStatus(BaseModel):
     """What a complainant sees with their tracking token."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_number: str
     type: CaseType

@@ -31,7 +31,7 @@ class RegisterRow(BaseModel):
     """One open case as the register lists it (rulebook §4): what, who, and its nearest running
     deadline, read from the case document; also the register's CSV columns."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     type: str
@@ -72,7 +72,7 @@ class ComplaintRow(BaseModel):
     """One complaint in the weekly report (rulebook §4): what it was about and how it was handled,
     read from the case document; also the weekly report's CSV columns."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     unit_id: str
@@ -98,7 +98,7 @@ class PraiseRow(BaseModel):
     """One praise as the unit's meeting hears it (rulebook §1 表扬): whom the customer praised and
     what they said, read from the case document."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     unit_id: str
@@ -119,7 +119,7 @@ class PraiseRow(BaseModel):
 
 
 class PraiseCount(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     staff_id: str
     name: str
@@ -161,7 +161,7 @@ def on_the_register(case: Case) -> bool:
 class RegisterUnit(BaseModel):
     """A unit's part of a county's or branch's register."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     unit_id: str
     unit: str
@@ -172,7 +172,7 @@ class RegisterUnit(BaseModel):
 class DailyRegister(BaseModel):
     """Rulebook §4: what a unit works on today, nearest deadline first."""
 
-    model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(frozen=True, defer_build=True, validate_by_name=True, serialize_by_alias=True)
 
     unit_id: str
     unit: str
@@ -225,7 +225,7 @@ def week_start(day: date) -> date:
 class Change(BaseModel):
     """A figure this week, the week before, and the difference (None where a week has no figure)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     this_week: int | float | None
     previous_week: int | float | None
@@ -233,7 +233,7 @@ class Change(BaseModel):
 
 
 class RepeatedCause(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     root_cause: str
     count: int
@@ -242,7 +242,7 @@ class RepeatedCause(BaseModel):
 class RepeatComplainants(BaseModel):
     """Customers of the week who had brought an earlier case to these units, and their week's cases."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     customers: int
     cases: int
@@ -320,7 +320,7 @@ class SampleOutcome(BaseModel):
     """One sampled case verified (rulebook §6 抽查验证): whether the record matched what happened, and
     for a mismatch, the rectification's deadline."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     matches: bool

@@ -75,7 +75,7 @@ class RiskPhraseTry(Strict):
 class PhraseList(BaseModel):
     """The escalation-risk phrases intake checks against: the stored list, or the defaults."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     phrases: list[str]
     source: Literal["stored", "defaults"]
@@ -88,7 +88,7 @@ class PhraseList(BaseModel):
 class PhraseMatch(BaseModel):
     """The phrases of the current list a text would raise the flag with."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     matched: list[str]
 

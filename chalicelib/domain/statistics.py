@@ -126,7 +126,7 @@ def follow_up_counters(case: Case) -> dict[str, int]:
 class Figures(BaseModel):
     """A part of a report: read-only, serialised as the API and the CSV show it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class OnTime(Figures):

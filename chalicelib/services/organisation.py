@@ -18,7 +18,7 @@ class UnitChanged(BaseModel):
     """A unit as stored, how many people of the staff directory manage it, and the open deadlines
     counted again because its calendar changed."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     unit: UnitView
     managers: int  # people of the staff directory with a manager's role on the unit
