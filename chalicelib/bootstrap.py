@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings, get_settings
@@ -125,7 +125,7 @@ def customer_history(settings: Settings, client: Any, units: Any) -> CustomerHis
     from chalicelib.services.customers import CustomerHistory
 
     return CustomerHistory(DynamoCustomerLinks(client, settings.table_name),
-                           customer_key(settings.customer_key_secret_arn), units)
+                           partial(customer_key, settings.customer_key_secret_arn), units)
 
 
 @lru_cache(maxsize=1)

@@ -37,12 +37,12 @@ class DynamoRiskPhrases:
     def put(self, phrases: tuple[str, ...], actor: str, now: datetime, expected_version: int) -> StoredPhrases:
         """Replaces the list only if nobody stored another since `expected_version` was read (an
         item stored before lists had versions counts as version 1)."""
-        condition: dict[str, Any] = ({"ConditionExpression": "attribute_not_exists(pk)"} if expected_version == 0
-                                     else {"ConditionExpression": "attribute_exists(pk) AND "
-                                                                  "(version = :v OR (attribute_not_exists(version) "
-                                                                  "AND :v = :first))",
-                                           "ExpressionAttributeValues": to_item({":v": expected_version,
-                                                                                 ":first": 1})})
+        if expected_version == 0:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            stored_as = "version = :v" + (" OR attribute_not_exists(version)" if expected_version == 1 else "")
+            condition = {"ConditionExpression": f"attribute_exists(pk) AND ({stored_as})",
+                         "ExpressionAttributeValues": to_item({":v": expected_version})}
         try:
             self._client.put_item(TableName=self._table, Item=to_item({
                 **_KEY, "entity": "risk-phrases", "phrases": list(phrases), "updated_by": actor,

@@ -130,7 +130,8 @@ def working_days_deadline(received_at: datetime, working_days: int,
 
 
 class DateRange(BaseModel):
-    """Days from `from` to `to`, both included, as a report or a check names them (unit-local)."""
+    """Days from `from` to `to`, both included, as a report or a check names them (a unit's own
+    days for its reports, UTC days for the audit log's chain)."""
 
     model_config = ConfigDict(frozen=True, defer_build=True, validate_by_name=True, serialize_by_alias=True)
 

@@ -51,8 +51,9 @@ from chalicelib.services.ports import ArchiveConfirmation, ArchiveFiles, Archive
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
-# A transaction holds 100 items: the case, its new event and the index entry, and up to this many
-# of the case's other items getting their TTL; a longer case sets the rest before confirming.
+# A transaction holds 100 items: the case, its new event, the index entry, the customer index's
+# link, and up to this many of the case's other items getting their TTL; a longer case sets the
+# rest before confirming.
 TTL_IN_TRANSACTION = 90
 
 
@@ -236,7 +237,11 @@ class ArchiveService:
         before = self._index.export_marker(start - timedelta(days=1))
         before_sha = before.sha256 if before else None
         now = self._export_now()
-        started = before is not None  # a day without a file before the first export is no gap
+        # a day without a file before the first export is no gap; the chain has begun if any day
+        # before `from` has a file, looked for as far back as the export itself looks
+        started = before is not None or any(
+            self._index.export_marker(start - timedelta(days=back)) is not None
+            for back in range(2, audit_chain.LOOK_BACK_DAYS + 2))
         days: list[AuditChainDay] = []
         day = start
         while day <= end:

@@ -12,8 +12,9 @@ from chalicelib.services.ports import CustomerLinks, FiledUnderCustomer, Units
 
 
 class CustomerHistory:
-    def __init__(self, links: CustomerLinks, secret: bytes, units: Units) -> None:
-        """`secret` is the HMAC key (the stage's customer key secret); a new one starts the index afresh."""
+    def __init__(self, links: CustomerLinks, secret: Callable[[], bytes], units: Units) -> None:
+        """`secret()` gives the HMAC key (the stage's customer key), read when a case is first linked,
+        so a function that links no case never needs it; a new key starts the index afresh."""
         self._links = links
         self._secret = secret
         self._units = units
@@ -23,7 +24,7 @@ class CustomerHistory:
         case (a forwarded case keeps the key it was filed under)."""
         first_unit = case.forwarded_from[0] if case.forwarded_from else case.unit_id
         unit = self._units.get(first_unit) or self._units.get(case.unit_id)
-        return customer_key(case.customer.phone, unit.calendar if unit else "CN", self._secret)
+        return customer_key(case.customer.phone, unit.calendar if unit else "CN", self._secret())
 
     def link_items(self, case: Case, expires_at: datetime | None = None) -> list[FiledUnderCustomer]:
         """What the intake's transaction writes so later cases find this one; the archive's writes

@@ -22,6 +22,9 @@ from chalicelib.domain.staff import StaffMember
 from chalicelib.observability import count, logger
 from chalicelib.services.ports import DeliveryStore, DigestClaim, EmailSender, People, SmsSender
 
+# A report listed in a person's inbox shows its start (the email has it whole).
+SHOWN_CHARS = 4000
+
 
 class Refused(Exception):
     """The provider refused this one message (an invalid or opted-out number, a rejected address)."""
@@ -85,9 +88,10 @@ class NotifierService:
             person = self._people.get(staff_id)
             if person is None or not person.active or not person.email:
                 continue
+            shown = f"{payload['subject']}\n\n{payload['body']}"
             sent: dict[str, Any] = {"medium": Medium.EMAIL.value, "to": person.email, "language": person.language.value,
-                    "segments": None, "text": f"{payload['subject']}\n\n{payload['body']}", "cases": [],
-                    "escalations": [], "report": payload.get("key")}
+                                    "segments": None, "cases": [], "escalations": [], "report": payload.get("key"),
+                                    "text": shown if len(shown) <= SHOWN_CHARS else shown[:SHOWN_CHARS] + "…"}
             try:
                 provider_id = self._email.send(person.email, payload["subject"], payload["body"],
                                                f"<!doctype html><html><body><pre>{html.escape(payload['body'])}"
@@ -100,8 +104,13 @@ class NotifierService:
                 logger.warning("report refused by the mail provider", extra={"staff_id": staff_id,
                                                                             "error": str(exc)[:200]})
                 count("NotificationsFailed", medium="email")
-            # in the person's list of what they were sent (their inbox; locally, the outbox)
-            self._store.record_sent(staff_id, sent, self._now(), str(payload.get("key", "report")))
+            # in the person's list of what they were sent (their inbox; locally, the outbox); a
+            # failure here must not have the queue send the report to everyone again
+            try:
+                self._store.record_sent(staff_id, sent, self._now(), str(payload.get("key", "report")))
+            except Exception:
+                logger.exception("report sent but not listed in the person's inbox", extra={"staff_id": staff_id})
+                count("SentMessageNotRecorded")
 
     def flush(self, report: NotifyReport | None = None) -> NotifyReport:
         """Every person whose digest is due: one SMS and one email for all that waits for them."""

@@ -668,6 +668,11 @@ def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_re
     desk.clock.advance(hours=2)  # past the hour the export of the day has to write it
     gap = desk.archiver().audit_chain(second_day, second_day).model_dump(mode="json")
     assert (gap["first_break"], gap["days"][0]["problem"]) == (second_day.isoformat(), "no export file for this day")
+    # the day before gone too: the chain had begun (a file exists further back), so still a gap
+    desk.ddb.delete_item(TableName=desk.settings.table_name,
+                         Key=to_item({"pk": f"AUDIT-EXPORT#{first_day.isoformat()}", "sk": "FILE"}))
+    hidden = desk.archiver().audit_chain(second_day, second_day).model_dump(mode="json")
+    assert hidden["first_break"] == second_day.isoformat() and hidden["days"][0]["note"] is None
 
 
 def customer_links(desk: Desk) -> list[dict[str, Any]]:

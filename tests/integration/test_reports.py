@@ -168,6 +168,13 @@ def test_the_daily_register_lists_open_cases_nearest_deadline_first(desk: Desk, 
     assert desk.reports.daily_register("store-xh-02", date(2026, 11, 27)).breached == [week["E"]]
     before = desk.reports.daily_register("store-xh-02", date(2026, 11, 22))  # the Sunday before they came
     assert (before.open, before.cases) == (0, [])
+    desk.clock.now = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)  # Friday 23:30 in Hangzhou
+    late_friday = desk.register(unit_id="store-xh-02")
+    desk.clock.now = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)  # Saturday 00:30 there, still Friday in UTC
+    early_saturday = desk.register(unit_id="store-xh-02")
+    friday = {c.case_id for c in desk.reports.daily_register("store-xh-02", date(2026, 11, 27)).cases}
+    saturday = {c.case_id for c in desk.reports.daily_register("store-xh-02", date(2026, 11, 28)).cases}
+    assert late_friday in friday and early_saturday not in friday and {late_friday, early_saturday} <= saturday
 
 
 def test_the_weekly_report_lists_complaints_trends_and_repeated_causes(desk: Desk, week: dict[str, str]) -> None:

@@ -124,6 +124,22 @@ def test_two_administrators_changing_the_phrase_list_at_once_cannot_undo_each_ot
     assert unversioned.status_code == 400 and "version" in unversioned.json_body["fields"]
 
 
+def test_a_phrase_list_stored_before_lists_had_versions_reads_as_version_1(api: Any, aws: dict[str, str]) -> None:
+    admin = as_person("Gao Min")
+    boto3.client("dynamodb").put_item(TableName=aws["TABLE_NAME"], Item={  # as an older release stored it
+        "pk": {"S": "CONFIG#RISK-PHRASES"}, "sk": {"S": "CURRENT"}, "entity": {"S": "risk-phrases"},
+        "phrases": {"L": [{"S": "曝光"}]}, "updated_by": {"S": "Gao Min"},
+        "updated_at": {"S": "2026-11-01T08:00:00+00:00"}})
+    from chalicelib import bootstrap
+
+    bootstrap.risk_phrase_service.cache_clear()  # its minute's cache
+    assert api.get("/risk-phrases", headers=admin).json_body["version"] == 1
+    stale = api.put("/risk-phrases", headers=admin, body=json.dumps({"phrases": ["BBC"], "version": 2}))
+    assert stale.status_code == 409
+    stored = api.put("/risk-phrases", headers=admin, body=json.dumps({"phrases": ["曝光", "BBC"], "version": 1}))
+    assert stored.status_code == 200 and stored.json_body["version"] == 2
+
+
 def test_a_customers_earlier_cases_are_shown_within_the_readers_territory(api: Any, aws: dict[str, str]) -> None:
     first = register(api, customer={"name": "Wang Fang", "phone": "138 0000 1234", "value": "金卡会员 gold member"})
     elsewhere = register(api, who="Liu Yang", unit_id="store-xh-02",
