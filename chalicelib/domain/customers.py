@@ -14,7 +14,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.calendar import country_of
-from chalicelib.domain.models import CaseType
+from chalicelib.domain.models import CaseType, ContactLanguage, Customer
 
 
 def normalised_phone(raw: str, calendar: str) -> str:
@@ -31,6 +31,15 @@ def normalised_phone(raw: str, calendar: str) -> str:
 def customer_key(raw_phone: str, calendar: str, secret: bytes) -> str:
     """HMAC-SHA256 of the normalised phone number under the configured secret, hex."""
     return hmac.new(secret, normalised_phone(raw_phone, calendar).encode(), hashlib.sha256).hexdigest()
+
+
+def in_the_units_language(customer: Customer, calendar: str) -> Customer:
+    """The language a customer is written to when nobody said: Chinese for a unit in China,
+    English elsewhere (a London store's customer is not texted in Chinese by default)."""
+    if "language" in customer.model_fields_set:
+        return customer
+    spoken = ContactLanguage.ZH if country_of(calendar) == "CN" else ContactLanguage.EN
+    return customer.model_copy(update={"language": spoken})
 
 
 class EarlierCase(BaseModel):

@@ -25,6 +25,7 @@ from chalicelib.domain.calendar import (
 from chalicelib.domain.case_document import CaseDocument, CaseSummary, Page, case_document
 from chalicelib.domain.clocks import DEFAULT_FOLLOW_UP_DAYS
 from chalicelib.domain.customer_messages import NEXT_STEPS
+from chalicelib.domain.customers import in_the_units_language
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import (
     AlreadyRegistered,
@@ -114,6 +115,7 @@ class CaseService:
         principal = by if isinstance(by, Principal) else None
         actor = principal.name if principal else str(by)
         self._check_intake(request, principal)
+        request = self._in_the_units_language(request)
         call = {"key": idempotency_key,
                 "payload": {"request": request.model_dump(mode="json"), "actor": actor,
                             "actor_id": principal.subject if principal else None}}
@@ -145,7 +147,7 @@ class CaseService:
         number, the statutory date by which they will hear back, and a tracking token: the only
         way to read the case's status later. The lookup holds only its SHA-256; a customer who agreed
         to be written to has it kept with the case, so every later message carries the same link."""
-        intake = request.as_intake()
+        intake = self._in_the_units_language(request.as_intake())
         if intake.customer.value is not None:
             raise InvalidInput("the case cannot be registered as sent",
                                {"customer.value": "not a field you can set: staff record the customer's value"})
@@ -173,6 +175,12 @@ class CaseService:
         unit = self._units.get(case.unit_id)
         return PublicStatus.of(case, unit.name if unit else case.unit_id, self._time_zone(case.unit_id),
                                self._now(), rated)
+
+    def _in_the_units_language(self, request: cmd.IntakeRequest) -> cmd.IntakeRequest:
+        unit = self._units.get(request.unit_id)
+        if unit is None:
+            return request
+        return request.model_copy(update={"customer": in_the_units_language(request.customer, unit.calendar)})
 
     def _check_intake(self, request: cmd.IntakeRequest, by: Principal | None) -> None:
         """The rulebook's intake rules, and a unit that exists and (for staff) is in their territory."""

@@ -74,6 +74,18 @@ def test_a_london_customer_who_agreed_is_texted_in_england_s_store_too(api: Any)
     assert [(m["medium"], m["state"]) for m in case.json_body["customer_messages"]] == [("sms", "sent")]
 
 
+def test_a_customer_nobody_asked_about_language_is_written_to_in_the_units(api: Any) -> None:
+    """Chinese for a store in China, English for the London store, when the intake names no language."""
+    verified_sender()
+    for unit_id, phone in (("store-london-01", "07911 123457"), ("store-xh-01", "13800001234")):
+        customer = {"name": "Jane Doe", "phone": phone, "contact_consent": True}
+        case = api.post("/cases", headers=JSON, body=json.dumps(complaint(unit_id=unit_id, channel="in_store",
+                                                                           customer=customer)))
+        assert case.status_code == 201, case.json_body
+    (_, london), (_, hangzhou) = sent_sms()
+    assert london.startswith("Complaint Desk: case CD-") and hangzhou.startswith("【投诉台】已登记")
+
+
 def test_a_hotline_caller_who_agreed_gets_a_receipt_by_sms_and_email_in_their_language(api: Any) -> None:
     verified_sender()
     case = hotline(api, customer=consenting())
