@@ -62,7 +62,24 @@ class Api:
                            "(locally: ./dev run, or --api URL)") from exc
 
     def entries(self, unit: str, closed_from: str, closed_to: str) -> Iterator[dict[str, Any]]:
-        """Every archived file of the unit closed in the range, following the pages."""
+        """Every archived file of the unit and the units below it (a county's stores, a branch's
+        counties and stores) closed in the range: files are indexed by the unit that closed the case."""
+        for each in self.units_below(unit):
+            yield from self._unit_entries(each, closed_from, closed_to)
+
+    def units_below(self, unit: str) -> list[str]:
+        """The unit and every unit below it, parents first (from GET /units)."""
+        children: dict[str | None, list[str]] = {}
+        for item in self.call("GET", "/units")["items"]:
+            children.setdefault(item.get("parent_id"), []).append(item["unit_id"])
+        found, queue = [], [unit]
+        while queue:
+            current = queue.pop(0)
+            found.append(current)
+            queue += sorted(children.get(current, []))
+        return found
+
+    def _unit_entries(self, unit: str, closed_from: str, closed_to: str) -> Iterator[dict[str, Any]]:
         cursor = None
         while True:
             query = {"unit_id": unit, "closed_from": closed_from, "closed_to": closed_to, "limit": "100"}
@@ -238,8 +255,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{unit['unit_id']:<20} stored; {stored['managers']} manager(s) in the staff directory")
             return 0
         if args.action == "list":
-            for line in archive_lines(api.entries(args.unit, args.closed_from, args.closed_to)):
+            lines = archive_lines(api.entries(args.unit, args.closed_from, args.closed_to))
+            for line in lines:
                 print(line)
+            if not lines:
+                print(f"no archived case of {args.unit} or a unit below it closed from {args.closed_from} "
+                      f"to {args.closed_to}", file=sys.stderr)
             return 0
         return _act(api, args)
     except ApiError as exc:

@@ -211,6 +211,10 @@ def test_an_auditor_finds_downloads_and_verifies_a_closed_case_with_the_command_
 
     listed = cli("archive", "list", "--unit", "store-xh-01", "--from", day, "--to", day)
     assert created["case_id"] in listed.stdout, listed.stderr
+    from_the_branch = cli("archive", "list", "--unit", "branch-hz", "--from", day, "--to", day)
+    assert created["case_id"] in from_the_branch.stdout, from_the_branch.stderr  # its units' files too
+    nothing = cli("archive", "list", "--unit", "store-xh-02", "--from", day, "--to", day)
+    assert (nothing.returncode, nothing.stdout) == (0, "") and "no archived case of store-xh-02" in nothing.stderr
     downloaded = cli("archive", "download", "--unit", "store-xh-01", "--from", day, "--to", day,
                      "--out", str(tmp_path))
     assert downloaded.returncode == 0 and "every SHA-256 checked" in downloaded.stdout, downloaded.stderr
