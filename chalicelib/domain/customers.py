@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,8 +29,10 @@ def normalised_phone(raw: str, calendar: str) -> str:
         return "digits:" + re.sub(r"\D", "", raw)
 
 
+@lru_cache(maxsize=256)
 def customer_key(raw_phone: str, calendar: str, secret: bytes) -> str:
-    """HMAC-SHA256 of the normalised phone number under the configured secret, hex."""
+    """HMAC-SHA256 of the normalised phone number under the configured secret, hex (an intake
+    asks twice: for the customer's earlier cases and to file the new one)."""
     return hmac.new(secret, normalised_phone(raw_phone, calendar).encode(), hashlib.sha256).hexdigest()
 
 
