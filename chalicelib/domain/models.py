@@ -467,14 +467,15 @@ class ManagerContact(Strict):
     language: Annotated[str, StringConstraints(max_length=8)] = "zh"
 
 
-# The people of one unit its escalations are for (drawn from the staff directory).
 CALENDAR_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
+# The people of one unit its escalations are for (drawn from the staff directory).
 MAX_MANAGERS = 20
 
 
-class Unit(Strict):
-    """A unit of the organisation with the time zone and calendar its clocks use: a country
-    (`CN`) or a country's subdivision whose holidays differ (`GB-ENG`, `GB-SCT`)."""
+class UnitView(Strict):
+    """A unit as anyone signed in reads it (GET /units): where it sits, and the time zone and
+    calendar its clocks use: a country (`CN`) or a country's subdivision whose holidays differ
+    (`GB-ENG`, `GB-SCT`). No manager phone numbers or emails."""
 
     unit_id: UnitId
     name: ShortText
@@ -482,28 +483,21 @@ class Unit(Strict):
     parent_id: UnitId | None = None
     time_zone: Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_time_zone)]
     calendar: Annotated[str, StringConstraints(max_length=6, pattern=CALENDAR_PATTERN)]
+
+    @classmethod
+    def of(cls, unit: Unit) -> UnitView:
+        return cls.model_validate(unit.public_view())
+
+
+class Unit(UnitView):
+    """A unit of the organisation as the service keeps it: its public view, and the managers its
+    escalations are for."""
+
     managers: Annotated[tuple[ManagerContact, ...], Field(max_length=MAX_MANAGERS)] = ()
 
     def public_view(self) -> dict[str, Any]:
         """What GET /units shows: no manager phone numbers or emails."""
         return self.model_dump(mode="json", exclude={"managers"})
-
-
-class UnitView(BaseModel):
-    """A unit as anyone signed in reads it (GET /units): no manager phone numbers or emails."""
-
-    model_config = ConfigDict(frozen=True)
-
-    unit_id: str
-    name: str
-    kind: UnitKind
-    parent_id: str | None = None
-    time_zone: str
-    calendar: str
-
-    @classmethod
-    def of(cls, unit: Unit) -> UnitView:
-        return cls.model_validate(unit.public_view())
 
 
 # What each input pattern means, in words a person can act on: a refused field says this rather

@@ -62,8 +62,8 @@ class SpotCheckOutcome:
 
 @dataclass(frozen=True)
 class FiledUnderCustomer:
-    """A new case filed under its customer's keyed hash (never the phone itself), so the customer's
-    later cases find it (repeat complainants)."""
+    """A case filed under its customer's keyed hash (never the phone itself), so the customer's
+    later cases find it (repeat complainants): at intake, and again when it is archived."""
 
     customer_key: str
     case_id: str

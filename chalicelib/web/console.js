@@ -424,20 +424,8 @@ function renderActions(c) {
 }
 
 async function act(c, action, f) {
-  const data = {};
-  for (const control of f.querySelectorAll("[name]")) {
-    if (control.dataset.type === "array") data[control.name] = [...control.selectedOptions].map((o) => o.value);
-    else if (control.dataset.type === "lines") {
-      const lines = control.value.split(/[\n,，、]/).map((v) => v.trim()).filter(Boolean);
-      if (lines.length) data[control.name] = lines;
-    }
-    else if (control.value === "") continue;
-    else if (control.dataset.type === "boolean") data[control.name] = control.value === "true";
-    else if (control.dataset.type === "integer") data[control.name] = Number(control.value);
-    else data[control.name] = control.value;
-  }
-  f.querySelectorAll(".error").forEach((e) => { e.textContent = ""; });
-  f.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+  const data = formData(f);
+  clearFieldErrors(f);
   $("action-error").textContent = "";
   $("action-done").textContent = "";
   const { status, body } = await api(`cases/${encodeURIComponent(c.case_id)}/${action}`, {
@@ -447,13 +435,7 @@ async function act(c, action, f) {
     $("action-done").textContent = t("done", { action: actionName(action), version: body.version });
     return;
   }
-  for (const [path, message] of Object.entries(body.fields || {})) {
-    const box = f.querySelector(`[data-field="${CSS.escape(path.split(".")[0])}"]`);
-    if (!box) continue;
-    box.textContent = lang === "zh" ? t("field_problem_detail", { detail: message }) : message;
-    const control = f.querySelector(`[name="${CSS.escape(path.split(".")[0])}"]`);
-    if (control) control.setAttribute("aria-invalid", "true");
-  }
+  showFieldErrors(f, body.fields);
   $("action-error").textContent = errorText(status, body);
   if (status === 409 && body.error === "stale_version") { await openCase(c.case_id); $("action-error").textContent = errorText(status, body); }
   $("action-error").focus();
@@ -517,7 +499,8 @@ function labelled(wrap, name) {  // the intake's own words for a field (the cust
 }
 
 function formData(f) {
-  /* The form as the service reads it: `customer.phone` becomes {"customer": {"phone": …}}. */
+  /* A form (an action's, the new case's) as the service reads it: `customer.phone` becomes
+     {"customer": {"phone": …}}; blank fields are left out. */
   const data = {};
   const put = (path, value) => {
     const parts = path.split(".");
@@ -527,10 +510,8 @@ function formData(f) {
   };
   for (const control of f.querySelectorAll("[name]")) {
     const type = control.dataset.type;
-    if (type === "array") {
-      const chosen = [...control.selectedOptions].map((o) => o.value);
-      if (chosen.length) put(control.name, chosen);
-    } else if (type === "lines") {
+    if (type === "array") put(control.name, [...control.selectedOptions].map((o) => o.value));
+    else if (type === "lines") {
       const lines = control.value.split(/[\n,，、]/).map((v) => v.trim()).filter(Boolean);
       if (lines.length) put(control.name, lines);
     } else if (control.value === "") continue;
@@ -542,21 +523,26 @@ function formData(f) {
   return data;
 }
 
-function withOffset(local, timeZone) {
-  /* A wall-clock time in the unit's zone ("2026-11-28T15:00") as an instant with its offset. The
-     offset is looked up at the instant it gives, a second time, so a time next to a clock change
-     (Berlin 01:30 on the last Sunday of March) gets the offset in force then. */
-  const wall = local.length === 16 ? `${local}:00` : local;
-  const asUtc = Date.parse(`${wall}Z`);
-  let offset = zoneOffset(new Date(asUtc), timeZone);
-  if (offset === null) return `${wall}${offsetText(-new Date(wall).getTimezoneOffset())}`;  // zone unknown here
-  offset = zoneOffset(new Date(asUtc - offset * 60000), timeZone) ?? offset;
-  return `${wall}${offsetText(offset)}`;
+function clearFieldErrors(f) {
+  f.querySelectorAll(".error").forEach((e) => { e.textContent = ""; });
+  f.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+}
+
+function showFieldErrors(f, fields) {
+  /* Each refused field's reason beside it: the field itself, else its group (`customer`). */
+  for (const [path, message] of Object.entries(fields || {})) {
+    const parts = path.split(".");
+    const field = [path, parts.slice(0, 2).join("."), parts[0]].find((p) => f.querySelector(`[data-field="${CSS.escape(p)}"]`));
+    if (!field) continue;
+    f.querySelector(`[data-field="${CSS.escape(field)}"]`).textContent =
+      lang === "zh" ? t("field_problem_detail", { detail: message }) : message;
+    const control = f.querySelector(`[name="${CSS.escape(field)}"]`);
+    if (control) control.setAttribute("aria-invalid", "true");
+  }
 }
 
 async function register(f) {
-  f.querySelectorAll(".error").forEach((e) => { e.textContent = ""; });
-  f.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+  clearFieldErrors(f);
   $("new-error").textContent = "";
   const { status, body } = await api("cases", { method: "POST", body: JSON.stringify(formData(f)),
     headers: { "Content-Type": "application/json", "Idempotency-Key": f.dataset.key } });
@@ -566,15 +552,7 @@ async function register(f) {
     location.hash = `#case/${encodeURIComponent(body.case_id)}`;
     return;
   }
-  for (const [path, message] of Object.entries(body.fields || {})) {
-    const parts = path.split(".");
-    const field = [path, parts.slice(0, 2).join("."), parts[0]].find((p) => f.querySelector(`[data-field="${CSS.escape(p)}"]`));
-    if (!field) continue;
-    f.querySelector(`[data-field="${CSS.escape(field)}"]`).textContent =
-      lang === "zh" ? t("field_problem_detail", { detail: message }) : message;
-    const control = f.querySelector(`[name="${CSS.escape(field)}"]`);
-    if (control) control.setAttribute("aria-invalid", "true");
-  }
+  showFieldErrors(f, body.fields);
   $("new-error").textContent = errorText(status, body);
   $("new-error").focus();
 }

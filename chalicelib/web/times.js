@@ -39,6 +39,18 @@ function offsetText(minutes) {
   return `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
 }
 
+function withOffset(local, timeZone) {
+  /* A wall-clock time in the unit's zone ("2026-11-28T15:00") as an instant with its offset. The
+     offset is looked up at the instant it gives, a second time, so a time next to a clock change
+     (Berlin 01:30 on the last Sunday of March) gets the offset in force then. */
+  const wall = local.length === 16 ? `${local}:00` : local;
+  const asUtc = Date.parse(`${wall}Z`);
+  let offset = zoneOffset(new Date(asUtc), timeZone);
+  if (offset === null) return `${wall}${offsetText(-new Date(wall).getTimezoneOffset())}`;  // zone unknown here
+  offset = zoneOffset(new Date(asUtc - offset * 60000), timeZone) ?? offset;
+  return `${wall}${offsetText(offset)}`;
+}
+
 const LOCALES = { zh: "zh-CN", en: "en-GB" };
 
 function wallClock(instant, timeZone) {
