@@ -1,61 +1,37 @@
-"""Complaint Desk: the API (its routes by area in chalicelib/api/routes, registered here with the
-middleware every request passes) and the scheduled and queue-driven functions."""
+"""Complaint Desk: the API (its middleware and routes by area in chalicelib/api, loaded only by the
+API's function) and the scheduled and queue-driven functions."""
 
 from __future__ import annotations
 
-import uuid
+import os
 from typing import Any
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
-from chalicelib.api import http
-from chalicelib.api.routes import admin, cases, public, reports
-from chalicelib.api.routes import archive as auditors
-from chalicelib.bootstrap import archive_service, escalation_service, report_service, signed_in
-from chalicelib.config import get_settings
-from chalicelib.domain.auth import API_KEY_ROUTES, PUBLIC_ROUTES, Principal
 from chalicelib.observability import logger, mask_logger
 
 app = Chalice(app_name="complaint-desk")
-app.register_middleware(http.uniform_errors, "http")
 mask_logger(app.log)
-for area in (public, cases, admin, auditors, reports):
-    app.register_blueprint(area.routes)
-settings = get_settings()
-local_api_keys = frozenset(key for key in settings.intake_api_keys.split(",") if key)
 
 
-@app.middleware("http")
-def request_context(event, get_response):  # type: ignore[no-untyped-def]
-    """A fresh log context per request, so one case's id never leaks into another's lines."""
-    logger.thread_safe_clear_keys()
-    logger.thread_safe_append_keys(path=event.path, method=event.method,
-                                   request_id=event.context.get("requestId") or uuid.uuid4().hex)
-    try:
-        return get_response(event)
-    except Exception:  # raised outside a route's own error mapping (e.g. the token check)
-        return http.internal_error()
+def serves_http() -> bool:
+    """Lambda names each function's handler in `_HANDLER` (`app.app` for the API, `app.escalate`
+    for the escalation run, …): a scheduled or queue-driven function does not load the routes and
+    their models. Without it (`chalice package`, the local stack, tests) every route is there."""
+    return os.environ.get("_HANDLER", "app.app") == "app.app"
 
 
-@app.middleware("http")
-def authenticate(event, get_response):  # type: ignore[no-untyped-def]
-    """A staff token and a role the route allows (chalicelib/domain/auth.py: ROUTE_ROLES)."""
-    return http.authenticated(event, get_response, signed_in, PUBLIC_ROUTES, API_KEY_ROUTES, local_api_keys,
-                              archive_refusal)
+if serves_http():
+    from chalicelib.api.wiring import serve_http
 
-
-def archive_refusal(route: tuple[str, str], principal: Principal, params: dict[str, str], request_id: str) -> None:
-    """A refused attempt on an archive route is in the audit log like any access (rulebook §7)."""
-    from chalicelib.domain.archive_records import ARCHIVE_ROUTE_ACTIONS
-
-    if route in ARCHIVE_ROUTE_ACTIONS:
-        archive_service().refused(ARCHIVE_ROUTE_ACTIONS[route], params.get("case_id", "")[:40], principal,
-                                  request_id, 403)
+    serve_http(app)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="escalate")
 def escalate(event: CloudWatchEvent) -> dict[str, Any]:
     """Deadline warnings, breaches and escalations up the organisation."""
+    from chalicelib.bootstrap import escalation_service
+
     logger.thread_safe_clear_keys()
     return escalation_service().run().as_dict()
 
@@ -107,6 +83,8 @@ def deliver(event: CloudWatchEvent) -> dict[str, Any]:
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="archive")
 def archive(event: CloudWatchEvent) -> dict[str, Any]:
     """Closed cases past their settle period go to the write-once archive."""
+    from chalicelib.bootstrap import archive_service
+
     logger.thread_safe_clear_keys()
     return archive_service().run().as_dict()
 
@@ -114,5 +92,7 @@ def archive(event: CloudWatchEvent) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="reports")
 def send_reports(event: CloudWatchEvent) -> dict[str, Any]:
     """Daily registers to store managers and weekly reports to operations managers."""
+    from chalicelib.bootstrap import report_service
+
     logger.thread_safe_clear_keys()
     return report_service().send_due()

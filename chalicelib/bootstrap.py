@@ -7,13 +7,13 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings, get_settings
-from chalicelib.services.cases import CaseService
-from chalicelib.services.escalation import EscalationService
 
 if TYPE_CHECKING:  # built only in the containers that use them
     from chalicelib.services.archive import ArchiveService
+    from chalicelib.services.cases import CaseService
     from chalicelib.services.customer_contact import CustomerContactService
     from chalicelib.services.customers import CustomerHistory
+    from chalicelib.services.escalation import EscalationService
     from chalicelib.services.notifier import NotifierService
     from chalicelib.services.organisation import OrganisationService
     from chalicelib.services.reports import ReportService
@@ -69,6 +69,7 @@ def build_escalation_service(settings: Settings, client: Any | None = None, sns:
 
     from chalicelib.adapters.escalation_store import DynamoEscalationStore
     from chalicelib.adapters.notifications import SnsPublisher
+    from chalicelib.services.escalation import EscalationService
 
     client = client or dynamodb_client()
     return EscalationService(
@@ -88,6 +89,7 @@ def build_case_service(settings: Settings, client: Any | None = None, sns: Any |
 
     from chalicelib.adapters.case_repository import DynamoCaseRepository
     from chalicelib.adapters.unit_registry import DynamoCalendarOverrides
+    from chalicelib.services.cases import CaseService
 
     client = client or dynamodb_client()
     units = units or staffed_units(settings, client)
