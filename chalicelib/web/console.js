@@ -484,12 +484,25 @@ function renderIntake() {
     }
     f.appendChild(group);
   }
+  const mine = territory(user["custom:unit_id"]);  // staff register for their unit and the units below it
+  for (const option of [...$("f-intake-unit_id").options]) if (option.value && !mine.has(option.value)) option.remove();
+  for (const option of [...$("f-intake-channel").options]) if (option.value === "web") option.remove();  // the public form's
   $("f-intake-unit_id").value = user["custom:unit_id"];
   for (const control of f.querySelectorAll("[name]")) {
     if (control.name in typed && control.dataset.type !== "array") control.value = typed[control.name];
   }
   f.appendChild(el("button", t("new_submit"), { type: "submit" }));
   f.onsubmit = (event) => { event.preventDefault(); register(f); };
+}
+
+function territory(top) {
+  /* A unit and every unit below it, as the service judges a user's territory. */
+  const below = new Set([top]);
+  for (let grown = true; grown;) {
+    grown = false;
+    for (const u of Object.values(units)) if (u.parent_id && below.has(u.parent_id) && !below.has(u.unit_id)) { below.add(u.unit_id); grown = true; }
+  }
+  return below;
 }
 
 function labelled(wrap, name) {  // the intake's own words for a field (the customer's phone, the 5W)

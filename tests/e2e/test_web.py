@@ -727,6 +727,9 @@ def test_store_staff_register_an_in_store_complaint_and_a_back_dated_letter_in_t
     sign_in(page, stack, ["agent"], label="身份令牌(ID token)", button="登录", name="Chen Jie")
     page.get_by_role("link", name="登记新案件").click()
     form = page.locator("#intake-form")
+    expect(form.locator("[name=unit_id] option:not([value=''])")).to_have_count(1)  # her store: her territory
+    expect(form.locator("[name=unit_id]")).to_have_value("store-xh-01")
+    expect(form.locator("[name=channel] option[value=web]")).to_have_count(0)  # the public form's own
     form.get_by_label("类型(必填)").select_option("complaint")
     form.get_by_label("渠道(必填)").select_option("in_store")
     form.get_by_label("姓名(必填)").fill("王芳")
