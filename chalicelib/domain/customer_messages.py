@@ -51,6 +51,16 @@ TEMPLATES: dict[str, dict[str, tuple[str, str, str]]] = {
                "Thank you. Your case number is {case} ({unit}).\n{next_steps}\n"
                "We will answer by {reply_by_full}.\nFollow your case: {link}"),
     },
+    # The receipt of a case whose reply-by has already gone by when it is registered (a letter that
+    # lay for days) or that has none: no date that is already past, no "-".
+    "receipt-undated": {
+        "zh": ("【投诉台】已登记,我们将尽快答复{link}",
+               "已收到您的来件 {case}",
+               "您好,我们已收到您的来件,案件编号 {case}({unit})。\n{next_steps}\n查看进度:{link}"),
+        "en": ("Complaint Desk: case {case} registered; we will answer as soon as we can. Track it: {link}",
+               "We have your case {case}",
+               "Thank you. Your case number is {case} ({unit}).\n{next_steps}\nFollow your case: {link}"),
+    },
     "answer": {
         "zh": ("【投诉台】您的来件已有答复,请查看并评价:{link}",
                "您的来件 {case} 已有答复",
@@ -149,17 +159,22 @@ class CustomerText:
 
 def render_customer(kind: CustomerMessageKind, language: str, case_id: str, unit: str, link: str,
                     reply_by: datetime | None = None, time_zone: str = "UTC", next_steps: str = "",
-                    message: str = "") -> CustomerText:
-    """One customer message in their language, from the catalogue."""
+                    message: str = "", now: datetime | None = None) -> CustomerText:
+    """One customer message in their language, from the catalogue; a receipt promises a reply-by
+    only while it is ahead (`now`)."""
     from chalicelib.domain.messages import unit_label
 
     language = language if language in ("zh", "en") else "zh"
+    if kind is CustomerMessageKind.RECEIPT and (reply_by is None or (now is not None and reply_by <= now)):
+        reply_by, template = None, "receipt-undated"
+    else:
+        template = kind.value
     local = reply_by.astimezone(ZoneInfo(time_zone)) if reply_by else None
     values = {"case": case_id, "unit": unit_label(unit, language), "link": link, "next_steps": next_steps,
               "message": message,
               "reply_by": local.strftime("%m-%d %H:%M") if local else "-",
               "reply_by_full": f"{local:%Y-%m-%d %H:%M} (UTC{local.isoformat()[-6:]})" if local else "-"}
-    sms_t, subject_t, body_t = TEMPLATES[kind.value][language]
+    sms_t, subject_t, body_t = TEMPLATES[template][language]
     text = body_t.format(**values)
     body = "".join(f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in text.split("\n\n"))
     page = f'<!doctype html><html lang="{language}"><body>{body}</body></html>'
@@ -218,6 +233,25 @@ NEXT_STEPS = {
                      "the store's staff meeting.",
                "zh": "感谢您的表扬!我们会转达给相关员工,并在门店例会上通报表扬。"},
 }
+
+# … and when the first 24 hours from the case's arrival had gone by before it was registered (a
+# back-dated letter): the store gets in touch as soon as it can, not "within 24 hours".
+NEXT_STEPS_LATE = {
+    "complaint": {"en": "The store will contact you shortly and tell you the result once your complaint is "
+                        "handled.",
+                  "zh": "门店将尽快与您联系,处理完毕后告知结果。"},
+    "inquiry": {"en": "You will get an answer shortly.", "zh": "我们将尽快答复您。"},
+    "suggestion": {"en": "Your suggestion will be considered shortly and you will be told when to expect a reply.",
+                   "zh": "我们将尽快受理您的建议,并告知答复时间。"},
+    "praise": NEXT_STEPS["praise"],
+}
+
+
+def next_steps(case_type: str, language: str, first_day_over: bool) -> str:
+    """What the customer is told happens next (rulebook §1, §8): the usual promise, or, for a case
+    registered after its first 24 hours were over, what can still be kept."""
+    return (NEXT_STEPS_LATE if first_day_over else NEXT_STEPS)[case_type][language]
+
 
 # The answer's text when staff resolved without a message for the customer (complaints, praise).
 HANDLED = {"zh": "您的来件已处理完毕。", "en": "Your case has been handled."}

@@ -31,12 +31,12 @@ from typing import Any
 from chalicelib.domain.calendar import country_of
 from chalicelib.domain.customer_messages import (
     HANDLED,
-    NEXT_STEPS,
     SMS_TOKEN_BYTES,
     CustomerMessage,
     CustomerMessageKind,
     SmsRefusal,
     masked,
+    next_steps,
     number_key,
     render_customer,
     sms_target,
@@ -150,9 +150,10 @@ class CustomerContactService:
         now = self._now()
         language = case.customer.language.value
         reply_by = max((c.due_at for c in case.clocks.values()), default=None)
+        acceptance = case.clocks.get("acceptance")
+        steps = next_steps(case.type.value, language, acceptance is not None and acceptance.due_at <= now)
         rendered = render_customer(kind, language, case.case_id, unit.name if unit else case.unit_id,
-                                   tracking_link(self._link_base, token), reply_by, time_zone,
-                                   NEXT_STEPS[case.type.value][language], text)
+                                   tracking_link(self._link_base, token), reply_by, time_zone, steps, text, now)
         phone = self._sms_number(case, country, now)
         if phone:
             outgoing.messages.append(CustomerMessage(

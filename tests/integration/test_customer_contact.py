@@ -107,6 +107,24 @@ def test_a_hotline_caller_who_agreed_gets_a_receipt_by_sms_and_email_in_their_la
     assert all("/track#***" in m["text"] for m in shown)
 
 
+def test_a_letter_registered_days_late_promises_no_time_that_has_already_gone_by(api: Any) -> None:
+    """A letter that arrived 30 hours ago: its first 24 hours are over, so the receipt says the store
+    will be in touch soon, and still gives the handling deadline that is ahead. One that lay for
+    three weeks is past every deadline: the receipt says we answer as soon as we can, with no date."""
+    verified_sender()
+    now = datetime.now(UTC)
+    for ago, language in ((timedelta(hours=30), "zh"), (timedelta(days=21), "en")):
+        case = api.post("/cases", headers=JSON, body=json.dumps(complaint(
+            channel="letter", received_at=(now - ago).isoformat(), customer=consenting(language=language))))
+        assert case.status_code == 201, case.json_body
+    (_, sms_30h), (_, sms_3w) = sent_sms()
+    mail_30h, mail_3w = sent_emails()
+    assert "24小时" not in mail_30h.body and "门店将尽快与您联系" in mail_30h.body
+    assert "最迟答复时间" in mail_30h.body and "前答复" in sms_30h  # handling: 3 working days from arrival, ahead
+    assert "within 24 hours" not in mail_3w.body and "contact you shortly" in mail_3w.body
+    assert "answer by" not in mail_3w.body + sms_3w and "as soon as we can" in sms_3w and sms_segments(sms_3w) == 1
+
+
 def test_no_message_without_consent(api: Any) -> None:
     verified_sender()
     hotline(api, customer={"name": "Wang Fang", "phone": "13800001234", "email": "wang.fang@example.com"})

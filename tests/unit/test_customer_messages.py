@@ -5,7 +5,7 @@ and the SMS rules refuse what an SMS pumper would type."""
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,6 +17,7 @@ from chalicelib.domain.customer_messages import (
     SmsRefusal,
     customer_template_variables,
     masked,
+    next_steps,
     render_customer,
     sms_target,
     tracking_link,
@@ -49,6 +50,25 @@ def test_the_receipt_email_has_the_case_number_next_steps_and_reply_by_in_unit_t
     assert "CD-AAAA-BBBB-CCCC" in rendered.text and "3个工作日内处理" in rendered.text
     assert "2026-12-31 23:59 (UTC+08:00)" in rendered.text and "12-31 23:59" in rendered.sms
     assert "西湖一号店" in rendered.text and "Xihu" not in rendered.text  # the unit in the customer's language
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_receipt_whose_reply_by_has_gone_by_names_no_date_and_still_fits_one_segment(language: str) -> None:
+    link = tracking_link(LONGEST_BASE, TOKEN)
+    rendered = render_customer(CustomerMessageKind.RECEIPT, language, "CD-WWWW-WWWW-WWWW", "Xihu", link, NOW,
+                               "Asia/Shanghai", next_steps("complaint", language, True), now=NOW)
+    assert "12-31" not in rendered.sms + rendered.text and "-\n" not in rendered.text
+    assert ("尽快" if language == "zh" else "as soon as we can") in rendered.sms and sms_segments(rendered.sms) == 1
+    ahead = render_customer(CustomerMessageKind.RECEIPT, language, "CD-WWWW-WWWW-WWWW", "Xihu", link, NOW,
+                            "Asia/Shanghai", now=NOW - timedelta(seconds=1))
+    assert "12-31 23:59" in ahead.sms  # one second before it, the date is still a promise
+
+
+def test_the_first_24_hours_are_promised_only_while_they_last() -> None:
+    for case_type in ("complaint", "inquiry", "suggestion"):
+        assert "24" in next_steps(case_type, "en", False) and "24" in next_steps(case_type, "zh", False)
+        assert "24" not in next_steps(case_type, "en", True) and "24" not in next_steps(case_type, "zh", True)
+    assert next_steps("praise", "zh", True) == next_steps("praise", "zh", False)
 
 
 def test_the_answer_email_carries_the_message_escaped_in_html() -> None:
