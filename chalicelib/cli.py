@@ -229,43 +229,52 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--token (or COMPLAINT_DESK_TOKEN) is required: every access is made as a signed-in user")
     api = Api(args.api, args.token)
     try:
-        if args.command == "audit-log":
-            if not (args.case or args.date):
-                parser.error("audit-log needs --case or --date")
-            query = {"case_id": args.case} if args.case else {"date": args.date}
-            for line in audit_lines(api.call("GET", "/audit-log?" + urllib.parse.urlencode(query))["items"]):
-                print(line)
-            return 0
-        if args.command == "staff":
-            return _staff(api, args)
-        if args.command == "risk-phrases":
-            return _risk_phrases(api, args)
-        if args.command == "audit":
-            checked = api.call("GET", "/audit-log/chain?" + urllib.parse.urlencode(
-                {"from": args.date_from, "to": args.date_to}))
-            lines, first_break = verify_chain(checked["days"], _download)
-            for line in lines:
-                print(line)
-            print(f"chain intact from {args.date_from} to {args.date_to}" if first_break is None
-                  else f"chain BROKEN at {first_break}")
-            return 0 if first_break is None else 1
-        if args.command == "org":
-            for unit in _parents_first(json.loads(args.file.read_text(encoding="utf-8"))):
-                stored = api.call("PUT", f"/units/{unit['unit_id']}", unit)
-                print(f"{unit['unit_id']:<20} stored; {stored['managers']} manager(s) in the staff directory")
-            return 0
-        if args.action == "list":
-            lines = archive_lines(api.entries(args.unit, args.closed_from, args.closed_to))
-            for line in lines:
-                print(line)
-            if not lines:
-                print(f"no archived case of {args.unit} or a unit below it closed from {args.closed_from} "
-                      f"to {args.closed_to}", file=sys.stderr)
-            return 0
-        return _act(api, args)
+        answer = _run(api, args, parser)
+        sys.stdout.flush()  # here, so a reader that has gone is noticed below, not at exit
+        return answer
     except ApiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `… | head`: the reader has what it wanted (Python's docs, "SIGPIPE")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _run(api: Api, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.command == "audit-log":
+        if not (args.case or args.date):
+            parser.error("audit-log needs --case or --date")
+        query = {"case_id": args.case} if args.case else {"date": args.date}
+        for line in audit_lines(api.call("GET", "/audit-log?" + urllib.parse.urlencode(query))["items"]):
+            print(line)
+        return 0
+    if args.command == "staff":
+        return _staff(api, args)
+    if args.command == "risk-phrases":
+        return _risk_phrases(api, args)
+    if args.command == "audit":
+        checked = api.call("GET", "/audit-log/chain?" + urllib.parse.urlencode(
+            {"from": args.date_from, "to": args.date_to}))
+        lines, first_break = verify_chain(checked["days"], _download)
+        for line in lines:
+            print(line)
+        print(f"chain intact from {args.date_from} to {args.date_to}" if first_break is None
+              else f"chain BROKEN at {first_break}")
+        return 0 if first_break is None else 1
+    if args.command == "org":
+        for unit in _parents_first(json.loads(args.file.read_text(encoding="utf-8"))):
+            stored = api.call("PUT", f"/units/{unit['unit_id']}", unit)
+            print(f"{unit['unit_id']:<20} stored; {stored['managers']} manager(s) in the staff directory")
+        return 0
+    if args.action == "list":
+        lines = archive_lines(api.entries(args.unit, args.closed_from, args.closed_to))
+        for line in lines:
+            print(line)
+        if not lines:
+            print(f"no archived case of {args.unit} or a unit below it closed from {args.closed_from} "
+                  f"to {args.closed_to}", file=sys.stderr)
+        return 0
+    return _act(api, args)
 
 
 def _staff_commands(commands: Any) -> None:

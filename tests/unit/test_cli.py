@@ -97,3 +97,21 @@ def test_risk_phrases_are_added_removed_and_reset_through_the_api(capsys: Any, t
     assert capsys.readouterr().out.splitlines()[-1] == "lawyer"
     _risk_phrases(api, argparse.Namespace(action="reset"))  # type: ignore[arg-type]
     assert api.stored == ["12315", "曝光"]
+
+
+def test_a_listing_piped_into_head_ends_quietly_with_success(monkeypatch: Any) -> None:
+    """`./dev cli archive list … | head`: the reader closes the pipe after a few lines; the command
+    stops there with 0, not with a BrokenPipeError traceback."""
+    import os
+    import sys
+
+    from chalicelib import cli
+
+    many = [{**entry(1), "case_id": f"CD-AAAA-BBBB-{n:04d}"} for n in range(3000)]
+    monkeypatch.setattr(cli.Api, "entries", lambda self, *range_: many)
+    read, write = os.pipe()
+    os.close(read)  # `head` has read its lines and gone
+    with os.fdopen(write, "w") as gone:
+        monkeypatch.setattr(sys, "stdout", gone)
+        assert cli.main(["--token", "t", "archive", "list", "--unit", "store-xh-01",
+                         "--from", "2026-11-01", "--to", "2026-11-30"]) == 0
