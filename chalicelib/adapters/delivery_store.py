@@ -10,7 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.table import case_pk, due_key, from_item, query_all, query_due, shard_of, to_item
+from chalicelib.adapters.table import (
+    case_pk,
+    due_key,
+    epoch_seconds,
+    from_item,
+    query_all,
+    query_due,
+    shard_of,
+    to_item,
+)
 from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
 
 NOTIFY_SHARDS = 4
@@ -18,6 +27,9 @@ DIGEST_SK = "DIGEST"
 PENDING_PREFIX = "PENDING#"
 DELIVERY_PREFIX = "DELIVERY#"
 SENT_PREFIX = "SENT#"
+# A person's own list of what was sent to them (their inbox) is kept this long; the escalations and
+# their deliveries stay with the case, and are archived with it.
+SENT_KEPT = timedelta(days=90)
 BATCH_WRITE_SIZE = 25
 
 
@@ -153,7 +165,8 @@ class DynamoDeliveryStore:
         requests: list[dict[str, Any]] = [
             {"PutRequest": {"Item": to_item({
                 "pk": person_pk(staff_id), "sk": f"{SENT_PREFIX}{due_key(now)}#{m['medium']}",
-                "entity": "sent-message", "doc": {**m, "at": now.isoformat()}})}}
+                "entity": "sent-message", "doc": {**m, "at": now.isoformat()},
+                "expires_at": epoch_seconds(now + SENT_KEPT)})}}
             for m in messages]
         for delivery in deliveries:
             requests.append({"PutRequest": {"Item": to_item({
@@ -201,7 +214,8 @@ class DynamoDeliveryStore:
         sent at the same moment apart."""
         self._client.put_item(TableName=self._table, Item=to_item({
             "pk": person_pk(staff_id), "sk": f"{SENT_PREFIX}{due_key(now)}#{message['medium']}#{key}",
-            "entity": "sent-message", "doc": {**message, "at": now.isoformat()}}))
+            "entity": "sent-message", "doc": {**message, "at": now.isoformat()},
+            "expires_at": epoch_seconds(now + SENT_KEPT)}))
 
     def sent_to(self, staff_id: str, after: str = "") -> list[dict[str, Any]]:
         """What was sent to a person (SMS and email, with text, language, segments and state),
