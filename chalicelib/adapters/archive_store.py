@@ -74,6 +74,24 @@ class S3ArchiveStore:
                                      ChecksumMode="ENABLED")
         return got["Body"].read(), got.get("ChecksumSHA256")
 
+    def original(self, key: str) -> tuple[bytes, str] | None:
+        """The key's first version and its id, whatever was written or deleted after it (a delete
+        only adds a marker; a locked version stays): what was exported, not what the table says."""
+        listed = self.client.list_object_versions(Bucket=self._bucket, Prefix=key)
+        versions = [v for v in listed.get("Versions", []) if v["Key"] == key]
+        if not versions:
+            return None
+        first = min(reversed(versions), key=lambda v: v["LastModified"])  # S3 lists the newest first
+        return self.read(key, first["VersionId"])[0], str(first["VersionId"])
+
+    def first_key(self, prefix: str) -> str | None:
+        """The first key under `prefix` that has a version (keys come in lexicographic order)."""
+        for page in self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self._bucket, Prefix=prefix, PaginationConfig={"PageSize": 50}):
+            if page.get("Versions"):
+                return str(min(v["Key"] for v in page["Versions"]))
+        return None
+
     def lock(self, key: str, version_id: str) -> FileLock:
         """The version's lock as S3 reports it: mode, retain-until date, legal hold."""
         found = self.client.head_object(Bucket=self._bucket, Key=key, VersionId=version_id)

@@ -23,8 +23,16 @@ EXPORT_RUNS = timedelta(hours=1)
 LOOK_BACK_DAYS = 31
 
 
+PREFIX = "audit-log/"
+
+
 def export_key(day: date) -> str:
-    return f"audit-log/{day:%Y/%m/%d}.jsonl"
+    return f"{PREFIX}{day:%Y/%m/%d}.jsonl"
+
+
+def day_of(key: str) -> date:
+    """The day an export file's key names."""
+    return datetime.strptime(key.removeprefix(PREFIX).removesuffix(".jsonl"), "%Y/%m/%d").date()
 
 
 def day_to_export(now: datetime) -> date:

@@ -223,10 +223,12 @@ class ArchiveService:
                     request_id: str = "") -> AuditChain:
         """Recomputes the chain of exported days from `date_from` to `date_to`: each file read back
         and hashed, each header's link to the day before, and each day's records in the table
-        against its file. Reports every day and the first break: a file that does not hold, or a
-        day without one once the chain has begun and the day's export is due (a day still going
-        on, or before the first export, is shown with why it has none). The organisation-wide log
-        is for auditors of a top-level unit."""
+        against its file, read from the locked bucket (its first version of the day's key), not
+        from the table's markers. Reports every day and the first break: a file that does not
+        hold, a day without one once the chain has begun and the day's export is due (a day still
+        going on, or before the bucket's first file, is shown with why it has none), or a table
+        whose export record is gone or names another file. The organisation-wide log is for
+        auditors of a top-level unit."""
         problems: dict[str, str] = {}
         if not 0 <= (end - start).days <= 366:
             problems["to"] = "on or after `from`, at most 366 days later"
@@ -234,35 +236,39 @@ class ArchiveService:
             problems["from"] = "the audit chain covers the whole organisation: for auditors of its top unit"
         if problems:
             raise InvalidInput("the audit chain cannot be checked as asked", problems)
-        before = self._index.export_marker(start - timedelta(days=1))
-        before_sha = before.sha256 if before else None
+        # The locked bucket is the authority: its files cannot be changed or removed, while the
+        # table's export markers could be. The chain begins at the bucket's first file.
+        first = self._files.first_key(audit_chain.PREFIX)
+        first_day = audit_chain.day_of(first) if first else None
+        before = self._files.original(audit_chain.export_key(start - timedelta(days=1)))
+        before_sha = sha256_hex(before[0]) if before else None
         now = self._export_now()
-        # a day without a file before the first export is no gap; the chain has begun if any day
-        # before `from` has a file, looked for as far back as the export itself looks
-        started = before is not None or any(
-            self._index.export_marker(start - timedelta(days=back)) is not None
-            for back in range(2, audit_chain.LOOK_BACK_DAYS + 2))
         days: list[AuditChainDay] = []
         day = start
         while day <= end:
-            marker = self._index.export_marker(day)
+            key = audit_chain.export_key(day)
+            exported = self._files.original(key)
             pending = now < audit_chain.exported_by(day)
-            if marker is None and (pending or not started):
+            if exported is None and (pending or first_day is None or day < first_day):
                 note = ("not exported yet: the day is not over, or its export is due at the next run" if pending
                         else "before the audit log's first export")
                 days.append(AuditChainDay(day=day, sha256=None, previous_sha256=None, records=0, ok=True,
                                           problem=None, note=note, key=None, version_id=None, url=None))
                 day += timedelta(days=1)
                 continue
-            started = True
-            body = self._files.read(marker.key, marker.version_id)[0] if marker else None
+            body, version_id = exported if exported else (None, None)
             checked = audit_chain.check_day(day, body, before_sha, self._index.audit_log(day=day),
                                             link_known=day > start or before is not None)
-            link = self._files.presign(marker.key, marker.version_id, self._url_seconds) if marker else None
+            problem = checked.problem
+            if problem is None and version_id is not None and not pending:
+                marker = self._index.export_marker(day)
+                if marker is None or marker.version_id != version_id:
+                    problem = "the table's record of this day's export is missing or names another file"
             days.append(AuditChainDay(day=day, sha256=checked.sha256, previous_sha256=checked.previous_sha256,
-                                      records=checked.records, ok=checked.problem is None, problem=checked.problem,
-                                      key=marker.key if marker else None,
-                                      version_id=marker.version_id if marker else None, url=link))
+                                      records=checked.records, ok=problem is None, problem=problem,
+                                      key=key if version_id else None, version_id=version_id,
+                                      url=self._files.presign(key, version_id, self._url_seconds) if version_id
+                                      else None))
             before_sha = checked.sha256
             day += timedelta(days=1)
         first_break = next((d.day for d in days if not d.ok), None)

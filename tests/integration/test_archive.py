@@ -662,17 +662,23 @@ def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_re
     broken = desk.archiver().audit_chain(first_day, second_day).model_dump(mode="json")
     assert (broken["ok"], broken["first_break"]) == (False, first_day.isoformat())
     assert "differ" in broken["days"][0]["problem"] and broken["days"][1]["ok"]
-    # a day's file gone from the index once the chain has begun is a gap, not a day "not yet exported"
+    # the table's record of a day's export deleted: the file is still in the locked bucket, and the
+    # missing record is itself a break (the bucket, not the table, says what was exported)
     desk.ddb.delete_item(TableName=desk.settings.table_name,
                          Key=to_item({"pk": f"AUDIT-EXPORT#{second_day.isoformat()}", "sk": "FILE"}))
     desk.clock.advance(hours=2)  # past the hour the export of the day has to write it
     gap = desk.archiver().audit_chain(second_day, second_day).model_dump(mode="json")
-    assert (gap["first_break"], gap["days"][0]["problem"]) == (second_day.isoformat(), "no export file for this day")
-    # the day before gone too: the chain had begun (a file exists further back), so still a gap
-    desk.ddb.delete_item(TableName=desk.settings.table_name,
-                         Key=to_item({"pk": f"AUDIT-EXPORT#{first_day.isoformat()}", "sk": "FILE"}))
-    hidden = desk.archiver().audit_chain(second_day, second_day).model_dump(mode="json")
-    assert hidden["first_break"] == second_day.isoformat() and hidden["days"][0]["note"] is None
+    assert gap["first_break"] == second_day.isoformat() and gap["days"][0]["records"] == 1
+    assert gap["days"][0]["problem"] == "the table's record of this day's export is missing or names another file"
+    # every export record deleted, to pass the edit off as "before the first export": the bucket's
+    # files still anchor the chain, and the edited day still breaks it
+    for day in (first_day - timedelta(days=1), first_day):
+        desk.ddb.delete_item(TableName=desk.settings.table_name,
+                             Key=to_item({"pk": f"AUDIT-EXPORT#{day.isoformat()}", "sk": "FILE"}))
+    hidden = desk.archiver().audit_chain(first_day - timedelta(days=3), second_day).model_dump(mode="json")
+    assert (hidden["ok"], hidden["first_break"]) == (False, (first_day - timedelta(days=1)).isoformat())
+    assert hidden["days"][2]["problem"].startswith("the table's record") and "differ" in hidden["days"][3]["problem"]
+    assert [d["note"] for d in hidden["days"][:2]] == ["before the audit log's first export"] * 2
 
 
 def customer_links(desk: Desk) -> list[dict[str, Any]]:

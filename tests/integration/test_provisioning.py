@@ -84,6 +84,7 @@ def test_failures_are_alarmed_to_the_ops_topic_on_metrics_the_code_emits(aws: di
     app_alarms = {a["MetricName"]: a for a in alarms if a["Namespace"] == "ComplaintDesk"}
     assert set(app_alarms) == {"EscalationsUnconfirmed", "EscalationPublishFailed", "EscalationUnreachable",
                                "ArchiveFailed", "ArchiveVerificationFailed", "ArchiveLockWeakened",
+                               "AuditExportFailed", "AuditChainBroken",
                                "ReportPublishFailed", "NotificationsFailed", "NotificationsUnconfirmed",
                                "NotificationsUndelivered", "CustomerSmsSent", "CustomerMessagesUnconfirmed"}
     emitted = {m for path in (ROOT / "chalicelib").rglob("*.py")
