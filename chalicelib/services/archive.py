@@ -234,6 +234,7 @@ class ArchiveService:
             problems["to"] = "on or after `from`, at most 366 days later"
         if by is not None and self._units.lineage(by.unit_id)[1:]:
             problems["from"] = "the audit chain covers the whole organisation: for auditors of its top unit"
+            self.refused(AuditAction.READ_AUDIT_LOG, "", by, request_id, 400)
         if problems:
             raise InvalidInput("the audit chain cannot be checked as asked", problems)
         # The locked bucket is the authority: its files cannot be changed or removed, while the
@@ -279,10 +280,14 @@ class ArchiveService:
 
     # --- auditors -------------------------------------------------------------------------
     def of_unit(self, unit_id: str, closed_from: date, closed_to: date, page_size: int, cursor: str | None,
-             by: Principal | None = None) -> Page[ArchiveEntry]:
+             by: Principal | None = None, request_id: str = "") -> Page[ArchiveEntry]:
+        """A unit's archived files (for the unit and the units below it, see the route). A unit
+        outside the user's territory is answered as unknown, and the attempt is in the audit log."""
         problems: dict[str, str] = {}
         if self._units.get(unit_id) is None or not self._visible(by, unit_id):
             problems["unit_id"] = f"no unit {unit_id[:40]!r} in the organisation"
+            if by is not None and self._units.get(unit_id) is not None:
+                self.refused(AuditAction.LIST, "", by, request_id, 400, unit_id)
         if closed_to < closed_from:
             problems["closed_to"] = "on or after closed_from"
         if problems:
@@ -418,7 +423,8 @@ class ArchiveService:
     def refused(self, action: AuditAction, case_id: str, by: Principal, request_id: str, status: int,
                 unit_id: str = "") -> None:
         """An attempt the API refused (403: the role does not allow it; 404: no such file in the
-        user's territory), recorded like any access."""
+        user's territory; 400: a unit outside it, or the whole organisation's chain asked for by
+        an auditor below the top), recorded like any access."""
         self._index.log(AuditRecord(
             at=self._now(), actor=by.name, action=action, case_id=case_id, unit_id=unit_id or by.unit_id,
             keys=(), version_ids=(), outcome=f"{REFUSED} {status}", record_id=uuid.uuid4().hex,

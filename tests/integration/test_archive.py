@@ -558,6 +558,16 @@ def test_refused_attempts_on_archive_routes_are_in_the_audit_log_with_who_tried(
     assert all(r["record_id"] and r["request_id"] for r in log)
     assert len({r["record_id"] for r in log}) == len(log) == 3
 
+    # a listing of a unit outside the auditor's territory, and the organisation's chain asked for
+    # by an auditor below the top: both refused (400), both in the day's log with who tried
+    today = datetime.now(UTC).date().isoformat()
+    assert api.get(f"/archive?unit_id=store-xh-01&closed_from={today}&closed_to={today}",
+                   headers=elsewhere).status_code == 400
+    assert api.get(f"/audit-log/chain?from={today}&to={today}", headers=elsewhere).status_code == 400
+    day = api.get(f"/audit-log?date={today}").json_body["items"]
+    refused = {(r["action"], r["unit_id"]) for r in day if r["outcome"] == "refused 400" and r["actor"] == "Auditor Wu"}
+    assert refused == {("list", "store-xh-01"), ("read-audit-log", "store-xh-02")}
+
 
 def test_a_change_after_archiving_is_archived_as_an_addendum_chained_to_the_file_before(desk: Desk) -> None:
     """Rulebook §6/§7: a spot check's mismatch and its rectification, recorded after the case was

@@ -28,7 +28,8 @@ def list_archive() -> dict[str, Any]:
     size = asked.page_size(settings.default_page_size, settings.max_page_size)
     asked.checked("the archive cannot be listed as asked")
     assert unit_id and start and end
-    page = archive_service().of_unit(unit_id, start, end, size, asked.text("cursor"), http.principal())
+    page = archive_service().of_unit(unit_id, start, end, size, asked.text("cursor"), http.principal(),
+                                     http.request_id())
     return {"items": [entry.model_dump(mode="json") for entry in page.items], "next_cursor": page.next_cursor}
 
 
