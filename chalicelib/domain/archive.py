@@ -101,11 +101,14 @@ def retain_until(case: Case, policy: ArchivePolicy, now: datetime) -> datetime:
 LOCK_MODE = "COMPLIANCE"
 
 
-def lock_problems(mode: str | None, until: datetime | None, expected_until: datetime) -> list[str]:
+def lock_problems(mode: str | None, until: datetime | None, expected_until: datetime,
+                  hold: str = "OFF", expected_hold: bool = False) -> list[str]:
     """Rulebook §7: a file is kept as long as the index says, under a lock nobody can lift. A mode
-    other than COMPLIANCE, or a retain-until earlier than the index's, is a weakened lock (a later
-    one is an extension S3 allows, and is fine)."""
+    other than COMPLIANCE, a retain-until earlier than the index's (a later one is an extension S3
+    allows, and is fine), or a legal hold the index has on and S3 has not, is a weakened lock."""
     problems = []
+    if expected_hold and hold != "ON":
+        problems.append(f"legal hold is {hold or 'OFF'} in S3; the index has it on")
     if mode != LOCK_MODE:
         problems.append(f"lock mode is {mode or 'none'}, not {LOCK_MODE}")
     if until is None or until < expected_until:

@@ -320,7 +320,8 @@ class ArchiveService:
     def verify(self, case_id: str, actor: str, by: Principal | None = None, request_id: str = "") -> Verification:
         """Reads every archived file of the case back, recomputes SHA-256 and compares it with the
         index and with the checksum S3 stored at upload, and checks that each file is still locked
-        in compliance mode at least until the index's retain-until (rulebook §7); the outcome is logged."""
+        in compliance mode at least until the index's retain-until, and still held where the index
+        has a legal hold on (rulebook §7); the outcome is logged."""
         results: list[FileCheck] = []
         entries = self._entries(case_id, by, AuditAction.VERIFY, request_id, actor)
         for position, entry in enumerate(entries):
@@ -331,7 +332,8 @@ class ArchiveService:
                 body, s3_checksum = self._files.read(key, version_id)
                 computed = sha256_hex(body)
                 lock = self._files.lock(key, version_id)
-                weakened = lock_problems(lock.mode, lock.retain_until, archived.retain_until)
+                weakened = lock_problems(lock.mode, lock.retain_until, archived.retain_until, lock.legal_hold,
+                                         entry.legal_hold is not None and entry.legal_hold.on)
                 broken = chain_problems(entry.sequence, entry.previous_sha256, position, before,
                                         body if key == archived.json_key else None)
                 checksums_ok = computed == expected and s3_checksum == sha256_base64(body)

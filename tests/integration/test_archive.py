@@ -522,6 +522,26 @@ def test_verification_reports_a_weakened_lock_as_a_failure(desk: Desk, capsys: p
     assert '"ArchiveLockWeakened"' in metrics and '"ArchiveVerificationFailed"' in metrics
 
 
+def test_verification_reports_a_legal_hold_lifted_behind_the_services_back(desk: Desk) -> None:
+    """Anyone with s3:PutObjectLegalHold can lift a hold in S3 itself (compliance mode does not stop
+    it); the index still has it on, and verify must say the file is no longer held."""
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)
+    desk.run()
+    desk.archiver().legal_hold(case["case_id"], True, "Auditor Qian", "tax audit")
+    assert desk.archiver().verify(case["case_id"], "Auditor Qian").ok is True
+    archived = desk.read(case["case_id"])["archive"]
+    desk.s3.put_object_legal_hold(Bucket=desk.settings.archive_bucket, Key=archived["html_key"],
+                                  VersionId=archived["html_version_id"], LegalHold={"Status": "OFF"})
+
+    result = desk.archiver().verify(case["case_id"], "Auditor Qian").model_dump(mode="json")
+    json_file, html_file = result["files"][:2]
+    assert (result["ok"], json_file["ok"], html_file["lock_ok"], html_file["checksum_ok"]) == (False, True, False, True)
+    assert html_file["problems"] == ["legal hold is OFF in S3; the index has it on"]
+    verified = [r.outcome for r in desk.archiver().audit_log(case["case_id"], None) if r.action == "verify"]
+    assert sorted(verified) == ["LOCK WEAKENED", "intact"]
+
+
 def test_refused_attempts_on_archive_routes_are_in_the_audit_log_with_who_tried(
         api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import uuid
