@@ -1,4 +1,4 @@
-"""Archive run throughput against the local stack's emulator (issue 4).
+"""Archive run throughput against the local stack's emulator.
 
 Seeds N closed complaints (default 5,000; each received, accepted and closed, so its partition
 holds the case and three history events), then runs the archive once at a moment past their

@@ -1,4 +1,4 @@
-"""Escalation run cost against the local stack's emulator (issue 3).
+"""Escalation run cost against the local stack's emulator.
 
 For 1k / 10k / 100k open cases with a fixed number due, prints the items the run read divided
 by the rungs due (target <= 1.2 at every size) and the run time; then, in a fresh table, one

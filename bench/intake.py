@@ -1,4 +1,4 @@
-"""Intake throughput over HTTP against the local stack with 2 workers (issue 2).
+"""Intake throughput over HTTP against the local stack with 2 workers.
 
 Starts the stack exactly as `./dev run` does, posts a bounded number of cases from 2 threads,
 then prints cases/s, latency percentiles, and checks every case was stored once.

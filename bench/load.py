@@ -1,4 +1,4 @@
-"""Load with retries and races against the local stack (issue 9), ending with a count.
+"""Load with retries and races against the local stack, ending with a count.
 
 1. Intake: `--workers` threads file `--cases` cases. Every case is sent twice with the same
    Idempotency-Key, the second time by another thread at the same moment (a client's retry racing

@@ -1,4 +1,4 @@
-"""Report cost against a year of cases (issue 7).
+"""Report cost against a year of cases.
 
 Seeds a year (2025-12-01 … 2026-11-30) of `--cases` cases (default 52,000) over 20 units (a
 branch, 3 county companies, 16 stores), each worked through the lifecycle in the domain

@@ -1,4 +1,4 @@
-"""Command line for auditors and operations (issue 4): find, download and verify archived case files
+"""Command line for auditors and operations: find, download and verify archived case files
 through the API, so every retrieval is in the audit log like any other.
 
     python -m chalicelib.cli archive list --unit store-xh-01 --from 2026-01-01 --to 2026-12-31

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.domain.escalation import Ladder
 
@@ -15,14 +15,24 @@ if TYPE_CHECKING:
     from chalicelib.domain.archive import ArchivePolicy
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+class Settings(BaseModel):
+    """Each setting is the environment variable of its name in capitals (`TABLE_NAME`), unless
+    given (tests, benchmarks). Plain pydantic: pydantic-settings imports asyncio, a quarter of
+    the API's cold import for nothing it would do here."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, given: Any) -> Any:
+        found = {name: os.environ[name.upper()] for name in cls.model_fields if name.upper() in os.environ}
+        return {**found, **given} if isinstance(given, dict) else given
 
     stage: str = "local"
     table_name: str = "complaint-desk-local"
     escalation_topic_arn: str = ""
     archive_bucket: str = ""
-    # Staff tokens (issue 5): the issuer and audience (Cognito user pool and app client in AWS, the
+    # Staff tokens: the issuer and audience (Cognito user pool and app client in AWS, the
     # local issuer locally); the keys are the issuer's JWKS unless a URL is given.
     auth_issuer: str = ""
     auth_audience: str = ""
@@ -37,7 +47,7 @@ class Settings(BaseSettings):
     max_import_bytes: int = 2 * 1024 * 1024
     # The Cognito user pool the staff directory keeps in step (empty: the local stand-in).
     user_pool_id: str = ""
-    # The public web form (issue 5): smaller bodies, and at most this many filings a minute per
+    # The public web form: smaller bodies, and at most this many filings a minute per
     # source address in each container (API Gateway throttles the method as a whole in AWS).
     public_max_body_bytes: int = 16 * 1024
     # Keys hotline systems may use, checked by the app only where API Gateway does not check them
@@ -63,7 +73,7 @@ class Settings(BaseSettings):
     escalation_max_items_per_run: int = 50_000
     escalation_time_budget_seconds: float = 600.0
 
-    # Archive (issue 4): a closed case is archived once it has not been reopened for the settle
+    # Archive: a closed case is archived once it has not been reopened for the settle
     # period; its file is locked in compliance mode for the retention; the table's hot copy expires
     # `archive_hot_copy_days` after the archive is confirmed.
     archive_settle_hours: float = Field(default=72.0, ge=0)
@@ -93,7 +103,7 @@ class Settings(BaseSettings):
     customer_sms_per_number_per_day: int = Field(default=3, ge=0, le=50)
     survey_reminder_days: float = Field(default=3.0, gt=0, le=60)
 
-    # Spot checks (issue 7): a mismatch orders rectification within this many working days.
+    # Spot checks: a mismatch orders rectification within this many working days.
     rectify_working_days: int = Field(default=5, ge=1, le=30)
     # Rulebook §5 (follow up later): a resolved complaint's follow-up contact is due by the end of
     # this many days after the day of resolution, unit-local.

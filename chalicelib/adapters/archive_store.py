@@ -1,4 +1,4 @@
-"""The archive's two stores (issue 4): S3 holds the locked case files; the table holds the index
+"""The archive's two stores: S3 holds the locked case files; the table holds the index
 auditors search (by unit and closing date, by case) and the audit log of every retrieval."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DynamoDB: spot checks (issue 7). One partition per check: the check itself (`CHECK`: unit,
+"""DynamoDB: spot checks. One partition per check: the check itself (`CHECK`: unit,
 period, share, seed, the sample) and one item per recorded outcome (`RESULT#<case_id>`, written
 once: a case's outcome cannot be recorded twice). A marker per unit and period
 (`SPOTCHECK-PERIOD#<unit>#<from>#<to>`) names the check that holds it: one open check at a time."""

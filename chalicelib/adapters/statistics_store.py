@@ -1,4 +1,4 @@
-"""DynamoDB: the statistics counters (issue 7), one item per unit and unit-local day.
+"""DynamoDB: the statistics counters, one item per unit and unit-local day.
 
 pk `STATS#<unit_id>`, sk `DAY#<yyyy-mm-dd>`, one Number attribute per counter. They are added to
 (`ADD`) in the same transaction as the case change they count, so a count is never lost or made

@@ -1,4 +1,4 @@
-"""Bearer tokens of staff (issue 5): Cognito ID tokens in AWS, the local issuer's on the local stack;
+"""Bearer tokens of staff: Cognito ID tokens in AWS, the local issuer's on the local stack;
 both RS256, verified with PyJWT against the issuer's published keys (JWKS)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of the API (issue 9), generated, never hand-kept.
+"""The OpenAPI 3.1 document of the API, generated, never hand-kept.
 
 Paths and methods come from the Chalice app's own route table; request bodies from the pydantic
 command models the routes parse; answers from the views in chalicelib/api/schemas.py; who may call

@@ -1,4 +1,4 @@
-"""The pages the service serves (issue 8): the public intake form, the complainant's status page
+"""The pages the service serves: the public intake form, the complainant's status page
 and the staff console, plain HTML/CSS/JS from chalicelib/web (no build step). Pages call the API
 with relative URLs, so they work under API Gateway's stage prefix as well as locally."""
 

@@ -1,4 +1,4 @@
-"""The archived case file (issue 4, rulebook §7): when a closed case is due, how long it is locked,
+"""The archived case file (rulebook §7): when a closed case is due, how long it is locked,
 and its two renderings. Pure: the same case always gives the same bytes, so a retried upload
 can be compared with what is already stored."""
 

@@ -1,4 +1,4 @@
-"""What the archive keeps about its files (issue 4): index entries, legal holds and the audit log.
+"""What the archive keeps about its files: index entries, legal holds and the audit log.
 Apart from archive.py so that code which only decides when to archive loads no models."""
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ class IntakeRequest(CaseReport):
 
 
 class PublicIntakeRequest(CaseReport):
-    """What the public web form sends (issue 5): no channel, receipt time or receiver to choose."""
+    """What the public web form sends: no channel, receipt time or receiver to choose."""
 
     model_config = _example()
 
@@ -97,7 +97,7 @@ class PublicIntakeRequest(CaseReport):
 
 
 class HotlineIntakeRequest(CaseReport):
-    """What a hotline system sends with its API key (issue 5): the call, when it came in, who took it."""
+    """What a hotline system sends with its API key: the call, when it came in, who took it."""
 
     model_config = _example(receiver="hotline agent 7")
 
@@ -353,7 +353,7 @@ class FileFormat(StrEnum):
 
 
 class RetrieveArchivedFile(Strict):
-    """An auditor asks for a short-lived link to a case file (issue 4); the request is logged."""
+    """An auditor asks for a short-lived link to a case file; the request is logged."""
 
     actor: ShortText
     format: FileFormat = FileFormat.JSON

@@ -422,7 +422,7 @@ SUBJECT_MAX_CHARS = 99
 
 
 def render(escalation: Escalation, case_unit: Unit | None, now: datetime) -> OutgoingMessage:
-    """The texts a manager reads; they carry the case number, never the customer's phone (issue 5)."""
+    """The texts a manager reads; they carry the case number, never the customer's phone."""
     tz = ZoneInfo(case_unit.time_zone) if case_unit else ZoneInfo("UTC")
     unit_name = case_unit.name if case_unit else escalation.case_unit_id
     words = level_words(escalation.level)

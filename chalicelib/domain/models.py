@@ -281,7 +281,7 @@ class RiskFlag(Strict):
 
 
 class ArchivedFile(Strict):
-    """One archived closure of a case (issue 4): where its file is, its checksum, how long it is locked."""
+    """One archived closure of a case: where its file is, its checksum, how long it is locked."""
 
     case_version: int
     closed_at: datetime

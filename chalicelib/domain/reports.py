@@ -1,4 +1,4 @@
-"""What managers read (issue 7, rulebook §4/§6): the daily register, the weekly report, spot-check
+"""What managers read (rulebook §4/§6): the daily register, the weekly report, spot-check
 sampling, and their texts and CSV. Pure: the services gather the data, these shape it."""
 
 from __future__ import annotations

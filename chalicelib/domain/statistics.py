@@ -1,4 +1,4 @@
-"""Classified statistics (issue 7, rulebook §4/§6), kept current at write time.
+"""Classified statistics (rulebook §4/§6), kept current at write time.
 
 Every change of a case adds to counters of (unit, unit-local day): what was received (by type,
 cause, channel), findings, clocks met or breached, handling time in working days (a histogram, so

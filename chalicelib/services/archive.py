@@ -1,4 +1,4 @@
-"""The write-once archive (issue 4, rulebook §7): the scheduled run that archives closed cases, and
+"""The write-once archive (rulebook §7): the scheduled run that archives closed cases, and
 what auditors do with the files: find, retrieve, verify, hold. Every access is in the audit log."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Managers' view (issue 7, rulebook §4/§6): classified statistics, the daily register, the
+"""Managers' view (rulebook §4/§6): classified statistics, the daily register, the
 weekly report (each also sent by SNS from a scheduled function), and spot checks with their
 rectification orders."""
 

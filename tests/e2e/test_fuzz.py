@@ -1,4 +1,4 @@
-"""Fuzzing (issue 9): schemathesis generates requests from the served OpenAPI document and sends them
+"""Fuzzing: schemathesis generates requests from the served OpenAPI document and sends them
 over HTTP to the local stack, signed in with every role. No answer may be a 5xx, and every answer
 must be one the document declares, with the declared shape and content type.
 

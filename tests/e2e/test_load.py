@@ -1,4 +1,4 @@
-"""The load benchmark (bench/load.py, issue 9) at a small size: its closing count must hold."""
+"""The load benchmark (bench/load.py) at a small size: its closing count must hold."""
 
 from __future__ import annotations
 

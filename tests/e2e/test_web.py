@@ -1,4 +1,4 @@
-"""The web form and the staff console in a real browser (issue 8): headless Debian Chromium driven
+"""The web form and the staff console in a real browser: headless Debian Chromium driven
 by Playwright against the local stack. Screenshots go to test-artifacts/ (kept by CI)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who may do what (issue 5): every route × every role × own/foreign unit, tokens that must be
+"""Who may do what: every route × every role × own/foreign unit, tokens that must be
 refused, and fields a client may not set."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The write-once archive against moto (issue 4): when a closed case is archived, what is stored and
+"""The write-once archive against moto: when a closed case is archived, what is stored and
 how it is locked, what auditors can do, and that S3/DynamoDB faults lose and duplicate nothing."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Deadline escalation against moto (issue 3): the ladder, once-only sending under double runs,
+"""Deadline escalation against moto: the ladder, once-only sending under double runs,
 failed publishes and crashes, media/regulator notices, acknowledgements and calendar overrides.
 
 Managers' inboxes are SQS queues subscribed with the same filter policy as their SMS/email

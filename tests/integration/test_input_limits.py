@@ -1,4 +1,4 @@
-"""Hostile input on every route (issue 9, input limits): oversized and deeply nested bodies, wrong
+"""Hostile input on every route (input limits): oversized and deeply nested bodies, wrong
 content types, invalid UTF-8, huge strings, path traversal in ids. Each gets a 4xx, never a 5xx,
 and nothing a customer sent reaches the log."""
 

@@ -1,4 +1,4 @@
-"""Logs carry the case id and never a phone number; metrics are emitted (issue 2 §7)."""
+"""Logs carry the case id and never a phone number; metrics are emitted."""
 
 from __future__ import annotations
 

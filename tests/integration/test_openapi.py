@@ -1,4 +1,4 @@
-"""The OpenAPI document (issue 9): generated from the app, valid OpenAPI 3.1, one operation per
+"""The OpenAPI document: generated from the app, valid OpenAPI 3.1, one operation per
 route with the route's own request model and access rule, and real answers fit it."""
 
 from __future__ import annotations

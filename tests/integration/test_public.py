@@ -1,4 +1,4 @@
-"""The public web form and the complainant's tracking token (issue 5): no sign-in, but limited in
+"""The public web form and the complainant's tracking token: no sign-in, but limited in
 size and rate, and the token shows status and deadlines only."""
 
 from __future__ import annotations

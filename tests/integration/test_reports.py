@@ -1,4 +1,4 @@
-"""Managers' view (issue 7): statistics kept at write time and checked against figures worked out
+"""Managers' view: statistics kept at write time and checked against figures worked out
 by hand for a small week of cases; the daily register and weekly report (API and scheduled
 messages); spot checks with rectification orders escalated like any clock."""
 

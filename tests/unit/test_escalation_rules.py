@@ -1,4 +1,4 @@
-"""The escalation ladder, alarms and message texts (issue 3), no AWS."""
+"""The escalation ladder, alarms and message texts, no AWS."""
 
 from __future__ import annotations
 

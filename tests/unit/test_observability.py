@@ -1,4 +1,4 @@
-"""No phone number in clear in any log line (issue 2 §7)."""
+"""No phone number in clear in any log line."""
 
 from __future__ import annotations
 
