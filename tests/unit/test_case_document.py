@@ -20,18 +20,25 @@ from chalicelib.domain.models import (
     Case,
     Cause,
     Customer,
+    CustomerReply,
     Feedback,
     Finding,
     FiveW,
+    FollowUp,
     HistoryEvent,
     Importance,
     LegalHold,
+    Praise,
+    PraisedStaff,
     Rectification,
     Resolution,
     RiskFlag,
     RootCause,
     SpecialExtension,
+    SpecialRequest,
     SpotCheckVerdict,
+    SuggestionDecision,
+    SuggestionOutcome,
 )
 from chalicelib.domain.reports import COMPLAINT_COLUMNS, REGISTER_COLUMNS, ComplaintRow, RegisterRow, as_csv
 
@@ -44,8 +51,10 @@ def at(hours: float) -> datetime:
 
 
 def full_case() -> tuple[Case, list[HistoryEvent], list[Escalation]]:
-    """A complaint with every part the rulebook records: all clocks in every state, finding, remedy,
-    feedback, root cause, a completed rectification, extension, importance, acknowledgement."""
+    """A case with every part the rulebook records: all clocks in every state (follow-up too),
+    finding, remedy, feedback, root cause, a completed rectification, extension and its request,
+    importance, acknowledgement, praise, a suggestion's decision and outcome, the customer's reply,
+    the follow-up contact."""
     clocks = {
         "acceptance": Clock(name="acceptance", started_at=RECEIVED, due_at=at(24), stopped_at=at(30), goal_met=True),
         "answer": Clock(name="answer", started_at=RECEIVED, due_at=at(24), stopped_at=at(3), goal_met=True),
@@ -53,6 +62,7 @@ def full_case() -> tuple[Case, list[HistoryEvent], list[Escalation]]:
                           stopped_at=at(90), goal_met=True, provisional=True, deadline_version=2),
         "reply": Clock(name="reply", started_at=at(2), due_at=at(48), stopped_at=at(40), goal_met=False),
         "rectification": Clock(name="rectification", started_at=at(200), due_at=at(300)),
+        "follow_up": Clock(name="follow_up", started_at=at(21), due_at=at(190), stopped_at=at(170), goal_met=True),
     }
     case = Case(
         case_id="CD-FULL-CASE-0001", version=14, type="complaint", channel="regulator", unit_id="store-xh-01",
@@ -85,6 +95,20 @@ def full_case() -> tuple[Case, list[HistoryEvent], list[Escalation]]:
         reply_promised_by=date(2026, 11, 28),
         acknowledgements=(Acknowledgement(clock="acceptance", level="breach", by="Sun Li", at=at(26)),),
         forwarded_from=("store-xh-02",), clocks=clocks, created_at=RECEIVED, updated_at=at(250),
+        special_request=SpecialRequest(reason="the supplier's lab needs a week", requested_by="Zhao Lei",
+                                       requested_by_id="staff-zhao-lei", requested_at=at(3.5)),
+        praise=Praise(staff=(PraisedStaff(staff_id="staff-liu-min", name="Liu Min", unit_id="store-xh-01"),),
+                      description="the cashier who carried the bags", recorded_by="Zhou Min", recorded_at=at(7)),
+        suggestion_decision=SuggestionDecision(text="trial a self-checkout lane in January", decided_by="Manager Sun",
+                                               decided_by_id="staff-sun-li", recorded_by="Zhou Min",
+                                               recorded_at=at(8)),
+        suggestion_outcome=SuggestionOutcome(outcome="partly_adopted", decided_by="Branch Qian",
+                                             decided_by_id="staff-qian", recorded_by="Zhou Min", recorded_at=at(9)),
+        customer_reply=CustomerReply(text="We refunded 12.50 yuan to your card.", recorded_by="Zhao Lei",
+                                     recorded_by_id="staff-zhao-lei", recorded_at=at(21.5)),
+        follow_up=FollowUp(reached=True, satisfied=True, offer="free home delivery of the next order",
+                           offer_accepted=False, comment="happy with the refund", recorded_by="Zhou Min",
+                           recorded_by_id="staff-zhou-min", recorded_at=at(170), on_time=True),
     )
     history = [
         HistoryEvent(seq=1, at=RECEIVED, actor="hotline intake", action="receive", from_status=None,
@@ -102,6 +126,30 @@ def full_case() -> tuple[Case, list[HistoryEvent], list[Escalation]]:
                    state=EscalationState.PENDING, attempts=3),
     ]
     return case, history, escalations
+
+
+def sent(case: Case) -> dict[str, Any]:
+    """What was sent about the case: the store manager's SMS and email about the breach, and the
+    customer's receipt (as staff see it: address masked, link without its token)."""
+    from chalicelib.domain.customer_messages import CustomerMessage, CustomerMessageKind
+    from chalicelib.domain.delivery import Delivery, DeliveryState, Medium
+
+    key = f"{case.case_id}/acceptance/v1/breach"
+    deliveries = [
+        Delivery(case_id=case.case_id, escalation_key=key, staff_id="staff-sun-li", name="Sun Li", medium=Medium.SMS,
+                 state=DeliveryState.DELIVERED, at=at(24.03), language="zh",
+                 text="【投诉台】CD-FULL-CASE-0001 受理超时", segments=1, provider_id="sns-msg-1"),
+        Delivery(case_id=case.case_id, escalation_key=key, staff_id="staff-sun-li", name="Sun Li",
+                 medium=Medium.EMAIL, state=DeliveryState.BOUNCED, at=at(24.04), language="zh",
+                 text="受理时限已过 acceptance overdue", provider_id="ses-msg-2", error="550 5.1.1 mailbox unknown",
+                 fallback_from=Medium.SMS, digest_of=3),
+    ]
+    receipt = CustomerMessage(case_id=case.case_id, message_id=f"{RECEIVED.isoformat()}#receipt#sms",
+                              kind=CustomerMessageKind.RECEIPT, medium=Medium.SMS, to="+8613800001234", language="zh",
+                              text="【投诉台】已登记,11-25 23:59前答复https://cd.example.cn/track#tok", segments=1,
+                              state=DeliveryState.SENT, attempts=1, provider_id="sns-msg-3", created_at=RECEIVED,
+                              sent_at=at(0.01))
+    return {"deliveries": deliveries, "customer_messages": [receipt.view()]}
 
 
 def archived(case: Case) -> Case:
@@ -145,7 +193,8 @@ def test_the_document_has_every_field_of_the_case_and_reads_clocks_in_unit_local
 
 def test_a_fully_populated_case_shows_every_value_in_the_archived_html_with_chinese_and_english_labels() -> None:
     case, history, escalations = full_case()
-    document = case_file_document(case_document(archived(case), history, escalations, at(260), TZ))
+    document = case_file_document(case_document(archived(case), history, escalations, at(260), TZ, **sent(case)))
+    assert document["customer_messages"] and document["escalations"][1]["deliveries"]
     body = case_file_json(document)
     page = case_file_html(document, sha256_hex(body)).decode()
     assert json.loads(body) == document
