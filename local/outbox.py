@@ -62,9 +62,10 @@ class Outbox:
             messages = self._store.sent_to(person.staff_id, self._seen.get(person.staff_id, ""))
             if not messages:
                 continue
-            self._seen[person.staff_id] = messages[-1]["sk"]
+            self._seen[person.staff_id] = messages[-1].position or ""
             with self.path.open("a", encoding="utf-8") as out:
-                for message in messages:
+                for sent in messages:
+                    message = sent.model_dump(mode="json")
                     out.write(describe(person.name, message) + "\n")
                     print(headline(person.name, message), flush=True)
                     written += 1

@@ -33,6 +33,7 @@ from chalicelib.adapters.table import (
     transact,
 )
 from chalicelib.domain.archive import archive_due_at, keeps_hot_copy_until
+from chalicelib.domain.customer_messages import CustomerMessage, CustomerMessageView
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import AlreadyRegistered, CaseIdTaken, CaseNotFound, StaleVersion
 from chalicelib.domain.escalation import Alarm, Escalation
@@ -189,7 +190,7 @@ class DynamoCaseRepository:
         events: list[HistoryEvent] = []
         escalations: list[Escalation] = []
         deliveries: list[Delivery] = []
-        customer_messages: list[dict[str, Any]] = []
+        customer_messages: list[CustomerMessageView] = []
         item_sks: list[str] = []
         for raw in query_all(self._client, TableName=self._table, ConsistentRead=True,
                              KeyConditionExpression="pk = :pk",
@@ -206,8 +207,6 @@ class DynamoCaseRepository:
             elif item["sk"].startswith("DELIVERY#"):
                 deliveries.append(Delivery.model_validate(item["doc"]))
             elif item["sk"].startswith("CUSTMSG#"):
-                from chalicelib.domain.customer_messages import CustomerMessage
-
                 customer_messages.append(CustomerMessage.model_validate(item["doc"]).view())
         if case is None:
             raise CaseNotFound(f"no case {case_id}")

@@ -20,7 +20,7 @@ from chalicelib.adapters.table import (
     shard_of,
     to_item,
 )
-from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
+from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending, SentMessage
 
 NOTIFY_SHARDS = 4
 DIGEST_SK = "DIGEST"
@@ -31,6 +31,10 @@ SENT_PREFIX = "SENT#"
 # their deliveries stay with the case, and are archived with it.
 SENT_KEPT = timedelta(days=90)
 BATCH_WRITE_SIZE = 25
+
+
+def _listed(message: SentMessage, now: datetime) -> dict[str, Any]:
+    return message.model_dump(mode="json", exclude={"position"}) | {"at": now.isoformat()}
 
 
 def person_pk(staff_id: str) -> str:
@@ -158,14 +162,14 @@ class DynamoDeliveryStore:
                                  ExpressionAttributeValues=to_item({":value": value}))
 
     def finish(self, staff_id: str, deliveries: Sequence[Delivery], done: Sequence[Pending], now: datetime,
-               sms_sent: bool, window: timedelta, messages: Sequence[dict[str, Any]] = ()) -> None:
+               sms_sent: bool, window: timedelta, messages: Sequence[SentMessage] = ()) -> None:
         """Record the deliveries on their cases (and their provider ids), each message in the
         person's own list of what was sent to them (newest last: `SENT#<time>`), drop what was
         told, and reset the digest; anything queued meanwhile is due when the window ends."""
         requests: list[dict[str, Any]] = [
             {"PutRequest": {"Item": to_item({
-                "pk": person_pk(staff_id), "sk": f"{SENT_PREFIX}{due_key(now)}#{m['medium']}",
-                "entity": "sent-message", "doc": {**m, "at": now.isoformat()},
+                "pk": person_pk(staff_id), "sk": f"{SENT_PREFIX}{due_key(now)}#{m.medium.value}",
+                "entity": "sent-message", "doc": _listed(m, now),
                 "expires_at": epoch_seconds(now + SENT_KEPT)})}}
             for m in messages]
         for delivery in deliveries:
@@ -209,21 +213,22 @@ class DynamoDeliveryStore:
                 "doc": last.model_dump(mode="json")}))
         return last
 
-    def record_sent(self, staff_id: str, message: dict[str, Any], now: datetime, key: str) -> None:
+    def record_sent(self, staff_id: str, message: SentMessage, now: datetime, key: str) -> None:
         """A message sent outside a digest (a unit's report) in the person's list; `key` tells two
         sent at the same moment apart."""
         self._client.put_item(TableName=self._table, Item=to_item({
-            "pk": person_pk(staff_id), "sk": f"{SENT_PREFIX}{due_key(now)}#{message['medium']}#{key}",
-            "entity": "sent-message", "doc": {**message, "at": now.isoformat()},
+            "pk": person_pk(staff_id), "sk": f"{SENT_PREFIX}{due_key(now)}#{message.medium.value}#{key}",
+            "entity": "sent-message", "doc": _listed(message, now),
             "expires_at": epoch_seconds(now + SENT_KEPT)}))
 
-    def sent_to(self, staff_id: str, after: str = "") -> list[dict[str, Any]]:
+    def sent_to(self, staff_id: str, after: str = "") -> list[SentMessage]:
         """What was sent to a person (SMS and email, with text, language, segments and state),
         oldest first, after the sort key `after`."""
         items = (from_item(raw) for raw in query_all(
             self._client, TableName=self._table, KeyConditionExpression="pk = :pk AND sk > :after",
             ExpressionAttributeValues=to_item({":pk": person_pk(staff_id), ":after": max(after, SENT_PREFIX)})))
-        return [{**item["doc"], "sk": item["sk"]} for item in items if item["sk"].startswith(SENT_PREFIX)]
+        return [SentMessage.model_validate({**item["doc"], "position": item["sk"]})
+                for item in items if item["sk"].startswith(SENT_PREFIX)]
 
     def _batch(self, requests: list[dict[str, Any]]) -> None:
         for start in range(0, len(requests), BATCH_WRITE_SIZE):

@@ -10,7 +10,6 @@ Imported only when /openapi.json is built, never on the request path.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from chalicelib.domain.archive_records import ArchiveEntry, AuditChain, AuditRecord, Retrieval, Verification  # noqa: F401
 from chalicelib.domain.calendar import CalendarDates, CalendarLoaded  # noqa: F401
 from chalicelib.domain.case_document import CaseDocument, CaseSummary
+from chalicelib.domain.delivery import SentMessage
 from chalicelib.domain.models import UnitView
 from chalicelib.domain.public_status import PublicStatus, Receipt  # noqa: F401  (answers of the public routes)
 from chalicelib.domain.reports import DailyRegister, SpotCheck, StatisticsReport, WeeklyReport  # noqa: F401
@@ -98,17 +98,5 @@ class StaffImported(View):
     refused: list[dict[str, Any]]
 
 
-class InboxMessage(View):
-    """One SMS or email the signed-in person was sent, with the escalations it carried."""
-
-    at: datetime
-    medium: str
-    state: str
-    language: str
-    text: str
-    segments: int | None = None
-    escalations: list[dict[str, Any]] = []
-
-
 class Inbox(View):
-    items: list[InboxMessage]
+    items: list[SentMessage]

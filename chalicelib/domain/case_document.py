@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.calendar import LocalTime
 from chalicelib.domain.clocks import Clock, ClockState
+from chalicelib.domain.customer_messages import CustomerMessageView
 from chalicelib.domain.customers import EarlierCase
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.escalation import Escalation, EscalationState
@@ -110,14 +111,14 @@ class CaseDocument(CaseFacts):
     earlier_cases: list[EarlierCase] = Field(default_factory=list)
     # What the customer was sent (receipt, answer, survey reminder) and what became of each message,
     # addresses masked (chalicelib/domain/customer_messages.py: CustomerMessage.view).
-    customer_messages: list[dict[str, Any]] = Field(default_factory=list)
+    customer_messages: list[CustomerMessageView] = Field(default_factory=list)
 
 
 def case_document(case: Case, history: Sequence[HistoryEvent], escalations: Sequence[Escalation],
                   now: datetime, time_zone: str,
                   actions: Callable[[Case, bool], list[str]] | None = None,
                   deliveries: Sequence[Delivery] = (), earlier_cases: Sequence[EarlierCase] = (),
-                  customer_messages: Sequence[dict[str, Any]] = ()) -> CaseDocument:
+                  customer_messages: Sequence[CustomerMessageView] = ()) -> CaseDocument:
     """The one way a case becomes a document. `actions(case, escalated)` lists what may be done
     now (the service filters it by the user's role); without it the document offers none, as an
     archived file does."""

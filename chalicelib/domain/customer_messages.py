@@ -209,14 +209,37 @@ class CustomerMessage(BaseModel):
     created_at: datetime
     sent_at: datetime | None = None
 
-    def view(self) -> dict[str, object]:
+    def view(self) -> CustomerMessageView:
         """What the case shows staff: the text as the customer got it, but the address masked and
         the tracking link without its token (with it, anyone could rate in the customer's name)."""
         import re
 
-        shown = self.model_dump(mode="json", exclude={"html", "to"})
-        shown["text"] = re.sub(r"(/track#)[\w-]+", r"\1***", self.text)
-        return {**shown, "to": masked(self.to)}
+        return CustomerMessageView.model_validate({
+            **self.model_dump(exclude={"html", "to", "text"}), "to": masked(self.to),
+            "text": re.sub(r"(/track#)[\w-]+", r"\1***", self.text)})
+
+
+class CustomerMessageView(BaseModel):
+    """A message to the customer as staff, the case page and the archived file see it: its kind,
+    channel, language, text and state, the address masked and the tracking link without its token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    message_id: str
+    kind: CustomerMessageKind
+    medium: Medium
+    to: str
+    language: str
+    text: str
+    subject: str | None = None
+    segments: int | None = None
+    state: DeliveryState
+    attempts: int
+    provider_id: str | None = None
+    error: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
 
 
 # What the complainant is told after filing (rulebook §1, §8), in both languages of the form.

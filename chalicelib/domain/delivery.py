@@ -64,3 +64,36 @@ class Delivery(BaseModel):
     @property
     def level(self) -> str:
         return self.escalation_key.rsplit("/", 1)[-1]
+
+
+class SentEscalation(BaseModel):
+    """One escalation a digest told a person about."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    clock: str
+    level: str
+    unit_name: str
+
+
+class SentMessage(BaseModel):
+    """One SMS or email a member of staff was sent — a digest of escalations or a unit's report —
+    as their inbox lists it (and, locally, the outbox): to which address, in which language, the
+    text, and what became of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    medium: Medium
+    to: str | None = None
+    language: str
+    text: str
+    state: DeliveryState
+    segments: int | None = None
+    provider_id: str | None = None
+    error: str | None = None
+    cases: list[str] = []
+    escalations: list[SentEscalation] = []
+    report: str | None = None       # a report's key (`daily-register#<unit>#<date>`)
+    at: datetime | None = None      # when it was listed
+    position: str | None = None     # its place in the person's list, to read on after it

@@ -24,7 +24,7 @@ from chalicelib.domain.calendar import (
 )
 from chalicelib.domain.case_document import CaseDocument, CaseSummary, Page, case_document
 from chalicelib.domain.clocks import DEFAULT_FOLLOW_UP_DAYS
-from chalicelib.domain.customer_messages import NEXT_STEPS
+from chalicelib.domain.customer_messages import NEXT_STEPS, CustomerMessageView
 from chalicelib.domain.customers import in_the_units_language
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import (
@@ -204,7 +204,7 @@ class CaseService:
 
     def _document(self, case: Case, history: Sequence[HistoryEvent], escalations: Sequence[Escalation],
                   by: Principal | None, deliveries: Sequence[Delivery] = (),
-                  told: Sequence[dict[str, Any]] | None = None) -> CaseDocument:
+                  told: Sequence[CustomerMessageView] | None = None) -> CaseDocument:
         """The case as the user reads it, offering the actions the case allows now and the user's
         role may call (a console offers exactly those); without a user, every action the case allows.
         `told` is what the customer was sent, as the case's partition read it; None reads it anew

@@ -26,7 +26,6 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from chalicelib.domain.calendar import country_of
 from chalicelib.domain.customer_messages import (
@@ -34,6 +33,7 @@ from chalicelib.domain.customer_messages import (
     SMS_TOKEN_BYTES,
     CustomerMessage,
     CustomerMessageKind,
+    CustomerMessageView,
     SmsRefusal,
     masked,
     next_steps,
@@ -283,7 +283,7 @@ class CustomerContactService:
             count("CustomerMessagesFailed", medium=updated.medium.value)
         return updated
 
-    def messages(self, case_id: str) -> list[dict[str, Any]]:
+    def messages(self, case_id: str) -> list[CustomerMessageView]:
         """The case's customer messages as staff see them (addresses masked), oldest first."""
         return [m.view() for m in sorted(self._outbox.messages(case_id), key=lambda m: m.message_id)]
 

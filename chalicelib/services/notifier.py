@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
+from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending, SentEscalation, SentMessage
 from chalicelib.domain.messages import Item, Rendered, render
 from chalicelib.domain.staff import StaffMember
 from chalicelib.observability import count, logger
@@ -89,17 +89,17 @@ class NotifierService:
             if person is None or not person.active or not person.email:
                 continue
             shown = f"{payload['subject']}\n\n{payload['body']}"
-            sent: dict[str, Any] = {"medium": Medium.EMAIL.value, "to": person.email, "language": person.language.value,
-                                    "segments": None, "cases": [], "escalations": [], "report": payload.get("key"),
-                                    "text": shown if len(shown) <= SHOWN_CHARS else shown[:SHOWN_CHARS] + "…"}
+            listed = SentMessage(medium=Medium.EMAIL, to=person.email, language=person.language.value,
+                                 report=payload.get("key"), state=DeliveryState.SENT,
+                                 text=shown if len(shown) <= SHOWN_CHARS else shown[:SHOWN_CHARS] + "…")
             try:
                 provider_id = self._email.send(person.email, payload["subject"], payload["body"],
                                                f"<!doctype html><html><body><pre>{html.escape(payload['body'])}"
                                                "</pre></body></html>")
-                sent |= {"state": DeliveryState.SENT.value, "provider_id": provider_id, "error": None}
+                sent = listed.model_copy(update={"provider_id": provider_id})
                 report.emails += 1
             except Refused as exc:
-                sent |= {"state": DeliveryState.FAILED.value, "provider_id": None, "error": str(exc)[:300]}
+                sent = listed.model_copy(update={"state": DeliveryState.FAILED, "error": str(exc)[:300]})
                 report.failed += 1
                 logger.warning("report refused by the mail provider", extra={"staff_id": staff_id,
                                                                             "error": str(exc)[:200]})
@@ -161,16 +161,17 @@ class NotifierService:
                                            else None))
         fresh = {k: r for k, r in (("sms", sms), ("email", email)) if k not in earlier}
         self._tally(fresh, fallback, report)
-        messages = [{"medium": medium, "state": result["state"], "provider_id": result.get("provider_id"),
-                     "error": result.get("error"), "language": rendered.language,
-                     "to": person.phone if medium == "sms" else person.email,
-                     "segments": rendered.segments if medium == "sms" else None,
-                     "text": rendered.sms if medium == "sms" else f"{rendered.subject}\n\n{rendered.text}",
-                     "cases": [p.case_id for p in items],
-                     "escalations": [{"case_id": p.case_id, "clock": p.clock, "level": p.level,
-                                      "unit_name": p.unit_name} for p in items]}
-                    for medium, result in fresh.items() if result["state"] != DeliveryState.FAILED.value
-                    or not str(result.get("error", "")).startswith("no ")]
+        messages = [SentMessage(
+            medium=Medium(medium), state=DeliveryState(result["state"]), provider_id=result.get("provider_id"),
+            error=result.get("error"), language=rendered.language,
+            to=person.phone if medium == "sms" else person.email,
+            segments=rendered.segments if medium == "sms" else None,
+            text=rendered.sms if medium == "sms" else f"{rendered.subject}\n\n{rendered.text}",
+            cases=[p.case_id for p in items],
+            escalations=[SentEscalation(case_id=p.case_id, clock=p.clock, level=p.level, unit_name=p.unit_name)
+                         for p in items])
+            for medium, result in fresh.items() if result["state"] != DeliveryState.FAILED.value
+            or not str(result.get("error", "")).startswith("no ")]
         self._store.finish(staff_id, deliveries, items, self._now(), sms_sent=sms["state"] == "sent",
                            window=self._window, messages=messages)
 
@@ -230,7 +231,7 @@ class NotifierService:
         if "sms" in sent:
             count("SmsSent")
 
-    def inbox(self, staff_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    def inbox(self, staff_id: str, limit: int = 50) -> list[SentMessage]:
         """What was sent to a person, newest first: each message with its channel, state and the
         escalations it carried (a manager's inbox, where acknowledging is one click)."""
         return list(reversed(self._store.sent_to(staff_id)))[:limit]

@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.archive_records import ArchiveEntry, AuditExport, AuditRecord, LegalHold
-from chalicelib.domain.customer_messages import CustomerMessage
-from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending
+from chalicelib.domain.customer_messages import CustomerMessage, CustomerMessageView
+from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending, SentMessage
 from chalicelib.domain.escalation import Alarm, Decision, DueItems, Escalation, OutgoingMessage
 from chalicelib.domain.models import Case, CaseType, HistoryEvent, Status, Unit
 from chalicelib.domain.staff import StaffMember
@@ -123,8 +123,8 @@ class CaseRecord:
     item_sks: list[str] = field(default_factory=list)
     # What became of each escalation's SMS and email to each person (chalicelib/domain/delivery.py).
     deliveries: list[Delivery] = field(default_factory=list)
-    # What the customer was sent, as staff and the archive see it (customer_messages.CustomerMessage.view).
-    customer_messages: list[dict[str, Any]] = field(default_factory=list)
+    # What the customer was sent, as staff and the archive see it (addresses masked).
+    customer_messages: list[CustomerMessageView] = field(default_factory=list)
 
 
 class CaseRepository(Protocol):
@@ -245,10 +245,10 @@ class DeliveryStore(Protocol):
     def release(self, staff_id: str, at: datetime) -> None: ...
     def result(self, staff_id: str, medium: Medium, result: dict[str, Any]) -> None: ...
     def finish(self, staff_id: str, deliveries: Sequence[Delivery], done: Sequence[Pending], now: datetime,
-               sms_sent: bool, window: timedelta, messages: Sequence[dict[str, Any]] = ()) -> None: ...
+               sms_sent: bool, window: timedelta, messages: Sequence[SentMessage] = ()) -> None: ...
     def update_state(self, provider_id: str, state: DeliveryState, error: str | None) -> Delivery | None: ...
-    def sent_to(self, staff_id: str, after: str = "") -> list[dict[str, Any]]: ...
-    def record_sent(self, staff_id: str, message: dict[str, Any], now: datetime, key: str) -> None:
+    def sent_to(self, staff_id: str, after: str = "") -> list[SentMessage]: ...
+    def record_sent(self, staff_id: str, message: SentMessage, now: datetime, key: str) -> None:
         """One message in the person's own list of what was sent to them (a report's email)."""
         ...
 

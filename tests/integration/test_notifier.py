@@ -282,10 +282,12 @@ def test_a_units_daily_register_is_emailed_to_its_managers_and_listed_with_what_
     [email] = sent_emails()
     assert email.destinations["ToAddresses"] == ["sun.li@example.com"] and email.subject == subject
     [listed] = DynamoDeliveryStore(desk.ddb, desk.settings.table_name).sent_to(desk.staff["Sun Li"].staff_id)
-    assert (listed["medium"], listed["state"], listed["to"]) == ("email", "sent", "sun.li@example.com")
-    assert listed["text"].startswith(subject) and body in listed["text"] and listed["provider_id"]
+    assert (listed.medium, listed.state, listed.to) == ("email", "sent", "sun.li@example.com")
+    assert listed.text.startswith(subject) and body in listed.text and listed.provider_id
+    assert listed.report == "daily-register#store-xh-01#2026-11-24"
     # the person's list is kept 90 days (the table's TTL), not for ever
+    assert listed.position and listed.at
     item = desk.ddb.get_item(TableName=desk.settings.table_name,
-                             Key={"pk": {"S": f"PERSON#{desk.staff['Sun Li'].staff_id}"}, "sk": {"S": listed["sk"]}})
-    kept = int(item["Item"]["expires_at"]["N"]) - datetime.fromisoformat(listed["at"]).timestamp()
+                             Key={"pk": {"S": f"PERSON#{desk.staff['Sun Li'].staff_id}"}, "sk": {"S": listed.position}})
+    kept = int(item["Item"]["expires_at"]["N"]) - listed.at.timestamp()
     assert kept == timedelta(days=90).total_seconds()

@@ -90,4 +90,4 @@ def my_inbox() -> dict[str, Any]:
     """The signed-in person's escalations, newest first, as their SMS and email carried them."""
     from chalicelib.bootstrap import notifier_service
 
-    return {"items": notifier_service().inbox(http.principal().subject)}
+    return {"items": [m.model_dump(mode="json") for m in notifier_service().inbox(http.principal().subject)]}
