@@ -32,8 +32,10 @@ from chalicelib.domain.customer_messages import CustomerMessage
 from chalicelib.domain.delivery import DeliveryState
 from chalicelib.services.ports import (
     AlsoWritten,
+    Claimed,
     CustomerMessageQueued,
     CustomerTrackingLink,
+    DueContact,
     SurveyReminderDue,
     TrackingEntry,
 )
@@ -59,10 +61,9 @@ class DynamoCustomerOutbox:
         if not transact(self._client, [customer_item(self._table, w) for w in writes]):
             raise RuntimeError("customer messages not stored: a condition failed")
 
-    def claim_message(self, message: CustomerMessage, lease_until: datetime) -> tuple[Any, bool] | None:
+    def claim_message(self, message: CustomerMessage, lease_until: datetime) -> Claimed | None:
         """Take a message just stored (at its creation time in the due index) for a lease."""
-        return self.claim(message.case_id, MESSAGE_PREFIX + message.message_id, due_key(message.created_at),
-                          lease_until)
+        return self.claim(DueContact(message.case_id, message.message_id, due_key(message.created_at)), lease_until)
 
     # --- reading -------------------------------------------------------------------------------
     def tracking_token(self, case_id: str) -> str | None:
@@ -76,36 +77,39 @@ class DynamoCustomerOutbox:
             ExpressionAttributeValues=to_item({":pk": case_pk(case_id), ":p": MESSAGE_PREFIX}))
         return [CustomerMessage.model_validate(from_item(raw)["doc"]) for raw in answer["Items"]]
 
-    def due(self, now: datetime, limit: int) -> list[tuple[str, str, str]]:
-        """(case id, sort key, due key) of unsent messages and survey reminders due by `now`."""
-        found: list[tuple[str, str, str]] = []
+    def due(self, now: datetime, limit: int) -> list[DueContact]:
+        """Unsent messages and survey reminders due by `now`."""
+        found: list[DueContact] = []
         for shard in range(CUSTOMER_SHARDS):
             for raw in query_due(self._client, self._table, f"CUSTOMER#{shard}", now, limit - len(found)):
                 item = from_item(raw)
-                found.append((item["pk"].removeprefix("CASE#"), item["sk"], item["due_at"]))
+                message_id = item["sk"].removeprefix(MESSAGE_PREFIX) if item["sk"] != SURVEY_SK else None
+                found.append(DueContact(item["pk"].removeprefix("CASE#"), message_id, item["due_at"]))
             if len(found) >= limit:
                 break
         return found
 
     # --- sending -------------------------------------------------------------------------------
-    def claim(self, case_id: str, sk: str, due_read: str | None, lease_until: datetime) -> tuple[Any, bool] | None:
-        """Take an unsent message (or the survey reminder) for a lease; returns (its document, whether
-        a sender had already tried it). None when someone else has it or it is gone."""
-        condition = "due_at = :read" if due_read else "attribute_exists(due_at)"
-        values = {":lease": due_key(lease_until), **({":read": due_read} if due_read else {})}
+    def claim(self, due: DueContact, lease_until: datetime) -> Claimed | None:
+        """Take an unsent message (or the survey reminder) for a lease, if it is still where the
+        due index showed it. None when someone else has it or it is gone."""
+        sk = MESSAGE_PREFIX + due.message_id if due.message_id is not None else SURVEY_SK
+        values = {":lease": due_key(lease_until), ":read": due.due_read}
         try:
             answer = self._client.update_item(
-                TableName=self._table, Key=to_item({"pk": case_pk(case_id), "sk": sk}),
-                UpdateExpression="SET due_at = :lease", ConditionExpression=condition,
+                TableName=self._table, Key=to_item({"pk": case_pk(due.case_id), "sk": sk}),
+                UpdateExpression="SET due_at = :lease", ConditionExpression="due_at = :read",
                 ExpressionAttributeValues=to_item(values), ReturnValues="ALL_OLD")
         except self._client.exceptions.ConditionalCheckFailedException:
             return None
         item = from_item(answer["Attributes"])
-        return item.get("doc"), bool(item.get("attempted"))
+        message = CustomerMessage.model_validate(item["doc"]) if due.message_id is not None else None
+        return Claimed(message, bool(item.get("attempted")))
 
-    def attempting(self, case_id: str, sk: str) -> None:
+    def attempting(self, message: CustomerMessage) -> None:
         """Written before the provider is called: a sender that dies after this never sends it again."""
-        self._client.update_item(TableName=self._table, Key=to_item({"pk": case_pk(case_id), "sk": sk}),
+        key = {"pk": case_pk(message.case_id), "sk": MESSAGE_PREFIX + message.message_id}
+        self._client.update_item(TableName=self._table, Key=to_item(key),
                                  UpdateExpression="SET attempted = :yes", ExpressionAttributeValues={
                                      ":yes": {"BOOL": True}})
 
@@ -135,10 +139,10 @@ class DynamoCustomerOutbox:
                 "entity": "customer-sent", "doc": message.model_dump(mode="json", exclude={"html"}),
                 "expires_at": epoch_seconds(now + timedelta(days=SENT_DAYS_KEPT))}))
 
-    def drop(self, case_id: str, sk: str) -> None:
-        """Out of the due index (the item itself goes with the case's hot copy; the `deliver`
-        function may not delete)."""
-        self._client.update_item(TableName=self._table, Key=to_item({"pk": case_pk(case_id), "sk": sk}),
+    def reminder_done(self, case_id: str) -> None:
+        """The survey reminder out of the due index (the item itself goes with the case's hot copy;
+        the `deliver` function may not delete)."""
+        self._client.update_item(TableName=self._table, Key=to_item({"pk": case_pk(case_id), "sk": SURVEY_SK}),
                                  UpdateExpression="REMOVE due_pk, due_at, attempted")
 
     def update_state(self, provider_id: str, state: DeliveryState, error: str | None) -> CustomerMessage | None:

@@ -193,7 +193,7 @@ class CustomerContactService:
         for message in messages:
             claimed = self._outbox.claim_message(message, self._now() + self._lease)
             if claimed is not None:
-                self._send_one(message, claimed[1], report)
+                self._send_one(message, claimed.attempted, report)
         return report
 
     def run_due(self) -> ContactReport:
@@ -201,15 +201,14 @@ class CustomerContactService:
         reminders that are due."""
         report = ContactReport()
         now = self._now()
-        for case_id, sk, due in self._outbox.due(now, self._max_per_run):
-            claimed = self._outbox.claim(case_id, sk, due, now + self._lease)
+        for due in self._outbox.due(now, self._max_per_run):
+            claimed = self._outbox.claim(due, now + self._lease)
             if claimed is None:
                 continue
-            doc, attempted = claimed
-            if sk == "SURVEY":
-                self._remind(case_id, report)
+            if claimed.message is None:
+                self._remind(due.case_id, report)
             else:
-                self._send_one(CustomerMessage.model_validate(doc), attempted, report)
+                self._send_one(claimed.message, claimed.attempted, report)
         if any(asdict(report).values()):
             logger.info("customer messages", extra=report.as_dict())
         return report
@@ -221,7 +220,7 @@ class CustomerContactService:
 
         record = self._cases.get(case_id)
         case = record.case
-        self._outbox.drop(case_id, "SURVEY")
+        self._outbox.reminder_done(case_id)
         if case.status is not Status.RESOLVED or case.feedback is not None or case.archive is not None \
                 or rated_by_customer(record.history):
             return
@@ -233,7 +232,6 @@ class CustomerContactService:
 
     def _send_one(self, message: CustomerMessage, attempted: bool, report: ContactReport) -> None:
         now = self._now()
-        sk = f"CUSTMSG#{message.message_id}"
         log = {"case_id": message.case_id, "medium": message.medium.value, "kind": message.kind.value,
                "to": masked(message.to)}
         if attempted:
@@ -244,7 +242,7 @@ class CustomerContactService:
                 "state": DeliveryState.UNCONFIRMED,
                 "error": "the sender stopped after trying this and before recording it"}), now)
             return
-        self._outbox.attempting(message.case_id, sk)
+        self._outbox.attempting(message)
         tries = message.attempts + 1
         try:
             if message.medium is Medium.SMS:
