@@ -274,6 +274,11 @@ def _record_finding(case: Case, command: cmd.RecordFinding, now: datetime,
                       corrective_plan=command.corrective_plan, reported_to=command.reported_to,
                       investigator=command.investigator or case.handler or command.actor,
                       recorded_at=now)
+    if case.status in (Status.RESOLVED, Status.CLOSED):
+        # A later finding (a regulator's, a review's) on a handled or archived case: recorded
+        # beside the outcome, the one it replaces kept in the history; an archived case gets it
+        # as an addendum to its file (rulebook §7).
+        return {"finding": finding}
     return {"status": Status.INVESTIGATING, "finding": finding}
 
 
@@ -589,7 +594,8 @@ ACTIONS: dict[str, CaseAction] = {
     "accept": CaseAction(cmd.Accept, frozenset({S.RECEIVED}), CASE_WORKERS, _accept),
     "assign": CaseAction(cmd.Assign, WORKED, CASE_WORKERS, _assign),
     "forward": CaseAction(cmd.Forward, OPEN, CASE_WORKERS, _forward),
-    "record-finding": CaseAction(cmd.RecordFinding, frozenset({S.ASSIGNED, S.INVESTIGATING}), CASE_WORKERS,
+    "record-finding": CaseAction(cmd.RecordFinding, frozenset({S.ASSIGNED, S.INVESTIGATING, S.RESOLVED, S.CLOSED}),
+                                 CASE_WORKERS,
                                  _record_finding, lambda c, now: c.type is CaseType.COMPLAINT),
     "resolve": CaseAction(cmd.Resolve, WORKED, CASE_WORKERS, _resolve,
                           lambda c, now: ((c.type is not CaseType.COMPLAINT or c.finding is not None)

@@ -642,6 +642,32 @@ def test_a_change_after_archiving_is_archived_as_an_addendum_chained_to_the_file
 
 
 
+def test_a_regulators_finding_after_archiving_reaches_the_archive_as_an_addendum(desk: Desk) -> None:
+    """Rulebook §7: a regulator finds, weeks later, that the store broke a rule. Recorded on the
+    archived (closed) case, it leaves the outcome as it was, keeps the first finding in the history,
+    and is archived as an addendum to the case's file."""
+    case = desk.closed_complaint()
+    desk.clock.advance(hours=73)
+    desk.run()
+    first = desk.read(case["case_id"])["archive"]
+    assert "record-finding" in desk.read(case["case_id"])["available_actions"]
+    desk.clock.advance(days=20)
+    later = desk.act(desk.read(case["case_id"]), "record-finding", kind="violation",
+                     detail="market regulator: the price tag and the till price differed",
+                     reported_to="Branch manager Qian")
+    assert (later["status"], later["finding"]["kind"]) == ("closed", "violation")
+    assert later["history"][-1]["changes"]["finding"]["before"]["detail"] == "scanned twice"
+
+    desk.clock.advance(minutes=15)
+    assert desk.run().archived == 1
+    second = desk.read(case["case_id"])["archive"]
+    addendum = json.loads(desk.s3.get_object(Bucket=desk.settings.archive_bucket, Key=second["json_key"],
+                                             VersionId=second["json_version_id"])["Body"].read())
+    assert addendum["addendum"]["previous_sha256"] == first["json_sha256"]
+    assert addendum["finding"]["detail"] == "market regulator: the price tag and the till price differed"
+    assert desk.archiver().verify(case["case_id"], "Auditor Qian").ok is True
+
+
 def test_the_audit_log_is_exported_daily_as_a_locked_hash_chain_and_an_edited_record_breaks_it(desk: Desk) -> None:
     case = desk.closed_complaint()
     desk.clock.advance(hours=73)  # 2026-11-26, 05:00 UTC
