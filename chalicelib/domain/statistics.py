@@ -63,8 +63,10 @@ def stat_deltas(before: Case | None, after: Case, now: datetime, unit_clock: Uni
         if after.risk is not None:
             counts["risk_flagged"] += 1
         return [StatsDelta(after.unit_id, local_day(after.received_at, tz), dict(counts))]
-    if after.finding is not None and before.finding is None:
+    if after.finding is not None and (before.finding is None or before.finding.kind != after.finding.kind):
         counts[f"finding:{after.finding.kind.value}"] += 1
+        if before.finding is not None:  # a later finding of another kind moves the case between kinds
+            counts[f"finding:{before.finding.kind.value}"] -= 1
     for name, clock in after.clocks.items():
         old = before.clocks.get(name)
         if old is not None and old.running and not clock.running and not reopened_follow_up(after, name):

@@ -36,6 +36,12 @@ def test_a_receipt_counts_on_the_units_local_day_and_a_resolution_counts_its_wor
     (done,) = stat_deltas(found, resolved, later, CLOCK)
     assert done.counters["resolved"] == 1 and done.counters["handling_days:2"] == 1
     assert done.counters["clock_met:handling"] == 1
+    # a regulator's later finding of another kind moves the case from one kind to the other
+    regulator = cmd.RecordFinding(actor="Sun Li", kind="violation", detail="price tag differed",
+                                  reported_to="Branch manager Qian")
+    refound, _ = lifecycle.apply_action(resolved, "record-finding", regulator, later + timedelta(days=20))
+    (moved,) = stat_deltas(resolved, refound, later + timedelta(days=20), CLOCK)
+    assert moved.counters == {"finding:violation": 1, "finding:customer_issue": -1}
 
 
 def test_totals_sum_days_and_units_into_rates_a_manager_reads() -> None:
