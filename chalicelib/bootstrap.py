@@ -130,6 +130,11 @@ def customer_history(settings: Settings, client: Any, units: Any) -> CustomerHis
                            partial(customer_key, settings.customer_key_secret_arn), units)
 
 
+def customer_key_if(secret_arn: str) -> bytes | None:
+    """The customer key where the stage has one (every deployed stage and the local stack)."""
+    return customer_key(secret_arn) if secret_arn else None
+
+
 @lru_cache(maxsize=1)
 def customer_key(secret_arn: str) -> bytes:
     """The customer index's HMAC key from Secrets Manager, once per container. If Secrets Manager
@@ -288,7 +293,8 @@ def build_customer_contact_service(settings: Settings, client: Any | None = None
         units=units or staffed_units(settings, client), now=now, link_base=settings.console_link_base,
         cases=DynamoCaseRepository(client, settings.table_name, settings.archive_policy().settle),
         sms_per_number_per_day=settings.customer_sms_per_number_per_day,
-        survey_reminder_after=timedelta(days=settings.survey_reminder_days))
+        survey_reminder_after=timedelta(days=settings.survey_reminder_days),
+        number_secret=partial(customer_key_if, settings.customer_key_secret_arn))
 
 
 @lru_cache(maxsize=1)

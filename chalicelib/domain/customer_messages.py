@@ -10,6 +10,7 @@ reply-by time with its offset are in the email and on the tracking page."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import html
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,9 +128,13 @@ def sms_target(case: Case, country: str) -> SmsTarget:
     return SmsTarget(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None)
 
 
-def number_key(e164: str) -> str:
-    """The per-number counter's key: a hash, so the table holds no list of numbers in clear."""
-    return hashlib.sha256(e164.encode()).hexdigest()[:32]
+def number_key(e164: str, secret: bytes | None) -> str:
+    """The per-number counter's key: keyed with the customer key (HMAC, as the customer index), so
+    the table holds no number anyone could recover by hashing every number there is. A stage
+    always has the key (infra/resources.yaml: CustomerKey); only tests go without it."""
+    if secret is None:
+        return hashlib.sha256(e164.encode()).hexdigest()[:32]
+    return hmac.new(secret, b"sms-allowance:" + e164.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def masked(address: str | None) -> str:

@@ -92,8 +92,11 @@ class CustomerContactService:
     def __init__(self, outbox: CustomerOutbox, sms: SmsSender, email: EmailSender, units: Units,
                  now: Callable[[], datetime], link_base: str, cases: CaseRepository | None = None,
                  sms_per_number_per_day: int = 3, survey_reminder_after: timedelta = timedelta(days=3),
-                 lease: timedelta = timedelta(minutes=5), max_per_run: int = 500) -> None:
-        """`cases` reads a case for the survey's reminder."""
+                 lease: timedelta = timedelta(minutes=5), max_per_run: int = 500,
+                 number_secret: Callable[[], bytes | None] = lambda: None) -> None:
+        """`cases` reads a case for the survey's reminder; `number_secret` gives the key the
+        per-number SMS allowance is counted under (read when a first SMS is counted)."""
+        self._number_secret = number_secret
         self._outbox = outbox
         self._sms = sms
         self._email = email
@@ -175,8 +178,10 @@ class CustomerContactService:
         """The customer's number in E.164 if they may get this SMS (and it is counted), else None."""
         target = sms_target(case, country)
         refusal = target.refusal
-        if target.e164 and not self._outbox.take_sms_allowance(number_key(target.e164), now, self._sms_cap):
-            refusal = SmsRefusal.DAILY_CAP
+        if target.e164:
+            counted = number_key(target.e164, self._number_secret())
+            if not self._outbox.take_sms_allowance(counted, now, self._sms_cap):
+                refusal = SmsRefusal.DAILY_CAP
         if refusal is None:
             return target.e164
         if refusal is not SmsRefusal.NO_CONSENT:

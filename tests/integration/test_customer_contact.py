@@ -125,6 +125,25 @@ def test_a_letter_registered_days_late_promises_no_time_that_has_already_gone_by
     assert "answer by" not in mail_3w.body + sms_3w and "as soon as we can" in sms_3w and sms_segments(sms_3w) == 1
 
 
+def test_the_per_number_sms_allowance_is_counted_under_a_keyed_hash_not_one_anyone_can_recompute(
+        api: Any, aws: dict[str, str]) -> None:
+    """No raw phone in any index: hashing every mobile number there is would undo a plain SHA-256
+    of the number; the counter's key is an HMAC under the stage's customer key (Secrets Manager)."""
+    import hashlib
+    import hmac
+
+    verified_sender()
+    hotline(api, customer=consenting())
+    counters = boto3.client("dynamodb").scan(
+        TableName=aws["TABLE_NAME"], FilterExpression="begins_with(pk, :p)",
+        ExpressionAttributeValues={":p": {"S": "SMSCAP#"}})["Items"]
+    (counter,) = counters
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=aws["CUSTOMER_KEY_SECRET_ARN"])["SecretString"]
+    keyed = hmac.new(secret.encode(), b"sms-allowance:+8613800001234", hashlib.sha256).hexdigest()[:32]
+    assert counter["pk"]["S"] == f"SMSCAP#{keyed}" and counter["hits"]["N"] == "1"
+    assert hashlib.sha256(b"+8613800001234").hexdigest()[:32] not in json.dumps(counter)
+
+
 def test_no_message_without_consent(api: Any) -> None:
     verified_sender()
     hotline(api, customer={"name": "Wang Fang", "phone": "13800001234", "email": "wang.fang@example.com"})
