@@ -36,7 +36,7 @@ from chalicelib.domain.archive import archive_due_at, keeps_hot_copy_until
 from chalicelib.domain.customer_messages import CustomerMessage, CustomerMessageView
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.errors import AlreadyRegistered, CaseIdTaken, CaseNotFound, StaleVersion
-from chalicelib.domain.escalation import Alarm, Escalation
+from chalicelib.domain.escalation import Alarm, Escalation, EscalationState
 from chalicelib.domain.models import Case, HistoryEvent, Status
 from chalicelib.domain.statistics import StatsDelta
 from chalicelib.services.ports import (
@@ -100,7 +100,8 @@ class DynamoCaseRepository:
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             self._event_put(case, event),
             *({"Put": {"TableName": self._table, "Item": alarm_item(alarm)}} for alarm in alarms),
-            *({"Put": {"TableName": self._table, "Item": escalation_item(esc, due=esc.created_at)}}
+            *({"Put": {"TableName": self._table, "Item": escalation_item(
+                esc, due=esc.created_at if esc.state is EscalationState.PENDING else None)}}
               for esc in escalations),
             *([{"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
                         "Item": to_item({"pk": f"TRACK#{tracking_hash}", "sk": "TRACK", "entity": "tracking",

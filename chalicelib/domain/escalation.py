@@ -309,9 +309,12 @@ class DueItems:
 
 def notices_at_intake(case: Case, units: UnitLookup, now: datetime) -> list[Escalation]:
     """Rulebook §2: a media or regulator case notifies the unit's owner and the regional
-    specialist at once (the nearest unit at or above with one, else the parent unit). A case of
-    another channel whose text holds escalation-risk language (risk.py) does the same, as a
-    `risk` notice; a media case that also holds such language is told once."""
+    specialist at once. A case of another channel whose text holds escalation-risk language
+    (risk.py) does the same, as a `risk` notice; a media case that also holds such language is
+    told once. As on the ladder, nobody is skipped: a unit without a manager passes its notice to
+    the nearest unit above that has one; where no unit at or above has a regional specialist, the
+    managers above the unit are told instead; a notice that reaches nobody is recorded as
+    unreachable (and alarmed), never sent to an empty list."""
     from chalicelib.domain.risk import RISK_CLOCK
 
     if case.channel in NOTICE_CHANNELS:
@@ -320,30 +323,40 @@ def notices_at_intake(case: Case, units: UnitLookup, now: datetime) -> list[Esca
         clock = RISK_CLOCK
     else:
         return []
-    targets = [case.unit_id]
+
+    def notice(level: str, target: str | None, recipients: tuple[str, ...]) -> Escalation:
+        reached = target is not None and bool(recipients)
+        return Escalation(case_id=case.case_id, clock=clock, level=level, deadline_version=1, case_type=case.type,
+                          case_unit_id=case.unit_id, target_unit_id=target if reached else None, due_at=None,
+                          created_at=now, recipients=recipients if reached else (),
+                          state=EscalationState.PENDING if reached else EscalationState.UNREACHABLE)
+
+    owner = unit_above(case.unit_id, 0, units)
+    told = _recipients(owner, units)
+    made = [notice("notice-owner", owner, told)]
     specialist = _specialist_unit(case.unit_id, units)
-    if specialist and specialist not in targets:
-        targets.append(specialist)
-    return [Escalation(case_id=case.case_id, clock=clock,
-                       level="notice-owner" if target == case.unit_id else "notice-specialist",
-                       deadline_version=1, case_type=case.type, case_unit_id=case.unit_id,
-                       target_unit_id=target, due_at=None, created_at=now,
-                       state=EscalationState.PENDING,
-                       recipients=_recipients(target, units, "notice-owner" if target == case.unit_id
-                                              else "notice-specialist"))
-            for target in targets]
+    if specialist is not None:
+        people = tuple(p for p in _recipients(specialist, units, "notice-specialist") if p not in told)
+        if people:
+            made.append(notice("notice-specialist", specialist, people))
+        return made
+    home = units.get(case.unit_id)
+    above = unit_above(home.parent_id, 0, units) if home is not None and home.parent_id else None
+    if above is not None and above != owner:
+        made.append(notice("notice-specialist", above, _recipients(above, units)))
+    return made
 
 
 def _specialist_unit(unit_id: str, units: UnitLookup) -> str | None:
+    """The nearest unit at or above with a regional specialist, if any."""
     seen: set[str] = set()
     unit = units.get(unit_id)
     while unit is not None and unit.unit_id not in seen:
-        if any("specialist" in manager.role.lower() for manager in unit.managers):
+        if any(SPECIALIST_ROLE in _roles(manager) for manager in unit.managers):
             return unit.unit_id
         seen.add(unit.unit_id)
         unit = units.get(unit.parent_id) if unit.parent_id else None
-    home = units.get(unit_id)
-    return home.parent_id if home else None
+    return None
 
 
 def unit_above(unit_id: str, hops: int, units: UnitLookup) -> str | None:

@@ -96,7 +96,8 @@ class EscalationService:
         """Rulebook §2: media and regulator notices go out at intake; if SNS fails they stay
         pending and the next run sends them."""
         now = self._now()
-        claimed = self._store.claim(notices, now + self._lease)
+        self._alarm_unreachable([n for n in notices if n.state is EscalationState.UNREACHABLE], RunReport())
+        claimed = self._store.claim([n for n in notices if n.state is EscalationState.PENDING], now + self._lease)
         self._publish(claimed, {unit.unit_id: unit for unit in self._units.all()}, now, RunReport())
 
     def _decide(self, alarm: Alarm, units: dict[str, Unit], now: datetime) -> Decision:

@@ -256,6 +256,19 @@ def test_media_case_notifies_the_unit_and_the_regional_specialist_at_intake(desk
     assert desk.received() == []
 
 
+def test_a_media_notice_at_a_department_without_a_manager_reaches_the_branchs_manager(desk: Desk) -> None:
+    """Nobody is skipped at intake either: the department's notice goes up to the branch, and the
+    London store's specialist notice (no specialist above it) to the branch's manager."""
+    department = desk.register(channel="media", unit_id="dept-logistics")
+    assert desk.received() == [("branch-hz", "notice", "notice-owner")]
+    london = desk.register(channel="media", unit_id="store-london-01")
+    assert sorted(desk.received()) == [("branch-hz", "notice", "notice-specialist"),
+                                       ("store-london-01", "notice", "notice-owner")]
+    for case in (department, london):
+        escalations = desk.read(case["case_id"])["escalations"]
+        assert escalations and all(e["recipients"] and e["state"] == "sent" for e in escalations)
+
+
 def test_a_regulator_notice_that_sns_refuses_at_intake_goes_out_with_the_next_run(desk: Desk) -> None:
     flaky = FlakySns(desk.sns, failures=5)
     desk.cases = build_case_service(desk.settings, desk.ddb, flaky, now=desk.clock)

@@ -90,6 +90,33 @@ def test_a_flagged_hotline_case_tells_the_owner_and_the_regional_specialist_at_o
     assert notices_at_intake(registered(intake())[0], units, NOW) == []
 
 
+@pytest.mark.parametrize(("unit_id", "told"), [
+    ("store-xh-01", {("notice-owner", "store-xh-01", ("Sun Li",)), ("notice-specialist", "county-xh", ("Wu Lan",))}),
+    # a department without a manager: its notice goes up to the branch's manager
+    ("dept-logistics", {("notice-owner", "branch-hz", ("Zhao Min",))}),
+    # a store directly under the branch, no regional specialist above it: the branch's manager instead
+    ("store-london-01", {("notice-owner", "store-london-01", ("Alex Reed",)),
+                         ("notice-specialist", "branch-hz", ("Zhao Min",))}),
+    ("branch-hz", {("notice-owner", "branch-hz", ("Zhao Min",))}),
+])
+def test_a_notice_reaches_a_person_on_every_shape_of_the_organisation(unit_id: str, told: set[tuple]) -> None:
+    staffed = sample_staffed_units()
+    units = InMemoryUnits(list(staffed.values()))
+    names = {m.staff_id: m.name for unit in staffed.values() for m in unit.managers}
+    case, _ = registered(intake(channel="media", unit_id=unit_id))
+    notices = notices_at_intake(case, units, NOW)
+    assert {(n.level, n.target_unit_id, tuple(names[r] for r in n.recipients)) for n in notices} == told
+    assert all(n.state.value == "pending" for n in notices)
+
+
+def test_a_notice_nobody_can_receive_is_recorded_as_unreachable_not_sent_to_no_one() -> None:
+    nobody = [unit.model_copy(update={"managers": []}) for unit in sample_staffed_units().values()]
+    case, _ = registered(intake(channel="regulator", unit_id="dept-logistics"))
+    (notice,) = notices_at_intake(case, InMemoryUnits(nobody), NOW)
+    assert (notice.level, notice.state.value, notice.target_unit_id, notice.recipients) == (
+        "notice-owner", "unreachable", None, ())
+
+
 def test_a_media_case_with_such_words_is_told_once_as_a_media_case() -> None:
     units = InMemoryUnits(list(sample_staffed_units().values()))
     case, _ = registered(intake(channel="media", expectation="我们将公开曝光"))
