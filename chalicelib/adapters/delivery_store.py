@@ -6,6 +6,7 @@ provider's message id to its delivery so receipts find it (docs/dynamodb.md, "De
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,9 +65,11 @@ class DynamoDeliveryStore:
     def enqueue(self, pendings: Sequence[Pending], now: datetime, gather: timedelta, window: timedelta) -> int:
         """Queue each escalation for its person once (a redelivered SQS message adds nothing), and
         make their digest due: after `gather` (so a burst goes out as one), and not before a window
-        has passed since their last SMS."""
+        has passed since their last SMS, unless it carries an urgent notice (rulebook §2: media,
+        regulator and risk-language cases are told at once), which brings the digest forward."""
         queued = 0
         people: set[str] = set()
+        urgent: set[str] = set()
         for pending in pendings:
             try:
                 self._client.put_item(
@@ -75,22 +78,33 @@ class DynamoDeliveryStore:
                                   "entity": "pending", "doc": pending.model_dump(mode="json")}))
                 queued += 1
                 people.add(pending.staff_id)
+                if pending.urgent:
+                    urgent.add(pending.staff_id)
             except self._client.exceptions.ConditionalCheckFailedException:
                 continue
         for staff_id in people:
-            self._schedule(staff_id, now + gather, window)
+            self._schedule(staff_id, now + gather, window, staff_id in urgent)
         return queued
 
-    def _schedule(self, staff_id: str, earliest: datetime, window: timedelta) -> None:
+    def _schedule(self, staff_id: str, earliest: datetime, window: timedelta, urgent: bool = False) -> None:
         """The digest becomes due at `earliest`, or when the window since the last SMS ends if that
-        is later; a digest already due (or being sent) keeps its time."""
+        is later (not for an urgent notice); a digest already due keeps its time, unless an urgent
+        notice needs it sooner and no notifier is sending it right now."""
         found = self._client.get_item(TableName=self._table, ConsistentRead=True,
                                       Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}))
         digest = from_item(found["Item"]) if "Item" in found else {}
         if digest.get("due_at"):
+            if urgent and not digest.get("leased") and digest["due_at"] > due_key(earliest):
+                # claimed or moved meanwhile: the notice goes out with that
+                with suppress(self._client.exceptions.ConditionalCheckFailedException):
+                    self._client.update_item(
+                        TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
+                        UpdateExpression="SET due_at = :at",
+                        ConditionExpression="due_at = :read AND attribute_not_exists(leased)",
+                        ExpressionAttributeValues=to_item({":at": due_key(earliest), ":read": digest["due_at"]}))
             return
         last = digest.get("last_sms_at")
-        at = max(earliest, datetime.fromisoformat(last) + window) if last else earliest
+        at = max(earliest, datetime.fromisoformat(last) + window) if last and not urgent else earliest
         try:
             self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
@@ -117,8 +131,9 @@ class DynamoDeliveryStore:
         try:
             answer = self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
-                UpdateExpression="SET due_at = :lease", ConditionExpression="due_at = :read",
-                ExpressionAttributeValues=to_item({":lease": due_key(lease_until), ":read": due_key_read}),
+                UpdateExpression="SET due_at = :lease, leased = :yes", ConditionExpression="due_at = :read",
+                ExpressionAttributeValues=to_item({":lease": due_key(lease_until), ":read": due_key_read,
+                                                   ":yes": True}),
                 ReturnValues="ALL_NEW")
         except self._client.exceptions.ConditionalCheckFailedException:
             return None
@@ -146,7 +161,7 @@ class DynamoDeliveryStore:
         """Give the digest back, due again at `at` (a retry after the provider's throttling)."""
         self._client.update_item(
             TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
-            UpdateExpression="SET due_at = :at", ExpressionAttributeValues={":at": {"S": due_key(at)}})
+            UpdateExpression="SET due_at = :at REMOVE leased", ExpressionAttributeValues={":at": {"S": due_key(at)}})
 
     def result(self, staff_id: str, medium: Medium, result: dict[str, Any]) -> None:
         self._set_channel(staff_id, "results", medium, result)
@@ -186,14 +201,15 @@ class DynamoDeliveryStore:
                                                         "sk": PENDING_PREFIX + p.escalation_key})}} for p in done]
         self._batch(requests)
         values: dict[str, Any] = {}
-        update = "REMOVE due_pk, due_at, attempted, results"
+        update = "REMOVE due_pk, due_at, attempted, results, leased"
         if sms_sent:
             update = "SET last_sms_at = :now " + update
             values = {":now": {"S": now.isoformat()}}
         self._client.update_item(TableName=self._table, Key=to_item({"pk": person_pk(staff_id), "sk": DIGEST_SK}),
                                  UpdateExpression=update, **({"ExpressionAttributeValues": values} if values else {}))
-        if self.pendings(staff_id):
-            self._schedule(staff_id, now, window)
+        waiting = self.pendings(staff_id)  # queued while this digest was being sent
+        if waiting:
+            self._schedule(staff_id, now, window, any(p.urgent for p in waiting))
 
     def update_state(self, provider_id: str, state: DeliveryState, error: str | None) -> Delivery | None:
         """A receipt for a provider's message: every delivery it carried (a digest carries several)."""

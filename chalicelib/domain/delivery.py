@@ -40,6 +40,12 @@ class Pending(BaseModel):
     late_levels: tuple[str, ...] = ()
     queued_at: datetime
 
+    @property
+    def urgent(self) -> bool:
+        """Rulebook §2: a media, regulator or risk-language notice is told at once, not with the
+        next digest."""
+        return self.level.startswith("notice-")
+
 
 class Delivery(BaseModel):
     """One message to one person on one channel about one escalation, and what became of it."""

@@ -124,6 +124,24 @@ def test_within_the_window_a_second_breach_waits_and_comes_as_the_next_digest(de
     assert [text for _, text in sent_sms()][-1].startswith("【投诉台】2件")
 
 
+def test_an_urgent_notice_inside_the_window_goes_out_at_once_with_what_waited(desk: Desk) -> None:
+    """Rulebook §2: a media, regulator or risk-language case is told at once. Inside the window
+    after a breach's SMS, a breach waits for the next digest; a notice brings that digest forward
+    (a minute's gathering), and the breach that waited goes with it."""
+    notifier = desk.notifier()
+    notifier.accept([desk.escalation(1)])
+    desk.clock.advance(seconds=61)
+    assert notifier.flush().sms == 1
+    desk.clock.advance(minutes=1)
+    notifier.accept([desk.escalation(2)])
+    desk.clock.advance(minutes=1)
+    assert notifier.flush().sms == 0  # a breach inside the window waits
+    notifier.accept([desk.escalation(3, level="notice-owner")])
+    desk.clock.advance(seconds=61)
+    assert notifier.flush().sms == 1  # 3 minutes after the first SMS, not 10
+    assert [text for _, text in sent_sms()][-1].startswith("【投诉台】2件")
+
+
 class RefusingSns:
     def __init__(self, real: Any, refused: str) -> None:
         self._real, self._refused = real, refused
