@@ -196,8 +196,7 @@ def api(aws: dict[str, str]) -> Iterator[Any]:
     from chalicelib.api.routes import public
 
     # each test starts with a fresh allowance of public filings
-    public.public_filings = RateLimiter(get_settings().public_requests_per_minute)
-    app_module.local_api_keys = frozenset({HOTLINE_KEY})
+    public.public_filings = RateLimiter(get_settings().public_requests_per_minute)  # INTAKE_API_KEYS: aws
     with Client(app_module.app) as client:
         yield SignedInClient(client.http)
 

@@ -159,9 +159,10 @@ def inbox_link(base: str) -> str:
 def render(items: list[Item], language: str, link_base: str) -> Rendered:
     """One message for one person: the item's own template, or the digest of several."""
     language = language if language in TEMPLATES["breach"] else "zh"
-    first = items[0]
-    kind = "digest" if len(items) > 1 else kind_of(first.level, first.clock)
-    values = _values(first, language, link_base, len(items))
+    cases = len({item.case_id for item in items})  # "3 cases need you", however many reminders each
+    first = items[0] if cases > 1 else items[-1]  # one case: its latest reminder speaks for it
+    kind = "digest" if cases > 1 else kind_of(first.level, first.clock)
+    values = _values(first, language, link_base, cases)
     sms_t, subject_t, opening_t = TEMPLATES[kind][language]
     sms = sms_t.format(**values)
     subject = _cut(subject_t.format(**values), SUBJECT_LIMIT)
@@ -175,7 +176,7 @@ def render(items: list[Item], language: str, link_base: str) -> Rendered:
             told = ", ".join(level_name(level, language) for level in item.late_levels)
             line += (f"(发现较晚,同时已通知:{told})" if language == "zh" else f" (Noticed late; also told: {told}.)")
         blocks.append((line, v["link"]))
-    lead = [opening, ""] if len(items) > 1 else []  # one case: its own line says it all
+    lead = [opening, ""] if cases > 1 else []  # one case: its own lines say it all
     text = "\n".join([*lead, *(f"{line}\n{open_words}: {link}\n" for line, link in blocks)])
     body = "".join(f'<p>{html.escape(line)}<br><a href="{html.escape(link)}">{open_words}</a></p>'
                    for line, link in blocks)

@@ -42,9 +42,10 @@ def test_the_same_idempotency_key_from_two_staff_users_makes_two_cases(api: Any)
 
 def test_the_same_idempotency_key_from_two_hotline_keys_makes_two_cases(api: Any,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import app as app_module
+    from chalicelib.config import get_settings
 
-    monkeypatch.setattr(app_module, "local_api_keys", frozenset({HOTLINE_KEY, "other-hotline-key"}))
+    monkeypatch.setenv("INTAKE_API_KEYS", f"{HOTLINE_KEY},other-hotline-key")
+    get_settings.cache_clear()
     key = {"Idempotency-Key": "call-0001", "Authorization": ""}
     first = api.post("/intake/hotline", headers={**JSON, **key, "x-api-key": HOTLINE_KEY},
                      body=json.dumps(hotline_call()))

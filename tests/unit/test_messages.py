@@ -4,6 +4,7 @@ SMS segment with the longest real values, and the email carries the case's link.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,8 +29,9 @@ def longest_item(level: str, clock: str = "rectification") -> Item:
 @pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("kind", list(TEMPLATES))
 def test_every_template_fits_one_sms_segment_with_the_longest_real_values(kind: str, language: str) -> None:
-    items = [longest_item(LEVELS[kind], "risk" if kind == "risk" else "rectification")] * (
-        999 if kind == "digest" else 1)
+    first = longest_item(LEVELS[kind], "risk" if kind == "risk" else "rectification")
+    items = [first] + [replace(first, case_id=f"CD-WWWW-WWWW-{n:04d}") for n in range(998)] if kind == "digest" \
+        else [first]
     rendered = render(items, language, LINK_BASE)
     assert sms_segments(rendered.sms) == 1, (len(rendered.sms), rendered.sms)
     if language == "en":
@@ -38,6 +40,17 @@ def test_every_template_fits_one_sms_segment_with_the_longest_real_values(kind: 
     link = f"{LINK_BASE}/c/{'inbox' if kind == 'digest' else 'CD-WWWW-WWWW-WWWW'}"
     assert link in rendered.sms
     assert f'href="{LINK_BASE}/c/CD-WWWW-WWWW-WWWW"' in rendered.html and LINK_BASE in rendered.text
+
+
+def test_a_digest_counts_cases_not_reminders() -> None:
+    """Three reminders about two cases (a breach and its rung above for one, a breach for another)."""
+    one = longest_item("breach", "acceptance")
+    items = [one, replace(one, level="up-1"), replace(one, case_id="CD-XXXX-XXXX-XXXX")]
+    assert render(items, "zh", LINK_BASE).sms.startswith("【投诉台】2件")
+    assert render(items, "en", LINK_BASE).sms.startswith("Complaint Desk: 2 cases need you")
+    same_case = render(items[:2], "en", LINK_BASE)  # one case: its latest reminder, with the case's own link
+    assert "cases need you" not in same_case.sms and f"{LINK_BASE}/c/CD-WWWW-WWWW-WWWW" in same_case.sms
+    assert same_case.text.count("CD-WWWW-WWWW-WWWW") >= 2  # both reminders listed in the email
 
 
 def test_the_segment_rules_are_the_carriers_not_character_counts() -> None:
