@@ -43,7 +43,7 @@ from chalicelib.domain.identifiers import is_case_id, new_case_id
 from chalicelib.domain.models import Case, HistoryEvent, Praise, PraisedStaff, Status, Unit
 from chalicelib.domain.public_status import PublicStatus, Receipt, rated_by_customer
 from chalicelib.domain.risk import flag_at_intake
-from chalicelib.domain.staff import StaffMember
+from chalicelib.domain.staff import StaffMember, e164
 from chalicelib.domain.statistics import stat_deltas
 from chalicelib.observability import count, logger
 from chalicelib.services.customer_contact import CustomerContactService, Outgoing
@@ -185,14 +185,22 @@ class CaseService:
     def _check_intake(self, request: cmd.IntakeRequest, by: Principal | None) -> None:
         """The rulebook's intake rules, and a unit that exists and (for staff) is in their territory."""
         problems = cmd.intake_rule_violations(request, self._now(), self._backdate_limit)
-        if self._units.get(request.unit_id) is None or not self._visible(by, request.unit_id):
+        unit = self._units.get(request.unit_id)
+        if unit is None or not self._visible(by, request.unit_id):
             problems["unit_id"] = f"no unit {request.unit_id!r} in the organisation"
-        elif request.praised is not None and request.praised.staff and "praised" not in problems \
-                and "praised.staff" not in problems:
-            try:
-                self._praised_people(request.praised.staff, request.unit_id, "praised.staff")
-            except InvalidInput as refused:
-                problems.update(refused.fields)
+        else:
+            if "customer.phone" not in problems:
+                try:  # the call-back number (rulebook §1), read in the unit's country unless it names its own
+                    e164(request.customer.phone, country_of(unit.calendar))
+                except ValueError as exc:
+                    problems["customer.phone"] = (f"{exc}: give a number the customer can be called back on "
+                                                  "(a number abroad with its country code, e.g. +44 7911 123456)")
+            if request.praised is not None and request.praised.staff and "praised" not in problems \
+                    and "praised.staff" not in problems:
+                try:
+                    self._praised_people(request.praised.staff, request.unit_id, "praised.staff")
+                except InvalidInput as refused:
+                    problems.update(refused.fields)
         if problems:
             raise InvalidInput("the case cannot be registered as sent", problems)
 

@@ -144,6 +144,10 @@ def test_different_keys_make_different_cases(api: Any) -> None:
     (complaint(customer={"name": "Wang", "phone": "call me"}), "customer.phone", "a phone number: 6 to 25 digits"),
     (complaint(customer={"name": "Wang", "phone": "138", "email": "wang@"}), "customer.email",
      "an email address such as name@example.com"),
+    (complaint(customer={"name": "Wang", "phone": "123456"}), "customer.phone", "not a valid number for CN"),
+    (complaint(customer={"name": "Wang", "phone": "1380000123"}), "customer.phone", "called back on"),
+    (complaint(unit_id="store-london-01", customer={"name": "Jane", "phone": "000 0000 0000"}), "customer.phone",
+     "not a valid number for GB"),
     (complaint(five_w={"what": ""}), "five_w.what", "at least 1 character"),
     (complaint(five_w={"what": "x" * 4001}), "five_w.what", "at most 4000"),
     (complaint(cause={"category": "weather"}), "cause.category", "Input should be"),
@@ -164,6 +168,15 @@ def test_invalid_fields_are_400_naming_the_field_and_reason(api: Any, body: dict
     assert response.json_body["error"] == "invalid_input"
     assert reason in response.json_body["fields"][field]
     assert api.get("/cases?unit_id=store-xh-01").json_body["items"] == []
+
+
+def test_a_call_back_number_is_read_in_the_units_country_unless_it_names_its_own(api: Any) -> None:
+    """A Chinese mobile at a Hangzhou store, a British mobile given with its country code there too,
+    and a London number without one at the London store."""
+    for unit_id, phone in (("store-xh-01", "139 0000 5678"), ("store-xh-01", "+44 7911 123456"),
+                           ("store-london-01", "07911 123456")):
+        answer = post(api, "/cases", complaint(unit_id=unit_id, customer={"name": "Wang", "phone": phone}))
+        assert answer.status_code == 201, answer.json_body
 
 
 @pytest.mark.parametrize(("raw", "reason"), [
