@@ -36,6 +36,7 @@ class CustomerMessageKind(StrEnum):
     RECEIPT = "receipt"          # we have your case: number, what happens next, reply-by date, link
     ANSWER = "answer"            # the answer (inquiry), the reply (suggestion), the result (complaint)
     SURVEY_REMINDER = "survey-reminder"  # once, some days after the answer, if no rating came
+    REPLY_PROMISED = "reply-promised"    # a suggestion: the date its reply was promised by (rulebook §1)
 
 
 # kind → language → (sms, email subject, email body). Variables: {case} case number, {reply_by}
@@ -61,6 +62,25 @@ TEMPLATES: dict[str, dict[str, tuple[str, str, str]]] = {
         "en": ("Complaint Desk: case {case} registered; we will answer as soon as we can. Track it: {link}",
                "We have your case {case}",
                "Thank you. Your case number is {case} ({unit}).\n{next_steps}\nFollow your case: {link}"),
+    },
+    # Praise: the customer is thanked, nothing is promised (rulebook §1 表扬).
+    "receipt-praise": {
+        "zh": ("【投诉台】感谢您的表扬!我们会转达给相关员工{link}",
+               "感谢您的表扬 {case}",
+               "您好,感谢您的表扬(编号 {case},{unit})。\n{next_steps}\n查看:{link}"),
+        "en": ("Complaint Desk: thank you for your praise ({case}). We will pass it on. {link}",
+               "Thank you for your praise ({case})",
+               "Thank you. Your praise is recorded as {case} ({unit}).\n{next_steps}\nSee it here: {link}"),
+    },
+    "reply-promised": {
+        "zh": ("【投诉台】建议于{reply_by}前答复{link}",
+               "您的建议 {case} 的答复时间",
+               "您好,您的建议(编号 {case},{unit})已由负责人受理,我们将在 {reply_by_full} 前答复您。\n"
+               "查看进度:{link}"),
+        "en": ("Complaint Desk: your suggestion {case} will be answered by {reply_by}. Track it: {link}",
+               "When you will hear about your suggestion {case}",
+               "Your suggestion {case} ({unit}) has been taken up; we will answer by {reply_by_full}.\n"
+               "Follow your case: {link}"),
     },
     "answer": {
         "zh": ("【投诉台】您的来件已有答复,请查看并评价:{link}",
@@ -164,13 +184,15 @@ class CustomerText:
 
 def render_customer(kind: CustomerMessageKind, language: str, case_id: str, unit: str, link: str,
                     reply_by: datetime | None = None, time_zone: str = "UTC", next_steps: str = "",
-                    message: str = "", now: datetime | None = None) -> CustomerText:
-    """One customer message in their language, from the catalogue; a receipt promises a reply-by
-    only while it is ahead (`now`)."""
+                    message: str = "", now: datetime | None = None, case_type: str = "") -> CustomerText:
+    """One customer message in their language, from the catalogue; a receipt thanks for praise,
+    and promises a reply-by only while it is ahead (`now`)."""
     from chalicelib.domain.messages import unit_label
 
     language = language if language in ("zh", "en") else "zh"
-    if kind is CustomerMessageKind.RECEIPT and (reply_by is None or (now is not None and reply_by <= now)):
+    if kind is CustomerMessageKind.RECEIPT and case_type == "praise":
+        reply_by, template = None, "receipt-praise"
+    elif kind is CustomerMessageKind.RECEIPT and (reply_by is None or (now is not None and reply_by <= now)):
         reply_by, template = None, "receipt-undated"
     else:
         template = kind.value

@@ -299,11 +299,14 @@ class CaseService:
 
     def _owed_to_customer(self, action: str, updated: Case, command: cmd.ActionCommand) -> Outgoing | None:
         """What an action owes the customer, written in its own transaction: the answer on
-        `resolve`, the reply to a suggestion when it is recorded (rulebook §1: every matter answered)."""
+        `resolve`, the reply to a suggestion when it is recorded, and the date it was promised by
+        (rulebook §1: every matter answered)."""
         if self._contact is None:
             return None
         if action in ("resolve", "record-suggestion-reply"):  # the reply resolves a promised suggestion
             return self._contact.on_resolve(updated)
+        if action == "promise-reply":
+            return self._contact.on_reply_promised(updated)
         return None
 
     def _tell_customer(self, outgoing: Outgoing | None) -> None:

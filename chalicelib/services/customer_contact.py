@@ -135,6 +135,11 @@ class CustomerContactService:
         outgoing.writes.append(SurveyReminderDue(case.case_id, self._now() + self._reminder_after))
         return outgoing
 
+    def on_reply_promised(self, case: Case) -> Outgoing:
+        """Rulebook §1 建议: the receipt said the customer would be told when to expect a reply;
+        this tells them, once the leader has promised a date."""
+        return self.tell(case, CustomerMessageKind.REPLY_PROMISED)
+
     def tell(self, case: Case, kind: CustomerMessageKind, text: str = "", token: str | None = None) -> Outgoing:
         """The one way a message to the customer is made: in their language, by SMS where the rules
         allow it and by email where they gave an address; each stored `queued` (its transaction
@@ -156,7 +161,8 @@ class CustomerContactService:
         acceptance = case.clocks.get("acceptance")
         steps = next_steps(case.type.value, language, acceptance is not None and acceptance.due_at <= now)
         rendered = render_customer(kind, language, case.case_id, unit.name if unit else case.unit_id,
-                                   tracking_link(self._link_base, token), reply_by, time_zone, steps, text, now)
+                                   tracking_link(self._link_base, token), reply_by, time_zone, steps, text, now,
+                                   case.type.value)
         phone = self._sms_number(case, country, now)
         if phone:
             outgoing.messages.append(CustomerMessage(

@@ -144,6 +144,30 @@ def test_the_per_number_sms_allowance_is_counted_under_a_keyed_hash_not_one_anyo
     assert hashlib.sha256(b"+8613800001234").hexdigest()[:32] not in json.dumps(counter)
 
 
+def test_a_suggestions_customer_is_told_the_promised_reply_date_and_a_praiser_is_thanked(api: Any) -> None:
+    """Rulebook §1: the receipt of a suggestion says the customer will be told when to expect a
+    reply; once the leader promises a date, they are. Praise is thanked, nothing promised."""
+    verified_sender()
+    body = complaint(type="suggestion", channel="letter", cause=None, expectation=None,
+                     customer=consenting(), five_w={"what": "please stock oat milk"})
+    case = api.post("/cases", headers=JSON, body=json.dumps(body)).json_body
+    case = act(api, case, "accept")
+    act(api, case, "promise-reply", reply_by="2099-01-15", decision="trial oat milk in three stores",
+        decided_by="Qian Hao")
+    (_, receipt), (_, promised) = sent_sms()
+    assert receipt.startswith("【投诉台】已登记,")
+    assert promised.startswith("【投诉台】建议于01-15 23:59前答复") and sms_segments(promised) == 1
+    assert "2099-01-15 23:59 (UTC+08:00)" in sent_emails()[-1].body
+    shown = api.get(f"/cases/{case['case_id']}").json_body["customer_messages"]
+    assert {m["kind"] for m in shown} == {"receipt", "reply-promised"}
+
+    praise = complaint(type="praise", channel="in_store", cause=None, expectation=None,
+                       customer=consenting(language="en"), five_w={"what": "Chen Jie carried my bags"})
+    assert api.post("/cases", headers=JSON, body=json.dumps(praise)).status_code == 201
+    thanks = sent_sms()[-1][1]
+    assert thanks.startswith("Complaint Desk: thank you for your praise") and "answer" not in thanks
+
+
 def test_no_message_without_consent(api: Any) -> None:
     verified_sender()
     hotline(api, customer={"name": "Wang Fang", "phone": "13800001234", "email": "wang.fang@example.com"})

@@ -64,6 +64,17 @@ def test_a_receipt_whose_reply_by_has_gone_by_names_no_date_and_still_fits_one_s
     assert "12-31 23:59" in ahead.sms  # one second before it, the date is still a promise
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_praise_receipt_thanks_promises_nothing_and_fits_one_segment(language: str) -> None:
+    link = tracking_link(LONGEST_BASE, TOKEN)
+    rendered = render_customer(CustomerMessageKind.RECEIPT, language, "CD-WWWW-WWWW-WWWW", "Xihu", link, NOW,
+                               "Asia/Shanghai", next_steps("praise", language, False), now=NOW, case_type="praise")
+    assert ("感谢您的表扬" if language == "zh" else "thank you for your praise") in rendered.sms
+    assert "12-31" not in rendered.sms + rendered.text and sms_segments(rendered.sms) == 1
+    if language == "en":
+        assert sms_encoding(rendered.sms) == "GSM-7"
+
+
 def test_the_first_24_hours_are_promised_only_while_they_last() -> None:
     for case_type in ("complaint", "inquiry", "suggestion"):
         assert "24" in next_steps(case_type, "en", False) and "24" in next_steps(case_type, "zh", False)
