@@ -164,7 +164,9 @@ function route() {
   $("reports-view").hidden = view !== "reports";
   $("inbox-view").hidden = view !== "inbox";
   $("new-view").hidden = view !== "new";
-  $("tab-new").hidden = !mayCall("post", "/cases");
+  $("tab-new").hidden = !mayCall("post", "/cases");  // each tab only for the roles its route allows
+  $("tab-register").hidden = !mayCall("get", "/reports/daily-register");
+  $("tab-reports").hidden = !mayCall("get", "/reports/statistics");
   for (const [id, name] of [["tab-cases", "cases"], ["tab-register", "register"], ["tab-reports", "reports"],
                             ["tab-inbox", "inbox"], ["tab-new", "new"]]) {
     if (name === view) $(id).setAttribute("aria-current", "page"); else $(id).removeAttribute("aria-current");

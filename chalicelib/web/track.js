@@ -51,6 +51,9 @@ async function rate(event) {
   if (sent.status === 409) document.getElementById("survey").hidden = true;
 }
 document.getElementById("survey").addEventListener("submit", rate);
+document.getElementById("survey").addEventListener("change", (event) => {  // a choice answers "choose 1 to 5"
+  if (event.target.name === "satisfaction") document.getElementById("err-satisfaction").textContent = "";
+});
 document.addEventListener("languagechange", () => (current ? render(current) : showStatus()));
 window.addEventListener("hashchange", showStatus);
 showStatus();

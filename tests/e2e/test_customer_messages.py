@@ -99,8 +99,13 @@ def test_hotline_receipt_then_the_answer_then_the_survey_in_the_browser_closes_t
     page.get_by_role("button", name="提交评价" if language == "zh" else "Send rating").click()  # nothing chosen yet
     expect(page.locator("#err-satisfaction")).to_have_text("请选择 1–5 分" if language == "zh" else "Choose 1 to 5")
     page.get_by_label(str(rating), exact=True).check()
+    expect(page.locator("#err-satisfaction")).to_have_text("")  # the choice answers the hint
     comment = page.get_by_label("意见(可选)" if language == "zh" else "Comment (optional)")
     comment.fill("谢谢" if language == "zh" else "ok")
+    page.screenshot(path=str(ARTIFACTS / f"survey-{language}-form.png"), full_page=True)
+    box = page.get_by_label(str(rating), exact=True).bounding_box()
+    number = page.locator("label", has_text=str(rating)).first.bounding_box()
+    assert box and number and abs(box["y"] - number["y"]) < 24  # each number beside its own button
     page.get_by_role("button", name="提交评价" if language == "zh" else "Send rating").click()
     thanks = f"感谢您的评价:{rating}/5" if language == "zh" else f"Thank you for your rating: {rating}/5"
     expect(page.locator("#survey-result")).to_have_text(thanks)

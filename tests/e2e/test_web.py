@@ -423,7 +423,10 @@ def test_a_manager_reads_the_daily_register_and_downloads_it(stack: RunningStack
 
     agent = page.context.browser.new_context(locale="en-GB").new_page()
     sign_in(agent, stack, ["agent"])
-    agent.get_by_role("link", name="Daily register").click()
+    expect(agent.locator("#case-rows")).to_be_visible()
+    expect(agent.get_by_role("link", name="Daily register")).to_be_hidden()  # not offered to an agent
+    expect(agent.get_by_role("link", name="Statistics")).to_be_hidden()
+    agent.goto(f"{stack.api}/console#register")  # typed by hand: told why, not shown an error code
     expect(agent.locator("#app-error")).to_have_text("Statistics and registers are for managers and auditors.")
     agent.context.close()
 
