@@ -427,86 +427,139 @@ def weekly_rows(report: WeeklyReport) -> list[dict[str, Any]]:
     return rows + [{"section": "complaint", **entry.model_dump(mode="json")} for entry in report.complaints]
 
 
+def _named(value: str | None, language: str) -> str:
+    """A case type, status, cause or clock in the reader's language (the archive's names in Chinese)."""
+    from chalicelib.domain.archive_page import VALUE_LABELS
+
+    if not value:
+        return "-"
+    return VALUE_LABELS.get(value, value) if language == "zh" else value.replace("_", " ")
+
+
+def _when(moment: datetime | None) -> str:
+    """A deadline as a manager reads it: unit-local date and time with its UTC offset, no seconds."""
+    return f"{moment:%m-%d %H:%M} (UTC{moment.isoformat()[-6:]})" if moment else "-"
+
+
 def register_message(register: DailyRegister) -> OutgoingMessage:
-    """The daily register as SMS and email for the unit's managers."""
-    day = register.day.isoformat()
-    head = (f"{register.open} open, {len(register.due_today)} due today, "
-            f"{len(register.due_tomorrow)} due tomorrow, {len(register.breached)} breached")
-    lines = [f"Daily register of {register.unit} ({register.unit_id}) for {day}", "", head, ""]
+    """The daily register emailed to the unit's managers, each in their own language."""
+    return _message("daily-register", register.unit_id, register.day.isoformat(),
+                    {language: _register_text(register, language) for language in ("zh", "en")})
+
+
+def _register_text(register: DailyRegister, language: str) -> tuple[str, str, list[str]]:
+    zh, day = language == "zh", register.day.isoformat()
+    today, tomorrow, breached = len(register.due_today), len(register.due_tomorrow), len(register.breached)
+    head = (f"未结 {register.open} 件,今日到期 {today} 件,明日到期 {tomorrow} 件,已超时 {breached} 件" if zh else
+            f"{register.open} open, {today} due today, {tomorrow} due tomorrow, {breached} breached")
+    lines = [f"{register.unit}({register.unit_id}){day} 每日登记" if zh
+             else f"Daily register of {register.unit} ({register.unit_id}) for {day}", "", head, ""]
     if register.risk_flagged:
-        lines[-1:] = [f"Escalation-risk language in {len(register.risk_flagged)} case(s): "
-                      f"{', '.join(register.risk_flagged)}", ""]
+        flagged = ", ".join(register.risk_flagged)
+        lines[-1:] = [f"含升级风险用语的案件 {len(register.risk_flagged)} 件:{flagged}" if zh
+                      else f"Escalation-risk language in {len(register.risk_flagged)} case(s): {flagged}", ""]
     names = {group.unit_id: group.unit for group in register.units}
     shown_unit = None
     for entry in register.cases:
         if len(names) > 1 and entry.unit_id != shown_unit:
             shown_unit = entry.unit_id
             lines += ["", f"{names.get(shown_unit, shown_unit)} ({shown_unit}):"]
-        late = f"  BREACHED: {', '.join(entry.breached)}" if entry.breached else ""
-        risk = f"  RISK: {entry.risk}" if entry.risk else ""
-        deadline = entry.next_deadline.isoformat() if entry.next_deadline else ""
-        lines.append(f"- {entry.case_id} {entry.type} {entry.status}, next: {entry.next_clock or '-'} "
-                     f"{deadline}{late}{risk}\n    {entry.what}")
+        late = ", ".join(_named(clock, language) for clock in entry.breached)
+        late = (f"  已超时:{late}" if zh else f"  BREACHED: {late}") if late else ""
+        risk = (f"  风险用语:{entry.risk}" if zh else f"  RISK: {entry.risk}") if entry.risk else ""
+        upcoming = f"{_named(entry.next_clock, language)} {_when(entry.next_deadline)}"
+        lines.append(f"- {entry.case_id} {_named(entry.type, language)} {_named(entry.status, language)}"
+                     f"{',下一时限:' if zh else ', next: '}{upcoming}{late}{risk}\n    {entry.what}")
         if entry.customer:
-            repeat = f", {entry.earlier_cases} earlier case(s)" if entry.earlier_cases else ""
+            repeat = (f",以前 {entry.earlier_cases} 件" if zh else f", {entry.earlier_cases} earlier case(s)") \
+                if entry.earlier_cases else ""
             value = f", {entry.customer_value}" if entry.customer_value else ""
-            lines.append(f"    call back: {entry.customer} {entry.phone}{repeat}{value}")
-    lines += ["", f"The register as CSV: GET /reports/daily-register?unit_id={register.unit_id}"
-                  f"&date={day}&format=csv"]
-    return _message("daily-register", register.unit_id, day,
-                    f"{register.unit_id} register {day}: {head}",
-                    f"Daily register {register.unit_id} {day}: {head}", lines)
+            lines.append(f"    {'回电:' if zh else 'call back: '}{entry.customer} {entry.phone}{repeat}{value}")
+    lines += ["", ("登记表(CSV):" if zh else "The register as CSV: ")
+              + f"GET /reports/daily-register?unit_id={register.unit_id}&date={day}&format=csv"]
+    subject = (f"{register.unit_id} {day} 每日登记:{head}" if zh
+               else f"Daily register {register.unit_id} {day}: {head}")
+    return f"{register.unit_id} {day}: {head}", subject, lines
 
 
 def weekly_message(report: WeeklyReport) -> OutgoingMessage:
-    """The weekly report as SMS and email for the operations manager (the branch's managers)."""
+    """The weekly report emailed to the operations manager (the branch's managers), each in their
+    own language."""
+    return _message("weekly-report", report.unit_id, report.start.isoformat(),
+                    {language: _weekly_text(report, language) for language in ("zh", "en")})
+
+
+def _weekly_text(report: WeeklyReport, language: str) -> tuple[str, str, list[str]]:
+    zh = language == "zh"
     s, complaints = report.summary, report.trend["complaints"]
     start, end = report.start.isoformat(), report.end.isoformat()
-    head = (f"{s.received} cases ({complaints.this_week} complaints, "
-            f"{complaints.change:+d} vs last week), {s.resolved} resolved")
-    lines = [f"Weekly report of {report.unit} ({report.unit_id}), {start} to {end}", "", head, "", "On time:"]
+    head = (f"共 {s.received} 件(投诉 {complaints.this_week} 件,比上周 {complaints.change:+d}),已处理 {s.resolved} 件"
+            if zh else f"{s.received} cases ({complaints.this_week} complaints, {complaints.change:+d} vs last week), "
+                       f"{s.resolved} resolved")
+    lines = [f"{report.unit}({report.unit_id})周报,{start} 至 {end}" if zh
+             else f"Weekly report of {report.unit} ({report.unit_id}), {start} to {end}",
+             "", head, "", "按时率:" if zh else "On time:"]
     for clock, figures in s.clocks.items():
         trend = report.trend.get(f"on_time_rate:{clock}")
         change = trend.change if trend else None
-        lines.append(f"  {clock}: {figures.on_time_rate:.0%} ({figures.met} met, {figures.breached} late)"
-                     + (f", {change:+.0%} vs last week" if change is not None else ""))
+        lines.append(f"  {_named(clock, language)}: {figures.on_time_rate:.0%} "
+                     + (f"(按时 {figures.met},超时 {figures.breached})" if zh
+                        else f"({figures.met} met, {figures.breached} late)")
+                     + ((f",比上周 {change:+.0%}" if zh else f", {change:+.0%} vs last week")
+                        if change is not None else ""))
     handling = s.handling_working_days
-    lines.append(f"Handling time: median {handling.median if handling.median is not None else '-'} working days, "
-                 f"90th percentile {handling.p90 if handling.median is not None else '-'}")
+    median = handling.median if handling.median is not None else "-"
+    p90 = handling.p90 if handling.median is not None else "-"
+    lines.append(f"处理时长:中位数 {median} 个工作日,90% 分位 {p90}" if zh
+                 else f"Handling time: median {median} working days, 90th percentile {p90}")
     if s.satisfaction.responses:
-        lines.append(f"Satisfaction: {s.satisfaction.average} / 5 from {s.satisfaction.responses} "
-                     f"customers, {s.satisfaction.satisfied_rate:.0%} satisfied")
-    lines += ["", "Top causes: " + (", ".join(f"{c.cause} {c.count}" for c in s.top_causes) or "-")]
+        sat = s.satisfaction
+        lines.append(f"满意度:{sat.average} / 5,{sat.responses} 位客户,满意 {sat.satisfied_rate:.0%}" if zh else
+                     f"Satisfaction: {sat.average} / 5 from {sat.responses} customers, "
+                     f"{sat.satisfied_rate:.0%} satisfied")
+    causes = ", ".join(f"{_named(c.cause, language)} {c.count}" for c in s.top_causes) or "-"
+    lines += ["", f"主要原因:{causes}" if zh else f"Top causes: {causes}"]
     if s.risk_language.flagged or s.risk_language.cleared:
-        lines.append(f"Escalation-risk language: {s.risk_language.flagged} case(s) flagged, "
-                     f"{s.risk_language.cleared} cleared as false")
-    lines.append(f"Repeat complainants: {report.repeat_complainants.customers} customers "
-                 f"({report.repeat_complainants.cases} cases this week)")
-    lines.append("Repeated root causes: "
-                 + (", ".join(f"{r.root_cause} x{r.count}" for r in report.repeated_causes) or "none"))
+        risk = s.risk_language
+        lines.append(f"升级风险用语:标记 {risk.flagged} 件,误报解除 {risk.cleared} 件" if zh else
+                     f"Escalation-risk language: {risk.flagged} case(s) flagged, {risk.cleared} cleared as false")
+    repeat = report.repeat_complainants
+    lines.append(f"重复投诉客户:{repeat.customers} 位(本周 {repeat.cases} 件)" if zh else
+                 f"Repeat complainants: {repeat.customers} customers ({repeat.cases} cases this week)")
+    causes_again = ", ".join(f"{r.root_cause} x{r.count}" for r in report.repeated_causes)
+    lines.append(f"重复出现的根本原因:{causes_again or '无'}" if zh
+                 else f"Repeated root causes: {causes_again or 'none'}")
     follow = s.follow_up
-    lines.append(f"Follow-up calls: {follow.done} made, {follow.on_time} on time, {follow.reached} "
+    lines.append(f"跟踪回访:{follow.done} 次,按时 {follow.on_time},联系上 {follow.reached},"
+                 f"提供额外服务 {follow.offers_made},接受 {follow.offers_accepted}" if zh else
+                 f"Follow-up calls: {follow.done} made, {follow.on_time} on time, {follow.reached} "
                  f"reached, {follow.offers_made} offers, {follow.offers_accepted} accepted")
-    lines += ["", "Praise for the unit meeting:"]
+    lines += ["", "例会表扬:" if zh else "Praise for the unit meeting:"]
     for praise in report.praise:
         whom = ", ".join(praise.staff) or praise.description or "-"
         lines.append(f"- {praise.case_id} {praise.unit_id} {whom}: {praise.what[:200]}")
     if not report.praise:
-        lines.append("  none this week")
-    lines += ["", "Main complaints:"]
+        lines.append("  本周没有" if zh else "  none this week")
+    lines += ["", "主要投诉:" if zh else "Main complaints:"]
     for complaint in report.complaints[:30]:
-        lines.append(f"- {complaint.case_id} {complaint.unit_id} [{complaint.cause or '-'}] {complaint.status}: "
-                     f"{complaint.what}" + (f"\n    handled: {complaint.result}" if complaint.result else ""))
-    return _message("weekly-report", report.unit_id, start, f"{report.unit_id} week of {start}: {head}",
-                    f"Weekly report {report.unit_id} {start}–{end}: {head}", lines)
+        handled = f"\n    {'处理结果' if zh else 'handled'}: {complaint.result}" if complaint.result else ""
+        lines.append(f"- {complaint.case_id} {complaint.unit_id} [{_named(complaint.cause, language)}] "
+                     f"{_named(complaint.status, language)}: {complaint.what}{handled}")
+    subject = (f"{report.unit_id} 周报 {start}–{end}:{head}" if zh
+               else f"Weekly report {report.unit_id} {start}–{end}: {head}")
+    return f"{report.unit_id} {start}: {head}", subject, lines
 
 
-def _message(report: str, unit_id: str, day: str, sms: str, subject: str, lines: list[str]) -> OutgoingMessage:
-    """A report for the unit's managers (the notifier emails it to each; `with_recipients` names them)."""
-    body = "\n".join(lines)
+def _message(report: str, unit_id: str, day: str, texts: dict[str, tuple[str, str, list[str]]]) -> OutgoingMessage:
+    """A report for the unit's managers: the notifier emails it to each in their language
+    (`texts`: language → SMS line, subject, body lines); `recipients` is set by the sender."""
+    rendered = {language: {"subject": cut_at_word(subject, SUBJECT_MAX_CHARS), "body": "\n".join(lines)}
+                for language, (_, subject, lines) in texts.items()}
+    sms = texts["en"][0]
     return OutgoingMessage(key=f"{report}#{unit_id}#{day}", sms=f"[Complaint Desk] {sms}"[:SMS_MAX_CHARS],
-                           subject=cut_at_word(subject, SUBJECT_MAX_CHARS), body=body,
+                           subject=rendered["en"]["subject"], body=rendered["en"]["body"],
                            attributes={"unit": unit_id, "level": "report", "clock": report, "type": "report",
                                        "case_unit": unit_id},
                            payload={"kind": "report", "key": f"{report}#{unit_id}#{day}",
-                                    "subject": cut_at_word(subject, SUBJECT_MAX_CHARS), "body": body})
+                                    "subject": rendered["en"]["subject"], "body": rendered["en"]["body"],
+                                    "texts": rendered})

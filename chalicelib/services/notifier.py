@@ -88,14 +88,17 @@ class NotifierService:
             person = self._people.get(staff_id)
             if person is None or not person.active or not person.email:
                 continue
-            shown = f"{payload['subject']}\n\n{payload['body']}"
+            # in the person's language where the report carries it (older messages: one text)
+            text = payload.get("texts", {}).get(person.language.value) or payload
+            subject, body = text["subject"], text["body"]
+            shown = f"{subject}\n\n{body}"
             listed = SentMessage(medium=Medium.EMAIL, to=person.email, language=person.language.value,
                                  report=payload.get("key"), state=DeliveryState.SENT,
                                  text=shown if len(shown) <= SHOWN_CHARS else shown[:SHOWN_CHARS] + "…")
             try:
-                provider_id = self._email.send(person.email, payload["subject"], payload["body"],
-                                               f"<!doctype html><html><body><pre>{html.escape(payload['body'])}"
-                                               "</pre></body></html>")
+                provider_id = self._email.send(person.email, subject, body,
+                                               f'<!doctype html><html lang="{person.language.value}"><body><pre>'
+                                               f"{html.escape(body)}</pre></body></html>")
                 sent = listed.model_copy(update={"provider_id": provider_id})
                 report.emails += 1
             except Refused as exc:

@@ -303,6 +303,11 @@ def test_a_units_daily_register_is_emailed_to_its_managers_and_listed_with_what_
     assert (listed.medium, listed.state, listed.to) == ("email", "sent", "sun.li@example.com")
     assert listed.text.startswith(subject) and body in listed.text and listed.provider_id
     assert listed.report == "daily-register#store-xh-01#2026-11-24"
+    # a report that carries each language's text reaches each manager in theirs (Sun Li reads Chinese)
+    texts = {"zh": {"subject": "store-xh-01 2026-11-25 每日登记:未结 1 件", "body": "西湖一号店 每日登记"},
+             "en": {"subject": "Daily register store-xh-01 2026-11-25: 1 open", "body": "Daily register"}}
+    notifier.accept([{**payload, "key": "daily-register#store-xh-01#2026-11-25", "texts": texts}])
+    assert sent_emails()[-1].subject == texts["zh"]["subject"] and "西湖一号店" in sent_emails()[-1].body
     # the person's list is kept 90 days (the table's TTL), not for ever
     assert listed.position and listed.at
     item = desk.ddb.get_item(TableName=desk.settings.table_name,

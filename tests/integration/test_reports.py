@@ -5,6 +5,7 @@ messages); spot checks with rectification orders escalated like any clock."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -193,6 +194,12 @@ def test_scheduled_reports_go_to_managers_once_at_eight_local(desk: Desk, week: 
     assert set(messages) == {"store-xh-01", "store-xh-02"}
     assert "2 open, 0 due today, 1 due tomorrow, 0 breached" in messages["store-xh-02"]["sms"]
     assert week["E"] in messages["store-xh-02"]["body"]
+    # each manager reads it in their own language, deadlines in the store's time to the minute
+    chinese = messages["store-xh-02"]["payload"]["texts"]["zh"]
+    assert chinese["subject"].startswith("store-xh-02 2026-11-25 每日登记:未结 2 件")
+    assert "已受理,下一时限:处理 11-26 23:59 (UTC+08:00)" in chinese["body"]
+    assert not re.search(r"\d\d:\d\d:\d\d", chinese["body"])  # no seconds, no microseconds
+    assert "投诉 已受理" in chinese["body"] and "complaint" not in chinese["body"] and "accepted" not in chinese["body"]
     assert desk.reports.send_due() == {"sent": 0, "failed": 0}  # a second run in the hour sends nothing
     desk.clock.now = datetime(2026, 11, 30, 0, 5, tzinfo=UTC)  # Monday 08:05: the weekly report too
     desk.reports.send_due()
