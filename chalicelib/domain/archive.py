@@ -172,8 +172,9 @@ def sha256_base64(body: bytes) -> str:
     return base64.b64encode(hashlib.sha256(body).digest()).decode()
 
 
-def case_file_html(document: dict[str, Any], json_sha256: str) -> bytes:
-    """The page an auditor opens or prints, rendered from the JSON file's own content."""
+def case_file_html(document: dict[str, Any], json_sha256: str, time_zone: str | None = None) -> bytes:
+    """The page an auditor opens or prints, rendered from the JSON file's own content, its moments
+    in the unit's `time_zone`."""
     from chalicelib.domain.archive_page import page
 
-    return page(document, json_sha256, FORMAT)
+    return page(document, json_sha256, FORMAT, time_zone)

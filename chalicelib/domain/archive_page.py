@@ -5,7 +5,15 @@ document rather than a list of keys, so a field added to the document cannot go 
 from __future__ import annotations
 
 import html
+import re
+from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+# The case's unit's time zone while a page is rendered: every moment is shown in it, with its offset.
+_zone: ContextVar[str | None] = ContextVar("archive_page_zone", default=None)
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 # Field and section labels, Chinese first (the customers' and staff's language), then English.
 LABELS: dict[str, str] = {
@@ -102,6 +110,17 @@ VALUE_LABELS: dict[str, str] = {
     "notice": "媒体/行政通报", "risk": "升级风险通报",
     "sending": "发送中", "pending": "待重发", "sent": "已发送", "unconfirmed": "未确认",
     "adopted": "采纳", "partly_adopted": "部分采纳", "not_adopted": "未采纳", "follow_up": "跟踪回访",
+    # what was done (history actions) and what was sent
+    "receive": "登记", "accept": "受理", "assign": "分派", "record-finding": "记录调查结论", "resolve": "处理",
+    "record-feedback": "记录客户反馈", "close": "结案", "reopen": "重新打开", "forward": "转办",
+    "mark-important": "标记为重要记录", "mark-special": "特殊情况延期", "request-special": "申请特殊情况延期",
+    "promise-reply": "承诺答复日期", "record-suggestion-reply": "记录采纳结果并答复", "record-praise": "记录表扬",
+    "record-follow-up": "记录跟踪回访", "acknowledge": "确认收到升级", "record-root-cause": "记录根本原因",
+    "complete-rectification": "完成整改", "order-rectification": "下达限期整改", "clear-risk-flag": "解除风险标记",
+    "archive-addendum": "补充归档", "legal-hold": "法律保全",
+    "receipt": "回执", "survey-reminder": "评价提醒", "reply-promised": "告知答复时间",
+    "sms": "短信", "email": "电子邮件", "queued": "排队中", "delivered": "已送达", "failed": "失败",
+    "bounced": "退信", "customer": "客户本人", "phone": "电话",
 }
 
 # The page's sections: a title and the document's top-level keys shown in it. Keys of the
@@ -133,6 +152,7 @@ table{border-collapse:collapse;width:100%;margin:.3rem 0}th,td{border:1px solid 
 text-align:left;vertical-align:top}th{background:#f1f1f1;font-weight:600}th[scope=row]{width:16rem}
 td table{margin:0}ul{margin:0;padding-left:1.2rem}.meta{color:#444}.none{color:#777}
 .state-breached{font-weight:700}
+.utc{color:#555;font-size:.85em}
 @media print{@page{size:A4;margin:15mm}body{max-width:none;margin:0;padding:0;font-size:10pt;color:#000}
 th{background:#eee !important;-webkit-print-color-adjust:exact;print-color-adjust:exact}
 h2{break-after:avoid}tr,td table{break-inside:avoid}thead{display:table-header-group}
@@ -154,6 +174,12 @@ def scalar(value: Any) -> str:
     text = html.escape(str(value))
     if isinstance(value, str) and value in VALUE_LABELS:
         return f"{VALUE_LABELS[value]} {text}"
+    zone = _zone.get()
+    if zone and isinstance(value, str) and _MOMENT.match(value):
+        local = datetime.fromisoformat(value).astimezone(ZoneInfo(zone))
+        offset = local.isoformat()[-6:]
+        if not value.endswith(offset):  # a UTC moment: the unit's time first, the stored value after it
+            return f'{local:%Y-%m-%d %H:%M:%S} {offset} <span class="utc">({text})</span>'
     return text
 
 
@@ -232,9 +258,18 @@ def _change_row(field: str, change: Any) -> str:
     return f'<tr>{name}<td colspan="2">{render(change)}</td></tr>'
 
 
-def page(document: dict[str, Any], json_sha256: str, title_format: str) -> bytes:
+def page(document: dict[str, Any], json_sha256: str, title_format: str, time_zone: str | None = None) -> bytes:
     """The HTML rendering of a case file `document` (the JSON file's content) whose JSON bytes
-    hash to `json_sha256`."""
+    hash to `json_sha256`; every moment in the unit's `time_zone` with its offset (the stored UTC
+    value beside it)."""
+    token = _zone.set(time_zone)
+    try:
+        return _page(document, json_sha256, title_format)
+    finally:
+        _zone.reset(token)
+
+
+def _page(document: dict[str, Any], json_sha256: str, title_format: str) -> bytes:
     case_id = html.escape(str(document["case_id"]))
     addendum = document.get("addendum")
     heading = (f"补充归档 Addendum {html.escape(str(addendum['sequence']))} · " if addendum else "")

@@ -148,7 +148,7 @@ class ArchiveService:
                                                     customer_messages=record.customer_messages), addendum)
         body = case_file_json(document)
         digest = sha256_hex(body)
-        page = case_file_html(document, digest)
+        page = case_file_html(document, digest, unit.time_zone if unit else None)
         json_key, html_key = file_keys(case, digest)
         until = retain_until(case, self._policy, now)
         if previous is not None:

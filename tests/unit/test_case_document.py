@@ -196,8 +196,11 @@ def test_a_fully_populated_case_shows_every_value_in_the_archived_html_with_chin
     document = case_file_document(case_document(archived(case), history, escalations, at(260), TZ, **sent(case)))
     assert document["customer_messages"] and document["escalations"][1]["deliveries"]
     body = case_file_json(document)
-    page = case_file_html(document, sha256_hex(body)).decode()
+    page = case_file_html(document, sha256_hex(body), TZ).decode()
     assert json.loads(body) == document
+    # a moment stored in UTC is shown in the store's time with its offset, the stored value beside it
+    assert '2026-11-20 09:30:15 +08:00 <span class="utc">(2026-11-20T01:30:15.250000Z)</span>' in page
+    assert "登记 receive" in page and "回执 receipt" in page  # what was done and sent, named in Chinese
 
     missing = []
     for path, value in leaves(document):
