@@ -224,6 +224,8 @@ def complaint(**overrides: Any) -> dict[str, Any]:
         "cause": {"category": "service", "detail": "cashier error"},
         "expectation": "refund of the double charge and an apology",
     }
+    if str(overrides.get("unit_id", "")).startswith("store-london") and "customer" not in overrides:
+        body["customer"] = {"name": "Jane Doe", "phone": "07911 123456"}  # a London caller's number
     body.update(overrides)
     return body
 

@@ -50,35 +50,38 @@ CLOCK_NAMES = {
 }
 
 # kind → language → (sms, email subject, email opening line). Variables: {case} case number,
-# {unit} the case's unit, {clock} the clock's name, {deadline} unit-local deadline, {link} the
+# {unit} the case's unit, {clock} the clock's name, {deadline} unit-local deadline (SMS: month,
+# day and time), {deadline_full} the same with the year and its UTC offset (subjects and emails:
+# a manager in Hangzhou reads a London deadline), {link} the
 # case in the staff console, {count} cases in a digest, {late} the levels told at the same time.
 TEMPLATES: dict[str, dict[str, tuple[str, str, str]]] = {
     "warning": {
-        "zh": ("【投诉台】{clock}时限将到{deadline},请处理{link}", "时限将到:{case} {clock} {deadline}",
-               "{unit}的{case}{clock}时限将于{deadline}到期。"),
+        "zh": ("【投诉台】{clock}时限将到{deadline},请处理{link}", "时限将到:{case} {clock} {deadline_full}",
+               "{unit}的{case}{clock}时限将于{deadline_full}到期。"),
         "en": ("Complaint Desk: {clock} of {case} at {unit} is due {deadline}. Act now: {link}",
-               "Due soon: {clock} of {case}, {deadline}", "The {clock} deadline of {case} at {unit} is {deadline}."),
+               "Due soon: {clock} of {case}, {deadline_full}",
+               "The {clock} deadline of {case} at {unit} is {deadline_full}."),
     },
     "breach": {
-        "zh": ("【投诉台】{clock}已超时,请立即处理{link}", "已超时:{case} {clock} {deadline}",
-               "{unit}的{case}{clock}时限已于{deadline}超时。"),
+        "zh": ("【投诉台】{clock}已超时,请立即处理{link}", "已超时:{case} {clock} {deadline_full}",
+               "{unit}的{case}{clock}时限已于{deadline_full}超时。"),
         "en": ("Complaint Desk: {clock} of {case} at {unit} BREACHED (due {deadline}). Act now: {link}",
-               "Breached: {clock} of {case}, due {deadline}",
-               "The {clock} deadline of {case} at {unit} passed at {deadline}."),
+               "Breached: {clock} of {case}, due {deadline_full}",
+               "The {clock} deadline of {case} at {unit} passed at {deadline_full}."),
     },
     "escalated": {
         "zh": ("【投诉台】下级{clock}超时未办,请督办{link}", "升级督办:{case} {clock} 超时",
-               "{unit}的{case}{clock}时限已于{deadline}超时,仍未处理,升级至您。"),
+               "{unit}的{case}{clock}时限已于{deadline_full}超时,仍未处理,升级至您。"),
         "en": ("Complaint Desk: ESCALATED to you: {clock} of {case} at {unit} breached {deadline}. {link}",
                "Escalated: {clock} of {case} breached",
-               "The {clock} deadline of {case} at {unit} passed at {deadline} and it is still open."),
+               "The {clock} deadline of {case} at {unit} passed at {deadline_full} and it is still open."),
     },
     "reminder": {
         "zh": ("【投诉台】{clock}仍超时未办,请督办{link}", "仍超时:{case} {clock}",
-               "{unit}的{case}{clock}时限已于{deadline}超时,至今未处理。"),
+               "{unit}的{case}{clock}时限已于{deadline_full}超时,至今未处理。"),
         "en": ("Complaint Desk: reminder, {clock} of {case} at {unit} still breached since {deadline}. {link}",
                "Still breached: {clock} of {case}",
-               "The {clock} deadline of {case} at {unit} passed at {deadline}; it is still open."),
+               "The {clock} deadline of {case} at {unit} passed at {deadline_full}; it is still open."),
     },
     "notice": {
         "zh": ("【投诉台】媒体/监管来件,请立即处理{link}", "媒体/监管来件:{case}",
@@ -196,12 +199,13 @@ def unit_label(name: str, language: str) -> str:
 
 
 def _values(item: Item, language: str, link_base: str, count: int) -> dict[str, str]:
-    deadline = (item.deadline.astimezone(ZoneInfo(item.time_zone)).strftime("%m-%d %H:%M")
-                if item.deadline else "-")
+    local = item.deadline.astimezone(ZoneInfo(item.time_zone)) if item.deadline else None
+    deadline = local.strftime("%m-%d %H:%M") if local else "-"
+    deadline_full = f"{local:%Y-%m-%d %H:%M} (UTC{local.isoformat()[-6:]})" if local else "-"
     unit = unit_label(item.unit_name, language)
     return {"case": item.case_id, "unit": unit if len(unit) <= UNIT_IN_SMS else unit[:UNIT_IN_SMS - 3] + "...",
             "clock": CLOCK_NAMES[language].get(item.clock, item.clock),
-            "deadline": deadline, "count": str(count),
+            "deadline": deadline, "count": str(count), "deadline_full": deadline_full,
             "link": case_link(link_base, item.case_id) if count == 1 else inbox_link(link_base)}
 
 

@@ -42,6 +42,15 @@ def test_every_template_fits_one_sms_segment_with_the_longest_real_values(kind: 
     assert f'href="{LINK_BASE}/c/CD-WWWW-WWWW-WWWW"' in rendered.html and LINK_BASE in rendered.text
 
 
+def test_an_email_gives_the_deadline_with_its_utc_offset_the_sms_stays_short() -> None:
+    """A manager in Hangzhou reads a London store's breach: the email says which clock it is."""
+    london = Item(case_id="CD-AAAA-BBBB-CCCC", unit_name="London Flagship", clock="acceptance", level="breach",
+                  deadline=datetime(2026, 11, 25, 9, 0, tzinfo=UTC), time_zone="Europe/London")
+    rendered = render([london], "zh", LINK_BASE)
+    assert "2026-11-25 09:00 (UTC+00:00)" in rendered.subject and "2026-11-25 09:00 (UTC+00:00)" in rendered.text
+    assert sms_segments(rendered.sms) == 1
+
+
 def test_a_digest_counts_cases_not_reminders() -> None:
     """Three reminders about two cases (a breach and its rung above for one, a breach for another)."""
     one = longest_item("breach", "acceptance")
