@@ -136,10 +136,10 @@ class ReportService:
         sunday = monday + timedelta(days=6)
         this = self.statistics(unit.unit_id, monday, sunday)
         previous = self.statistics(unit.unit_id, monday - timedelta(days=7), monday - timedelta(days=1))
-        tz = ZoneInfo(unit.time_zone)
-        start = datetime.combine(monday, time(), tzinfo=tz).astimezone(UTC)
         now = self._now()
-        received = [c for u in this.units for c in self._cases.received_between(u, start, start + timedelta(days=7))]
+        # each unit's own week (its local Monday to Sunday), as its counters count it: a London
+        # store's Sunday evening is in the week its figures are
+        received = [c for u in this.units for c in self._cases.received_between(u, *self._local_week(u, monday))]
         complaints = [rpt.complaint_entry(c, now, unit.time_zone) for c in received if c.type is CaseType.COMPLAINT]
         praise = sorted((rpt.praise_entry(c, now, unit.time_zone) for c in received if c.type is CaseType.PRAISE),
                         key=lambda entry: (entry.unit_id, entry.received_at))
@@ -149,6 +149,12 @@ class ReportService:
                                 repeat_complainants=self._repeat_complainants(received, set(this.units)),
                                 complaints=complaints, praise=praise, praise_by_staff=rpt.praise_by_staff(praise),
                                 items_read=this.items_read + previous.items_read)
+
+    def _local_week(self, unit_id: str, monday: date) -> tuple[datetime, datetime]:
+        found = self._units.get(unit_id)
+        tz = ZoneInfo(found.time_zone if found else "UTC")
+        start = datetime.combine(monday, time(), tzinfo=tz)
+        return start.astimezone(UTC), datetime.combine(monday + timedelta(days=7), time(), tzinfo=tz).astimezone(UTC)
 
     def _repeat_complainants(self, received: Sequence[Case], scope: set[str]) -> rpt.RepeatComplainants:
         """Customers of the week's cases who had brought an earlier case to these units (one

@@ -363,6 +363,20 @@ def test_a_closed_case_under_rectification_stays_on_the_register_until_it_is_don
     assert week["A"] not in {c.case_id for c in desk.reports.daily_register("store-xh-01", None).cases}
 
 
+def test_a_london_sunday_evening_complaint_is_in_the_week_its_store_counts_it(desk: Desk) -> None:
+    """Sunday 29 November 18:30 in London is already Monday in Hangzhou: the branch's weekly report
+    lists the complaint in the week London's counters count it (23–29 November), and not the next."""
+    desk.clock.now = datetime(2026, 11, 29, 18, 30, tzinfo=UTC)
+    case_id = desk.register(unit_id="store-london-01", channel="in_store")
+    that_week = desk.reports.weekly_report("branch-hz", date(2026, 11, 23))
+    assert case_id in {c.case_id for c in that_week.complaints}
+    assert that_week.by_unit["store-london-01"].received == 1
+    desk.clock.now = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+    next_week = desk.reports.weekly_report("branch-hz", date(2026, 11, 30))
+    assert case_id not in {c.case_id for c in next_week.complaints}
+    assert next_week.by_unit["store-london-01"].received == 0
+
+
 def test_the_weekly_csv_carries_every_figure_of_the_weekly_report(desk: Desk, week: dict[str, str]) -> None:
     weekly = desk.reports.weekly_report("branch-hz", date(2026, 11, 25))
     report = weekly.model_dump(mode="json")  # as the API answers it
