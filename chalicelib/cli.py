@@ -176,7 +176,8 @@ def verify_chain(days: list[dict[str, Any]], download: Callable[[str], bytes]) -
         if problem and first_break is None:
             first_break = day["day"]
         verdict = "BROKEN: " + problem if problem else f"- ({day['note']})" if day.get("note") else "ok"
-        lines.append(f"{day['day']}  {day['records']:>6} record(s)  {(day.get('sha256') or '-')[:16]}  {verdict}")
+        exported = f"{day['records']:>6} record(s)" if day.get("sha256") else f"{'-':>6} no file   "  # nothing to count
+        lines.append(f"{day['day']}  {exported}  {(day.get('sha256') or '-')[:16]}  {verdict}")
     return lines, first_break
 
 

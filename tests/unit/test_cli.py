@@ -54,6 +54,11 @@ def test_verify_chain_recomputes_hashes_and_links_itself_and_reports_the_first_b
     files["u1"] = first.replace(b'"records": 0', b'"records": 1')  # a file changed behind the index's back
     lines, first_break = verify_chain(days, files.__getitem__)
     assert first_break == "2026-11-26" and "BROKEN" in lines[0]
+    # a day still going on has no file: said so, not counted as "0 records"
+    today = {"day": "2026-11-28", "records": 0, "sha256": None, "url": None, "problem": None,
+             "note": "not exported yet: the day is not over, or its export is due at the next run"}
+    (line,), _ = verify_chain([today], files.__getitem__)
+    assert "0 record" not in line and "no file" in line and "not exported yet" in line
 
 
 class PhraseApi:
