@@ -212,6 +212,7 @@ def build_report_service(settings: Settings, client: Any | None = None, sns: Any
         now=now, ladder=settings.ladder(),
         rectify_working_days=settings.rectify_working_days,
         customers=customer_history(settings, client, units),
+        people=getattr(units, "staff", lambda staff_id: None),
     )
 
 

@@ -284,6 +284,8 @@ class StatisticsReport(DateRange):
     units: list[str]
     summary: Summary
     by_unit: dict[str, UnitFigures]
+    # the staff the figures count by id (praise per member of staff), by their directory name
+    staff_names: dict[str, str] = Field(default_factory=dict)
     items_read: int
 
 
@@ -404,6 +406,8 @@ def statistics_rows(report: StatisticsReport) -> list[dict[str, Any]]:
             for row in flat_rows(report.summary.model_dump(mode="json"))]
     for unit_id, figures in report.by_unit.items():
         rows += [{"unit_id": unit_id, "scope": "unit", **row} for row in flat_rows(figures.model_dump(mode="json"))]
+    rows += [{"unit_id": report.unit_id, "scope": "staff name", "metric": staff_id, "value": name}
+             for staff_id, name in report.staff_names.items()]
     return rows
 
 

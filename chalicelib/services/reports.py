@@ -18,6 +18,7 @@ from chalicelib.domain.clocks import RECTIFICATION_CLOCK
 from chalicelib.domain.errors import CaseNotFound, IllegalTransition, InvalidInput, StaleVersion
 from chalicelib.domain.escalation import Ladder, OutgoingMessage, alarm_changes
 from chalicelib.domain.models import Case, CaseType, SpotCheckVerdict, Status, Unit, UnitKind
+from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import StatsDelta, Totals, days_in, local_day, stat_deltas
 from chalicelib.observability import count, logger
 from chalicelib.services.customers import CustomerHistory
@@ -42,9 +43,12 @@ class ReportService:
                  spot_checks: SpotChecks, publish: Callable[[Sequence[OutgoingMessage]], dict[str, Any]],
                  sent_reports: SentReports, unit_clock: Callable[[str], UnitClock | None],
                  now: Callable[[], datetime], ladder: Ladder, rectify_working_days: int = 5,
-                 customers: CustomerHistory | None = None) -> None:
+                 customers: CustomerHistory | None = None,
+                 people: Callable[[str], StaffMember | None] = lambda staff_id: None) -> None:
         """`sent_reports` remembers which scheduled report went out, so a retried or doubled run
-        does not send it twice; `customers` links a customer's cases (none: no repeat counts)."""
+        does not send it twice; `customers` links a customer's cases (none: no repeat counts);
+        `people` names the staff the figures count by id (praise)."""
+        self._people = people
         self._cases = cases
         self._units = units
         self._stats = stats
@@ -69,10 +73,12 @@ class ReportService:
         for (row_unit, _day), counters in rows.items():
             overall.add(counters)
             per_unit[row_unit].add(counters)
+        summary = overall.summary()
+        named = {staff_id: person.name for staff_id in summary.praise.by_staff
+                 if (person := self._people(staff_id)) is not None}
         return rpt.StatisticsReport(unit_id=unit.unit_id, start=start, end=end, units=[u.unit_id for u in units],
-                                    summary=overall.summary(),
-                                    by_unit={uid: t.unit_figures() for uid, t in per_unit.items()},
-                                    items_read=self._stats.items_read - read_before)
+                                    summary=summary, by_unit={uid: t.unit_figures() for uid, t in per_unit.items()},
+                                    staff_names=named, items_read=self._stats.items_read - read_before)
 
     def _scope(self, unit_id: str, start: date, end: date, by: Principal | None) -> Unit:
         problems: dict[str, str] = {}

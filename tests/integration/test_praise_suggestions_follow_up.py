@@ -126,7 +126,14 @@ def test_a_follow_up_is_due_a_week_after_resolution_warned_and_counted_in_the_we
     assert report["summary"]["praise"]["received"] == 1
     assert report["by_unit"]["store-xh-01"]["praise"] == 1
     assert list(report["by_unit"]["store-xh-01"]["praise_by_staff"].values()) == [1]
-    from chalicelib.domain.reports import weekly_message
+    # the statistics count praise by staff id (a name can change) and name them from the directory
+    stats = desk.reports.statistics("store-xh-01", date(2026, 11, 23), date(2026, 11, 29))
+    assert list(stats.staff_names.values()) == ["Chen Jie"]
+    assert set(stats.staff_names) == set(stats.summary.praise.by_staff)
+    from chalicelib.domain.reports import statistics_rows, weekly_message
+
+    assert {"unit_id": "store-xh-01", "scope": "staff name", "metric": next(iter(stats.staff_names)),
+            "value": "Chen Jie"} in statistics_rows(stats)
 
     body = weekly_message(weekly).body
     assert "Praise for the unit meeting:" in body and "Chen Jie: Chen Jie carried my shopping" in body
