@@ -77,9 +77,12 @@ class DynamoCalendarOverrides:
         self._cache[country] = (time.monotonic(), dates)
         return dates
 
-    def merge(self, country: str, dates: dict[date, bool], actor: str, now: datetime) -> dict[date, bool]:
-        """Adds to what was loaded before (a later load of the same date wins)."""
-        merged = {**self.get(country), **dates}
+    def merge(self, country: str, dates: dict[date, bool | None], actor: str, now: datetime) -> dict[date, bool]:
+        """Adds to what was loaded before (a later load of the same date wins); None takes a date
+        back out."""
+        merged = {**self.get(country), **{day: working for day, working in dates.items() if working is not None}}
+        for day in (day for day, working in dates.items() if working is None):
+            merged.pop(day, None)
         self._client.put_item(TableName=self._table, Item=to_item({
             "pk": f"CALENDAR#{country}", "sk": "OVERRIDES", "entity": "calendar",
             "dates": {day.isoformat(): working for day, working in sorted(merged.items())},

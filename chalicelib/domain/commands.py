@@ -395,16 +395,19 @@ class SpotCheckResult(Strict):
 class DayKind(StrEnum):
     HOLIDAY = "holiday"
     WORKING = "working"
+    DEFAULT = "default"  # a date loaded by mistake: the calendar library's own answer again
 
 
 class CalendarOverridesRequest(Strict):
-    """Official dates an administrator loads: each date is a holiday or a (make-up) working day."""
+    """Official dates an administrator loads: each date is a holiday or a (make-up) working day,
+    or `default` to take back a date loaded before."""
 
     actor: ShortText
     dates: Annotated[dict[date, DayKind], Field(min_length=1, max_length=400)]
 
-    def working_days(self) -> dict[date, bool]:
-        return {day: kind is DayKind.WORKING for day, kind in self.dates.items()}
+    def working_days(self) -> dict[date, bool | None]:
+        """Each date's override: working (True), a holiday (False), or none any more (None)."""
+        return {day: None if kind is DayKind.DEFAULT else kind is DayKind.WORKING for day, kind in self.dates.items()}
 
 
 class StaffImport(Strict):

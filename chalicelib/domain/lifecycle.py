@@ -250,7 +250,7 @@ def recomputed_clocks(case: Case, unit_clock: UnitClock) -> dict[str, Clock]:
 
 def recompute_deadlines(case: Case, unit_clock: UnitClock, now: datetime, actor: str,
                         reason: str) -> tuple[Case, HistoryEvent] | None:
-    """Issue 3: official calendar dates were loaded; the case's open deadlines follow them and the
+    """Official calendar dates were loaded; the case's open deadlines follow them and the
     history says so. None when nothing moved."""
     clocks = recomputed_clocks(case, unit_clock)
     if clocks == case.clocks:
@@ -550,7 +550,7 @@ def _clear_risk_flag(case: Case, command: cmd.ClearRiskFlag, now: datetime,
 
 
 def record_archive(case: Case, archived: ArchivedFile, now: datetime) -> tuple[Case, HistoryEvent]:
-    """Issue 4: the closed case's file is in the archive; the case and its history say where. A
+    """The closed case's file is in the archive; the case and its history say where. A
     change after archiving is archived as an addendum, recorded the same way."""
     from chalicelib.domain.archive import changed_since_archived
 

@@ -143,7 +143,7 @@ class CaseService:
         return IntakeOutcome(self._view(stored["case_id"], principal), replayed=True)
 
     def register_public(self, request: cmd.PublicIntakeRequest) -> Receipt:
-        """Issue 5: a complainant files through the public web form. The receipt carries the case
+        """A complainant files through the public web form. The receipt carries the case
         number, the statutory date by which they will hear back, and a tracking token: the only
         way to read the case's status later. The lookup holds only its SHA-256; a customer who agreed
         to be written to has it kept with the case, so every later message carries the same link."""
@@ -348,7 +348,7 @@ class CaseService:
         return self._view(case_id, by)
 
     def _visible(self, by: Principal | None, unit_id: str) -> bool:
-        """Issue 5: a user sees their unit and the units below it; None is a trusted internal caller."""
+        """A user sees their unit and the units below it; None is a trusted internal caller."""
         return by is None or in_territory(by, unit_id, self._units.lineage)
 
     def _load(self, case_id: str, by: Principal | None = None) -> CaseRecord:
@@ -512,8 +512,8 @@ class CaseService:
         overrides = self._calendars.get(country.upper()) if self._calendars else {}
         return CalendarDates.of(country.upper(), overrides)
 
-    def load_calendar_overrides(self, country: str, dates: dict[date, bool], actor: str) -> CalendarLoaded:
-        """Issue 3: official dates loaded without a deploy; every open working-day clock of the
+    def load_calendar_overrides(self, country: str, dates: dict[date, bool | None], actor: str) -> CalendarLoaded:
+        """Official dates loaded without a deploy; every open working-day clock of the
         country's units is counted again and each moved deadline is recorded in its history."""
         if self._calendars is None:
             raise RuntimeError("no calendar store configured")

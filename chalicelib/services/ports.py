@@ -288,7 +288,8 @@ class StaffLookup(Protocol):
 
 class CalendarOverrides(Protocol):
     def get(self, country: str) -> dict[date, bool]: ...
-    def merge(self, country: str, dates: dict[date, bool], actor: str, now: datetime) -> dict[date, bool]: ...
+    def merge(self, country: str, dates: dict[date, bool | None], actor: str,
+              now: datetime) -> dict[date, bool]: ...
 
 
 @dataclass(frozen=True)

@@ -317,6 +317,11 @@ def test_calendar_overrides_are_loaded_over_http_and_read_back(api: Any) -> None
     assert loaded.status_code == 200, loaded.body
     assert loaded.json_body["overrides"] == {"2027-02-06": "working", "2027-02-11": "holiday"}
     assert api.get("/calendars/CN").json_body["overrides"]["2027-02-06"] == "working"
+    # a date loaded by mistake is taken back: the library's own answer again
+    undo = {"actor": "admin Gao", "dates": {"2027-02-11": "default"}}
+    taken_back = api.put("/calendars/CN/overrides", body=json.dumps(undo), headers=JSON)
+    assert taken_back.status_code == 200, taken_back.body
+    assert taken_back.json_body["overrides"] == {"2027-02-06": "working"}
 
 
 @pytest.mark.parametrize(("path", "body", "field"), [
