@@ -207,10 +207,13 @@ def daily_register(unit: Unit, day: date, cases: Iterable[Case], now: datetime, 
     for entry in entries:
         if entry.next_deadline and entry.next_deadline.date() in due_on:
             due_on[entry.next_deadline.date()].append(entry.case_id)
-    groups = [RegisterUnit(unit_id=u.unit_id, unit=u.name, case_ids=ids, open=len(ids))
+    # "open" counts the cases not yet closed; a closed one is listed while a clock still runs on
+    # it (a follow-up call, a rectification), but is not open
+    still_open = {e.case_id for e in entries if e.status != "closed"}
+    groups = [RegisterUnit(unit_id=u.unit_id, unit=u.name, case_ids=ids, open=len(still_open.intersection(ids)))
               for u in units for ids in [[e.case_id for e in entries if e.unit_id == u.unit_id]]
               if ids or u.unit_id == unit.unit_id]
-    return DailyRegister(unit_id=unit.unit_id, unit=unit.name, day=day, open=len(entries),
+    return DailyRegister(unit_id=unit.unit_id, unit=unit.name, day=day, open=len(still_open),
                          due_today=due_on[day], due_tomorrow=due_on[tomorrow],
                          breached=[e.case_id for e in entries if e.breached],
                          risk_flagged=[e.case_id for e in entries if e.risk], units=groups,

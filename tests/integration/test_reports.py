@@ -329,6 +329,8 @@ def test_a_branch_register_covers_its_units_grouped_by_unit_with_call_back_conta
     rows = {c["case_id"]: c for c in register["cases"]}
     assert [c["case_id"] for c in register["cases"]] == [threat, week["A"], week["B"], week["E"], week["C"]]
     assert (rows[week["A"]]["status"], rows[week["A"]]["next_clock"]) == ("closed", "follow_up")
+    # listed for their follow-up calls, but closed: not counted as open (C answered, awaiting feedback)
+    assert register["open"] == 3 and [g["open"] for g in register["units"]] == [0, 1, 2]
     row = register["cases"][0]
     assert (row["unit_id"], row["customer"], row["phone"], row["risk"]) == (
         "store-xh-01", "Li Lei", "139 0000 5678", "12315")
