@@ -14,8 +14,10 @@ from chalicelib.adapters.table import (
     BY_UNIT,
     BY_UNIT_STATUS,
     CASE_SK,
+    DELIVERY_PREFIX,
     ESCALATION_PREFIX,
     EVENT_PREFIX,
+    MESSAGE_PREFIX,
     acknowledgement_update,
     alarm_item,
     alarm_sk,
@@ -31,6 +33,7 @@ from chalicelib.adapters.table import (
     query_all,
     to_item,
     transact,
+    unit_key,
 )
 from chalicelib.domain.archive import archive_due_at, keeps_hot_copy_until
 from chalicelib.domain.customer_messages import CustomerMessage, CustomerMessageView
@@ -72,8 +75,8 @@ class DynamoCaseRepository:
             "pk": case_pk(case.case_id), "sk": CASE_SK, "entity": "case",
             "case_id": case.case_id, "version": case.version, "unit_id": case.unit_id,
             "status": case.status.value,
-            "gsi1pk": f"UNIT#{case.unit_id}", "gsi1sk": order,
-            "gsi2pk": f"UNIT#{case.unit_id}#STATUS#{case.status.value}", "gsi2sk": order,
+            "gsi1pk": unit_key(case.unit_id), "gsi1sk": order,
+            "gsi2pk": unit_key(case.unit_id, case.status.value), "gsi2sk": order,
             "doc": case.model_dump(mode="json"),
         })
 
@@ -205,9 +208,9 @@ class DynamoCaseRepository:
                 events.append(HistoryEvent.model_validate(item["doc"]))
             elif item["sk"].startswith(ESCALATION_PREFIX):
                 escalations.append(Escalation.model_validate(item["doc"]))
-            elif item["sk"].startswith("DELIVERY#"):
+            elif item["sk"].startswith(DELIVERY_PREFIX):
                 deliveries.append(Delivery.model_validate(item["doc"]))
-            elif item["sk"].startswith("CUSTMSG#"):
+            elif item["sk"].startswith(MESSAGE_PREFIX):
                 customer_messages.append(CustomerMessage.model_validate(item["doc"]).view())
         if case is None:
             raise CaseNotFound(f"no case {case_id}")
@@ -217,9 +220,9 @@ class DynamoCaseRepository:
                      cursor: str | None) -> tuple[list[Case], str | None]:
         """Newest first, one GSI Query per page; the cursor is the opaque LastEvaluatedKey."""
         if status is None:
-            index, key_attr, key = BY_UNIT, "gsi1pk", f"UNIT#{unit_id}"
+            index, key_attr, key = BY_UNIT, "gsi1pk", unit_key(unit_id)
         else:
-            index, key_attr, key = BY_UNIT_STATUS, "gsi2pk", f"UNIT#{unit_id}#STATUS#{status.value}"
+            index, key_attr, key = BY_UNIT_STATUS, "gsi2pk", unit_key(unit_id, status.value)
         kwargs: dict[str, Any] = {
             "TableName": self._table, "IndexName": index, "Limit": limit,
             "ScanIndexForward": False,
@@ -240,7 +243,7 @@ class DynamoCaseRepository:
         kwargs: dict[str, Any] = {
             "TableName": self._table, "IndexName": BY_UNIT,
             "KeyConditionExpression": "gsi1pk = :k AND gsi1sk BETWEEN :a AND :b",
-            "ExpressionAttributeValues": {":k": {"S": f"UNIT#{unit_id}"},
+            "ExpressionAttributeValues": {":k": {"S": unit_key(unit_id)},
                                           ":a": {"S": due_key(start)}, ":b": {"S": due_key(end)}},
         }
         found = [case for case in (Case.model_validate(from_item(raw)["doc"])

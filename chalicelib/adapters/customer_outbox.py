@@ -18,10 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.table import (
+    MESSAGE_PREFIX,
+    case_id_of,
     case_pk,
     due_key,
     epoch_seconds,
     from_item,
+    message_sk,
     query_all,
     query_due,
     shard_of,
@@ -42,7 +45,6 @@ from chalicelib.services.ports import (
 
 CUSTOMER_SHARDS = 4
 CONTACT_SK = "CONTACT"
-MESSAGE_PREFIX = "CUSTMSG#"
 SURVEY_SK = "SURVEY"
 SENT_DAYS_KEPT = 30
 
@@ -84,7 +86,7 @@ class DynamoCustomerOutbox:
             for raw in query_due(self._client, self._table, f"CUSTOMER#{shard}", now, limit - len(found)):
                 item = from_item(raw)
                 message_id = item["sk"].removeprefix(MESSAGE_PREFIX) if item["sk"] != SURVEY_SK else None
-                found.append(DueContact(item["pk"].removeprefix("CASE#"), message_id, item["due_at"]))
+                found.append(DueContact(case_id_of(item["pk"]), message_id, item["due_at"]))
             if len(found) >= limit:
                 break
         return found
@@ -93,7 +95,7 @@ class DynamoCustomerOutbox:
     def claim(self, due: DueContact, lease_until: datetime) -> Claimed | None:
         """Take an unsent message (or the survey reminder) for a lease, if it is still where the
         due index showed it. None when someone else has it or it is gone."""
-        sk = MESSAGE_PREFIX + due.message_id if due.message_id is not None else SURVEY_SK
+        sk = message_sk(due.message_id) if due.message_id is not None else SURVEY_SK
         values = {":lease": due_key(lease_until), ":read": due.due_read}
         try:
             answer = self._client.update_item(
@@ -108,14 +110,14 @@ class DynamoCustomerOutbox:
 
     def attempting(self, message: CustomerMessage) -> None:
         """Written before the provider is called: a sender that dies after this never sends it again."""
-        key = {"pk": case_pk(message.case_id), "sk": MESSAGE_PREFIX + message.message_id}
+        key = {"pk": case_pk(message.case_id), "sk": message_sk(message.message_id)}
         self._client.update_item(TableName=self._table, Key=to_item(key),
                                  UpdateExpression="SET attempted = :yes", ExpressionAttributeValues={
                                      ":yes": {"BOOL": True}})
 
     def retry_at(self, message: CustomerMessage, at: datetime) -> None:
         """The provider did not take it now: due again at `at`, not attempted, one more try counted."""
-        key = {"pk": case_pk(message.case_id), "sk": MESSAGE_PREFIX + message.message_id}
+        key = {"pk": case_pk(message.case_id), "sk": message_sk(message.message_id)}
         self._client.update_item(
             TableName=self._table, Key=to_item(key),
             UpdateExpression="SET due_at = :at, doc = :doc REMOVE attempted",
@@ -124,7 +126,7 @@ class DynamoCustomerOutbox:
     def finished(self, message: CustomerMessage, now: datetime) -> None:
         """The message's outcome; out of the due index; its provider id findable by receipts; and,
         when it went out, in the day's list of what was sent."""
-        key = {"pk": case_pk(message.case_id), "sk": MESSAGE_PREFIX + message.message_id}
+        key = {"pk": case_pk(message.case_id), "sk": message_sk(message.message_id)}
         # an update, not a put: the hot copy's expiry, set when the case was archived, stays
         self._client.update_item(TableName=self._table, Key=to_item(key),
                                  UpdateExpression="SET doc = :doc REMOVE due_pk, due_at, attempted",
@@ -198,7 +200,7 @@ def customer_item(table: str, write: AlsoWritten) -> dict[str, Any]:
         case CustomerMessageQueued():
             message = write.message
             return {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
-                            "Item": to_item({"pk": case_pk(message.case_id), "sk": MESSAGE_PREFIX + message.message_id,
+                            "Item": to_item({"pk": case_pk(message.case_id), "sk": message_sk(message.message_id),
                                              "entity": "customer-message", "doc": message.model_dump(mode="json"),
                                              "due_pk": customer_shard(message.case_id),
                                              "due_at": due_key(message.created_at)})}}

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.table import (
+    DELIVERY_PREFIX,
     case_pk,
     due_key,
     epoch_seconds,
@@ -26,7 +27,6 @@ from chalicelib.domain.delivery import Delivery, DeliveryState, Medium, Pending,
 NOTIFY_SHARDS = 4
 DIGEST_SK = "DIGEST"
 PENDING_PREFIX = "PENDING#"
-DELIVERY_PREFIX = "DELIVERY#"
 SENT_PREFIX = "SENT#"
 # A person's own list of what was sent to them (their inbox) is kept this long; the escalations and
 # their deliveries stay with the case, and are archived with it.

@@ -29,6 +29,9 @@ DUE_SHARDS = 4
 BY_UNIT = "by_unit"
 BY_UNIT_STATUS = "by_unit_status"
 ORG_PK = "ORG"
+# Other items of a case's partition: a person's delivery of an escalation, a message to the customer.
+DELIVERY_PREFIX = "DELIVERY#"
+MESSAGE_PREFIX = "CUSTMSG#"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -89,6 +92,20 @@ def transact(client: Any, items: list[dict[str, Any]], conflict_retries: int = 4
 
 def case_pk(case_id: str) -> str:
     return f"CASE#{case_id}"
+
+
+def case_id_of(pk: str) -> str:
+    """The case id of a case partition's key."""
+    return pk.removeprefix("CASE#")
+
+
+def unit_key(unit_id: str, status: str | None = None) -> str:
+    """A unit's key in the by-unit indexes (and in the organisation's partition), by status too."""
+    return f"UNIT#{unit_id}" if status is None else f"UNIT#{unit_id}#STATUS#{status}"
+
+
+def message_sk(message_id: str) -> str:
+    return f"{MESSAGE_PREFIX}{message_id}"
 
 
 def event_sk(seq: int) -> str:

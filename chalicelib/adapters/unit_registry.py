@@ -7,7 +7,7 @@ import time
 from datetime import date, datetime
 from typing import Any
 
-from chalicelib.adapters.table import ORG_PK, from_item, query_all, to_item
+from chalicelib.adapters.table import ORG_PK, from_item, query_all, to_item, unit_key
 from chalicelib.domain.models import Unit
 
 
@@ -23,7 +23,7 @@ class DynamoUnitRegistry:
 
     def put(self, unit: Unit) -> None:
         self._client.put_item(TableName=self._table, Item=to_item({
-            "pk": ORG_PK, "sk": f"UNIT#{unit.unit_id}", "entity": "unit",
+            "pk": ORG_PK, "sk": unit_key(unit.unit_id), "entity": "unit",
             "doc": unit.model_dump(mode="json")}))
         self._loaded_at = float("-inf")
 
