@@ -9,12 +9,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from chalicelib.domain.customer_messages import CustomerMessage
+from chalicelib.domain.delivery import DeliveryState
 from chalicelib.domain.errors import AlreadyRegistered, CaseIdTaken, CaseNotFound, StaleVersion
 from chalicelib.domain.escalation import Alarm, Decision, DueItems, Escalation, EscalationState, OutgoingMessage
 from chalicelib.domain.models import Case, HistoryEvent, Status, Unit
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import StatsDelta
-from chalicelib.services.ports import AlsoWritten, CaseRecord, IntakeKey
+from chalicelib.services.ports import (
+    AlsoWritten,
+    CaseRecord,
+    Claimed,
+    CustomerMessageQueued,
+    CustomerTrackingLink,
+    DueContact,
+    IntakeKey,
+    SurveyReminderDue,
+)
 
 
 class InMemoryEscalationStore:
@@ -227,3 +238,95 @@ class InMemoryCaseRepository:
                          statuses: frozenset[Status] | None = None) -> list[Case]:
         return sorted((c for c in self.cases.values() if c.unit_id == unit_id and start <= c.received_at < end
                        and (statuses is None or c.status in statuses)), key=lambda c: c.received_at)
+
+
+class InMemoryCustomerOutbox:
+    """What customers are sent, with the due index, the tracking link and the per-number allowance,
+    as the customer-contact service's port describes it (chalicelib/services/ports.py)."""
+
+    def __init__(self) -> None:
+        self.stored: dict[tuple[str, str], CustomerMessage] = {}
+        self.due_at: dict[tuple[str, str | None], str] = {}  # (case, message id or None: the reminder) → due
+        self.attempted: set[tuple[str, str]] = set()
+        self.tokens: dict[str, str] = {}
+        self.allowance: dict[tuple[str, str], int] = {}
+
+    def write(self, writes: Sequence[AlsoWritten]) -> None:
+        for write in writes:
+            if isinstance(write, CustomerMessageQueued):
+                key = (write.message.case_id, write.message.message_id)
+                self.stored[key] = write.message
+                self.due_at[key] = write.message.created_at.isoformat()
+            elif isinstance(write, CustomerTrackingLink):
+                self.tokens[write.case_id] = write.tracking_token
+            elif isinstance(write, SurveyReminderDue):
+                self.due_at[(write.case_id, None)] = write.due.isoformat()
+
+    def tracking_token(self, case_id: str) -> str | None:
+        return self.tokens.get(case_id)
+
+    def due(self, now: datetime, limit: int) -> list[DueContact]:
+        found = sorted((at, case_id, message_id) for (case_id, message_id), at in self.due_at.items()
+                       if at <= now.isoformat())
+        return [DueContact(case_id, message_id, at) for at, case_id, message_id in found[:limit]]
+
+    def claim(self, due: DueContact, lease_until: datetime) -> Claimed | None:
+        key = (due.case_id, due.message_id)
+        if self.due_at.get(key) != due.due_read:
+            return None  # someone else has it, or it is gone
+        self.due_at[key] = lease_until.isoformat()
+        if due.message_id is None:
+            return Claimed(None, False)
+        return Claimed(self.stored[(due.case_id, due.message_id)], (due.case_id, due.message_id) in self.attempted)
+
+    def claim_message(self, message: CustomerMessage, lease_until: datetime) -> Claimed | None:
+        return self.claim(DueContact(message.case_id, message.message_id, message.created_at.isoformat()),
+                          lease_until)
+
+    def attempting(self, message: CustomerMessage) -> None:
+        self.attempted.add((message.case_id, message.message_id))
+
+    def retry_at(self, message: CustomerMessage, at: datetime) -> None:
+        key = (message.case_id, message.message_id)
+        self.stored[key] = message
+        self.due_at[key] = at.isoformat()
+        self.attempted.discard(key)
+
+    def finished(self, message: CustomerMessage, now: datetime) -> None:
+        key = (message.case_id, message.message_id)
+        self.stored[key] = message
+        self.due_at.pop(key, None)
+
+    def reminder_done(self, case_id: str) -> None:
+        self.due_at.pop((case_id, None), None)
+
+    def update_state(self, provider_id: str, state: DeliveryState, error: str | None) -> CustomerMessage | None:
+        for key, message in self.stored.items():
+            if message.provider_id == provider_id:
+                self.stored[key] = message.model_copy(update={"state": state, "error": error})
+                return self.stored[key]
+        return None
+
+    def take_sms_allowance(self, number_key: str, now: datetime, per_day: int) -> bool:
+        key = (number_key, now.date().isoformat())
+        if self.allowance.get(key, 0) >= per_day:
+            return False
+        self.allowance[key] = self.allowance.get(key, 0) + 1
+        return True
+
+    def messages(self, case_id: str) -> list[CustomerMessage]:
+        return [m for (cid, _), m in self.stored.items() if cid == case_id]
+
+
+class RecordingSender:
+    """An SMS or email provider that records what it was given; `fail` makes the next sends raise."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, ...]] = []
+        self.fail: list[Exception] = []
+
+    def send(self, to: str, *text: str) -> str:
+        if self.fail:
+            raise self.fail.pop(0)
+        self.sent.append((to, *text))
+        return f"provider-{len(self.sent)}"
