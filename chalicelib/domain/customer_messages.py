@@ -214,8 +214,10 @@ def customer_template_variables() -> dict[str, set[str]]:
             for kind, langs in TEMPLATES.items() for lang, texts in langs.items()}
 
 
-class CustomerMessage(BaseModel):
-    """One message to the customer on one channel, and what became of it (as managers' deliveries)."""
+class CustomerMessageView(BaseModel):
+    """A message to the customer on one channel and what became of it (as managers' deliveries),
+    as staff, the case page and the archived file see it: the address masked and the tracking link
+    without its token (`CustomerMessage.view`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -223,11 +225,10 @@ class CustomerMessage(BaseModel):
     message_id: str          # <created>#<kind>#<medium>: its place in the case's partition
     kind: CustomerMessageKind
     medium: Medium
-    to: str                  # the E.164 phone or the email address (views show it masked)
+    to: str
     language: str
     text: str                # the SMS, or the email's text part
     subject: str | None = None
-    html: str | None = None
     segments: int | None = None
     state: DeliveryState = DeliveryState.QUEUED
     attempts: int = 0
@@ -235,6 +236,13 @@ class CustomerMessage(BaseModel):
     error: str | None = None
     created_at: datetime
     sent_at: datetime | None = None
+
+
+class CustomerMessage(CustomerMessageView):
+    """The message as stored and sent: `to` is the E.164 phone or the email address, `html` the
+    email's page."""
+
+    html: str | None = None
 
     def view(self) -> CustomerMessageView:
         """What the case shows staff: the text as the customer got it, but the address masked and
@@ -244,29 +252,6 @@ class CustomerMessage(BaseModel):
         return CustomerMessageView.model_validate({
             **self.model_dump(exclude={"html", "to", "text"}), "to": masked(self.to),
             "text": re.sub(r"(/track#)[\w-]+", r"\1***", self.text)})
-
-
-class CustomerMessageView(BaseModel):
-    """A message to the customer as staff, the case page and the archived file see it: its kind,
-    channel, language, text and state, the address masked and the tracking link without its token."""
-
-    model_config = ConfigDict(frozen=True)
-
-    case_id: str
-    message_id: str
-    kind: CustomerMessageKind
-    medium: Medium
-    to: str
-    language: str
-    text: str
-    subject: str | None = None
-    segments: int | None = None
-    state: DeliveryState
-    attempts: int
-    provider_id: str | None = None
-    error: str | None = None
-    created_at: datetime
-    sent_at: datetime | None = None
 
 
 # What the complainant is told after filing (rulebook §1, §8), in both languages of the form.
