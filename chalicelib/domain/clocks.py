@@ -26,6 +26,15 @@ DEFAULT_FOLLOW_UP_DAYS = 7
 RECTIFICATION_CLOCK = "rectification"
 # The organisation's own duties, not a date anyone promised the customer: never on their status page.
 INTERNAL_CLOCKS = frozenset({FOLLOW_UP_CLOCK, RECTIFICATION_CLOCK})
+# The clocks whose deadline is when the customer hears back (rulebook §8): a complaint's result, an
+# inquiry's answer, a suggestion's reply once a date is promised. Acceptance is not an answer.
+REPLY_CLOCKS = frozenset({"handling", "answer", "reply"})
+
+
+def reply_by(clocks: dict[str, Clock]) -> datetime | None:
+    """When the customer is promised an answer: the latest of the case's reply clocks, None for a
+    case that promises none yet (a suggestion before its date is promised, praise)."""
+    return max((clock.due_at for name, clock in clocks.items() if name in REPLY_CLOCKS), default=None)
 
 
 class ClockState(StrEnum):

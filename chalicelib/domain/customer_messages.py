@@ -67,10 +67,19 @@ TEMPLATES: dict[str, dict[str, tuple[str, str, str]]] = {
     "receipt-praise": {
         "zh": ("【投诉台】感谢您的表扬!我们会转达给相关员工{link}",
                "感谢您的表扬 {case}",
-               "您好,感谢您的表扬(编号 {case},{unit})。\n{next_steps}\n查看:{link}"),
+               "您好,您的表扬已登记,编号 {case}({unit})。\n{next_steps}\n查看:{link}"),
         "en": ("Complaint Desk: thank you for your praise ({case}). We will pass it on. {link}",
                "Thank you for your praise ({case})",
-               "Thank you. Your praise is recorded as {case} ({unit}).\n{next_steps}\nSee it here: {link}"),
+               "Your praise is recorded as {case} ({unit}).\n{next_steps}\nSee it here: {link}"),
+    },
+    # A suggestion: its reply date is promised later, once the leader has looked at it (rulebook §1 建议).
+    "receipt-suggestion": {
+        "zh": ("【投诉台】建议已登记,答复时间确定后告知您{link}",
+               "已收到您的建议 {case}",
+               "您好,我们已收到您的建议,编号 {case}({unit})。\n{next_steps}\n查看进度:{link}"),
+        "en": ("Complaint Desk: suggestion {case} registered; we will tell you when to expect a reply. {link}",
+               "We have your suggestion {case}",
+               "Thank you. Your suggestion is registered as {case} ({unit}).\n{next_steps}\nFollow it here: {link}"),
     },
     "reply-promised": {
         "zh": ("【投诉台】建议于{reply_by}前答复{link}",
@@ -186,12 +195,13 @@ def render_customer(kind: CustomerMessageKind, language: str, case_id: str, unit
                     reply_by: datetime | None = None, time_zone: str = "UTC", next_steps: str = "",
                     message: str = "", now: datetime | None = None, case_type: str = "") -> CustomerText:
     """One customer message in their language, from the catalogue; a receipt thanks for praise,
-    and promises a reply-by only while it is ahead (`now`)."""
+    tells a suggestion's customer the reply date will follow, and promises a reply-by only while
+    it is ahead (`now`)."""
     from chalicelib.domain.messages import unit_label
 
     language = language if language in ("zh", "en") else "zh"
-    if kind is CustomerMessageKind.RECEIPT and case_type == "praise":
-        reply_by, template = None, "receipt-praise"
+    if kind is CustomerMessageKind.RECEIPT and case_type in ("praise", "suggestion"):
+        reply_by, template = None, f"receipt-{case_type}"
     elif kind is CustomerMessageKind.RECEIPT and (reply_by is None or (now is not None and reply_by <= now)):
         reply_by, template = None, "receipt-undated"
     else:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.calendar import LocalTime
-from chalicelib.domain.clocks import INTERNAL_CLOCKS, ClockState
+from chalicelib.domain.clocks import INTERNAL_CLOCKS, ClockState, reply_by
 from chalicelib.domain.models import Case, CaseType, FeedbackSource, HistoryEvent, Status
 
 
@@ -63,12 +63,12 @@ class PublicStatus(BaseModel):
         tz = ZoneInfo(time_zone)
         # a follow-up call or a rectification is the organisation's own duty, not an answer they wait for
         clocks = {name: clock for name, clock in case.clocks.items() if name not in INTERNAL_CLOCKS}
-        reply_by = max((clock.due_at for clock in clocks.values()), default=None)
+        promised = reply_by(clocks)
         answered = case.resolution is not None and case.status in (Status.RESOLVED, Status.CLOSED)
         feedback = case.feedback
         return cls(case_number=case.case_id, type=case.type, status=case.status, unit=unit_name,
                    received_at=case.received_at.astimezone(tz),
-                   reply_by=reply_by.astimezone(tz) if reply_by else None,
+                   reply_by=promised.astimezone(tz) if promised else None,
                    deadlines={name: PublicDeadline(deadline=clock.due_at.astimezone(tz), state=clock.state(now))
                               for name, clock in clocks.items()},
                    updated_at=case.updated_at,

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from chalicelib.domain.calendar import country_of
+from chalicelib.domain.clocks import reply_by
 from chalicelib.domain.customer_messages import (
     HANDLED,
     SMS_TOKEN_BYTES,
@@ -157,11 +158,11 @@ class CustomerContactService:
         time_zone, country = (unit.time_zone, country_of(unit.calendar)) if unit else ("UTC", "")
         now = self._now()
         language = case.customer.language.value
-        reply_by = max((c.due_at for c in case.clocks.values()), default=None)
+        promised = reply_by(case.clocks)
         acceptance = case.clocks.get("acceptance")
         steps = next_steps(case.type.value, language, acceptance is not None and acceptance.due_at <= now)
         rendered = render_customer(kind, language, case.case_id, unit.name if unit else case.unit_id,
-                                   tracking_link(self._link_base, token), reply_by, time_zone, steps, text, now,
+                                   tracking_link(self._link_base, token), promised, time_zone, steps, text, now,
                                    case.type.value)
         phone = self._sms_number(case, country, now)
         if phone:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
@@ -152,12 +153,15 @@ def test_a_suggestions_customer_is_told_the_promised_reply_date_and_a_praiser_is
                      customer=consenting(), five_w={"what": "please stock oat milk"})
     case = api.post("/cases", headers=JSON, body=json.dumps(body)).json_body
     case = act(api, case, "accept")
-    act(api, case, "promise-reply", reply_by="2099-01-15", decision="trial oat milk in three stores",
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()  # before the accepted case's 24 h
+    act(api, case, "promise-reply", reply_by=today.isoformat(), decision="trial oat milk in three stores",
         decided_by="Qian Hao")
     (_, receipt), (_, promised) = sent_sms()
-    assert receipt.startswith("【投诉台】已登记,")
-    assert promised.startswith("【投诉台】建议于01-15 23:59前答复") and sms_segments(promised) == 1
-    assert "2099-01-15 23:59 (UTC+08:00)" in sent_emails()[-1].body
+    assert receipt.startswith("【投诉台】建议已登记,答复时间确定后告知您")  # no date yet: none promised
+    assert "最迟答复时间" not in sent_emails()[0].body
+    # the promised date, not the acceptance deadline the case had met (the latest of its clocks)
+    assert promised.startswith(f"【投诉台】建议于{today:%m-%d} 23:59前答复") and sms_segments(promised) == 1
+    assert f"{today} 23:59 (UTC+08:00)" in sent_emails()[-1].body
     shown = api.get(f"/cases/{case['case_id']}").json_body["customer_messages"]
     assert {m["kind"] for m in shown} == {"receipt", "reply-promised"}
 

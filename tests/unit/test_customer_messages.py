@@ -64,12 +64,15 @@ def test_a_receipt_whose_reply_by_has_gone_by_names_no_date_and_still_fits_one_s
     assert "12-31 23:59" in ahead.sms  # one second before it, the date is still a promise
 
 
+@pytest.mark.parametrize("case_type", ["praise", "suggestion"])
 @pytest.mark.parametrize("language", ["zh", "en"])
-def test_a_praise_receipt_thanks_promises_nothing_and_fits_one_segment(language: str) -> None:
+def test_a_praise_or_suggestion_receipt_promises_no_date_and_fits_one_segment(language: str, case_type: str) -> None:
     link = tracking_link(LONGEST_BASE, TOKEN)
     rendered = render_customer(CustomerMessageKind.RECEIPT, language, "CD-WWWW-WWWW-WWWW", "Xihu", link, NOW,
-                               "Asia/Shanghai", next_steps("praise", language, False), now=NOW, case_type="praise")
-    assert ("感谢您的表扬" if language == "zh" else "thank you for your praise") in rendered.sms
+                               "Asia/Shanghai", next_steps(case_type, language, False), now=NOW, case_type=case_type)
+    said = {("praise", "zh"): "感谢您的表扬", ("praise", "en"): "thank you for your praise",
+            ("suggestion", "zh"): "答复时间确定后告知您", ("suggestion", "en"): "we will tell you when"}
+    assert said[(case_type, language)] in rendered.sms and rendered.text.count("感谢您的表扬") <= 1
     assert "12-31" not in rendered.sms + rendered.text and sms_segments(rendered.sms) == 1
     if language == "en":
         assert sms_encoding(rendered.sms) == "GSM-7"
