@@ -96,8 +96,15 @@ TEMPLATES: dict[str, dict[str, tuple[str, str, str]]] = {
                "Escalation risk: {case}", "The customer of {case} at {unit} spoke of the media, a regulator or "
                "a lawyer: act now."),
     },
+    # Several cases at once: what is urgent (a media, regulator or risk-language notice) comes first.
+    "digest-urgent": {
+        "zh": ("【投诉台】{count}件待处理,含紧急来件,请立即查看{link}", "{count}件待处理(含紧急来件)",
+               "以下{count}件需要您处理,紧急来件在前:"),
+        "en": ("Complaint Desk: {count} cases need you, urgent ones first. Open: {link}",
+               "{count} cases need you (urgent first)", "{count} cases need you, urgent ones first:"),
+    },
     "digest": {
-        "zh": ("【投诉台】{count}件待办超时提醒,请查看{link}", "{count}件超时提醒",
+        "zh": ("【投诉台】{count}件案件需要您处理,请查看{link}", "{count}件案件需要您处理",
                "以下{count}件在{unit}等单位需要您处理:"),
         "en": ("Complaint Desk: {count} cases need you ({unit}...). Open: {link}", "{count} cases need you",
                "{count} cases need you:"),
@@ -163,8 +170,10 @@ def render(items: list[Item], language: str, link_base: str) -> Rendered:
     """One message for one person: the item's own template, or the digest of several."""
     language = language if language in TEMPLATES["breach"] else "zh"
     cases = len({item.case_id for item in items})  # "3 cases need you", however many reminders each
-    first = items[0] if cases > 1 else items[-1]  # one case: its latest reminder speaks for it
-    kind = "digest" if cases > 1 else kind_of(first.level, first.clock)
+    urgent = [item for item in items if item.level.startswith("notice")]
+    items = urgent + [item for item in items if item not in urgent]  # rulebook §2: at once, so first
+    first = items[0] if cases > 1 or urgent else items[-1]  # one case: its notice, or its latest reminder
+    kind = ("digest-urgent" if urgent else "digest") if cases > 1 else kind_of(first.level, first.clock)
     values = _values(first, language, link_base, cases)
     sms_t, subject_t, opening_t = TEMPLATES[kind][language]
     sms = sms_t.format(**values)

@@ -17,7 +17,8 @@ UNITS = json.loads((ROOT / "local" / "sample_organisation.json").read_text())
 LONGEST_UNIT = max((u["name"] for u in UNITS), key=len)  # "西湖县公司 Xihu County Company" or longer
 LINK_BASE = "https://cd.example.cn"  # a short custom domain, as the README asks for Chinese SMS
 LEVELS = {"warning": "warning", "breach": "breach", "escalated": "up-5", "reminder": "reminder-2026-12-31",
-          "notice": "notice-specialist", "risk": "notice-owner", "digest": "breach"}
+          "notice": "notice-specialist", "risk": "notice-owner", "digest": "breach",
+          "digest-urgent": "notice-owner"}
 
 
 def longest_item(level: str, clock: str = "rectification") -> Item:
@@ -30,14 +31,14 @@ def longest_item(level: str, clock: str = "rectification") -> Item:
 @pytest.mark.parametrize("kind", list(TEMPLATES))
 def test_every_template_fits_one_sms_segment_with_the_longest_real_values(kind: str, language: str) -> None:
     first = longest_item(LEVELS[kind], "risk" if kind == "risk" else "rectification")
-    items = [first] + [replace(first, case_id=f"CD-WWWW-WWWW-{n:04d}") for n in range(998)] if kind == "digest" \
-        else [first]
+    many = [replace(first, case_id=f"CD-WWWW-WWWW-{n:04d}") for n in range(998)]
+    items = [first, *many] if kind.startswith("digest") else [first]
     rendered = render(items, language, LINK_BASE)
     assert sms_segments(rendered.sms) == 1, (len(rendered.sms), rendered.sms)
     if language == "en":
         assert sms_encoding(rendered.sms) == "GSM-7"  # no Chinese character slips into an English SMS
     assert len(rendered.subject) < 100
-    link = f"{LINK_BASE}/c/{'inbox' if kind == 'digest' else 'CD-WWWW-WWWW-WWWW'}"
+    link = f"{LINK_BASE}/c/{'inbox' if kind.startswith('digest') else 'CD-WWWW-WWWW-WWWW'}"
     assert link in rendered.sms
     assert f'href="{LINK_BASE}/c/CD-WWWW-WWWW-WWWW"' in rendered.html and LINK_BASE in rendered.text
 
@@ -49,6 +50,16 @@ def test_an_email_gives_the_deadline_with_its_utc_offset_the_sms_stays_short() -
     rendered = render([london], "zh", LINK_BASE)
     assert "2026-11-25 09:00 (UTC+00:00)" in rendered.subject and "2026-11-25 09:00 (UTC+00:00)" in rendered.text
     assert sms_segments(rendered.sms) == 1
+
+
+def test_an_urgent_notice_leads_a_digest_and_says_so() -> None:
+    breach = longest_item("breach", "acceptance")
+    notice = replace(breach, case_id="CD-XXXX-XXXX-XXXX", level="notice-owner", clock="risk")
+    rendered = render([breach, notice], "zh", LINK_BASE)
+    assert rendered.sms.startswith("【投诉台】2件待处理,含紧急来件") and "超时提醒" not in rendered.sms
+    assert rendered.text.index("CD-XXXX-XXXX-XXXX") < rendered.text.index("CD-WWWW-WWWW-WWWW")
+    one_case = render([breach, replace(breach, level="notice-owner", clock="risk")], "en", LINK_BASE)
+    assert "may go to media" in one_case.sms  # one case: its notice speaks for it
 
 
 def test_a_digest_counts_cases_not_reminders() -> None:
