@@ -16,7 +16,7 @@ from chalicelib.domain.auth import CASE_WORKERS, Principal, in_territory
 from chalicelib.domain.calendar import UnitClock
 from chalicelib.domain.clocks import RECTIFICATION_CLOCK
 from chalicelib.domain.errors import CaseNotFound, IllegalTransition, InvalidInput, StaleVersion
-from chalicelib.domain.escalation import Ladder, OutgoingMessage, alarm_changes
+from chalicelib.domain.escalation import Ladder, OutgoingMessage, alarm_changes, managers, unit_above
 from chalicelib.domain.models import Case, CaseType, SpotCheckVerdict, Status, Unit, UnitKind
 from chalicelib.domain.staff import StaffMember
 from chalicelib.domain.statistics import StatsDelta, Totals, days_in, local_day, stat_deltas
@@ -187,14 +187,23 @@ class ReportService:
         sent = failed = 0
         for unit in self._units.all():
             local = now.astimezone(ZoneInfo(unit.time_zone))
-            if local.hour != rpt.REPORT_HOUR or not unit.managers:
+            if local.hour != rpt.REPORT_HOUR:
                 continue
+            # as escalations do, a unit nobody manages hands its register to the nearest unit above
+            # that has a manager (a department under the branch: the branch's managers)
+            reader = self._units.get(unit_above(unit.unit_id, 0, self._units) or "")
+            if reader is None:
+                logger.warning("report reaches nobody: no unit from this one to the top has a manager",
+                               extra={"unit_id": unit.unit_id})
+                continue
+            if reader.unit_id != unit.unit_id:
+                logger.info("report goes to the unit above", extra={"unit_id": unit.unit_id, "to": reader.unit_id})
             messages: list[OutgoingMessage] = []
             if unit.kind in (UnitKind.STORE, UnitKind.DEPARTMENT):
                 messages.append(rpt.register_message(self.daily_register(unit.unit_id, local.date())))
             if unit.kind is UnitKind.BRANCH and local.weekday() == 0:
                 messages.append(rpt.weekly_message(self.weekly_report(unit.unit_id, None)))
-            recipients = [m.staff_id for m in unit.managers if m.staff_id]
+            recipients = [m.staff_id for m in managers(reader) if m.staff_id]
             for message in messages:
                 message.payload["recipients"] = recipients
                 if not self._sent_reports.claim(message.key):

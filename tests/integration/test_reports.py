@@ -189,9 +189,15 @@ def test_the_weekly_report_lists_complaints_trends_and_repeated_causes(desk: Des
 def test_scheduled_reports_go_to_managers_once_at_eight_local(desk: Desk, week: dict[str, str]) -> None:
     desk.delivered()
     desk.clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30 Shanghai
-    assert desk.reports.send_due() == {"sent": 2, "failed": 0}  # the two Shanghai stores with managers
+    assert desk.reports.send_due() == {"sent": 3, "failed": 0}  # the two Shanghai stores and the department
     messages = {m["attributes"]["unit"]: m for m in desk.delivered()}
-    assert set(messages) == {"store-xh-01", "store-xh-02"}
+    assert set(messages) == {"store-xh-01", "store-xh-02", "dept-logistics"}
+    # the department has no manager of its own: its register goes to the branch's (as escalations do)
+    from chalicelib.adapters.staff_directory import DynamoStaffDirectory
+
+    zhao_min = next(m.staff_id for m in DynamoStaffDirectory(desk.ddb, desk.settings.table_name).all()
+                    if m.name == "Zhao Min")
+    assert messages["dept-logistics"]["payload"]["recipients"] == [zhao_min]
     assert "2 open, 0 due today, 1 due tomorrow, 0 breached" in messages["store-xh-02"]["sms"]
     assert week["E"] in messages["store-xh-02"]["body"]
     # each manager reads it in their own language, deadlines in the store's time to the minute
@@ -282,11 +288,11 @@ def test_a_report_sns_refuses_is_counted_and_sent_by_the_next_run(desk: Desk, we
     desk.delivered()
     desk.clock.now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30 Shanghai
     refused = build_report_service(desk.settings, desk.ddb, RefusingSns(), now=desk.clock)
-    assert refused.send_due() == {"sent": 0, "failed": 2}
+    assert refused.send_due() == {"sent": 0, "failed": 3}
     assert desk.delivered() == [] and '"ReportPublishFailed"' in capsys.readouterr().out
     desk.clock.now = datetime(2026, 11, 25, 0, 45, tzinfo=UTC)
-    assert desk.reports.send_due() == {"sent": 2, "failed": 0}
-    assert {m["attributes"]["unit"] for m in desk.delivered()} == {"store-xh-01", "store-xh-02"}
+    assert desk.reports.send_due() == {"sent": 3, "failed": 0}
+    assert {m["attributes"]["unit"] for m in desk.delivered()} == {"store-xh-01", "store-xh-02", "dept-logistics"}
 
 
 def test_the_service_draws_the_seed_and_a_unit_and_period_has_one_open_check(desk: Desk, week: dict[str, str]) -> None:
