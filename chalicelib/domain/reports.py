@@ -62,7 +62,10 @@ class RegisterRow(BaseModel):
                    handler=case.handler, what=case.five_w.what[:120],
                    customer=case.customer.name if contact else None, phone=case.customer.phone if contact else None,
                    next_clock=nearest[0] if nearest else None, next_deadline=nearest[1].deadline if nearest else None,
-                   breached=sorted(name for name, d in case.deadlines.items() if d.state is ClockState.BREACHED),
+                   # what is overdue now (a clock still running past its deadline), not a deadline
+                   # missed once and since met late: that is history, not today's work
+                   breached=sorted(name for name, d in case.deadlines.items()
+                                   if d.state is ClockState.BREACHED and d.stopped_at is None),
                    unit_id=case.unit_id,
                    risk="; ".join(case.risk.phrases) if case.risk is not None and case.risk.raised else None,
                    earlier_cases=len(case.earlier_cases), customer_value=case.customer.value)

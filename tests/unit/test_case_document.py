@@ -234,10 +234,12 @@ def test_the_report_rows_of_a_fully_populated_case_carry_its_values() -> None:
     assert RegisterRow.of(document, TZ, contact=False).model_dump(mode="json") | {
         "customer": "王芳 Wang Fang", "phone": "13800001234"} == register
     complaint = ComplaintRow.of(document).model_dump(mode="json")
+    overdue = case_document(open_case, history, escalations, at(301), TZ, earlier_cases=earlier)
+    assert RegisterRow.of(overdue, TZ).breached == ["rectification"]  # running past its deadline
     assert register == {
         "case_id": "CD-FULL-CASE-0001", "type": "complaint", "channel": "regulator", "status": "investigating",
         "received_at": "2026-11-20T09:30:15.250000+08:00", "handler": "Zhao Lei", "next_clock": "rectification",
-        "next_deadline": "2026-12-02T21:30:15.250000+08:00", "breached": ["acceptance"],
+        "next_deadline": "2026-12-02T21:30:15.250000+08:00", "breached": [],  # acceptance was late, but is done
         "what": "charged twice for one carton of milk", "customer": "王芳 Wang Fang", "phone": "13800001234",
         "unit_id": "store-xh-01", "risk": "12315; 记者", "earlier_cases": 1, "customer_value": "金卡会员 gold member"}
     assert complaint == {
