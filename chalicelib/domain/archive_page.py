@@ -30,7 +30,7 @@ LABELS: dict[str, str] = {
     "what": "经过 What", "how": "方式 How", "cause": "投诉原因 Cause", "category": "类别 Category",
     "detail": "说明 Detail", "expectation": "客户期望 Customer's expectation",
     "received_at": "投诉时间 Received", "receiver": "受理人 Received by", "handler": "处理人 Handler",
-    "finding": "调查结论 Finding", "kind": "结论 Kind", "corrective_plan": "整改方案 Corrective plan",
+    "finding": "调查结论 Finding", "kind": "种类 Kind", "corrective_plan": "整改方案 Corrective plan",
     "reported_to": "上报 Reported to", "investigator": "调查人 Investigator", "recorded_at": "记录时间 Recorded",
     "resolution": "处理结果 Resolution", "result": "结果 Result", "remedies": "补救措施 Remedies",
     "resolved_by": "处理人 Resolved by", "resolved_at": "处理时间 Resolved",

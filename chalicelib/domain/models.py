@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.clocks import Clock
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 PHONE_PATTERN = r"^\+?[0-9][0-9 ()\-]{4,22}[0-9]$"
-PhoneNumber = Annotated[str, StringConstraints(strip_whitespace=True, max_length=25, pattern=PHONE_PATTERN)]
+
+
+def _halfwidth(value: object) -> object:
+    """Digits, plus, brackets and hyphens typed full-width (a Chinese keyboard's １３８ ０００…) are
+    read as the ASCII characters they stand for."""
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
+
+PhoneNumber = Annotated[str, BeforeValidator(_halfwidth),
+                        StringConstraints(strip_whitespace=True, max_length=25, pattern=PHONE_PATTERN)]
 UNIT_ID_PATTERN = r"^[a-z0-9][a-z0-9\-]{0,62}$"
 UnitId = Annotated[str, StringConstraints(max_length=63, pattern=UNIT_ID_PATTERN)]
 

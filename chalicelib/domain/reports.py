@@ -508,7 +508,7 @@ def _weekly_text(report: WeeklyReport, language: str) -> tuple[str, str, list[st
                        f"{s.resolved} resolved")
     lines = [f"{report.unit}({report.unit_id})周报,{start} 至 {end}" if zh
              else f"Weekly report of {report.unit} ({report.unit_id}), {start} to {end}",
-             "", head, "", "按时率:" if zh else "On time:"]
+             "", head, "", ("按时率:" if zh else "On time:") + ("" if s.clocks else " -")]
     for clock, figures in s.clocks.items():
         trend = report.trend.get(f"on_time_rate:{clock}")
         change = trend.change if trend else None

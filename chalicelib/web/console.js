@@ -638,6 +638,7 @@ async function loadRegister() {
   if (status !== 200) {
     $("app-error").textContent = status === 403 ? t("err_reports_role") : errorText(status, body);
     $("register-empty").hidden = true;
+    if (status === 403) $("register-view").hidden = true;  // no empty table or download for a role without it
     return;
   }
   const unit = body.unit_id;
@@ -809,7 +810,11 @@ async function loadReports() {
   if (request !== reportsRequest) return;  // a newer request (unit or language change) owns the view
   const failed = answers.find((a) => a.status !== 200);
   charts.replaceChildren();
-  if (failed) { $("app-error").textContent = failed.status === 403 ? t("err_reports_role") : errorText(failed.status, failed.body); return; }
+  if (failed) {
+    $("app-error").textContent = failed.status === 403 ? t("err_reports_role") : errorText(failed.status, failed.body);
+    if (failed.status === 403) $("reports-view").hidden = true;
+    return;
+  }
   const summaries = answers.map((a) => a.body.summary);
   const causes = [...new Set(summaries.flatMap((s) => Object.keys(s.by_cause || {})))].sort();
   const clocks = [...new Set(summaries.flatMap((s) => Object.keys(s.clocks || {})))].sort();

@@ -428,6 +428,7 @@ def test_a_manager_reads_the_daily_register_and_downloads_it(stack: RunningStack
     expect(agent.get_by_role("link", name="Statistics")).to_be_hidden()
     agent.goto(f"{stack.api}/console#register")  # typed by hand: told why, not shown an error code
     expect(agent.locator("#app-error")).to_have_text("Statistics and registers are for managers and auditors.")
+    expect(agent.get_by_role("button", name="Download CSV")).to_be_hidden()  # nor an empty register to download
     agent.context.close()
 
 

@@ -177,6 +177,9 @@ def test_a_call_back_number_is_read_in_the_units_country_unless_it_names_its_own
                            ("store-london-01", "07911 123456")):
         answer = post(api, "/cases", complaint(unit_id=unit_id, customer={"name": "Wang", "phone": phone}))
         assert answer.status_code == 201, answer.json_body
+    # typed on a Chinese keyboard: full-width digits and hyphens are read as the digits they are
+    typed = post(api, "/cases", complaint(customer={"name": "王芳", "phone": "１３９－０００５－５６７８"}))
+    assert typed.status_code == 201 and typed.json_body["customer"]["phone"] == "139-0005-5678"
 
 
 @pytest.mark.parametrize(("raw", "reason"), [
