@@ -20,7 +20,10 @@ function render(c) {
     p.firstChild.textContent = label + ":"; p.lastChild.textContent = text; box.appendChild(p); return p; };
   add(t("case_number"), c.case_number);
   add(t("status"), t(c.status));
-  add(t("reply_by"), c.reply_by ? when(c.reply_by) : "—");
+  // no date that has gone by is shown as a promise, and a suggestion says its date will follow
+  const late = c.reply_by && !c.answer && new Date(c.reply_by) < new Date();
+  add(t("reply_by"), late ? t("reply_late") : c.reply_by ? when(c.reply_by)
+    : c.type === "suggestion" && !c.answer ? t("reply_date_follows") : "—");
   for (const [name, d] of Object.entries(c.deadlines)) add(`${t("deadlines")} · ${t(`clock_${name}`)}`, `${when(d.deadline)} (${t(`state_${d.state}`)})`);
   if (c.answer) add(t("answer"), c.answer).id = "answer";
   const survey = c.survey || { open: false };

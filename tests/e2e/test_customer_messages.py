@@ -135,3 +135,29 @@ def test_hotline_receipt_then_the_answer_then_the_survey_in_the_browser_closes_t
     expect(told.nth(3)).to_contain_text(f"Answer · SMS to ******{phone[-2:]} ({in_words}) · sent")
     expect(console.locator("#customer-messages")).to_contain_text(answer_text)  # the text itself, on a phone too
     console.context.close()
+
+
+def test_the_tracking_page_promises_no_date_that_has_gone_by_and_a_suggestion_waits_for_its_own(
+        stack: RunningStack, outbox: Path, browser: Any) -> None:
+    """A letter that lay for three weeks: its page says we answer as soon as we can, not a date in
+    the past. A suggestion: its reply date is to follow, not the 24 hours of its acceptance."""
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.sync_api import expect
+
+    staff = {"Authorization": f"Bearer {staff_token(stack, 'Zhou Min', ['agent'], 'store-xh-01')}"}
+    customer = {"name": "Jane Doe", "phone": "+44 7911 123456", "email": "jane@example.com",
+                "contact_consent": True, "language": "en"}
+    late = requests.post(f"{stack.api}/cases", headers=staff, timeout=10, json=complaint(
+        channel="letter", customer=customer, received_at=(datetime.now(UTC) - timedelta(days=21)).isoformat()))
+    idea = requests.post(f"{stack.api}/cases", headers=staff, timeout=10, json=complaint(
+        type="suggestion", channel="letter", cause=None, expectation=None, customer=customer,
+        five_w={"what": "please stock oat milk"}))
+    assert late.status_code == idea.status_code == 201, (late.text, idea.text)
+    page = browser.new_context(locale="en-GB").new_page()
+    for case, said in ((late.json(), "As soon as we can"), (idea.json(), "We will tell you when to expect a reply")):
+        (email,) = customer_entries(outbox, case["case_id"], 1)  # a foreign mobile: email only
+        token = re.search(r"/track#([\w-]+)", email).group(1)  # type: ignore[union-attr]
+        page.goto(f"{stack.api}/track#{token}")
+        expect(page.locator("#status")).to_contain_text(said)
+    page.context.close()
