@@ -229,6 +229,28 @@ class DynamoDeliveryStore:
                 "doc": last.model_dump(mode="json")}))
         return last
 
+    def claim_report(self, staff_id: str, report_key: str, now: datetime) -> bool:
+        """The person's copy of one report is this sender's to send; False when it was sent (or is
+        being sent) already: the queue delivered the report again. Kept as long as the person's list."""
+        try:
+            self._client.update_item(
+                TableName=self._table, Key=to_item({"pk": f"REPORT-TO#{staff_id}", "sk": report_key}),
+                UpdateExpression="SET #s = :sending, entity = :e, expires_at = :ttl",
+                ConditionExpression="attribute_not_exists(#s) OR #s = :released",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues=to_item({":sending": "sending", ":released": "released",
+                                                   ":e": "report-copy", ":ttl": epoch_seconds(now + SENT_KEPT)}))
+            return True
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+
+    def release_report(self, staff_id: str, report_key: str) -> None:
+        """Not sent after all (the provider said "later"): the queue's next delivery sends it."""
+        self._client.update_item(
+            TableName=self._table, Key=to_item({"pk": f"REPORT-TO#{staff_id}", "sk": report_key}),
+            UpdateExpression="SET #s = :released", ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":released": {"S": "released"}})
+
     def record_sent(self, staff_id: str, message: SentMessage, now: datetime, key: str) -> None:
         """A message sent outside a digest (a unit's report) in the person's list; `key` tells two
         sent at the same moment apart."""

@@ -83,11 +83,14 @@ class NotifierService:
 
     def _email_report(self, payload: dict[str, Any], report: NotifyReport) -> None:
         """A daily register or weekly report: long, so by email only, to each manager of the unit,
-        and listed with what else they were sent."""
+        once each however often the queue delivers it, and listed with what else they were sent."""
         for staff_id in payload.get("recipients", ()):
             person = self._people.get(staff_id)
             if person is None or not person.active or not person.email:
                 continue
+            key = str(payload.get("key", "report"))
+            if not self._store.claim_report(staff_id, key, self._now()):
+                continue  # they have it already: the queue delivered the report again
             # in the person's language where the report carries it (older messages: one text)
             text = payload.get("texts", {}).get(person.language.value) or payload
             subject, body = text["subject"], text["body"]
@@ -107,10 +110,13 @@ class NotifierService:
                 logger.warning("report refused by the mail provider", extra={"staff_id": staff_id,
                                                                             "error": str(exc)[:200]})
                 count("NotificationsFailed", medium="email")
+            except Exception:  # throttled, or unexpected: not sent, so the queue's retry sends it
+                self._store.release_report(staff_id, key)
+                raise
             # in the person's list of what they were sent (their inbox; locally, the outbox); a
             # failure here must not have the queue send the report to everyone again
             try:
-                self._store.record_sent(staff_id, sent, self._now(), str(payload.get("key", "report")))
+                self._store.record_sent(staff_id, sent, self._now(), key)
             except Exception:
                 logger.exception("report sent but not listed in the person's inbox", extra={"staff_id": staff_id})
                 count("SentMessageNotRecorded")

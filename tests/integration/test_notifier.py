@@ -314,3 +314,24 @@ def test_a_units_daily_register_is_emailed_to_its_managers_and_listed_with_what_
                              Key={"pk": {"S": f"PERSON#{desk.staff['Sun Li'].staff_id}"}, "sk": {"S": listed.position}})
     kept = int(item["Item"]["expires_at"]["N"]) - listed.at.timestamp()
     assert kept == timedelta(days=90).total_seconds()
+
+
+def test_a_report_the_queue_delivers_twice_reaches_each_manager_once_and_a_throttled_one_is_retried(
+        desk: Desk) -> None:
+    """SQS delivers at least once: a report redelivered after a partial failure is not emailed to
+    the managers who have it; one SES throttled goes with the queue's next delivery."""
+    from chalicelib.services.notifier import TryLater
+
+    payload = {"kind": "report", "key": "daily-register#store-xh-01#2026-11-26", "subject": "Daily register",
+               "body": "…", "recipients": [desk.staff["Sun Li"].staff_id]}
+    notifier = desk.notifier()
+    notifier.accept([payload])
+    notifier.accept([payload])  # the same message again
+    assert len(sent_emails()) == 1
+    throttled = desk.notifier(ses=ThrottledSes(desk.ses, failures=1))
+    again = {**payload, "key": "daily-register#store-xh-01#2026-11-27"}
+    with pytest.raises(TryLater):
+        throttled.accept([again])  # the function fails: SQS keeps the message
+    assert len(sent_emails()) == 1
+    throttled.accept([again])  # … and delivers it again
+    assert len(sent_emails()) == 2
