@@ -31,6 +31,8 @@ SENT_PREFIX = "SENT#"
 # A person's own list of what was sent to them (their inbox) is kept this long; the escalations and
 # their deliveries stay with the case, and are archived with it.
 SENT_KEPT = timedelta(days=90)
+# How long a notifier may take to email one manager their copy of a report before another may.
+REPORT_LEASE = timedelta(minutes=10)
 BATCH_WRITE_SIZE = 25
 
 
@@ -230,19 +232,29 @@ class DynamoDeliveryStore:
         return last
 
     def claim_report(self, staff_id: str, report_key: str, now: datetime) -> bool:
-        """The person's copy of one report is this sender's to send; False when it was sent (or is
-        being sent) already: the queue delivered the report again. Kept as long as the person's list."""
+        """The person's copy of one report is this sender's to send; False when it was sent, or is
+        being sent by a notifier still within its lease: the queue delivered the report again. A
+        claim left by a notifier that died mid-send is taken again once its lease is over."""
         try:
             self._client.update_item(
                 TableName=self._table, Key=to_item({"pk": f"REPORT-TO#{staff_id}", "sk": report_key}),
-                UpdateExpression="SET #s = :sending, entity = :e, expires_at = :ttl",
-                ConditionExpression="attribute_not_exists(#s) OR #s = :released",
+                UpdateExpression="SET #s = :sending, claimed_at = :now, entity = :e, expires_at = :ttl",
+                ConditionExpression=("attribute_not_exists(#s) OR #s = :released "
+                                     "OR (#s = :sending AND claimed_at < :stale)"),
                 ExpressionAttributeNames={"#s": "state"},
-                ExpressionAttributeValues=to_item({":sending": "sending", ":released": "released",
-                                                   ":e": "report-copy", ":ttl": epoch_seconds(now + SENT_KEPT)}))
+                ExpressionAttributeValues=to_item({":sending": "sending", ":released": "released", ":e": "report-copy",
+                                                   ":now": now.isoformat(), ":stale": (now - REPORT_LEASE).isoformat(),
+                                                   ":ttl": epoch_seconds(now + SENT_KEPT)}))
             return True
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
+
+    def report_done(self, staff_id: str, report_key: str) -> None:
+        """Sent (or refused for good by the provider): never sent again."""
+        self._client.update_item(
+            TableName=self._table, Key=to_item({"pk": f"REPORT-TO#{staff_id}", "sk": report_key}),
+            UpdateExpression="SET #s = :done", ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":done": {"S": "sent"}})
 
     def release_report(self, staff_id: str, report_key: str) -> None:
         """Not sent after all (the provider said "later"): the queue's next delivery sends it."""

@@ -100,6 +100,10 @@ class DynamoSentReports:
             raise
         return True
 
+    def was_sent(self, report_key: str) -> bool:
+        found = self._client.get_item(TableName=self._table, Key=self._key(report_key), ConsistentRead=True)
+        return bool(found.get("Item", {}).get("state", {}).get("S") == "sent")
+
     def release(self, report_key: str) -> None:
         self._client.put_item(TableName=self._table, Item=self._item(report_key, "failed"))
 

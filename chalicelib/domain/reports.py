@@ -560,16 +560,34 @@ def _weekly_text(report: WeeklyReport, language: str) -> tuple[str, str, list[st
     return f"{report.unit_id} {start}: {head}", subject, lines
 
 
+# SNS takes a message of at most 256 KB; the report's two languages are carried once each, and a
+# register too long for that is cut at a case line, the rest left to its CSV.
+REPORT_TEXT_BYTES = 90_000
+
+
+def _fitted(lines: list[str], language: str) -> str:
+    body, size = [], 0
+    for n, line in enumerate(lines):
+        size += len(line.encode()) + 1
+        if size > REPORT_TEXT_BYTES:
+            rest = len(lines) - n
+            body.append(f"……(另有 {rest} 行,见登记表 CSV)" if language == "zh"
+                        else f"... ({rest} more lines: see the register's CSV)")
+            break
+        body.append(line)
+    return "\n".join(body)
+
+
 def _message(report: str, unit_id: str, day: str, texts: dict[str, tuple[str, str, list[str]]]) -> OutgoingMessage:
     """A report for the unit's managers: the notifier emails it to each in their language
-    (`texts`: language → SMS line, subject, body lines); `recipients` is set by the sender."""
-    rendered = {language: {"subject": cut_at_word(subject, SUBJECT_MAX_CHARS), "body": "\n".join(lines)}
+    (`texts`: language → SMS line, subject, body lines; each carried once, in the payload, the
+    topic's only subscriber being the notifier's queue); `recipients` is set by the sender."""
+    rendered = {language: {"subject": cut_at_word(subject, SUBJECT_MAX_CHARS), "body": _fitted(lines, language)}
                 for language, (_, subject, lines) in texts.items()}
-    sms = texts["en"][0]
+    sms, _, lines = texts["en"]
+    summary = "\n".join(lines[:3])  # the title and the head line; the full text is in `texts`
     return OutgoingMessage(key=f"{report}#{unit_id}#{day}", sms=f"[Complaint Desk] {sms}"[:SMS_MAX_CHARS],
-                           subject=rendered["en"]["subject"], body=rendered["en"]["body"],
+                           subject=rendered["en"]["subject"], body=summary,
                            attributes={"unit": unit_id, "level": "report", "clock": report, "type": "report",
                                        "case_unit": unit_id},
-                           payload={"kind": "report", "key": f"{report}#{unit_id}#{day}",
-                                    "subject": rendered["en"]["subject"], "body": rendered["en"]["body"],
-                                    "texts": rendered})
+                           payload={"kind": "report", "key": f"{report}#{unit_id}#{day}", "texts": rendered})

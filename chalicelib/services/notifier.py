@@ -92,7 +92,8 @@ class NotifierService:
             if not self._store.claim_report(staff_id, key, self._now()):
                 continue  # they have it already: the queue delivered the report again
             # in the person's language where the report carries it (older messages: one text)
-            text = payload.get("texts", {}).get(person.language.value) or payload
+            texts = payload.get("texts", {})
+            text = texts.get(person.language.value) or texts.get("en") or payload
             subject, body = text["subject"], text["body"]
             shown = f"{subject}\n\n{body}"
             listed = SentMessage(medium=Medium.EMAIL, to=person.email, language=person.language.value,
@@ -113,6 +114,7 @@ class NotifierService:
             except Exception:  # throttled, or unexpected: not sent, so the queue's retry sends it
                 self._store.release_report(staff_id, key)
                 raise
+            self._store.report_done(staff_id, key)
             # in the person's list of what they were sent (their inbox; locally, the outbox); a
             # failure here must not have the queue send the report to everyone again
             try:

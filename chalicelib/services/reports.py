@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -181,13 +182,26 @@ class ReportService:
         return rpt.RepeatComplainants(customers=customers, cases=cases)
 
     def send_due(self) -> dict[str, int]:
-        """The scheduled run (hourly): at 08:00 unit-local, each store's and department's register
-        to its managers, and on Mondays each branch's weekly report to its managers; each once."""
+        """The scheduled run (hourly): from 08:00 unit-local, each store's and department's register
+        of the day to its managers, and on Mondays each branch's weekly report to its managers; each
+        once (claimed before it is built), and one whose publish failed goes with a later run that
+        day rather than never."""
         now = self._now()
         sent = failed = 0
         for unit in self._units.all():
             local = now.astimezone(ZoneInfo(unit.time_zone))
-            if local.hour != rpt.REPORT_HOUR:
+            if local.hour < rpt.REPORT_HOUR:
+                continue
+            due: list[tuple[str, Callable[[], OutgoingMessage]]] = []
+            if unit.kind in (UnitKind.STORE, UnitKind.DEPARTMENT):
+                due.append((f"daily-register#{unit.unit_id}#{local.date().isoformat()}",
+                            partial(self._register_message, unit.unit_id, local.date())))
+            if unit.kind is UnitKind.BRANCH and local.weekday() == 0:
+                monday = rpt.week_start(local.date() - timedelta(days=7))
+                due.append((f"weekly-report#{unit.unit_id}#{monday.isoformat()}",
+                            partial(self._weekly_message, unit.unit_id)))
+            due = [(key, build) for key, build in due if not self._sent_reports.was_sent(key)]
+            if not due:
                 continue
             # as escalations do, a unit nobody manages hands its register to the nearest unit above
             # that has a manager (a department under the branch: the branch's managers)
@@ -198,27 +212,32 @@ class ReportService:
                 continue
             if reader.unit_id != unit.unit_id:
                 logger.info("report goes to the unit above", extra={"unit_id": unit.unit_id, "to": reader.unit_id})
-            messages: list[OutgoingMessage] = []
-            if unit.kind in (UnitKind.STORE, UnitKind.DEPARTMENT):
-                messages.append(rpt.register_message(self.daily_register(unit.unit_id, local.date())))
-            if unit.kind is UnitKind.BRANCH and local.weekday() == 0:
-                messages.append(rpt.weekly_message(self.weekly_report(unit.unit_id, None)))
             recipients = [m.staff_id for m in managers(reader) if m.staff_id]
-            for message in messages:
-                message.payload["recipients"] = recipients
-                if not self._sent_reports.claim(message.key):
-                    continue
-                outcome = self._publish([message])[message.key]
+            for key, build in due:
+                if not self._sent_reports.claim(key):
+                    continue  # another run has it
+                try:
+                    message = build()
+                    message.payload["recipients"] = recipients
+                    outcome = self._publish([message])[message.key]
+                except Exception as exc:  # given back below, so a later run sends it
+                    outcome = exc
                 if isinstance(outcome, Exception):
                     failed += 1
-                    self._sent_reports.release(message.key)
-                    logger.error("report not sent; the next run tries again",
-                                 extra={"report": message.key, "error": str(outcome)})
+                    self._sent_reports.release(key)
+                    logger.error("report not sent; a later run today tries again",
+                                 extra={"report": key, "error": str(outcome)[:300]})
                     count("ReportPublishFailed")
                 else:
                     sent += 1
-                    count("ReportsSent", report=message.attributes["clock"])
+                    count("ReportsSent", report=key.split("#", 1)[0])
         return {"sent": sent, "failed": failed}
+
+    def _register_message(self, unit_id: str, day: date) -> OutgoingMessage:
+        return rpt.register_message(self.daily_register(unit_id, day))
+
+    def _weekly_message(self, unit_id: str) -> OutgoingMessage:
+        return rpt.weekly_message(self.weekly_report(unit_id, None))
 
     # --- spot checks ----------------------------------------------------------------
     def start_spot_check(self, unit_id: str, start: date, end: date, share: float,

@@ -335,3 +335,14 @@ def test_a_report_the_queue_delivers_twice_reaches_each_manager_once_and_a_throt
     assert len(sent_emails()) == 1
     throttled.accept([again])  # … and delivers it again
     assert len(sent_emails()) == 2
+    # a notifier that died between its claim and SES: the copy is taken again once its lease is over
+    from chalicelib.adapters.delivery_store import DynamoDeliveryStore
+
+    store = DynamoDeliveryStore(desk.ddb, desk.settings.table_name)
+    dead = {**payload, "key": "daily-register#store-xh-01#2026-11-28"}
+    assert store.claim_report(desk.staff["Sun Li"].staff_id, dead["key"], desk.clock.now)
+    notifier.accept([dead])
+    assert len(sent_emails()) == 2  # still its lease
+    desk.clock.advance(minutes=11)
+    notifier.accept([dead])
+    assert len(sent_emails()) == 3

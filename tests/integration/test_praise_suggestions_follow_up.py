@@ -135,7 +135,7 @@ def test_a_follow_up_is_due_a_week_after_resolution_warned_and_counted_in_the_we
     assert {"unit_id": "store-xh-01", "scope": "staff name", "metric": next(iter(stats.staff_names)),
             "value": "Chen Jie"} in statistics_rows(stats)
 
-    body = weekly_message(weekly).body
+    body = weekly_message(weekly).payload["texts"]["en"]["body"]
     assert "Praise for the unit meeting:" in body and "Chen Jie: Chen Jie carried my shopping" in body
     assert "Follow-up calls: 1 made, 1 on time, 1 reached, 1 offers, 1 accepted" in body
 

@@ -199,7 +199,7 @@ def test_scheduled_reports_go_to_managers_once_at_eight_local(desk: Desk, week: 
                     if m.name == "Zhao Min")
     assert messages["dept-logistics"]["payload"]["recipients"] == [zhao_min]
     assert "2 open, 0 due today, 1 due tomorrow, 0 breached" in messages["store-xh-02"]["sms"]
-    assert week["E"] in messages["store-xh-02"]["body"]
+    assert week["E"] in messages["store-xh-02"]["payload"]["texts"]["en"]["body"]
     # each manager reads it in their own language, deadlines in the store's time to the minute
     chinese = messages["store-xh-02"]["payload"]["texts"]["zh"]
     assert chinese["subject"].startswith("store-xh-02 2026-11-25 每日登记:未结 2 件")
@@ -211,7 +211,8 @@ def test_scheduled_reports_go_to_managers_once_at_eight_local(desk: Desk, week: 
     desk.reports.send_due()
     weekly = [m for m in desk.delivered() if m["attributes"]["clock"] == "weekly-report"]
     assert [m["attributes"]["unit"] for m in weekly] == ["branch-hz"]
-    assert "cashier-double-scan x2" in weekly[0]["body"] and week["B"] in weekly[0]["body"]
+    english = weekly[0]["payload"]["texts"]["en"]["body"]
+    assert "cashier-double-scan x2" in english and week["B"] in english
 
 
 WEEK = (date(2026, 11, 23), date(2026, 11, 29))
@@ -290,9 +291,12 @@ def test_a_report_sns_refuses_is_counted_and_sent_by_the_next_run(desk: Desk, we
     refused = build_report_service(desk.settings, desk.ddb, RefusingSns(), now=desk.clock)
     assert refused.send_due() == {"sent": 0, "failed": 3}
     assert desk.delivered() == [] and '"ReportPublishFailed"' in capsys.readouterr().out
-    desk.clock.now = datetime(2026, 11, 25, 0, 45, tzinfo=UTC)
+    desk.clock.now = datetime(2026, 11, 25, 2, 10, tzinfo=UTC)  # 10:10: a later run that day sends them
     assert desk.reports.send_due() == {"sent": 3, "failed": 0}
     assert {m["attributes"]["unit"] for m in desk.delivered()} == {"store-xh-01", "store-xh-02", "dept-logistics"}
+    desk.clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai: sent, so not again
+    assert desk.reports.send_due() == {"sent": 1, "failed": 0}  # only London's, whose 08:00 it is now
+    assert [m["attributes"]["unit"] for m in desk.delivered()] == ["store-london-01"]
 
 
 def test_the_service_draws_the_seed_and_a_unit_and_period_has_one_open_check(desk: Desk, week: dict[str, str]) -> None:
@@ -349,7 +353,7 @@ def test_a_branch_register_covers_its_units_grouped_by_unit_with_call_back_conta
     audited = desk.reports.daily_register("branch-hz", None, AUDITOR).model_dump(mode="json")["cases"]
     assert {(c["customer"], c["phone"]) for c in audited} == {(None, None)}  # auditors do not call back
 
-    body = rpt.register_message(branch_register).body
+    body = rpt.register_message(branch_register).payload["texts"]["en"]["body"]
     assert "Xihu Store No. 1 (store-xh-01):" in body and "RISK: 12315" in body
     assert "call back: Li Lei 139 0000 5678, 金卡会员 gold member" in body
     assert f"Escalation-risk language in 1 case(s): {threat}" in body
@@ -401,7 +405,8 @@ def test_the_weekly_csv_carries_every_figure_of_the_weekly_report(desk: Desk, we
     assert {r["case_id"] for r in rows if r["section"] == "complaint"} == {week["A"], week["B"], week["E"]}
     text = rpt.as_csv(rows, rpt.WEEKLY_COLUMNS)
     assert '"trend","complaints.change","3"' in text and '"repeated_causes","service:cashier-double-scan","2"' in text
-    assert "Repeat complainants: 1 customers (5 cases this week)" in rpt.weekly_message(weekly).body
+    english = rpt.weekly_message(weekly).payload["texts"]["en"]["body"]
+    assert "Repeat complainants: 1 customers (5 cases this week)" in english
 
 
 def test_the_statistics_csv_has_each_units_own_rows(desk: Desk, week: dict[str, str]) -> None:

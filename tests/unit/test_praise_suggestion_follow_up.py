@@ -290,3 +290,27 @@ def test_the_customer_s_own_rating_is_known_by_its_source_not_by_who_is_called_c
     own = cmd.CustomerFeedback.of(cmd.SurveyAnswer(satisfaction=4, comment="quick and kind"))
     _, rated = lifecycle.apply_action(resolved, "record-feedback", own, NOW, CLOCK)
     assert rated_by_customer([phoned, rated])
+
+
+def test_a_busy_units_register_fits_one_sns_message_and_points_to_its_csv_for_the_rest() -> None:
+    """SNS takes 256 KB: a register of 1,000 cases with long texts, in both languages, is cut at a
+    case line with a pointer to the CSV, instead of failing to publish (and reaching nobody)."""
+    from datetime import UTC, datetime
+
+    from chalicelib.adapters.notifications import _entry
+    from chalicelib.domain.reports import DailyRegister, RegisterRow, register_message
+
+    at = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    rows = [RegisterRow(case_id=f"CD-AAAA-BBBB-{n:04d}", type="complaint", channel="hotline", status="investigating",
+                        received_at=at, handler="Chen Jie", next_clock="handling", next_deadline=at, breached=[],
+                        what="一盒牛奶被扫了两次,多收了钱。" * 8, customer="王芳 Wang Fang", phone="138 0000 1234",
+                        unit_id="store-xh-01", risk=None, earlier_cases=2, customer_value="金卡会员 gold member")
+            for n in range(1000)]
+    register = DailyRegister(unit_id="store-xh-01", unit="西湖一号店 Xihu Store No. 1", day=date(2026, 11, 30),
+                             open=1000, due_today=[], due_tomorrow=[], breached=[], risk_flagged=[], units=[],
+                             awaiting_feedback=[], cases=rows)
+    message = register_message(register)
+    assert len(_entry("0", message)["Message"].encode()) < 256 * 1024
+    texts = message.payload["texts"]
+    assert texts["zh"]["body"].endswith("见登记表 CSV)") and texts["en"]["body"].endswith("see the register's CSV)")
+    assert "CD-AAAA-BBBB-0000" in texts["zh"]["body"] and "CD-AAAA-BBBB-0999" not in texts["en"]["body"]
