@@ -137,13 +137,15 @@ def chain_problems(sequence: int, previous_sha256: str | None, position: int, be
     return problems
 
 
-def file_keys(case: Case, json_sha256: str) -> tuple[str, str]:
+def file_keys(case: Case, json_sha256: str, html_sha256: str) -> tuple[str, str]:
     """Object keys of the JSON file and its HTML rendering, named by closing month, unit, case,
-    version and content: a retried upload of the same content finds its own key already there."""
+    version and each file's own content: a retried upload of the same content finds its own key
+    already there, and a page rendered anew (a newer renderer, a unit's new time zone) gets a key
+    of its own instead of colliding with a locked page it cannot replace."""
     assert case.closed_at is not None
     stem = (f"case-files/{case.closed_at.astimezone(UTC):%Y/%m}/{case.unit_id}/"
             f"{case.case_id}-v{case.version}-{json_sha256[:16]}")
-    return f"{stem}.json", f"{stem}.html"
+    return f"{stem}.json", f"{stem}-{html_sha256[:8]}.html"
 
 
 def case_file_document(case: CaseDocument, addendum: Addendum | None = None) -> dict[str, Any]:

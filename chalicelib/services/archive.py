@@ -149,7 +149,8 @@ class ArchiveService:
         body = case_file_json(document)
         digest = sha256_hex(body)
         page = case_file_html(document, digest, unit.time_zone if unit else None)
-        json_key, html_key = file_keys(case, digest)
+        page_digest = sha256_hex(page)
+        json_key, html_key = file_keys(case, digest, page_digest)
         until = retain_until(case, self._policy, now)
         if previous is not None:
             until = max(until, previous.file.retain_until)  # an addendum is kept as long as the file it adds to
@@ -159,7 +160,7 @@ class ArchiveService:
             json_key=json_key, json_version_id=self._files.put_once(json_key, body, JSON_TYPE, until, held),
             json_sha256=digest,
             html_key=html_key, html_version_id=self._files.put_once(html_key, page, HTML_TYPE, until, held),
-            html_sha256=sha256_hex(page),
+            html_sha256=page_digest,
             retain_until=until, archived_at=now, hot_copy_expires_at=now + self._policy.hot_copy)
         updated, event = lifecycle.record_archive(case, archived, now)
         inline, overflow = record.item_sks[:TTL_IN_TRANSACTION], record.item_sks[TTL_IN_TRANSACTION:]
