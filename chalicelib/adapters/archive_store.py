@@ -74,23 +74,17 @@ class S3ArchiveStore:
                                      ChecksumMode="ENABLED")
         return got["Body"].read(), got.get("ChecksumSHA256")
 
-    def original(self, key: str) -> tuple[bytes, str] | None:
-        """The key's first version and its id, whatever was written or deleted after it (a delete
-        only adds a marker; a locked version stays): what was exported, not what the table says."""
-        listed = self.client.list_object_versions(Bucket=self._bucket, Prefix=key)
-        versions = [v for v in listed.get("Versions", []) if v["Key"] == key]
-        if not versions:
-            return None
-        first = min(reversed(versions), key=lambda v: v["LastModified"])  # S3 lists the newest first
-        return self.read(key, first["VersionId"])[0], str(first["VersionId"])
-
-    def first_key(self, prefix: str) -> str | None:
-        """The first key under `prefix` that has a version (keys come in lexicographic order)."""
-        for page in self.client.get_paginator("list_object_versions").paginate(
-                Bucket=self._bucket, Prefix=prefix, PaginationConfig={"PageSize": 50}):
-            if page.get("Versions"):
-                return str(min(v["Key"] for v in page["Versions"]))
-        return None
+    def first_versions(self, prefix: str) -> dict[str, str]:
+        """Each key under `prefix` with its first version's id, in one listing: what was written
+        first, whatever was written or deleted after it (a delete only adds a marker; a locked
+        version stays)."""
+        first: dict[str, tuple[Any, str]] = {}
+        for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=prefix):
+            for version in page.get("Versions", []):
+                known = first.get(version["Key"])
+                if known is None or version["LastModified"] <= known[0]:  # S3 lists the newest first
+                    first[version["Key"]] = (version["LastModified"], str(version["VersionId"]))
+        return {key: version_id for key, (_, version_id) in first.items()}
 
     def lock(self, key: str, version_id: str) -> FileLock:
         """The version's lock as S3 reports it: mode, retain-until date, legal hold."""

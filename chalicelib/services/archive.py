@@ -240,25 +240,30 @@ class ArchiveService:
             raise InvalidInput("the audit chain cannot be checked as asked", problems)
         # The locked bucket is the authority: its files cannot be changed or removed, while the
         # table's export markers could be. The chain begins at the bucket's first file.
-        first = self._files.first_key(audit_chain.PREFIX)
-        first_day = audit_chain.day_of(first) if first else None
-        before = self._files.original(audit_chain.export_key(start - timedelta(days=1)))
+        exported = self._files.first_versions(audit_chain.PREFIX)  # one listing for every day
+        first_day = audit_chain.day_of(min(exported)) if exported else None
+
+        def original(day: date) -> tuple[bytes, str] | None:
+            key = audit_chain.export_key(day)
+            return (self._files.read(key, exported[key])[0], exported[key]) if key in exported else None
+
+        before = original(start - timedelta(days=1))
         before_sha = sha256_hex(before[0]) if before else None
         now = self._export_now()
         days: list[AuditChainDay] = []
         day = start
         while day <= end:
             key = audit_chain.export_key(day)
-            exported = self._files.original(key)
+            found = original(day)
             pending = now < audit_chain.exported_by(day)
-            if exported is None and (pending or first_day is None or day < first_day):
+            if found is None and (pending or first_day is None or day < first_day):
                 note = ("not exported yet: the day is not over, or its export is due at the next run" if pending
                         else "before the audit log's first export")
                 days.append(AuditChainDay(day=day, sha256=None, previous_sha256=None, records=0, ok=True,
                                           problem=None, note=note, key=None, version_id=None, url=None))
                 day += timedelta(days=1)
                 continue
-            body, version_id = exported if exported else (None, None)
+            body, version_id = found if found else (None, None)
             checked = audit_chain.check_day(day, body, before_sha, self._index.audit_log(day=day),
                                             link_known=day > start or before is not None)
             problem = checked.problem
