@@ -236,9 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     except ApiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `… | head`: the reader has what it wanted (Python's docs, "SIGPIPE")
+    except BrokenPipeError:  # `… | head`: the reader has gone (Python's docs, "SIGPIPE"); no traceback,
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return 128 + 13  # and the status a program killed by SIGPIPE has, not a success it cannot know
 
 
 def _run(api: Api, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

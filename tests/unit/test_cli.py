@@ -104,9 +104,10 @@ def test_risk_phrases_are_added_removed_and_reset_through_the_api(capsys: Any, t
     assert api.stored == ["12315", "曝光"]
 
 
-def test_a_listing_piped_into_head_ends_quietly_with_success(monkeypatch: Any) -> None:
+def test_a_listing_piped_into_head_ends_quietly(monkeypatch: Any) -> None:
     """`./dev cli archive list … | head`: the reader closes the pipe after a few lines; the command
-    stops there with 0, not with a BrokenPipeError traceback."""
+    stops there without a BrokenPipeError traceback, with SIGPIPE's status (141), not a success:
+    `verify-chain | head` must not report an unchecked chain as intact."""
     import os
     import sys
 
@@ -119,4 +120,4 @@ def test_a_listing_piped_into_head_ends_quietly_with_success(monkeypatch: Any) -
     with os.fdopen(write, "w") as gone:
         monkeypatch.setattr(sys, "stdout", gone)
         assert cli.main(["--token", "t", "archive", "list", "--unit", "store-xh-01",
-                         "--from", "2026-11-01", "--to", "2026-11-30"]) == 0
+                         "--from", "2026-11-01", "--to", "2026-11-30"]) == 141
