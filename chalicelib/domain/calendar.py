@@ -28,6 +28,12 @@ LocalTime = Annotated[datetime, PlainSerializer(lambda moment: moment.isoformat(
                       WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
 
 
+def with_offset(moment: datetime, shown: str = "%Y-%m-%d %H:%M") -> str:
+    """A local moment as a message gives it: date and time to the minute, then its UTC offset (a
+    manager in Hangzhou reads a London deadline; a customer reads the store's)."""
+    return f"{moment:{shown}} (UTC{moment.isoformat()[-6:]})"
+
+
 # Countries whose calendar is published year by year, with where the library keeps that data.
 _YEARLY_ARRANGEMENTS = {"CN": ("holidays.countries.china", "ChinaStaticHolidays")}
 

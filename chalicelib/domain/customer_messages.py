@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from chalicelib.domain.calendar import with_offset
 from chalicelib.domain.delivery import DeliveryState, Medium
 from chalicelib.domain.models import Case, Channel
 
@@ -210,7 +211,7 @@ def render_customer(kind: CustomerMessageKind, language: str, case_id: str, unit
     values = {"case": case_id, "unit": unit_label(unit, language), "link": link, "next_steps": next_steps,
               "message": message,
               "reply_by": local.strftime("%m-%d %H:%M") if local else "-",
-              "reply_by_full": f"{local:%Y-%m-%d %H:%M} (UTC{local.isoformat()[-6:]})" if local else "-"}
+              "reply_by_full": with_offset(local) if local else "-"}
     sms_t, subject_t, body_t = TEMPLATES[template][language]
     text = body_t.format(**values)
     body = "".join(f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in text.split("\n\n"))

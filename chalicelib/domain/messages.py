@@ -11,6 +11,8 @@ from datetime import datetime
 from string import Formatter
 from zoneinfo import ZoneInfo
 
+from chalicelib.domain.calendar import with_offset
+
 # GSM 03.38 basic character set (and the extension table, each of which costs two septets): an
 # SMS of only these is sent as GSM-7, 160 septets in one segment; anything else makes the whole
 # SMS UCS-2, 70 characters in one segment (153 / 67 per segment when concatenated).
@@ -210,7 +212,7 @@ def unit_label(name: str, language: str) -> str:
 def _values(item: Item, language: str, link_base: str, count: int) -> dict[str, str]:
     local = item.deadline.astimezone(ZoneInfo(item.time_zone)) if item.deadline else None
     deadline = local.strftime("%m-%d %H:%M") if local else "-"
-    deadline_full = f"{local:%Y-%m-%d %H:%M} (UTC{local.isoformat()[-6:]})" if local else "-"
+    deadline_full = with_offset(local) if local else "-"
     unit = unit_label(item.unit_name, language)
     return {"case": item.case_id, "unit": unit if len(unit) <= UNIT_IN_SMS else unit[:UNIT_IN_SMS - 3] + "...",
             "clock": CLOCK_NAMES[language].get(item.clock, item.clock),

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.calendar import DateRange, LocalTime
+from chalicelib.domain.calendar import DateRange, LocalTime, with_offset
 from chalicelib.domain.case_document import CaseDocument, case_document
 from chalicelib.domain.clocks import ClockState
 from chalicelib.domain.customers import EarlierCase
@@ -448,7 +448,7 @@ def _named(value: str | None, language: str) -> str:
 
 def _when(moment: datetime | None) -> str:
     """A deadline as a manager reads it: unit-local date and time with its UTC offset, no seconds."""
-    return f"{moment:%m-%d %H:%M} (UTC{moment.isoformat()[-6:]})" if moment else "-"
+    return with_offset(moment, "%m-%d %H:%M") if moment else "-"
 
 
 def register_message(register: DailyRegister) -> OutgoingMessage:
